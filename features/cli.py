@@ -1,0 +1,78 @@
+"""Data commands: simulate a platform, validate a data set, materialize the creator store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from features.console import stages, stderr
+from features.loading import load_dataset
+from features.settings import get_settings
+from features.simulator import SimConfig, simulate, write_platform
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("simulate")
+def simulate_command(
+    out: Path = typer.Option(..., "--out", help="Folder to write videos, snapshots and truth to."),
+    videos: int = typer.Option(50_000, "--videos", min=100, help="Number of videos to simulate."),
+    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same data."),
+    hit_share: float = typer.Option(
+        0.08, "--hit-share", min=0.001, max=0.5,
+        help="Share of videos that reach the threshold within the horizon.",
+    ),
+    days: float = typer.Option(120.0, "--days", min=10, help="Days of posting the data spans."),
+) -> None:
+    """Simulate a Kuaishou-like platform and write its tables as Parquet."""
+    settings = get_settings()
+    cfg = SimConfig(
+        videos=videos,
+        seed=seed,
+        hit_share=hit_share,
+        threshold=settings.threshold,
+        horizon_days=settings.horizon_days,
+        window_days=days,
+        timezone=settings.timezone,
+    )
+    with stages("simulate", 6) as advance:
+        platform = simulate(cfg, progress=advance)
+        advance("writing Parquet")
+        paths = write_platform(platform, out)
+    stderr().print(
+        f"wrote {len(platform.videos):,} videos and {platform.snapshots.num_rows:,} snapshots "
+        f"to {out} ({', '.join(p.name for p in paths.values())})"
+    )
+
+
+@app.command("validate")
+def validate_command(
+    data: Path = typer.Argument(..., help="Folder holding the videos and snapshots tables."),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Folder for the rejected rows (default: the data folder)."
+    ),
+    max_reject_share: float | None = typer.Option(
+        None, "--max-reject-share", min=0, max=1,
+        help="Fail when a table loses more than this share of rows (default from settings).",
+    ),
+) -> None:
+    """Check a data set against the data contract and report every problem found."""
+    settings = get_settings()
+    limit = settings.max_reject_share if max_reject_share is None else max_reject_share
+    dataset = load_dataset(data)
+    console = stderr()
+    table = Table("table", "rows", "rejected", "share")
+    for result in dataset.results.values():
+        table.add_row(
+            result.name, f"{result.total_rows:,}", f"{len(result.rejects):,}",
+            f"{result.reject_share:.2%}",
+        )
+    console.print(table)
+    for problem in dataset.problems:
+        console.print(f"  {problem.line()}")
+    for path in dataset.write_rejects(rejects or data):
+        console.print(f"rejected rows written to {path}")
+    dataset.check_reject_share(limit)
+    console.print("clean" if not dataset.problems else "usable: rejected share within the limit")

@@ -1,0 +1,53 @@
+"""What every command shares for talking to a person: progress bars and one-line failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+class UserError(Exception):
+    """A failure the user can fix; the CLI prints its one line and exits non-zero."""
+
+    exit_code = 2
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def stages(title: str, total: int) -> Iterator[callable]:
+    """A progress bar over named stages; yields ``advance(label)``."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=stderr(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task(title, total=total, stage="")
+        started = False
+
+        def advance(label: str) -> None:
+            nonlocal started
+            if started:
+                bar.advance(task)
+            started = True
+            bar.update(task, stage=label)
+
+        yield advance
+        bar.update(task, completed=total, stage="done")

@@ -1,0 +1,365 @@
+"""One loader for every command: read CSV/Parquet, enforce the contract, return typed frames.
+
+Bad rows are set aside with a reason rather than dropped, so a user can see and fix them;
+structural problems (no such file, missing column, wrong encoding) stop the command with one
+line that names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features.console import UserError
+from features.contract import (
+    COUNTER_COLUMNS,
+    KEYS,
+    SNAPSHOTS_SCHEMA,
+    TABLES,
+    VIDEOS_SCHEMA,
+    Column,
+)
+
+FIRST_ROWS_SHOWN = 5
+
+
+class DataError(UserError):
+    """A problem with the user's data that stops the command; its text is one line."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    table: str
+    column: str
+    rule: str
+    rows: tuple[int, ...]  # 1-based data row numbers, all of them
+
+    def line(self) -> str:
+        shown = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
+        more = f" (+{len(self.rows) - FIRST_ROWS_SHOWN} more)" if len(self.rows) > 5 else ""
+        return f"{self.table}.{self.column}: {self.rule}: {len(self.rows)} rows, e.g. rows {shown}{more}"
+
+
+@dataclass
+class TableResult:
+    """A cleaned table plus what was set aside from it."""
+
+    name: str
+    clean: pd.DataFrame
+    rejects: pd.DataFrame  # the original rows, with _row and _reason
+    total_rows: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def reject_share(self) -> float:
+        return len(self.rejects) / self.total_rows if self.total_rows else 0.0
+
+
+@dataclass
+class Dataset:
+    videos: pd.DataFrame
+    snapshots: pd.DataFrame
+    results: dict[str, TableResult]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.results.values() for p in r.problems]
+
+    def check_reject_share(self, limit: float) -> None:
+        """Fail when any table lost more than ``limit`` of its rows."""
+        for result in self.results.values():
+            if result.reject_share > limit:
+                worst = max(result.problems, key=lambda p: len(p.rows))
+                raise DataError(
+                    f"{result.name}: {len(result.rejects)} of {result.total_rows} rows rejected "
+                    f"({result.reject_share:.1%} > limit {limit:.1%}); most common: {worst.line()}"
+                )
+
+    def write_rejects(self, folder: Path) -> list[Path]:
+        """Write each table's rejected rows beside the output; nothing when none."""
+        written = []
+        for result in self.results.values():
+            if len(result.rejects):
+                path = folder / f"{result.name}.rejects.csv"
+                write_atomically(result.rejects, path)
+                written.append(path)
+        return written
+
+
+# ----------------------------------------------------------------------------- reading files
+
+
+def find_table(data_dir: Path, table: str) -> Path:
+    """A table is DIR/<table>.parquet, DIR/<table>.csv, or a folder DIR/<table>/ of parts."""
+    if not data_dir.exists():
+        raise DataError(f"{data_dir}: no such directory")
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: expected a directory holding videos and snapshots tables")
+    for candidate in (data_dir / f"{table}.parquet", data_dir / f"{table}.csv", data_dir / table):
+        if candidate.exists():
+            return candidate
+    raise DataError(
+        f"{data_dir}: no {table} table (expected {table}.parquet, {table}.csv or a {table}/ folder)"
+    )
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, or a folder of Parquet parts, as raw columns."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        parts = sorted(p for p in path.glob("*.parquet") if not p.name.startswith("."))
+        if not parts:
+            raise DataError(f"{path}: folder holds no .parquet parts")
+        return pd.concat([_read_parquet(p) for p in parts], ignore_index=True)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    if suffix == ".csv":
+        return _read_csv(path)
+    raise DataError(f"{path}: unknown file type {suffix!r}; expected .csv or .parquet")
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: file is empty") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if delimiter in header:
+                raise DataError(
+                    f"{path}: looks {name}-delimited; likecast reads comma-separated CSV"
+                )
+    return frame
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+# ----------------------------------------------------------------------------- cleaning
+
+
+def _coerce(raw: pd.Series, column: Column) -> pd.Series:
+    """Convert one raw column to its contract type; unparseable values become missing."""
+    if column.kind == "str":
+        out = raw.astype("string")
+        return out.where(out.str.strip().str.len() > 0)
+    if column.kind == "timestamp":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            stamps = pd.Series(raw, copy=False)
+            if stamps.dt.tz is None:
+                return stamps.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+            return stamps.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        if pd.api.types.is_numeric_dtype(raw):
+            return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+        parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+        return parsed.astype("datetime64[ns, UTC]")
+    if column.kind == "bool":
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.astype("boolean")
+        words = raw.astype("string").str.strip().str.lower()
+        mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        return words.map(mapping).astype("boolean")
+    if pd.api.types.is_bool_dtype(raw):
+        numbers = pd.Series(np.nan, index=raw.index)  # a boolean is no number
+    else:
+        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+    if column.kind == "int":
+        whole = numbers.where(np.isclose(numbers, np.round(numbers)) | numbers.isna())
+        return whole.round().astype("Int64")
+    return numbers
+
+
+def _row_numbers(mask: pd.Series) -> tuple[int, ...]:
+    return tuple(int(i) + 1 for i in np.flatnonzero(mask.to_numpy()))
+
+
+def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
+    """Apply the column rules of one table; cross-table rules come after."""
+    columns = TABLES[table]
+    raw = raw.reset_index(drop=True)
+    missing = [c.name for c in columns if c.required and c.name not in raw.columns]
+    if table == "snapshots" and "observed_at" not in raw and "age_minutes" not in raw:
+        missing.append("observed_at or age_minutes")
+    if missing:
+        raise DataError(f"{table}: missing required column {', '.join(repr(m) for m in missing)}")
+    if raw.empty:
+        raise DataError(f"{table}: table has no rows")
+
+    clean = raw.copy()
+    reasons = pd.Series("", index=raw.index, dtype=object)
+    problems: list[Problem] = []
+
+    def flag(mask: pd.Series, column: str, rule: str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            problems.append(Problem(table, column, rule, _row_numbers(mask)))
+            reasons[mask] = reasons[mask] + f"{column}: {rule}; "
+
+    for column in columns:
+        if column.name not in raw.columns:
+            continue
+        values = _coerce(raw[column.name], column)
+        given = raw[column.name].notna()
+        if raw[column.name].dtype == object or pd.api.types.is_string_dtype(raw[column.name]):
+            given &= raw[column.name].astype("string").str.strip().str.len() > 0
+        wrong = given & values.isna()
+        if given.any() and wrong.sum() == given.sum() and column.kind != "str":
+            raise DataError(
+                f"{table}.{column.name}: no value is a valid {column.kind} "
+                f"(found {raw[column.name].dtype} such as {raw[column.name][given].iloc[0]!r})"
+            )
+        flag(wrong, column.name, f"expected {column.kind}")
+        if column.required:
+            flag(~given, column.name, "required value missing")
+        if column.minimum is not None:
+            below = values < column.minimum if not column.exclusive_minimum else values <= column.minimum
+            flag(below, column.name, f"must be {column.rule()}")
+        if column.maximum is not None:
+            flag(values > column.maximum, column.name, f"must be {column.rule()}")
+        clean[column.name] = values
+
+    keys = [k for k in KEYS[table] if k in clean.columns]
+    if table == "videos":
+        flag(clean.duplicated(keys, keep="first") & clean["video_id"].notna(), "video_id",
+             "duplicate key")
+    return _split(table, raw, clean, reasons, problems)
+
+
+def _split(
+    table: str,
+    raw: pd.DataFrame,
+    clean: pd.DataFrame,
+    reasons: pd.Series,
+    problems: list[Problem],
+) -> TableResult:
+    bad = reasons != ""
+    rejects = raw[bad].copy()
+    rejects.insert(0, "_row", np.flatnonzero(bad.to_numpy()) + 1)
+    rejects["_reason"] = reasons[bad].str.rstrip("; ")
+    kept = clean[~bad].copy()
+    kept["_row"] = np.flatnonzero(~bad.to_numpy()) + 1
+    return TableResult(table, kept, rejects, len(raw), problems)
+
+
+def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult:
+    """Rules that need both tables: unknown videos, timing, monotone counters, duplicates."""
+    snaps = snapshots.clean
+    raw_rows = snaps["_row"].to_numpy()
+    posted = snaps["video_id"].map(videos.clean.set_index("video_id")["posted_at"])
+    reasons = pd.Series("", index=snaps.index, dtype=object)
+    problems = list(snapshots.problems)
+
+    def flag(mask: pd.Series, column: str, rule: str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            problems.append(Problem("snapshots", column, rule, tuple(int(r) for r in raw_rows[mask.to_numpy()])))
+            reasons[mask] = reasons[mask] + f"{column}: {rule}; "
+
+    flag(posted.isna(), "video_id", "unknown video (not in videos)")
+    has_time = "observed_at" in snaps.columns
+    observed = snaps["observed_at"] if has_time else pd.Series(pd.NaT, index=snaps.index)
+    age = (observed - posted).dt.total_seconds() / 60.0
+    if "age_minutes" in snaps.columns:
+        age = age.fillna(snaps["age_minutes"])
+    flag(posted.notna() & age.isna(), "observed_at", "observed_at or age_minutes required")
+    flag(age < 0, "observed_at", "snapshot before posted_at")
+    snaps = snaps.assign(age_minutes=age, observed_at=posted + pd.to_timedelta(age, unit="min"))
+
+    order = snaps.sort_values(["video_id", "age_minutes"], kind="stable").index
+    ordered = snaps.loc[order]
+    duplicate = ordered.duplicated(["video_id", "age_minutes"], keep="first")
+    flag(duplicate.reindex(snaps.index), "age_minutes", "duplicate key (video_id, age)")
+    groups = ordered.groupby("video_id", sort=False, observed=True)
+    for counter in (c for c in COUNTER_COLUMNS if c in snaps.columns):
+        running = groups[counter].cummax()
+        earlier = running.groupby(ordered["video_id"], sort=False).shift(1)
+        decreased = (ordered[counter] < earlier).reindex(snaps.index)
+        flag(decreased, counter, "decreases over time for one video")
+
+    merged = TableResult("snapshots", snaps, snapshots.rejects, snapshots.total_rows)
+    bad = reasons != ""
+    if bad.any():
+        extra = snaps.loc[bad, ["_row"]].assign(_reason=reasons[bad].str.rstrip("; "))
+        # rejects keep the user's original values: look them up by row number
+        original = _original_rows(snapshots, extra)
+        merged.rejects = pd.concat([snapshots.rejects, original], ignore_index=True)
+    merged.clean = snaps[~bad]
+    merged.problems = problems
+    return merged
+
+
+def _original_rows(result: TableResult, extra: pd.DataFrame) -> pd.DataFrame:
+    """Rows rejected late, shown with the cleaned values and the reason."""
+    rows = result.clean.set_index("_row").loc[extra["_row"]].reset_index()
+    rows["_reason"] = extra["_reason"].to_numpy()
+    return rows
+
+
+def _finish_videos(result: TableResult) -> pd.DataFrame:
+    videos = result.clean.drop(columns="_row")
+    if "category" in videos.columns:
+        videos["category"] = videos["category"].astype("category")
+    VIDEOS_SCHEMA.validate(videos)
+    return videos.reset_index(drop=True)
+
+
+def _finish_snapshots(result: TableResult) -> pd.DataFrame:
+    snaps = result.clean.drop(columns="_row")
+    snaps = snaps.sort_values(["video_id", "age_minutes"], kind="stable").reset_index(drop=True)
+    SNAPSHOTS_SCHEMA.validate(snaps)
+    return snaps
+
+
+def load_dataset(data_dir: Path) -> Dataset:
+    """Read, clean and cross-check the videos and snapshots tables under ``data_dir``."""
+    data_dir = Path(data_dir)
+    videos = clean_table(read_table(find_table(data_dir, "videos")), "videos")
+    snapshots = clean_table(read_table(find_table(data_dir, "snapshots")), "snapshots")
+    snapshots = attach_snapshots(videos, snapshots)
+    return Dataset(
+        videos=_finish_videos(videos),
+        snapshots=_finish_snapshots(snapshots),
+        results={"videos": videos, "snapshots": snapshots},
+    )
+
+
+def load_videos(path: Path) -> TableResult:
+    """Only the videos table (drafts to score), from a file or folder."""
+    return clean_table(read_table(Path(path)), "videos")
+
+
+def write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write to a temporary file beside the target, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if path.suffix == ".parquet":
+        frame.to_parquet(tmp, index=False)
+    else:
+        frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)

@@ -1,0 +1,135 @@
+"""Raw example rows: a video's draft, its creator's history and what was observed by an age.
+
+Training, batch scoring and the HTTP service all produce rows of this one shape
+(``RAW_COLUMNS``) and hand them to ``features.pipeline.build_features``; that shared step is
+what keeps the features served equal to the features trained on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.history import history_at
+
+DRAFT_COLUMNS = (
+    "creator_id",
+    "category",
+    "duration_s",
+    "posted_at",
+    "caption",
+    "hashtags",
+    "creator_followers",
+    "music_trending",
+)
+HISTORY_COLUMNS = (
+    "hist_videos",
+    "hist_median_likes",
+    "hist_p90_likes",
+    "hist_hit_rate",
+    "hist_last_posted_at",
+)
+OBSERVED_COUNTERS = ("views", "likes", "comments", "replies", "shares", "follows")
+OBSERVED_RATES = ("completion_rate", "retention_3s")
+OBSERVATION_COLUMNS = (
+    "obs_age_minutes",
+    *OBSERVED_COUNTERS,
+    *OBSERVED_RATES,
+    "lag1_age_minutes",
+    "lag1_likes",
+    "lag2_age_minutes",
+    "lag2_likes",
+)
+RAW_COLUMNS = ("video_id", *DRAFT_COLUMNS, *HISTORY_COLUMNS, "age_minutes", *OBSERVATION_COLUMNS)
+
+_SHIFT = np.int64(2**32)  # video code * 2^32 + centi-minutes: one sortable int64 key
+
+
+def observe(snapshots: pd.DataFrame, video_ids: pd.Series, ages: np.ndarray) -> pd.DataFrame:
+    """For each (video, age): the latest snapshot at or before the age, and the two before it.
+
+    Snapshots at age 0 carry no information (everything is zero) and are skipped, so a
+    draft (age 0) has no observation at all, exactly like a draft sent to the service.
+    """
+    snaps = snapshots[snapshots["age_minutes"] > 0]
+    codes = pd.Index(pd.unique(snaps["video_id"]))
+    s_code = codes.get_indexer(snaps["video_id"]).astype(np.int64)
+    s_age = np.round(snaps["age_minutes"].to_numpy(dtype="float64") * 100).astype(np.int64)
+    key = s_code * _SHIFT + s_age
+    order = np.argsort(key, kind="stable")
+    key, s_code = key[order], s_code[order]
+
+    q_code = codes.get_indexer(video_ids).astype(np.int64)
+    q_age = np.round(np.asarray(ages, dtype="float64") * 100).astype(np.int64)
+    pos = np.searchsorted(key, q_code * _SHIFT + q_age, side="right") - 1
+
+    def at(offset: int) -> tuple[np.ndarray, np.ndarray]:
+        p = pos - offset
+        ok = (p >= 0) & (q_code >= 0)
+        ok &= s_code[np.clip(p, 0, max(len(s_code) - 1, 0))] == q_code if len(s_code) else False
+        return order[np.clip(p, 0, max(len(order) - 1, 0))], ok
+
+    def column(name: str, rows: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        if name not in snaps.columns or not len(snaps):
+            return np.full(len(q_code), np.nan)
+        values = snaps[name].to_numpy(dtype="float64", na_value=np.nan)[rows]
+        return np.where(ok, values, np.nan)
+
+    rows0, ok0 = at(0)
+    rows1, ok1 = at(1)
+    rows2, ok2 = at(2)
+    out = {"obs_age_minutes": column("age_minutes", rows0, ok0)}
+    for name in (*OBSERVED_COUNTERS, *OBSERVED_RATES):
+        out[name] = column(name, rows0, ok0)
+    out["lag1_age_minutes"] = column("age_minutes", rows1, ok1)
+    out["lag1_likes"] = column("likes", rows1, ok1)
+    out["lag2_age_minutes"] = column("age_minutes", rows2, ok2)
+    out["lag2_likes"] = column("likes", rows2, ok2)
+    return pd.DataFrame(out, index=video_ids.index)
+
+
+def _draft(videos: pd.DataFrame) -> pd.DataFrame:
+    """The draft columns, with optional ones the data lacks present as missing."""
+    out = pd.DataFrame({"video_id": videos["video_id"]})
+    for name in DRAFT_COLUMNS:
+        out[name] = videos[name] if name in videos.columns else np.nan
+    return out
+
+
+def video_rows(
+    videos: pd.DataFrame,
+    labels: pd.DataFrame,
+    threshold: int,
+    horizon_minutes: float,
+    history_window: int,
+) -> pd.DataFrame:
+    """Draft plus point-in-time creator history, one row per video (age not yet set)."""
+    history = history_at(
+        videos["creator_id"], videos["posted_at"], videos, labels,
+        threshold, horizon_minutes, history_window,
+    )
+    return pd.concat([_draft(videos).reset_index(drop=True), history.reset_index(drop=True)],
+                     axis=1)
+
+
+def _attach(per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray) -> pd.DataFrame:
+    rows = per_video.reset_index(drop=True)
+    rows = rows.assign(age_minutes=ages)
+    observed = observe(snapshots, rows["video_id"], rows["age_minutes"].to_numpy())
+    return pd.concat([rows, observed], axis=1)[list(RAW_COLUMNS)]
+
+
+def grid_rows(
+    per_video: pd.DataFrame, snapshots: pd.DataFrame, grid: tuple[float, ...]
+) -> pd.DataFrame:
+    """Every video at every grid age: the training examples' raw rows, video-major order."""
+    n, k = len(per_video), len(grid)
+    repeated = per_video.iloc[np.repeat(np.arange(n), k)]
+    return _attach(repeated, snapshots, np.tile(np.asarray(grid, dtype="float64"), n))
+
+
+def single_age_rows(
+    per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray
+) -> pd.DataFrame:
+    """Each video at its own age (batch scoring: a fixed age, or the age at a timestamp)."""
+    return _attach(per_video, snapshots, np.asarray(ages, dtype="float64"))

@@ -1,0 +1,99 @@
+"""The one settings object of likecast.
+
+Every tunable lives here so that a deployment is described by environment variables
+(prefix ``LIKECAST_``) and nothing else; code receives a ``Settings`` instead of reading
+globals, which keeps tests free to build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_AGES_MINUTES: tuple[float, ...] = (0, 15, 30, 60, 120, 240, 360, 720, 1440)
+
+
+class Settings(BaseSettings):
+    """Frozen configuration; derive a variant with ``settings.model_copy(update=...)``."""
+
+    model_config = SettingsConfigDict(env_prefix="LIKECAST_", frozen=True, extra="ignore")
+
+    home: Path = Field(
+        default=Path(".likecast"),
+        description="State directory: tracking database, artifacts, creator store.",
+    )
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; default sqlite:///<home>/mlflow.db. "
+        "MLFLOW_TRACKING_URI is honoured when this is unset.",
+    )
+    model_name: str = Field(default="likecast", description="Registered model name.")
+    alias: str = Field(default="champion", description="Registry alias that serves.")
+    threshold: int = Field(default=1000, gt=0, description="Likes that count as a hit.")
+    horizon_days: float = Field(default=7.0, gt=0, description="Days a video has to reach it.")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Local time zone of posting hours and weekdays."
+    )
+    ages_minutes: tuple[float, ...] = Field(
+        default=DEFAULT_AGES_MINUTES, description="Prediction ages of the training examples."
+    )
+    lgbm_threads: int = Field(default=2, ge=1, description="LightGBM num_threads.")
+    seed: int = Field(default=42, description="Seed of every random choice in training.")
+    max_reject_share: float = Field(
+        default=0.01, ge=0, le=1, description="Largest share of bad rows a command tolerates."
+    )
+    host: str = Field(default="127.0.0.1", description="Service bind address.")
+    port: int = Field(default=3000, ge=1, le=65535, description="Service port.")
+    admin_token: str | None = Field(
+        default=None, description="Token for /admin routes; unset disables them."
+    )
+    batch_max_items: int = Field(default=1000, ge=1, description="Largest /predict_batch.")
+    reload_interval_s: float = Field(
+        default=30.0, gt=0, description="How often the service polls the champion alias."
+    )
+    history_window: int = Field(
+        default=30, ge=1, description="Closed videos per creator that history statistics use."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def horizon_minutes(self) -> float:
+        return self.horizon_days * 24 * 60
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        """Explicit setting, then MLFLOW_TRACKING_URI, then SQLite in the state dir.
+
+        Never the deprecated ./mlruns file store.
+        """
+        import os
+
+        if self.tracking_uri:
+            return self.tracking_uri
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
+        return f"sqlite:///{self.home.resolve() / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home.resolve() / "artifacts"
+
+    @property
+    def store_path(self) -> Path:
+        return self.home.resolve() / "creator_store.sqlite"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read the environment now (not at import), so each command sees the current one."""
+    return Settings(**overrides)  # type: ignore[arg-type]
