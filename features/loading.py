@@ -7,6 +7,7 @@ line that names the file and the fix.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,3 +364,32 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> None:
     else:
         frame.to_csv(tmp, index=False)
     os.replace(tmp, path)
+
+
+def write_text_atomically(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:
+    """What a run trained on: row counts, posting dates, and a hash of the input files."""
+    digest = hashlib.sha256()
+    for table in ("videos", "snapshots"):
+        path = find_table(Path(data_dir), table)
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            with file.open("rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+    posted = dataset.videos["posted_at"]
+    return {
+        "videos": len(dataset.videos),
+        "snapshots": len(dataset.snapshots),
+        "rejected_rows": sum(len(r.rejects) for r in dataset.results.values()),
+        "first_posted": posted.min().isoformat(),
+        "last_posted": posted.max().isoformat(),
+        "sha256": digest.hexdigest()[:16],
+    }

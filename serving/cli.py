@@ -13,6 +13,7 @@ from click.exceptions import Abort
 
 from features.cli import app as features_app
 from features.console import UserError, stderr
+from training.cli import app as training_app
 
 app = typer.Typer(
     name="likecast",
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(features_app)
+app.add_typer(training_app)
 
 
 def main(argv: list[str] | None = None) -> int:

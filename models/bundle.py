@@ -1,0 +1,97 @@
+"""The saved model: LightGBM text, calibrator JSON, feature spec JSON, metadata JSON.
+
+Nothing in a bundle is pickled, so loading one never executes code; the same directory is
+what MLflow stores, what the service loads and what ``likecast score --model DIR`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.pipeline import FeatureSpec, build_features
+from models.calibration import Calibrator
+from models.estimator import to_matrix
+
+FILES = {
+    "booster": "model.txt",
+    "calibrator": "calibrator.json",
+    "spec": "feature_spec.json",
+    "meta": "meta.json",
+}
+
+
+class BundleError(Exception):
+    """A bundle is missing, unreadable or inconsistent."""
+
+
+@dataclass
+class ModelBundle:
+    booster: lgb.Booster
+    calibrator: Calibrator
+    spec: FeatureSpec
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def raw_score(self, features: pd.DataFrame) -> np.ndarray:
+        return self.booster.predict(to_matrix(features), raw_score=True)
+
+    def predict_features(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of reaching the threshold within the horizon."""
+        return self.calibrator(self.raw_score(features))
+
+    def predict_rows(self, rows: pd.DataFrame) -> np.ndarray:
+        return self.predict_features(build_features(rows, self.spec))
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature log-odds contributions (SHAP values); last column is the base value."""
+        values = self.booster.predict(to_matrix(features), pred_contrib=True)
+        return pd.DataFrame(values, columns=[*features.columns, "_base"], index=features.index)
+
+    def save(self, folder: Path) -> Path:
+        """Write all files to a temporary folder, then move it into place."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        self.booster.save_model(tmp / FILES["booster"])
+        (tmp / FILES["calibrator"]).write_text(self.calibrator.to_json())
+        (tmp / FILES["spec"]).write_text(self.spec.to_json())
+        (tmp / FILES["meta"]).write_text(json.dumps(self.meta, indent=2, default=str))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelBundle:
+        folder = Path(folder)
+        missing = [name for name in FILES.values() if not (folder / name).is_file()]
+        if missing:
+            raise BundleError(f"{folder}: not a likecast model bundle (missing {', '.join(missing)})")
+        try:
+            bundle = cls(
+                booster=lgb.Booster(model_file=str(folder / FILES["booster"])),
+                calibrator=Calibrator.from_json((folder / FILES["calibrator"]).read_text()),
+                spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
+                meta=json.loads((folder / FILES["meta"]).read_text()),
+            )
+        except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError) as exc:
+            raise BundleError(f"{folder}: unreadable model bundle ({exc})") from exc
+        bundle.check()
+        return bundle
+
+    def check(self) -> None:
+        """The booster must expect exactly the spec's features."""
+        if list(self.booster.feature_name()) != list(self.spec.features):
+            raise BundleError(
+                "model features do not match its feature spec: "
+                f"{self.booster.feature_name()} vs {list(self.spec.features)}"
+            )

@@ -1,0 +1,77 @@
+"""The LightGBM estimator: defaults for tabular data of this size, monotone and deterministic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.pipeline import FEATURES
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 63,
+    "min_data_in_leaf": 100,
+    "feature_fraction": 0.9,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 255,
+    "max_cat_to_onehot": 16,
+    "num_boost_round": 600,
+    "early_stopping_rounds": 50,
+}
+
+
+def lgbm_params(overrides: dict[str, Any], features: list[str], seed: int, threads: int) -> dict:
+    """Full parameter set; determinism and monotonicity are not negotiable overrides."""
+    params = {**DEFAULT_PARAMS, **overrides}
+    params.update(
+        seed=seed,
+        num_threads=threads,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+        monotone_constraints=[FEATURES.get(name, 0) for name in features],
+        monotone_constraints_method="advanced",
+    )
+    return params
+
+
+def train_booster(
+    x_train: pd.DataFrame,
+    y_train: np.ndarray,
+    x_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    params: dict[str, Any],
+    on_iteration: Any = None,
+) -> lgb.Booster:
+    """Train with early stopping on a later slice of the training period."""
+    params = dict(params)
+    rounds = int(params.pop("num_boost_round"))
+    patience = int(params.pop("early_stopping_rounds"))
+    train = lgb.Dataset(x_train, label=y_train, categorical_feature=["category"], free_raw_data=True)
+    valid = lgb.Dataset(x_valid, label=y_valid, reference=train)
+    callbacks = [lgb.early_stopping(patience, verbose=False)]
+    if on_iteration is not None:
+        callbacks.append(on_iteration)
+    return lgb.train(params, train, rounds, valid_sets=[valid], callbacks=callbacks)
+
+
+def to_matrix(features: pd.DataFrame) -> np.ndarray:
+    """Features as the float matrix LightGBM predicts on: categories as their codes.
+
+    Cheaper than handing LightGBM a DataFrame on every request; a test checks both agree.
+    """
+    matrix = np.empty(features.shape, dtype="float64")
+    for j, name in enumerate(features.columns):
+        column = features[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy()
+            matrix[:, j] = np.where(codes >= 0, codes, np.nan)
+        else:
+            matrix[:, j] = column.to_numpy(dtype="float64", na_value=np.nan)
+    return matrix

@@ -1,0 +1,193 @@
+"""Training commands: train, evaluate, promote, models, mlflow-ui."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from features.console import UserError, stages, stderr
+from features.labels import label_videos
+from features.loading import Dataset, fingerprint, load_dataset
+from features.observations import grid_rows, video_rows
+from features.settings import Settings, get_settings
+from training.promote import promote
+from training.train import BASELINES, evaluate_bundle, fit
+
+app = typer.Typer(no_args_is_help=True)
+
+DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
+
+
+def _settings(threshold: int | None, horizon_days: float | None, seed: int | None) -> Settings:
+    updates = {"threshold": threshold, "horizon_days": horizon_days, "seed": seed}
+    return get_settings(**{k: v for k, v in updates.items() if v is not None})
+
+
+def _load(data: Path, settings: Settings) -> Dataset:
+    dataset = load_dataset(data)
+    written = dataset.write_rejects(settings.home / "rejects")
+    for problem in dataset.problems:
+        stderr().print(f"  rejected: {problem.line()}")
+    for path in written:
+        stderr().print(f"rejected rows written to {path}")
+    dataset.check_reject_share(settings.max_reject_share)
+    return dataset
+
+
+def _read_params(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        params = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: cannot read LightGBM parameters as JSON ({exc})") from exc
+    if not isinstance(params, dict):
+        raise UserError(f"{path}: expected a JSON object of LightGBM parameters")
+    return params
+
+
+@app.command("train")
+def train_command(
+    data: Path = DataOption,
+    threshold: int | None = typer.Option(None, "--threshold", min=1,
+                                         help="Likes that count as a hit (default 1000)."),
+    horizon_days: float | None = typer.Option(None, "--horizon-days", min=0.01,
+                                              help="Days a video has to reach it (default 7)."),
+    experiment: str = typer.Option("likecast", "--experiment", help="MLflow experiment name."),
+    params: Path | None = typer.Option(None, "--params",
+                                       help="JSON file of LightGBM parameters to override."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (default from settings)."),
+) -> None:
+    """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
+    from training.tracking import connect, log_and_register
+
+    settings = _settings(threshold, horizon_days, seed)
+    overrides = _read_params(params)
+    connect(settings)  # fail before the work, not after it
+    with stages("train", 12) as advance:
+        advance("loading data")
+        dataset = _load(data, settings)
+        outcome = fit(dataset, settings, overrides, advance)
+        registered = log_and_register(outcome, fingerprint(data, dataset), settings,
+                                      experiment, advance)
+    _print_tables(outcome.tables)
+    Console().print(
+        f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
+        f"(run {registered.run_id}); promote it with: likecast promote"
+    )
+
+
+def _print_tables(tables: dict) -> None:
+    table = Table("model", "ROC AUC", "PR AUC", "log loss", "Brier", "ECE", title="test metrics")
+    for name in ("lightgbm", *BASELINES):
+        row = tables[name].loc["all"]
+        table.add_row(name, *(f"{row[m]:.4f}" for m in
+                              ("roc_auc", "pr_auc", "log_loss", "brier", "ece")))
+    Console().print(table)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    data: Path = DataOption,
+    model: str | None = typer.Option(None, "--model",
+                                     help="Model URI or folder (default models:/likecast@champion)."),
+    output: Path | None = typer.Option(None, "--output", help="Also write the metrics as JSON."),
+) -> None:
+    """Score labeled data with a model and report metrics overall and by age."""
+    from training.tracking import load_model
+
+    settings = get_settings()
+    loaded = load_model(model, settings)
+    spec = loaded.bundle.spec
+    settings = settings.model_copy(update={"threshold": spec.threshold,
+                                           "horizon_days": spec.horizon_minutes / 1440})
+    dataset = _load(data, settings)
+    labels = label_videos(dataset.videos, dataset.snapshots, spec.threshold, spec.horizon_minutes)
+    labeled = labels["labeled"].to_numpy()
+    if not labeled.any():
+        raise UserError(f"{data}: no video's horizon has passed; nothing to evaluate")
+    per_video = video_rows(dataset.videos, labels, spec.threshold, spec.horizon_minutes,
+                           settings.history_window)
+    rows = grid_rows(per_video[labeled], dataset.snapshots, settings.ages_minutes)
+    y = labels["label"].to_numpy()[labeled].repeat(len(settings.ages_minutes))
+    table = evaluate_bundle(loaded.bundle, rows, y, settings.ages_minutes)
+    printed = Table("age", "ROC AUC", "PR AUC", "log loss", "Brier", "ECE", "positive rate",
+                    title=f"{loaded.uri} (version {loaded.version or '-'})")
+    for age, row in table.iterrows():
+        printed.add_row(str(age), *(f"{row[m]:.4f}" for m in
+                                    ("roc_auc", "pr_auc", "log_loss", "brier", "ece",
+                                     "positive_rate")))
+    Console().print(printed)
+    if output:
+        from features.loading import write_text_atomically
+
+        write_text_atomically(json.dumps(table.to_dict(orient="index"), indent=2), output)
+
+
+@app.command("promote")
+def promote_command(
+    version: str | None = typer.Option(None, "--version",
+                                       help="Version to promote (default: the newest)."),
+    alias: str | None = typer.Option(None, "--alias", help="Alias to move (default champion)."),
+    force: bool = typer.Option(False, "--force", help="Move the alias without comparing."),
+) -> None:
+    """Move the serving alias to a version that is at least as good as the current one."""
+    from training.tracking import connect
+
+    settings = get_settings()
+    alias = alias or settings.alias
+    decision = promote(connect(settings), settings, alias, version, force)
+    console = Console()
+    if decision.candidate_metrics and decision.champion_metrics:
+        table = Table("metric", f"candidate v{decision.candidate}",
+                      f"champion v{decision.champion}")
+        for metric in ("roc_auc", "log_loss", "ece"):
+            table.add_row(metric, f"{decision.candidate_metrics[metric]:.5f}",
+                          f"{decision.champion_metrics[metric]:.5f}")
+        console.print(table)
+    verb = "moved" if decision.moved else "kept"
+    target = decision.candidate if decision.moved else decision.champion
+    console.print(f"@{alias} {verb} on version {target}: {decision.reason}")
+
+
+@app.command("models")
+def models_command() -> None:
+    """List registered versions, their test metrics, and which holds each alias."""
+    from training.tracking import connect, version_summary
+
+    settings = get_settings()
+    rows = version_summary(connect(settings), settings.model_name)
+    if not rows:
+        Console().print(f"no versions of {settings.model_name} registered yet")
+        return
+    table = Table("version", "aliases", "ROC AUC", "log loss", "ECE", "created", "run")
+    for row in rows:
+        table.add_row(row["version"], ", ".join(f"@{a}" for a in row["aliases"]),
+                      *(f"{row[m]:.4f}" if row[m] is not None else "-"
+                        for m in ("roc_auc", "log_loss", "ece")),
+                      row["created"][:19], row["run_id"] or "-")
+    Console().print(table)
+
+
+@app.command("mlflow-ui")
+def mlflow_ui_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address the UI binds to."),
+    port: int = typer.Option(5000, "--port", help="Port of the UI."),
+) -> None:
+    """Open MLflow's UI on likecast's tracking store (runs until Ctrl-C)."""
+    settings = get_settings()
+    uri = settings.resolved_tracking_uri
+    if not uri.startswith("sqlite:"):
+        raise UserError(f"the tracking store is a server ({uri}); open it in a browser instead")
+    args = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
+            "--default-artifact-root", settings.artifact_root.as_uri(),
+            "--host", host, "--port", str(port)]
+    stderr().print(f"MLflow UI on http://{host}:{port} (tracking {uri})")
+    os.execv(sys.executable, args)

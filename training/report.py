@@ -1,0 +1,127 @@
+"""Plots and a Markdown report of a training run, so a person can judge it in the MLflow UI."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+from training.train import BASELINES, TrainOutcome  # noqa: E402
+
+MODELS = ("lightgbm", *BASELINES)
+SHAP_ROWS = 3000
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def roc_pr(outcome: TrainOutcome, folder: Path) -> Path:
+    y = outcome.test_predictions["y"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name in MODELS:
+        p = outcome.test_predictions[name]
+        fpr, tpr, _ = roc_curve(y, p)
+        precision, recall, _ = precision_recall_curve(y, p)
+        auc = outcome.tables[name].loc["all", "roc_auc"]
+        left.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+        right.plot(recall, precision, label=name)
+    left.plot([0, 1], [0, 1], "k:", lw=0.8)
+    left.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, test")
+    right.set(xlabel="recall", ylabel="precision", title="Precision-recall, test")
+    left.legend(fontsize=8)
+    right.legend(fontsize=8)
+    return _save(fig, folder / "roc_pr.png")
+
+
+def reliability(outcome: TrainOutcome, folder: Path, bins: int = 15) -> Path:
+    y, p = outcome.test_predictions["y"], outcome.test_predictions["lightgbm"]
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "y": y, "p": p}).groupby("bin").agg(
+        observed=("y", "mean"), predicted=("p", "mean"), n=("y", "size")
+    )
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6.5), height_ratios=[3, 1], sharex=True)
+    top.plot([0, 1], [0, 1], "k:", lw=0.8)
+    top.plot(frame["predicted"], frame["observed"], "o-")
+    top.set(ylabel="observed hit rate",
+            title=f"Reliability, test (ECE {outcome.metrics['test_ece']:.4f})")
+    bottom.hist(p, bins=edges, log=True)
+    bottom.set(xlabel="predicted probability", ylabel="rows")
+    return _save(fig, folder / "reliability.png")
+
+
+def auc_by_age(outcome: TrainOutcome, folder: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name in MODELS:
+        table = outcome.tables[name].drop(index="all")
+        ages = table.index.astype(float)
+        ax.plot(np.maximum(ages, 1), table["roc_auc"], "o-", label=name)
+    ax.set_xscale("log")
+    ax.set(xlabel="prediction age, minutes (draft shown at 1)", ylabel="ROC AUC",
+           title="AUC by prediction age, test")
+    ax.legend(fontsize=8)
+    return _save(fig, folder / "auc_by_age.png")
+
+
+def importance(outcome: TrainOutcome, folder: Path, top: int = 20) -> Path:
+    booster = outcome.bundle.booster
+    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+    gain = gain.sort_values().tail(top)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ax.barh(gain.index, gain.to_numpy())
+    ax.set(xlabel="total gain", title="Feature importance (gain)")
+    return _save(fig, folder / "importance_gain.png")
+
+
+def shap_summary(outcome: TrainOutcome, folder: Path, seed: int, top: int = 20) -> Path:
+    features = outcome.test_features
+    if len(features) > SHAP_ROWS:
+        features = features.sample(SHAP_ROWS, random_state=seed)
+    contrib = outcome.bundle.contributions(features).drop(columns="_base")
+    mean_abs = contrib.abs().mean().sort_values().tail(top)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ax.barh(mean_abs.index, mean_abs.to_numpy())
+    ax.set(xlabel="mean |SHAP value| (log-odds)", title=f"SHAP summary, {len(features)} test rows")
+    return _save(fig, folder / "shap_summary.png")
+
+
+def plots(outcome: TrainOutcome, folder: Path, seed: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [roc_pr(outcome, folder), reliability(outcome, folder), auc_by_age(outcome, folder),
+            importance(outcome, folder), shap_summary(outcome, folder, seed)]
+
+
+def html_report(outcome: TrainOutcome, fingerprint: dict[str, Any], images: list[Path]) -> str:
+    """The run at a glance, self-contained (images inlined) so the MLflow UI shows it whole."""
+    lgb = outcome.tables["lightgbm"]
+    auc = pd.DataFrame({m: outcome.tables[m]["roc_auc"] for m in MODELS}).round(4)
+    data = pd.Series(fingerprint, name="value").to_frame()
+    pictures = "".join(
+        f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
+        f'{base64.b64encode(p.read_bytes()).decode()}"><figcaption>{p.stem}</figcaption></figure>'
+        for p in images
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>likecast run</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}img{{max-width:100%}}</style>
+</head><body><h1>likecast training run</h1>
+<p>Test ROC AUC <b>{lgb.loc["all", "roc_auc"]:.4f}</b>, log loss {lgb.loc["all", "log_loss"]:.4f},
+ECE {lgb.loc["all", "ece"]:.4f}; calibration {outcome.bundle.calibrator.method};
+{outcome.bundle.booster.num_trees()} trees.</p>
+<h2>Test ROC AUC by prediction age: LightGBM and the baselines</h2>{auc.to_html()}
+<h2>LightGBM metrics by age</h2>{lgb.round(4).to_html()}
+<h2>Data</h2>{data.to_html()}
+<h2>Plots</h2>{pictures}</body></html>
+"""

@@ -1,0 +1,48 @@
+"""Splitting by posting time, so the test set mimics the future the model will face."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.console import UserError
+
+SLICES = ("train", "valid", "calib", "test")
+DEFAULT_SHARES = {"train": 0.60, "valid": 0.10, "calib": 0.10, "test": 0.20}
+MIN_VIDEOS = 200
+
+
+@dataclass(frozen=True)
+class Split:
+    slice_of_video: pd.Series  # video_id -> slice name
+    cutoffs: dict[str, str]  # first posting time of each slice
+
+    def mask(self, video_ids: pd.Series, name: str) -> np.ndarray:
+        return (video_ids.map(self.slice_of_video) == name).to_numpy()
+
+
+def split_by_time(labeled: pd.DataFrame, shares: dict[str, float] = DEFAULT_SHARES) -> Split:
+    """Slice labeled videos by posting time: train < valid (early stopping) < calib < test."""
+    if len(labeled) < MIN_VIDEOS:
+        raise UserError(
+            f"only {len(labeled)} labeled videos; training needs at least {MIN_VIDEOS} "
+            "(videos whose horizon has passed)"
+        )
+    ordered = labeled.sort_values(["posted_at", "video_id"], kind="stable")
+    bounds = np.cumsum([shares[s] for s in SLICES])
+    position = np.arange(len(ordered)) / len(ordered)
+    names = np.array(SLICES)[np.searchsorted(bounds, position, side="right")]
+    slices = pd.Series(names, index=ordered["video_id"].to_numpy())
+    cutoffs = {
+        s: str(ordered["posted_at"].to_numpy()[names == s][0]) for s in SLICES if (names == s).any()
+    }
+    for name in SLICES:
+        y = ordered["label"].to_numpy()[names == name]
+        if len(np.unique(y)) < 2:
+            raise UserError(
+                f"the {name} slice has a single class ({int(y[0]) if len(y) else 'empty'}): "
+                "the threshold is never (or always) reached; lower --threshold or add data"
+            )
+    return Split(slices, cutoffs)

@@ -1,0 +1,241 @@
+"""MLflow: recording training runs, the model registry, and loading a registered bundle.
+
+A model version is registered only after every artifact of its run was logged, so a failure
+anywhere (including a tracking server going away) never leaves a half-registered version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+import numpy as np
+import pandas as pd
+import sklearn
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model, infer_signature
+from mlflow.tracking import MlflowClient
+
+from features.console import UserError
+from features.settings import Settings
+from models.bundle import BundleError, ModelBundle
+from models.pyfunc import to_wire
+from training.report import html_report, plots
+from training.train import TrainOutcome, spec_summary
+
+EXAMPLE_ROWS = 5
+
+
+class TrackingError(UserError):
+    """The tracking server or registry cannot do what was asked."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    run_id: str
+    version: str
+    model_uri: str
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    bundle: ModelBundle
+    uri: str
+    version: str | None  # registry version, when loaded through the registry
+    run_id: str | None
+
+
+def connect(settings: Settings) -> MlflowClient:
+    """Point MLflow at the configured store and check it answers, failing in one line."""
+    uri = settings.resolved_tracking_uri
+    # Fail fast instead of MLflow's default minutes of retries against a dead server.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    elif uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5) as reply:
+                reply.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise TrackingError(f"tracking server {uri} is unreachable ({exc})") from exc
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(uri, uri)
+
+
+def experiment_id(client: MlflowClient, name: str, settings: Settings) -> str:
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    local = settings.resolved_tracking_uri.startswith("sqlite:")
+    location = settings.artifact_root.as_uri() if local else None
+    return client.create_experiment(name, artifact_location=location)
+
+
+def code_version() -> str:
+    """The git commit the code came from (with -dirty for local edits), else the package."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, check=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True,
+                               text=True, check=True, timeout=5).stdout.strip()
+        return f"{sha}{'-dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+
+        return f"likecast {version('likecast')}"
+
+
+def log_and_register(
+    outcome: TrainOutcome,
+    fingerprint: dict[str, Any],
+    settings: Settings,
+    experiment: str,
+    advance: Any = lambda _s: None,
+) -> Registered:
+    client = connect(settings)
+    exp = experiment_id(client, experiment, settings)
+    with tempfile.TemporaryDirectory(prefix="likecast-run-") as tmp_name:
+        tmp = Path(tmp_name)
+        with mlflow.start_run(experiment_id=exp) as run:
+            mlflow.set_tags({"code_version": code_version(), "likecast.kind": "train"})
+            mlflow.log_params({**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}})
+            mlflow.log_metrics(outcome.metrics)
+            mlflow.log_dict(spec_summary(outcome.bundle.spec), "feature_spec_summary.json")
+            advance("plots and report")
+            images = plots(outcome, tmp / "plots", settings.seed)
+            mlflow.log_artifacts(str(tmp / "plots"), "plots")
+            mlflow.log_text(html_report(outcome, fingerprint, images), "report.html")
+            evaluation = tmp / "evaluation"
+            evaluation.mkdir()
+            outcome.test_rows.to_parquet(evaluation / "test_rows.parquet", index=False)
+            for name, table in outcome.tables.items():
+                table.to_csv(evaluation / f"metrics_by_age_{name}.csv")
+            mlflow.log_artifacts(str(evaluation), "evaluation")
+            advance("model bundle")
+            bundle_dir = outcome.bundle.save(tmp / "bundle")
+            info = _log_pyfunc(outcome, bundle_dir)
+        advance("registering")
+        try:
+            version = mlflow.register_model(info.model_uri, settings.model_name)
+        except MlflowException as exc:
+            raise TrackingError(f"registering {settings.model_name} failed: {exc.message}") from exc
+    return Registered(run.info.run_id, str(version.version), info.model_uri)
+
+
+def _log_pyfunc(outcome: TrainOutcome, bundle_dir: Path) -> Any:
+    example = to_wire(outcome.test_rows.drop(columns="label").head(EXAMPLE_ROWS))
+    signature = infer_signature(example, outcome.bundle.predict_rows(
+        outcome.test_rows.drop(columns="label").head(EXAMPLE_ROWS)))
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        loader_module="models.pyfunc",
+        data_path=str(bundle_dir),
+        signature=signature,
+        input_example=example,
+        pip_requirements=[
+            f"lightgbm=={lgb.__version__}",
+            f"pandas=={pd.__version__}",
+            f"numpy=={np.__version__}",
+            f"scikit-learn=={sklearn.__version__}",
+            f"mlflow=={mlflow.__version__}",
+        ],
+    )
+    if info.signature is None:
+        raise TrackingError("MLflow stored no signature for the model; refusing to register it")
+    return info
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _bundle_dir(model_dir: Path) -> Path:
+    """A bundle folder itself, or the bundle inside an MLflow model folder."""
+    if (model_dir / "MLmodel").is_file():
+        conf = Model.load(str(model_dir)).flavors.get("python_function", {})
+        if "data" not in conf:
+            raise BundleError(f"{model_dir}: an MLflow model, but not a likecast one")
+        return model_dir / conf["data"]
+    return model_dir
+
+
+def load_model(uri: str | None, settings: Settings, dst: Path | None = None) -> LoadedModel:
+    """Load ``uri`` (a folder, ``models:/name@alias`` or ``models:/name/N``) as a bundle.
+
+    With no URI, the registry's champion. The version is resolved here, so the caller can
+    report which version it serves even though the alias may move later.
+    """
+    uri = uri or f"models:/{settings.model_name}@{settings.alias}"
+    local = Path(uri)
+    if not uri.startswith("models:/"):
+        if not local.exists():
+            raise UserError(f"{uri}: no such model folder")
+        return LoadedModel(ModelBundle.load(_bundle_dir(local)), uri, None, None)
+    client = connect(settings)
+    version = resolve_version(client, uri)
+    target = Path(dst or tempfile.mkdtemp(prefix="likecast-model-"))
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(target)
+        )
+    except MlflowException as exc:
+        raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
+    bundle = ModelBundle.load(_bundle_dir(Path(path)))
+    return LoadedModel(bundle, uri, str(version.version), version.run_id)
+
+
+def resolve_version(client: MlflowClient, uri: str) -> Any:
+    """``models:/name@alias`` or ``models:/name/N`` -> the ModelVersion it names now."""
+    body = uri.removeprefix("models:/")
+    try:
+        if "@" in body:
+            name, alias = body.split("@", 1)
+            return client.get_model_version_by_alias(name, alias)
+        name, _, number = body.partition("/")
+        return client.get_model_version(name, number)
+    except MlflowException as exc:
+        raise TrackingError(f"{uri}: not in the registry ({exc.message.splitlines()[0]})") from exc
+
+
+def read_test_rows(client: MlflowClient, run_id: str) -> pd.DataFrame:
+    """The test slice a version was evaluated on, as logged by its run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, "evaluation/test_rows.parquet", tmp)
+        return pd.read_parquet(path)
+
+
+def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
+    """Every version with its key test metrics and aliases, newest first."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException as exc:
+        raise TrackingError(f"cannot list {name}: {exc.message}") from exc
+    out = []
+    for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
+        out.append({
+            "version": str(v.version),
+            "aliases": list(v.aliases),
+            "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
+            "run_id": v.run_id,
+            **{k: metrics.get(f"test_{k}") for k in ("roc_auc", "log_loss", "ece")},
+        })
+    return out
+
+
+def describe_metrics(metrics: dict[str, float]) -> str:
+    return json.dumps({k: round(v, 4) for k, v in metrics.items()})

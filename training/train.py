@@ -1,0 +1,196 @@
+"""Training, from a validated data set to a calibrated, evaluated model bundle.
+
+MLflow is kept out of this module on purpose: it returns everything a run should record, and
+``training.tracking`` records it. That keeps training testable and the run's content explicit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.labels import label_videos
+from features.loading import Dataset
+from features.observations import grid_rows, video_rows
+from features.pipeline import FeatureSpec, build_features, fit_spec
+from features.settings import Settings
+from models.baselines import (
+    creator_hit_rate,
+    fit_logistic,
+    predict_logistic,
+    szabo_huberman,
+)
+from models.bundle import ModelBundle
+from models.calibration import Calibrator, choose_calibrator
+from models.estimator import lgbm_params, train_booster
+from training.metrics import flatten, score, score_by_age
+from training.split import Split, split_by_time
+
+LOGISTIC_MAX_ROWS = 200_000
+BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
+
+
+@dataclass
+class Examples:
+    """Raw rows of every labeled video at every grid age, with labels and slices."""
+
+    rows: pd.DataFrame
+    y: np.ndarray
+    likes_at_horizon: pd.Series
+    slice: np.ndarray  # slice name per row
+    split: Split
+
+
+@dataclass
+class TrainOutcome:
+    bundle: ModelBundle
+    params: dict[str, Any]
+    tables: dict[str, pd.DataFrame]  # model name -> metrics by age bucket, on test
+    metrics: dict[str, float]
+    test_rows: pd.DataFrame  # raw rows + label, for promotion and plots
+    test_predictions: dict[str, np.ndarray]
+    test_features: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def build_examples(dataset: Dataset, settings: Settings, threshold: int, horizon_minutes: float,
+                   advance: Callable[[str], None]) -> Examples:
+    advance("labels")
+    labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
+    advance("creator history")
+    per_video = video_rows(dataset.videos, labels, threshold, horizon_minutes,
+                           settings.history_window)
+    labeled = labels["labeled"].to_numpy()
+    split = split_by_time(
+        pd.DataFrame({"video_id": dataset.videos["video_id"][labeled],
+                      "posted_at": dataset.videos["posted_at"][labeled],
+                      "label": labels["label"][labeled]})
+    )
+    advance("examples")
+    ages = settings.ages_minutes
+    rows = grid_rows(per_video[labeled], dataset.snapshots, ages)
+    repeat = np.repeat(np.flatnonzero(labeled), len(ages))
+    return Examples(
+        rows=rows,
+        y=labels["label"].to_numpy()[repeat],
+        likes_at_horizon=pd.Series(labels["likes_at_horizon"].to_numpy()[repeat],
+                                   index=rows.index),
+        slice=rows["video_id"].map(split.slice_of_video).to_numpy(),
+        split=split,
+    )
+
+
+def fit(
+    dataset: Dataset,
+    settings: Settings,
+    params_override: dict[str, Any],
+    advance: Callable[[str], None] = lambda _s: None,
+) -> TrainOutcome:
+    threshold, horizon = settings.threshold, settings.horizon_minutes
+    ex = build_examples(dataset, settings, threshold, horizon, advance)
+    train = ex.slice == "train"
+
+    advance("features")
+    spec = fit_spec(ex.rows[train], ex.likes_at_horizon[train], threshold, horizon,
+                    settings.timezone)
+    features = build_features(ex.rows, spec)
+    parts = {name: ex.slice == name for name in ("train", "valid", "calib", "test")}
+
+    advance("lightgbm")
+    params = lgbm_params(params_override, list(spec.features), settings.seed,
+                         settings.lgbm_threads)
+    booster = train_booster(
+        features[parts["train"]], ex.y[parts["train"]],
+        features[parts["valid"]], ex.y[parts["valid"]], params,
+    )
+
+    advance("calibration")
+    uncalibrated = ModelBundle(booster, Calibrator("identity"), spec)
+    calib_raw = uncalibrated.raw_score(features[parts["calib"]])
+    calibrator, calib_scores = choose_calibrator(
+        calib_raw, ex.y[parts["calib"]], ex.rows["video_id"][parts["calib"]].to_numpy()
+    )
+    bundle = ModelBundle(booster, calibrator, spec)
+
+    advance("baselines")
+    prior = float(ex.y[parts["train"]].mean())
+    test_x, test_y = features[parts["test"]], ex.y[parts["test"]]
+    predictions = {
+        "lightgbm": bundle.predict_features(test_x),
+        "szabo_huberman": szabo_huberman(test_x, spec, prior),
+        "logistic": predict_logistic(_fit_logistic(features, ex.y, parts["train"],
+                                                   settings.seed), test_x),
+        "creator_hit_rate": creator_hit_rate(test_x, prior),
+    }
+
+    advance("evaluation")
+    test_ages = ex.rows["age_minutes"][parts["test"]].to_numpy()
+    tables = {name: score_by_age(test_y, p, test_ages, settings.ages_minutes)
+              for name, p in predictions.items()}
+    metrics: dict[str, float] = {}
+    for name, table in tables.items():
+        metrics.update(flatten(table, "test" if name == "lightgbm" else f"baseline_{name}"))
+    for name in BASELINES:
+        metrics[f"auc_gain_over_{name}"] = (
+            tables["lightgbm"].loc["all", "roc_auc"] - tables[name].loc["all", "roc_auc"]
+        )
+    metrics.update(_creator_disjoint(ex, parts, predictions["lightgbm"]))
+    metrics.update(calib_scores)
+    metrics["best_iteration"] = float(booster.best_iteration)
+
+    test_rows = ex.rows[parts["test"]].assign(label=test_y)
+    bundle.meta = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "threshold": threshold,
+        "horizon_days": settings.horizon_days,
+        "calibration": calibrator.method,
+        "best_iteration": booster.best_iteration,
+        "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
+        "split_cutoffs": ex.split.cutoffs,
+        "base_rate": prior,
+    }
+    return TrainOutcome(
+        bundle=bundle,
+        params={k: v for k, v in params.items() if k != "monotone_constraints"},
+        tables=tables,
+        metrics=metrics,
+        test_rows=test_rows,
+        test_predictions={**predictions, "y": test_y, "age_minutes": test_ages},
+        test_features=test_x,
+        summary={"rows": {k: int(v.sum()) for k, v in parts.items()}},
+    )
+
+
+def _fit_logistic(features: pd.DataFrame, y: np.ndarray, train: np.ndarray, seed: int):
+    """A capped, seeded sample: the baseline needs a fair fit, not every row."""
+    idx = np.flatnonzero(train)
+    if len(idx) > LOGISTIC_MAX_ROWS:
+        idx = np.sort(np.random.default_rng(seed).choice(idx, LOGISTIC_MAX_ROWS, replace=False))
+    return fit_logistic(features.iloc[idx], y[idx], seed)
+
+
+def _creator_disjoint(ex: Examples, parts: dict[str, np.ndarray], p: np.ndarray) -> dict:
+    """Test metrics on creators never seen in training: does it generalize to new creators?"""
+    seen = set(ex.rows["creator_id"][parts["train"]])
+    new = ~ex.rows["creator_id"][parts["test"]].isin(seen).to_numpy()
+    if new.sum() < 50 or len(np.unique(ex.y[parts["test"]][new])) < 2:
+        return {}
+    result = score(ex.y[parts["test"]][new], p[new])
+    return {"test_new_creators_roc_auc": result["roc_auc"],
+            "test_new_creators_log_loss": result["log_loss"],
+            "test_new_creators_n": result["n"]}
+
+
+def evaluate_bundle(bundle: ModelBundle, rows: pd.DataFrame, y: np.ndarray,
+                    grid: tuple[float, ...]) -> pd.DataFrame:
+    """Metrics of a bundle on labeled raw rows, by age bucket."""
+    return score_by_age(y, bundle.predict_rows(rows), rows["age_minutes"].to_numpy(), grid)
+
+
+def spec_summary(spec: FeatureSpec) -> dict[str, Any]:
+    return {"features": list(spec.features), "categories": list(spec.categories)}
