@@ -76,3 +76,35 @@ def validate_command(
         console.print(f"rejected rows written to {path}")
     dataset.check_reject_share(limit)
     console.print("clean" if not dataset.problems else "usable: rejected share within the limit")
+
+
+features_group = typer.Typer(no_args_is_help=True, help="Online feature store commands.")
+app.add_typer(features_group, name="features")
+
+
+@features_group.command("materialize")
+def materialize_command(
+    data: Path = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables."),
+    at: str | None = typer.Option(
+        None, "--at", help="History as of this ISO time (default: now, UTC)."
+    ),
+    store: Path | None = typer.Option(
+        None, "--store", help="SQLite file to write (default: the store path in settings)."
+    ),
+) -> None:
+    """Compute every creator's current history and swap it into the online store."""
+    import pandas as pd
+
+    from features.store import current_history, write_store
+
+    settings = get_settings()
+    moment = pd.Timestamp(at) if at else pd.Timestamp.now(tz="UTC")
+    if moment.tzinfo is None:
+        moment = moment.tz_localize("UTC")
+    dataset = load_dataset(data)
+    dataset.check_reject_share(settings.max_reject_share)
+    history = current_history(dataset, moment, settings.threshold, settings.horizon_minutes,
+                              settings.history_window)
+    path = store or settings.store_path
+    count = write_store(history, path)
+    stderr().print(f"wrote history of {count:,} creators as of {moment.isoformat()} to {path}")

@@ -224,12 +224,15 @@ def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
         versions = client.search_model_versions(f"name = '{name}'")
     except MlflowException as exc:
         raise TrackingError(f"cannot list {name}: {exc.message}") from exc
+    aliases: dict[str, list[str]] = {}
+    for alias, number in client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(number), []).append(alias)
     out = []
     for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
         metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
         out.append({
             "version": str(v.version),
-            "aliases": list(v.aliases),
+            "aliases": aliases.get(str(v.version), []),
             "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
             "run_id": v.run_id,
             **{k: metrics.get(f"test_{k}") for k in ("roc_auc", "log_loss", "ece")},

@@ -26,6 +26,7 @@ from models.baselines import (
     szabo_huberman,
 )
 from models.bundle import ModelBundle
+from models.explain import typical_values
 from models.calibration import Calibrator, choose_calibrator
 from models.estimator import lgbm_params, train_booster
 from training.metrics import flatten, score, score_by_age
@@ -153,6 +154,7 @@ def fit(
         "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
         "split_cutoffs": ex.split.cutoffs,
         "base_rate": prior,
+        "typical": typical_values(features[parts["train"]]),
     }
     return TrainOutcome(
         bundle=bundle,

@@ -1,0 +1,45 @@
+# likecast: `make demo` serves a freshly trained model; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# uv from PATH when present, else bootstrapped into the venv (it is also locked there).
+UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+DEMO_DATA := .likecast/demo-data
+DEMO_VIDEOS ?= 20000
+PORT ?= 3000
+
+.PHONY: env demo test lint bench browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+env: | $(BIN)/python $(if $(findstring $(BIN),$(UV)),$(BIN)/uv)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet
+
+demo: env
+	$(BIN)/likecast simulate --videos $(DEMO_VIDEOS) --seed 7 --out $(DEMO_DATA)
+	$(BIN)/likecast train --data $(DEMO_DATA)
+	$(BIN)/likecast promote
+	$(BIN)/likecast features materialize --data $(DEMO_DATA)
+	@$(BIN)/python -m serving.demo --port $(PORT)
+	exec $(BIN)/likecast serve --port $(PORT)
+
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: env browser lint
+	$(BIN)/pytest
+
+bench: env
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .likecast .pytest_cache .ruff_cache

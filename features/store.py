@@ -1,0 +1,98 @@
+"""The online creator store: each creator's current history, for the service to look up.
+
+SQLite, embedded, one table. A refresh writes a new table and swaps it in within a single
+transaction, so a reader sees either the old table or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.history import history_at
+from features.labels import label_videos
+from features.loading import Dataset
+from features.observations import HISTORY_COLUMNS
+
+TABLE = "creator_history"
+
+
+def current_history(
+    dataset: Dataset, at: pd.Timestamp, threshold: int, horizon_minutes: float, window: int
+) -> pd.DataFrame:
+    """Every creator's history as known at ``at``: what a draft posted then would see."""
+    labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
+    creators = pd.Series(pd.unique(dataset.videos["creator_id"]), dtype="string")
+    times = pd.Series(at, index=creators.index, dtype="datetime64[ns, UTC]")
+    history = history_at(creators, times, dataset.videos, labels, threshold, horizon_minutes,
+                         window)
+    return pd.concat([creators.rename("creator_id"), history], axis=1)
+
+
+def write_store(history: pd.DataFrame, path: Path) -> int:
+    """Replace the store's table atomically; returns the number of creators written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = history.copy()
+    frame["hist_last_posted_at"] = frame["hist_last_posted_at"].map(
+        lambda t: None if pd.isna(t) else t.isoformat()
+    )
+    frame = frame.astype(object).where(frame.notna(), None)
+    db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN")
+        db.execute(f"DROP TABLE IF EXISTS {TABLE}_next")
+        db.execute(
+            f"CREATE TABLE {TABLE}_next (creator_id TEXT PRIMARY KEY, hist_videos REAL, "
+            "hist_median_likes REAL, hist_p90_likes REAL, hist_hit_rate REAL, "
+            "hist_last_posted_at TEXT)"
+        )
+        db.executemany(
+            f"INSERT INTO {TABLE}_next VALUES (?, ?, ?, ?, ?, ?)",
+            frame[["creator_id", *HISTORY_COLUMNS]].itertuples(index=False, name=None),
+        )
+        db.execute("COMMIT")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        db.execute(f"ALTER TABLE {TABLE}_next RENAME TO {TABLE}")
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return len(frame)
+
+
+class CreatorStore:
+    """Read-only lookups by creator_id; a missing store or creator means cold start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        if self.path.is_file():
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    @property
+    def loaded(self) -> bool:
+        return self._db is not None
+
+    def creators(self) -> int:
+        if self._db is None:
+            return 0
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+
+    def get(self, creator_id: str) -> dict[str, object] | None:
+        if self._db is None:
+            return None
+        row = self._db.execute(
+            f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {TABLE} WHERE creator_id = ?",
+            (creator_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        values = dict(zip(HISTORY_COLUMNS, row, strict=True))
+        stamp = values["hist_last_posted_at"]
+        values["hist_last_posted_at"] = pd.Timestamp(stamp) if stamp else pd.NaT
+        return {k: (np.nan if v is None else v) for k, v in values.items()}

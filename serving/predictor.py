@@ -1,0 +1,278 @@
+"""Requests -> raw rows -> the shared feature step -> native LightGBM -> answers.
+
+Kept free of HTTP so the same object answers the service, tests and the parity check.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from features.observations import HISTORY_COLUMNS, RAW_COLUMNS
+from features.pipeline import build_features
+from features.settings import Settings
+from features.store import CreatorStore
+from models.explain import top_factors
+from serving.schemas import (
+    Draft,
+    DurationOption,
+    Early,
+    HistoryUsed,
+    HourOption,
+    Prediction,
+    WhatIf,
+)
+from training.tracking import LoadedModel, load_model
+
+log = logging.getLogger("likecast.serving")
+WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
+
+
+def _local(stamp: datetime, zone: str) -> pd.Timestamp:
+    moment = pd.Timestamp(stamp)
+    return moment.tz_localize(ZoneInfo(zone)) if moment.tzinfo is None else moment
+
+
+@dataclass
+class Predictor:
+    """One loaded model plus the creator store: everything a request needs."""
+
+    loaded: LoadedModel
+    store: CreatorStore
+    settings: Settings
+    loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version or "local"
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def history_for(self, request: Draft, posted_at: pd.Timestamp) -> tuple[dict, str]:
+        stored = self.store.get(request.creator_id)
+        values: dict[str, object] = dict(stored) if stored else {
+            "hist_videos": 0.0, "hist_median_likes": np.nan, "hist_p90_likes": np.nan,
+            "hist_hit_rate": np.nan, "hist_last_posted_at": pd.NaT,
+        }
+        given = request.history.model_dump(exclude_none=True) if request.history else {}
+        if "hist_days_since_prev_post" in given:
+            days = given.pop("hist_days_since_prev_post")
+            values["hist_last_posted_at"] = posted_at - pd.Timedelta(days=days)
+        values.update(given)
+        had_request = bool(request.history and request.history.model_dump(exclude_none=True))
+        source = ("store+request" if stored and had_request else "request" if had_request
+                  else "store" if stored else "cold_start")
+        return values, source
+
+    def row(self, request: Draft) -> tuple[dict, str]:
+        """The raw row of one request, in the exact shape training rows have."""
+        zone = request.timezone or self.settings.timezone
+        age = 0.0
+        if isinstance(request, Early):
+            if request.observed_at is not None:
+                observed = _local(request.observed_at, zone)
+                posted = _local(request.posted_at, zone) if request.posted_at else None
+                if posted is None:
+                    raise ValueError("posted_at is required with observed_at")
+                age = (observed - posted).total_seconds() / 60.0
+                if age <= 0:
+                    raise ValueError("observed_at must be after posted_at")
+            else:
+                age = float(request.age_minutes)
+                posted = (_local(request.posted_at, zone) if request.posted_at
+                          else pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=age))
+        else:
+            posted = _local(request.posted_at, zone) if request.posted_at else pd.Timestamp.now(
+                tz="UTC")
+        posted = posted.tz_convert("UTC")
+        history, source = self.history_for(request, posted)
+        row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
+        row.update(
+            video_id="request", creator_id=request.creator_id, category=request.category,
+            duration_s=request.duration_s, posted_at=posted, caption=request.caption,
+            hashtags=request.hashtags, creator_followers=request.creator_followers,
+            music_trending=request.music_trending, age_minutes=age,
+            **{k: history[k] for k in HISTORY_COLUMNS},
+        )
+        if isinstance(request, Early):
+            row.update(
+                obs_age_minutes=age, views=request.views, likes=request.likes,
+                comments=request.comments, replies=request.replies, shares=request.shares,
+                follows=request.follows, completion_rate=request.completion_rate,
+                retention_3s=request.retention_3s,
+            )
+            earlier = sorted(request.earlier, key=lambda s: s.age_minutes, reverse=True)
+            for lag, snap in zip((1, 2), earlier, strict=False):
+                row[f"lag{lag}_age_minutes"] = snap.age_minutes
+                row[f"lag{lag}_likes"] = snap.likes
+        return row, source
+
+    @staticmethod
+    def frame(rows: list[dict]) -> pd.DataFrame:
+        frame = pd.DataFrame(rows, columns=list(RAW_COLUMNS))
+        for name in ("posted_at", "hist_last_posted_at"):
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+        return frame
+
+    # -- answers ------------------------------------------------------------------------
+
+    def predict(self, requests: list[Draft]) -> list[Prediction]:
+        built = [self.row(r) for r in requests]
+        features = build_features(self.frame([row for row, _ in built]), self.loaded.bundle.spec)
+        probabilities = self.loaded.bundle.predict_features(features)
+        explain = [i for i, r in enumerate(requests) if r.explain]
+        factors = {}
+        if explain:
+            contributions = self.loaded.bundle.contributions(features.iloc[explain])
+            typical = self.loaded.bundle.meta.get("typical", {})
+            for position, i in enumerate(explain):
+                factors[i] = top_factors(features.iloc[i], contributions.iloc[position], typical)
+        return [
+            self._answer(row, source, float(p), factors.get(i))
+            for i, ((row, source), p) in enumerate(zip(built, probabilities, strict=True))
+        ]
+
+    def _answer(self, row: dict, source: str, p: float, factors: object) -> Prediction:
+        spec = self.loaded.bundle.spec
+        last = row["hist_last_posted_at"]
+        days = None if pd.isna(last) else (row["posted_at"] - last).total_seconds() / 86400
+        return Prediction(
+            probability=p,
+            threshold=spec.threshold,
+            horizon_days=spec.horizon_minutes / 1440,
+            age_minutes=float(row["age_minutes"]),
+            model_version=self.version,
+            history=HistoryUsed(
+                source=source,
+                hist_videos=float(row["hist_videos"]),
+                **{k: (None if pd.isna(row[k]) else float(row[k]))
+                   for k in ("hist_median_likes", "hist_p90_likes", "hist_hit_rate")},
+                hist_days_since_prev_post=days,
+            ),
+            factors=factors,
+        )
+
+    def whatif(self, draft: Draft) -> WhatIf:
+        """The same draft at each hour of the next day and at a few durations."""
+        base, _ = self.row(draft)
+        zone = draft.timezone or self.settings.timezone
+        start = base["posted_at"].tz_convert(zone).floor("h")
+        hours = [start + timedelta(hours=h) for h in range(24)]
+        rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
+        rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
+        rows.append(base)
+        features = build_features(self.frame(rows), self.loaded.bundle.spec)
+        p = self.loaded.bundle.predict_features(features)
+        hour_options = [HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour,
+                                   probability=float(p[i])) for i, h in enumerate(hours)]
+        duration_options = [DurationOption(duration_s=d, probability=float(p[24 + i]))
+                            for i, d in enumerate(WHATIF_DURATIONS)]
+        return WhatIf(
+            current=float(p[-1]),
+            hours=hour_options,
+            durations=duration_options,
+            best_hour=max(hour_options, key=lambda o: o.probability),
+            best_duration=max(duration_options, key=lambda o: o.probability),
+            model_version=self.version,
+        )
+
+    def describe(self) -> dict:
+        bundle = self.loaded.bundle
+        return {
+            "model_version": self.version,
+            "model_uri": self.loaded.uri,
+            "run_id": self.loaded.run_id,
+            "loaded_at": self.loaded_at,
+            "threshold": bundle.spec.threshold,
+            "horizon_days": bundle.spec.horizon_minutes / 1440,
+            "features": list(bundle.spec.features),
+            "categories": list(bundle.spec.categories),
+            "metrics": bundle.meta.get("metrics", {}),
+            "trained_at": bundle.meta.get("trained_at"),
+            "store_creators": self.store.creators(),
+        }
+
+
+class ModelHolder:
+    """The served Predictor, swapped atomically when the champion alias moves.
+
+    A request takes ``holder.current`` once and uses that object to the end, so requests in
+    flight finish on the model they started with while a new one loads in the background.
+    """
+
+    def __init__(self, settings: Settings, model_uri: str | None) -> None:
+        self.settings = settings
+        self.model_uri = model_uri
+        self.current: Predictor | None = None
+        self.events: list[dict] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    @property
+    def follows_registry(self) -> bool:
+        return self.model_uri is None or self.model_uri.startswith("models:/")
+
+    def load(self) -> Predictor:
+        loaded = load_model(self.model_uri, self.settings)
+        predictor = Predictor(loaded, CreatorStore(self.settings.store_path), self.settings)
+        self._validate(predictor)
+        return predictor
+
+    @staticmethod
+    def _validate(predictor: Predictor) -> None:
+        """A model that cannot answer a plain draft never replaces a working one."""
+        answer = predictor.predict([Draft(creator_id="validation", category="food",
+                                          duration_s=30.0)])[0]
+        if not 0.0 <= answer.probability <= 1.0:
+            raise ValueError(f"validation draft got probability {answer.probability}")
+
+    def reload(self) -> dict:
+        """Load the model the URI names now; swap only if it differs and works."""
+        with self._lock:
+            before = self.current.version if self.current else None
+            try:
+                fresh = self.load()
+            except Exception as exc:  # any failure keeps the old model serving
+                event = {"event": "reload_failed", "serving": before, "error": str(exc)[:500]}
+                log.error("model reload failed, still serving %s: %s", before, exc)
+            else:
+                if self.current is not None and self.follows_registry and fresh.version == before:
+                    event = {"event": "unchanged", "serving": before}
+                else:
+                    self.current = fresh
+                    event = {"event": "swapped", "from": before, "to": fresh.version}
+                    log.warning("now serving model version %s (was %s)", fresh.version, before)
+            event["at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            self.events.append(event)
+            del self.events[:-50]
+            return event
+
+    def poll_forever(self) -> None:
+        while not self._stop.wait(self.settings.reload_interval_s):
+            if self.follows_registry and self._alias_moved():
+                self.reload()
+
+    def _alias_moved(self) -> bool:
+        from training.tracking import connect, resolve_version
+
+        try:
+            uri = self.model_uri or f"models:/{self.settings.model_name}@{self.settings.alias}"
+            version = str(resolve_version(connect(self.settings), uri).version)
+        except Exception as exc:  # the registry being away must not stop the service
+            log.warning("cannot check the registry: %s", exc)
+            return False
+        return self.current is None or version != self.current.version
+
+    def start_polling(self) -> threading.Thread:
+        thread = threading.Thread(target=self.poll_forever, name="likecast-reload", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,151 @@
+"""The BentoML service: JSON prediction APIs, the creators' page, model info and hot swap.
+
+Run it with ``likecast serve`` (which calls ``bentoml serve serving.service:Likecast``). The
+model comes from LIKECAST_MODEL_URI (a folder or models:/ URI) or the registry's champion.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import bentoml
+from fastapi import FastAPI, Header, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import ValidationError
+
+from features.settings import get_settings
+from serving.predictor import ModelHolder, Predictor
+from serving.schemas import (
+    BatchItemResult,
+    BatchRequest,
+    BatchResponse,
+    Draft,
+    Early,
+    Prediction,
+    WhatIf,
+)
+
+SETTINGS = get_settings()
+UI_DIR = Path(__file__).parent / "ui"
+web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_url=None)
+
+
+def _errors(exc: ValidationError | ValueError) -> list[dict]:
+    if isinstance(exc, ValidationError):
+        return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    return [{"loc": [], "msg": str(exc), "type": "value_error"}]
+
+
+class RequestInvalid(bentoml.exceptions.InvalidArgument):
+    """A request that parsed but makes no sense (e.g. observed before posted): a 400."""
+
+
+@bentoml.service(
+    name="likecast",
+    workers=1,
+    threads=SETTINGS.service_threads,
+    traffic={"timeout": 30, "max_concurrency": 256},
+    logging={"access": {"enabled": False}},
+    http={"host": SETTINGS.host, "port": SETTINGS.port},
+)
+@bentoml.asgi_app(web, path="/")
+class Likecast:
+    def __init__(self) -> None:
+        self.settings = get_settings()
+        self.holder = ModelHolder(self.settings, self.settings.model_uri)
+        event = self.holder.reload()
+        if self.holder.current is None:
+            raise RuntimeError(f"no model to serve: {event.get('error')}")
+        self.holder.start_polling()
+        # Long-lived objects (model, store, libraries) never need collecting again: freezing
+        # them keeps the collector's pauses short (see shared/notes/stack-facts.md).
+        gc.collect()
+        gc.freeze()
+
+    def __is_ready__(self) -> bool:
+        current = self.holder.current
+        return current is not None and current.store is not None
+
+    @property
+    def _predictor(self) -> Predictor:
+        current = self.holder.current
+        if current is None:
+            raise bentoml.exceptions.ServiceUnavailable("no model loaded")
+        return current
+
+    def _predict(self, request: Draft) -> Prediction:
+        try:
+            return self._predictor.predict([request])[0]
+        except ValueError as exc:
+            raise RequestInvalid(str(exc)) from exc
+
+    @bentoml.api(route="/predict_draft", input_spec=Draft, output_spec=Prediction)
+    def predict_draft(self, **fields: Any) -> Prediction:
+        """Probability that a draft reaches the threshold within the horizon."""
+        return self._predict(Draft.model_validate(fields))
+
+    @bentoml.api(route="/predict_early", input_spec=Early, output_spec=Prediction)
+    def predict_early(self, **fields: Any) -> Prediction:
+        """The same, for a posted video with its engagement so far."""
+        return self._predict(Early.model_validate(fields))
+
+    @bentoml.api(route="/predict_batch", input_spec=BatchRequest, output_spec=BatchResponse)
+    def predict_batch(self, items: list[dict]) -> BatchResponse:
+        """Many drafts and early requests; each invalid item gets its own error."""
+        if len(items) > self.settings.batch_max_items:
+            raise RequestInvalid(
+                f"items: at most {self.settings.batch_max_items} per request, got {len(items)}")
+        predictor = self._predictor
+        results: list[BatchItemResult] = []
+        valid: list[tuple[int, Draft]] = []
+        for i, item in enumerate(items):
+            try:
+                kind = Early if "likes" in item else Draft
+                request = kind.model_validate(item)
+                predictor.row(request)
+                valid.append((i, request))
+            except (ValidationError, ValueError) as exc:
+                results.append(BatchItemResult(index=i, error=_errors(exc)))
+        if valid:
+            answers = predictor.predict([r for _, r in valid])
+            results += [BatchItemResult(index=i, prediction=a)
+                        for (i, _), a in zip(valid, answers, strict=True)]
+        return BatchResponse(results=sorted(results, key=lambda r: r.index))
+
+    @bentoml.api(route="/whatif", input_spec=Draft, output_spec=WhatIf)
+    def whatif(self, **fields: Any) -> WhatIf:
+        """The draft's probability at each hour of the next day and at a few durations."""
+        try:
+            return self._predictor.whatif(Draft.model_validate(fields))
+        except ValueError as exc:
+            raise RequestInvalid(str(exc)) from exc
+
+    @web.get("/model")
+    def model_info(self) -> JSONResponse:
+        """The served version, its metrics, threshold, horizon, features, load time."""
+        return JSONResponse({**self._predictor.describe(), "events": self.holder.events[-10:]})
+
+    @web.post("/admin/reload")
+    def admin_reload(self, authorization: str | None = Header(None)) -> JSONResponse:
+        """Load the model the alias names now; the old one serves until the new one works."""
+        token = self.settings.admin_token
+        if not token:
+            raise HTTPException(404, "admin routes are disabled (no LIKECAST_ADMIN_TOKEN set)")
+        if authorization != f"Bearer {token}":
+            raise HTTPException(401, "missing or wrong bearer token")
+        event = self.holder.reload()
+        return JSONResponse(event, status_code=200 if event["event"] != "reload_failed" else 409)
+
+    @web.get("/ui", response_class=HTMLResponse)
+    def ui_page(self) -> FileResponse:
+        return FileResponse(UI_DIR / "index.html")
+
+    @web.get("/ui/{name}")
+    def ui_asset(self, name: str) -> FileResponse:
+        path = (UI_DIR / name).resolve()
+        if path.parent != UI_DIR.resolve() or not path.is_file():
+            raise HTTPException(404, f"no such file: {name}")
+        return FileResponse(path)

@@ -1,0 +1,104 @@
+"""Shared fixtures: a small simulated platform, a trained model, and real servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from features.loading import Dataset, load_dataset
+from features.settings import Settings
+from features.simulator import SimConfig, simulate, write_platform
+from training.train import TrainOutcome, fit
+
+BIN = Path(sys.executable).parent
+SMALL = SimConfig(videos=4000, seed=11, window_days=60, pilot_videos=4000)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} not up after {timeout}s")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own state directory; nothing leaks into the checkout."""
+    monkeypatch.setenv("LIKECAST_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("LIKECAST_TRACKING_URI", raising=False)
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("small-data")
+    write_platform(simulate(SMALL), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_dataset(small_data: Path) -> Dataset:
+    return load_dataset(small_data)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(home=Path("/nonexistent-likecast-home"))
+
+
+@pytest.fixture(scope="session")
+def trained(small_dataset: Dataset, settings: Settings) -> TrainOutcome:
+    return fit(small_dataset, settings, {"num_boost_round": 150})
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(trained: TrainOutcome, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained.bundle.save(tmp_path_factory.mktemp("bundle") / "bundle")
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    """A real `mlflow server` on a free loopback port, with its own SQLite store."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "mlflow"), "server", "--backend-store-uri",
+         f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
+         str(tmp_path / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", 90, process)
+        yield url
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(30)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            ) -> subprocess.CompletedProcess:
+    """The installed `likecast` command, as a user runs it."""
+    return subprocess.run([str(BIN / "likecast"), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)

@@ -1,0 +1,260 @@
+"""The data contract at the door: every kind of bad input gets its own clear message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.loading import DataError, load_dataset
+from features.simulator import SimConfig, simulate
+from serving.cli import main
+
+
+@pytest.fixture(scope="module")
+def base() -> tuple[pd.DataFrame, pd.DataFrame]:
+    platform = simulate(SimConfig(videos=300, seed=3, window_days=30, pilot_videos=300))
+    snapshots = platform.snapshots.to_pandas()
+    snapshots["video_id"] = snapshots["video_id"].astype(str)
+    return platform.videos, snapshots
+
+
+def write(folder: Path, videos: pd.DataFrame, snapshots: pd.DataFrame, kind: str = "csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("videos", videos), ("snapshots", snapshots)):
+        if kind == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def many(frame: pd.DataFrame, share: float = 0.05) -> np.ndarray:
+    """Row positions to break: enough to pass the 1% reject limit."""
+    return np.arange(0, len(frame), int(1 / share))
+
+
+Breaker = Callable[[Path, pd.DataFrame, pd.DataFrame], Path]
+
+
+def _missing_dir(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    return tmp / "nowhere"
+
+
+def _no_videos_table(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    folder = write(tmp / "d", v, s)
+    (folder / "videos.csv").unlink()
+    return folder
+
+
+def _empty_file(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    folder = write(tmp / "d", v, s)
+    (folder / "videos.csv").write_bytes(b"")
+    return folder
+
+
+def _semicolons(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    folder = write(tmp / "d", v, s)
+    v.to_csv(folder / "videos.csv", index=False, sep=";")
+    return folder
+
+
+def _latin1(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    v = v.assign(caption="café crème brûlée")
+    folder = write(tmp / "d", v, s)
+    (folder / "videos.csv").write_bytes(v.to_csv(index=False).encode("latin-1"))
+    return folder
+
+
+def _missing_required(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    return write(tmp / "d", v.drop(columns="creator_id"), s)
+
+
+def _no_time_column(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    return write(tmp / "d", v, s.drop(columns=["observed_at", "age_minutes"]))
+
+
+def _parquet_wrong_type(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    v = v.assign(posted_at=np.arange(len(v)))
+    return write(tmp / "d", v, s, kind="parquet")
+
+
+def _corrupt_parquet(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    folder = write(tmp / "d", v, s, kind="parquet")
+    (folder / "snapshots.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    return folder
+
+
+def _header_only(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    return write(tmp / "d", v.head(0), s)
+
+
+def _wrong_extension(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    folder = write(tmp / "d", v, s)
+    (folder / "videos.csv").unlink()
+    (folder / "videos").mkdir()
+    (folder / "videos" / "part-0.xlsx").write_text("x")
+    return folder
+
+
+def _negative_likes(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    s = s.copy()
+    s.loc[many(s), "likes"] = -5
+    return write(tmp / "d", v, s)
+
+
+def _decreasing(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    s = s.copy()
+    last = s.groupby("video_id").tail(1).index
+    s.loc[last, "likes"] = 0  # the final snapshot drops below the earlier ones
+    s.loc[last, "views"] = 0
+    return write(tmp / "d", v, s[s.groupby("video_id")["likes"].transform("max") > 0])
+
+
+def _rate_out_of_range(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    s = s.copy()
+    s.loc[many(s), "completion_rate"] = 1.7
+    return write(tmp / "d", v, s)
+
+
+def _before_posting(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    s = s.copy()
+    rows = many(s)
+    s["observed_at"] = pd.to_datetime(s["observed_at"], utc=True)
+    s.loc[rows, "observed_at"] = s.loc[rows, "observed_at"] - pd.Timedelta(days=30)
+    return write(tmp / "d", v, s.drop(columns="age_minutes"))
+
+
+def _unknown_videos(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    s = s.copy()
+    rows = many(s)
+    s.loc[rows, "video_id"] = [f"ghost{i}" for i in range(len(rows))]
+    return write(tmp / "d", v, s)
+
+
+def _duplicate_videos(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    return write(tmp / "d", pd.concat([v, v.iloc[many(v)]]), s)
+
+
+def _duplicate_snapshots(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    return write(tmp / "d", v, pd.concat([s, s.iloc[many(s)]]))
+
+
+def _bad_duration(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    v = v.copy()
+    v.loc[many(v), "duration_s"] = 0
+    return write(tmp / "d", v, s)
+
+
+def _unparseable_times(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    v = v.astype({"posted_at": str})
+    v.loc[many(v), "posted_at"] = "yesterday evening"
+    return write(tmp / "d", v, s)
+
+
+def _text_in_counter(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    s = s.astype({"views": object})
+    s.loc[many(s), "views"] = "lots"
+    return write(tmp / "d", v, s)
+
+
+CORPUS: list[tuple[str, Breaker, str]] = [
+    ("missing directory", _missing_dir, "no such directory"),
+    ("missing table", _no_videos_table, "no videos table"),
+    ("empty file", _empty_file, "file is empty"),
+    ("semicolon CSV", _semicolons, "semicolon-delimited"),
+    ("latin-1 CSV", _latin1, "not UTF-8"),
+    ("missing required column", _missing_required, "missing required column 'creator_id'"),
+    ("no observed_at nor age", _no_time_column, "observed_at or age_minutes"),
+    ("parquet wrong type", _parquet_wrong_type, "videos.posted_at: no value is a valid timestamp"),
+    ("corrupt parquet", _corrupt_parquet, "not a readable Parquet file"),
+    ("header only", _header_only, "videos: table has no rows"),
+    ("unknown file type", _wrong_extension, "holds no .parquet parts"),
+    ("negative counters", _negative_likes, "snapshots.likes: must be >= 0"),
+    ("decreasing counters", _decreasing, "decreases over time"),
+    ("rate out of range", _rate_out_of_range, "completion_rate: must be between 0 and 1"),
+    ("snapshot before posting", _before_posting, "snapshot before posted_at"),
+    ("unknown videos", _unknown_videos, "unknown video (not in videos)"),
+    ("duplicate video ids", _duplicate_videos, "video_id: duplicate key"),
+    ("duplicate snapshots", _duplicate_snapshots, "duplicate key (video_id, age)"),
+    ("non-positive duration", _bad_duration, "duration_s: must be > 0"),
+    ("unparseable timestamps", _unparseable_times, "posted_at: expected timestamp"),
+    ("text in a counter", _text_in_counter, "views: expected int"),
+]
+
+
+@pytest.mark.parametrize(("kind", "breaker", "message"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_bad_input_gets_one_clear_line_and_exit_2(
+    kind: str, breaker: Breaker, message: str, base, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given a data set broken in one way
+    folder = breaker(tmp_path, *base)
+    # when it is validated
+    code = main(["validate", str(folder)])
+    # then the command fails with the problem named, and no traceback
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_a_few_bad_rows_are_set_aside_not_fatal(
+    base, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given two bad snapshot rows among thousands (under the 1% limit)
+    videos, snapshots = base
+    snapshots = snapshots.copy()
+    snapshots.loc[[5, 40], "retention_3s"] = 2.0
+    folder = write(tmp_path / "d", videos, snapshots)
+    # when validated
+    code = main(["validate", str(folder)])
+    # then it passes, says how many were rejected and why, and keeps them in a rejects file
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 0
+    assert "retention_3s: must be between 0 and 1: 2 rows, e.g. rows 6, 41" in err
+    rejects = pd.read_csv(folder / "snapshots.rejects.csv")
+    assert rejects["_row"].tolist() == [6, 41]
+    assert rejects["_reason"].str.contains("retention_3s").all()
+
+
+def test_the_reject_limit_is_configurable(base, tmp_path: Path) -> None:
+    # given 5% bad rows
+    videos, snapshots = base
+    folder = _negative_likes(tmp_path, videos, snapshots)
+    # when the limit is raised above that share, then validation passes
+    assert main(["validate", str(folder), "--max-reject-share", "0.10"]) == 0
+
+
+def test_clean_data_loads_with_contract_types(base, tmp_path: Path) -> None:
+    # given a valid data set written as CSV, with naive timestamps
+    videos, snapshots = base
+    videos = videos.assign(posted_at=videos["posted_at"].dt.tz_localize(None))
+    folder = write(tmp_path / "d", videos, snapshots)
+    # when loaded
+    dataset = load_dataset(folder)
+    # then nothing is rejected, naive times were read as UTC, categories are categorical
+    assert not dataset.problems
+    assert str(dataset.videos["posted_at"].dt.tz) == "UTC"
+    assert dataset.videos["posted_at"].iloc[0] == base[0]["posted_at"].iloc[0]
+    assert isinstance(dataset.videos["category"].dtype, pd.CategoricalDtype)
+    assert len(dataset.snapshots) == len(snapshots)
+
+
+def test_a_folder_of_parquet_parts_is_one_table(base, tmp_path: Path) -> None:
+    videos, snapshots = base
+    folder = write(tmp_path / "d", videos, snapshots, kind="parquet")
+    (folder / "snapshots.parquet").unlink()
+    (folder / "snapshots").mkdir()
+    half = len(snapshots) // 2
+    snapshots.iloc[:half].to_parquet(folder / "snapshots" / "part-0.parquet")
+    snapshots.iloc[half:].to_parquet(folder / "snapshots" / "part-1.parquet")
+    assert len(load_dataset(folder).snapshots) == len(snapshots)
+
+
+def test_data_error_is_a_user_error() -> None:
+    with pytest.raises(DataError, match="no such directory"):
+        load_dataset(Path("/definitely/not/here"))
