@@ -45,7 +45,7 @@ FEATURES: dict[str, int] = {
     "follow_rate": 1,
     "completion_rate": 0,
     "retention_3s": 0,
-    "reply_depth": 0,
+    "reply_rate": 1,
     "likes_per_hour": 1,
     "growth_ratio": 1,
     "projected_likes_log": 1,
@@ -136,17 +136,19 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 def draft_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """What a creator knows before posting: content, timing, audience."""
-    local = rows["posted_at"].dt.tz_convert(spec.timezone)
+    local = pd.to_datetime(rows["posted_at"], utc=True).dt.tz_convert(spec.timezone)
     caption = rows["caption"].astype("string")
     hashtags = rows["hashtags"].astype("string")
     music = rows["music_trending"].astype("boolean")
+    category = rows["category"].astype("string")
+    category = category.where(category.isin(spec.categories))  # unseen -> missing
     return pd.DataFrame(
         {
-            "category": pd.Categorical(rows["category"].astype("string").to_numpy(na_value=None),
+            "category": pd.Categorical(category.to_numpy(dtype=object, na_value=None),
                                        categories=list(spec.categories)),
             "duration_log": np.log(_num(rows, "duration_s")),
             "post_hour": (local.dt.hour + local.dt.minute / 60.0).to_numpy(dtype="float64"),
-            "post_weekday": local.dt.weekday.to_numpy(dtype="float64"),
+            "post_weekday": local.dt.day_of_week.to_numpy(dtype="float64"),
             "caption_len": caption.str.len().to_numpy(dtype="float64", na_value=np.nan),
             "hashtag_count": hashtags.str.count(r"[^\s,]+").to_numpy(dtype="float64",
                                                                      na_value=np.nan),
@@ -160,7 +162,8 @@ def draft_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
 def history_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """The creator's track record; a cold-start creator is flagged, its statistics missing."""
     videos = np.nan_to_num(_num(rows, "hist_videos"), nan=0.0)
-    since = (rows["posted_at"] - rows["hist_last_posted_at"]).dt.total_seconds() / 86400.0
+    last = pd.to_datetime(rows["hist_last_posted_at"], utc=True)
+    since = (pd.to_datetime(rows["posted_at"], utc=True) - last).dt.total_seconds() / 86400.0
     return pd.DataFrame(
         {
             "cold_start": (videos == 0).astype("float64"),
@@ -200,7 +203,9 @@ def engagement_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
             "follow_rate": _ratio(follows, views),
             "completion_rate": _num(rows, "completion_rate"),
             "retention_3s": _num(rows, "retention_3s"),
-            "reply_depth": _ratio(replies, comments),
+            # replies per view, not per comment: per comment would make more comments
+            # lower the probability, breaking the monotone promise on comments
+            "reply_rate": _ratio(replies, views),
             "likes_per_hour": speed,
             "growth_ratio": np.log1p(np.maximum(speed, 0)) - np.log1p(np.maximum(before, 0)),
             "projected_likes_log": np.where(np.isnan(likes), np.nan, projected),

@@ -56,7 +56,7 @@ WORDS = {
     "follow_rate": ("follows per view", _pct),
     "completion_rate": ("completion rate", _pct),
     "retention_3s": ("3-second retention", _pct),
-    "reply_depth": ("replies per comment", lambda v: f"{v:.2f}"),
+    "reply_rate": ("replies per view", _pct),
     "likes_per_hour": ("likes per hour lately", lambda v: f"{v:,.0f}"),
     "growth_ratio": ("growth speed-up", lambda v: f"x{math.exp(v):.2f}"),
     "projected_likes_log": ("projected likes at the horizon", _count),

@@ -1,0 +1,147 @@
+"""Point-in-time correctness: no example sees the future, and history is what was known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.labels import label_videos
+from features.loading import Dataset
+from features.observations import grid_rows, video_rows
+from features.pipeline import FEATURES, build_features, fit_spec
+from features.settings import DEFAULT_AGES_MINUTES
+
+HORIZON = 7 * 24 * 60.0
+
+
+def examples(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
+    labels = label_videos(videos, snapshots, 1000, HORIZON)
+    per_video = video_rows(videos, labels, 1000, HORIZON, 30)
+    return grid_rows(per_video, snapshots, DEFAULT_AGES_MINUTES)
+
+
+def spec_for(rows: pd.DataFrame, videos, snapshots):
+    labels = label_videos(videos, snapshots, 1000, HORIZON)
+    final = pd.Series(np.repeat(labels["likes_at_horizon"].to_numpy(),
+                                len(DEFAULT_AGES_MINUTES)), index=rows.index)
+    return fit_spec(rows, final, 1000, HORIZON, "Asia/Shanghai")
+
+
+def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
+    # given the examples of every video at every age
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    rows = examples(videos, snapshots)
+    spec = spec_for(rows, videos, snapshots)
+    before = build_features(rows, spec)
+    for age in DEFAULT_AGES_MINUTES:
+        # when every snapshot observed after this age is scrambled
+        later = snapshots["age_minutes"] > age
+        scrambled = snapshots.copy()
+        for column in ("views", "likes", "comments", "shares", "follows", "replies"):
+            scrambled.loc[later, column] = scrambled.loc[later, column] * 7 + 13
+        scrambled.loc[later, "completion_rate"] = 0.99
+        # then the features of examples at that age do not change (history excepted:
+        # it depends on other videos' closed outcomes, checked separately below)
+        after = build_features(examples(videos, scrambled), spec)
+        at_age = (rows["age_minutes"] == age).to_numpy()
+        engagement = [c for c in FEATURES if c not in {
+            "hist_median_likes_log", "hist_p90_likes_log", "hist_hit_rate"}]
+        pd.testing.assert_frame_equal(before.loc[at_age, engagement], after.loc[at_age, engagement])
+
+
+def test_history_ignores_outcomes_not_yet_known(small_dataset: Dataset) -> None:
+    # given each video's history at its posting time
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    labels = label_videos(videos, snapshots, 1000, HORIZON)
+    base = video_rows(videos, labels, 1000, HORIZON, 30)
+    # when the outcomes of the most recent videos (whose horizon closes after the last
+    # posting in the data) are changed
+    last_post = videos["posted_at"].max()
+    recent = (videos["posted_at"] + pd.Timedelta(minutes=HORIZON) > last_post).to_numpy()
+    changed = labels.copy()
+    changed.loc[recent & changed["labeled"].to_numpy(), "likes_at_horizon"] = 10**7
+    after = video_rows(videos, changed, 1000, HORIZON, 30)
+    # then no video's history moved: nobody could have seen those outcomes yet
+    pd.testing.assert_frame_equal(base, after)
+
+
+@pytest.fixture
+def three_posts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One creator posting on day 0, 3 and 10; another with a single video."""
+    start = pd.Timestamp("2026-03-01 12:00", tz="UTC")
+    videos = pd.DataFrame({
+        "video_id": ["a", "b", "c", "solo"],
+        "creator_id": ["k", "k", "k", "s"],
+        "posted_at": [start, start + pd.Timedelta(days=3), start + pd.Timedelta(days=10),
+                      start],
+        "category": pd.Categorical(["food", "food", "food", "music"]),
+    })
+    snaps = pd.DataFrame({
+        "video_id": ["a", "a", "b", "b", "c", "solo"],
+        "age_minutes": [60.0, HORIZON, 60.0, HORIZON, 60.0, HORIZON],
+        "likes": [100, 1500, 10, 200, 5, 30],
+    })
+    snaps["observed_at"] = snaps["video_id"].map(videos.set_index("video_id")["posted_at"]) + \
+        pd.to_timedelta(snaps["age_minutes"], unit="min")
+    return videos, snaps
+
+
+def test_history_is_point_in_time(three_posts) -> None:
+    videos, snaps = three_posts
+    labels = label_videos(videos, snaps, 1000, HORIZON)
+    rows = video_rows(videos, labels, 1000, HORIZON, 30).set_index("video_id")
+    # video a: the creator's first post, a cold start
+    assert rows.loc["a", "hist_videos"] == 0 and pd.isna(rows.loc["a", "hist_median_likes"])
+    # video b (day 3): a was posted but its horizon (day 7) had not closed
+    assert rows.loc["b", "hist_videos"] == 0
+    assert rows.loc["b", "hist_last_posted_at"] == videos["posted_at"][0]
+    # video c (day 10): a's outcome (1500 likes, a hit) is known; b's (closes day 10) too
+    assert rows.loc["c", "hist_videos"] == 2
+    assert rows.loc["c", "hist_median_likes"] == pytest.approx(850.0)
+    assert rows.loc["c", "hist_hit_rate"] == pytest.approx(0.5)
+    assert rows.loc["c", "hist_last_posted_at"] == videos["posted_at"][1]
+    # a creator with one video has no history at all
+    assert rows.loc["solo", "hist_videos"] == 0 and pd.isna(rows.loc["solo", "hist_last_posted_at"])
+
+
+def test_unlabeled_videos_have_no_label(three_posts) -> None:
+    videos, snaps = three_posts
+    labels = label_videos(videos, snaps, 1000, HORIZON).set_index("video_id")
+    assert labels.loc["a", "label"] == 1.0 and labels.loc["b", "label"] == 0.0
+    assert not labels.loc["c", "labeled"] and np.isnan(labels.loc["c", "label"])
+
+
+def test_cold_start_is_explicit_and_unseen_category_is_missing(three_posts) -> None:
+    videos, snaps = three_posts
+    rows = examples(videos, snaps)
+    spec = spec_for(rows, videos, snaps)
+    rows["category"] = rows["category"].astype(object)
+    rows.loc[rows["video_id"] == "solo", "category"] = "knitting"  # never seen in training
+    features = build_features(rows, spec).set_index(rows["video_id"])
+    solo = features.loc["solo"].iloc[0]
+    assert pd.isna(solo["category"])
+    assert solo["cold_start"] == 1.0 and solo["hist_videos"] == 0.0
+    assert np.isnan(solo["hist_median_likes_log"]), "no history is missing, not zero"
+
+
+def test_missing_optional_inputs_stay_missing(three_posts) -> None:
+    # given snapshots with likes only and videos with no optional columns
+    videos, snaps = three_posts
+    rows = examples(videos, snaps)
+    features = build_features(rows, spec_for(rows, videos, snaps))
+    # then rates, views and durations are missing, never invented
+    for column in ("views_log", "like_rate", "completion_rate", "duration_log", "followers_log"):
+        assert features[column].isna().all(), column
+    assert features["likes_log"].notna().any()
+
+
+def test_drafts_observe_nothing_and_growth_uses_earlier_snapshots(small_dataset) -> None:
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    rows = examples(videos.head(50), snapshots)
+    drafts = rows[rows["age_minutes"] == 0]
+    assert drafts["likes"].isna().all() and drafts["obs_age_minutes"].isna().all()
+    hour = rows[rows["age_minutes"] == 60].dropna(subset=["lag2_likes"])
+    assert (hour["lag1_age_minutes"] < hour["obs_age_minutes"]).all()
+    assert (hour["lag2_age_minutes"] < hour["lag1_age_minutes"]).all()
+    assert (hour["obs_age_minutes"] <= 60).all()
