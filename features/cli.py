@@ -8,9 +8,10 @@ import typer
 from rich.table import Table
 
 from features.console import stages, stderr
-from features.loading import load_dataset
 from features.settings import get_settings
-from features.simulator import SimConfig, simulate, write_platform
+
+# Heavy libraries (pandas, pyarrow, numpy) load inside each command, so that
+# `likecast --help` and argument errors answer at once.
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -21,12 +22,17 @@ def simulate_command(
     videos: int = typer.Option(50_000, "--videos", min=100, help="Number of videos to simulate."),
     seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same data."),
     hit_share: float = typer.Option(
-        0.08, "--hit-share", min=0.001, max=0.5,
+        0.08,
+        "--hit-share",
+        min=0.001,
+        max=0.5,
         help="Share of videos that reach the threshold within the horizon.",
     ),
     days: float = typer.Option(120.0, "--days", min=10, help="Days of posting the data spans."),
 ) -> None:
     """Simulate a Kuaishou-like platform and write its tables as Parquet."""
+    from features.simulator import SimConfig, simulate, write_platform
+
     settings = get_settings()
     cfg = SimConfig(
         videos=videos,
@@ -54,11 +60,16 @@ def validate_command(
         None, "--rejects", help="Folder for the rejected rows (default: the data folder)."
     ),
     max_reject_share: float | None = typer.Option(
-        None, "--max-reject-share", min=0, max=1,
+        None,
+        "--max-reject-share",
+        min=0,
+        max=1,
         help="Fail when a table loses more than this share of rows (default from settings).",
     ),
 ) -> None:
     """Check a data set against the data contract and report every problem found."""
+    from features.loading import load_dataset
+
     settings = get_settings()
     limit = settings.max_reject_share if max_reject_share is None else max_reject_share
     dataset = load_dataset(data)
@@ -66,7 +77,9 @@ def validate_command(
     table = Table("table", "rows", "rejected", "share")
     for result in dataset.results.values():
         table.add_row(
-            result.name, f"{result.total_rows:,}", f"{len(result.rejects):,}",
+            result.name,
+            f"{result.total_rows:,}",
+            f"{len(result.rejects):,}",
             f"{result.reject_share:.2%}",
         )
     console.print(table)
@@ -84,7 +97,9 @@ app.add_typer(features_group, name="features")
 
 @features_group.command("materialize")
 def materialize_command(
-    data: Path = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables."),
+    data: Path = typer.Option(
+        ..., "--data", help="Folder holding the videos and snapshots tables."
+    ),
     at: str | None = typer.Option(
         None, "--at", help="History as of this ISO time (default: now, UTC)."
     ),
@@ -95,6 +110,7 @@ def materialize_command(
     """Compute every creator's current history and swap it into the online store."""
     import pandas as pd
 
+    from features.loading import load_dataset
     from features.store import current_history, write_store
 
     settings = get_settings()
@@ -103,8 +119,9 @@ def materialize_command(
         moment = moment.tz_localize("UTC")
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
-    history = current_history(dataset, moment, settings.threshold, settings.horizon_minutes,
-                              settings.history_window)
+    history = current_history(
+        dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
+    )
     path = store or settings.store_path
     count = write_store(history, path)
     stderr().print(f"wrote history of {count:,} creators as of {moment.isoformat()} to {path}")

@@ -79,8 +79,11 @@ def history_at(
 
     idx = end[:, None] - window + np.arange(window)[None, :]
     valid = (idx >= start[:, None]) & (count[:, None] > 0)
-    recent = np.where(valid, ev_likes[np.clip(idx, 0, max(len(ev_likes) - 1, 0))]
-                      if len(ev_likes) else np.nan, np.nan)
+    recent = np.where(
+        valid,
+        ev_likes[np.clip(idx, 0, max(len(ev_likes) - 1, 0))] if len(ev_likes) else np.nan,
+        np.nan,
+    )
     in_window = valid.sum(axis=1)
     hits = np.where(valid, recent >= threshold, np.nan)
     with np.errstate(invalid="ignore"):

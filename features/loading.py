@@ -43,8 +43,10 @@ class Problem:
 
     def line(self) -> str:
         shown = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
-        more = f" (+{len(self.rows) - FIRST_ROWS_SHOWN} more)" if len(self.rows) > 5 else ""
-        return f"{self.table}.{self.column}: {self.rule}: {len(self.rows)} rows, e.g. rows {shown}{more}"
+        extra = len(self.rows) - FIRST_ROWS_SHOWN
+        more = f" (+{extra} more)" if extra > 0 else ""
+        where = f"{self.table}.{self.column}: {self.rule}"
+        return f"{where}: {len(self.rows)} rows, e.g. rows {shown}{more}"
 
 
 @dataclass
@@ -239,7 +241,11 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
         if column.required:
             flag(~given, column.name, "required value missing")
         if column.minimum is not None:
-            below = values < column.minimum if not column.exclusive_minimum else values <= column.minimum
+            below = (
+                values < column.minimum
+                if not column.exclusive_minimum
+                else values <= column.minimum
+            )
             flag(below, column.name, f"must be {column.rule()}")
         if column.maximum is not None:
             flag(values > column.maximum, column.name, f"must be {column.rule()}")
@@ -247,8 +253,11 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
 
     keys = [k for k in KEYS[table] if k in clean.columns]
     if table == "videos":
-        flag(clean.duplicated(keys, keep="first") & clean["video_id"].notna(), "video_id",
-             "duplicate key")
+        flag(
+            clean.duplicated(keys, keep="first") & clean["video_id"].notna(),
+            "video_id",
+            "duplicate key",
+        )
     return _split(table, raw, clean, reasons, problems)
 
 
@@ -279,7 +288,9 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
     def flag(mask: pd.Series, column: str, rule: str) -> None:
         mask = mask.fillna(False).astype(bool)
         if mask.any():
-            problems.append(Problem("snapshots", column, rule, tuple(int(r) for r in raw_rows[mask.to_numpy()])))
+            problems.append(
+                Problem("snapshots", column, rule, tuple(int(r) for r in raw_rows[mask.to_numpy()]))
+            )
             reasons[mask] = reasons[mask] + f"{column}: {rule}; "
 
     flag(posted.isna(), "video_id", "unknown video (not in videos)")

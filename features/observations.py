@@ -105,11 +105,17 @@ def video_rows(
 ) -> pd.DataFrame:
     """Draft plus point-in-time creator history, one row per video (age not yet set)."""
     history = history_at(
-        videos["creator_id"], videos["posted_at"], videos, labels,
-        threshold, horizon_minutes, history_window,
+        videos["creator_id"],
+        videos["posted_at"],
+        videos,
+        labels,
+        threshold,
+        horizon_minutes,
+        history_window,
     )
-    return pd.concat([_draft(videos).reset_index(drop=True), history.reset_index(drop=True)],
-                     axis=1)
+    return pd.concat(
+        [_draft(videos).reset_index(drop=True), history.reset_index(drop=True)], axis=1
+    )
 
 
 def _attach(per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray) -> pd.DataFrame:

@@ -144,14 +144,16 @@ def draft_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     category = category.where(category.isin(spec.categories))  # unseen -> missing
     return pd.DataFrame(
         {
-            "category": pd.Categorical(category.to_numpy(dtype=object, na_value=None),
-                                       categories=list(spec.categories)),
+            "category": pd.Categorical(
+                category.to_numpy(dtype=object, na_value=None), categories=list(spec.categories)
+            ),
             "duration_log": np.log(_num(rows, "duration_s")),
             "post_hour": (local.dt.hour + local.dt.minute / 60.0).to_numpy(dtype="float64"),
             "post_weekday": local.dt.day_of_week.to_numpy(dtype="float64"),
             "caption_len": caption.str.len().to_numpy(dtype="float64", na_value=np.nan),
-            "hashtag_count": hashtags.str.count(r"[^\s,]+").to_numpy(dtype="float64",
-                                                                     na_value=np.nan),
+            "hashtag_count": hashtags.str.count(r"[^\s,]+").to_numpy(
+                dtype="float64", na_value=np.nan
+            ),
             "music_trending": music.astype("Float64").to_numpy(dtype="float64", na_value=np.nan),
             "followers_log": np.log1p(_num(rows, "creator_followers")),
         },
@@ -221,8 +223,7 @@ def build_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     if missing:
         raise ValueError(f"raw rows lack columns {missing}")
     frame = pd.concat(
-        [draft_features(rows, spec), history_features(rows, spec),
-         engagement_features(rows, spec)],
+        [draft_features(rows, spec), history_features(rows, spec), engagement_features(rows, spec)],
         axis=1,
     )
     return FEATURES_SCHEMA.validate(frame[list(spec.features)])

@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Service bind address.")
     port: int = Field(default=3000, ge=1, le=65535, description="Service port.")
     model_uri: str | None = Field(
-        default=None, description="Model the service serves: a folder or models:/ URI "
-        "(default: the registry's champion)."
+        default=None,
+        description="Model the service serves: a folder or models:/ URI "
+        "(default: the registry's champion).",
     )
     service_threads: int = Field(default=4, ge=1, description="BentoML threads per worker.")
     admin_token: str | None = Field(

@@ -51,8 +51,32 @@ LIKE_BY_TYPE = np.array([0.15, 0.20, -0.20])  # log-scale effect on the like rat
 # Audience activity by local hour (evening peak 20:00-22:00), scaled to mean 1 so that one
 # "activity hour" is one average hour of platform traffic.
 _ACTIVITY = np.array(
-    [0.55, 0.35, 0.22, 0.15, 0.12, 0.15, 0.30, 0.55, 0.80, 0.85, 0.85, 0.90,
-     1.10, 1.10, 0.90, 0.85, 0.90, 1.00, 1.20, 1.45, 1.75, 1.90, 1.70, 1.10]
+    [
+        0.55,
+        0.35,
+        0.22,
+        0.15,
+        0.12,
+        0.15,
+        0.30,
+        0.55,
+        0.80,
+        0.85,
+        0.85,
+        0.90,
+        1.10,
+        1.10,
+        0.90,
+        0.85,
+        0.90,
+        1.00,
+        1.20,
+        1.45,
+        1.75,
+        1.90,
+        1.70,
+        1.10,
+    ]
 )
 ACTIVITY = _ACTIVITY / _ACTIVITY.mean()
 _CUM_ACTIVITY = np.concatenate([[0.0], np.cumsum(ACTIVITY)])
@@ -141,9 +165,11 @@ def _creators(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 
 def _videos(rng: np.random.Generator, cfg: SimConfig) -> tuple[dict[str, np.ndarray], dict]:
-    n_creators = max(1, int(round(cfg.videos / cfg.videos_per_creator)))
+    n_creators = max(1, round(cfg.videos / cfg.videos_per_creator))
     creators = _creators(rng, n_creators)
-    creator = rng.choice(n_creators, cfg.videos, p=creators["activity"] / creators["activity"].sum())
+    creator = rng.choice(
+        n_creators, cfg.videos, p=creators["activity"] / creators["activity"].sum()
+    )
     n = cfg.videos
     own = rng.random(n) < 0.8
     category = np.where(own, creators["home"][creator], rng.integers(0, len(CATEGORIES), n))
@@ -183,23 +209,38 @@ def _rates(rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.n
             _logit(MEDIAN_RATES["retention_3s"]) + 0.6 * hook + rng.normal(0, 0.3, n)
         ),
         "completion": _sigmoid(
-            _logit(MEDIAN_RATES["completion"]) + 0.45 * value + 0.3 * hook
-            - 0.6 * np.log(v["duration_s"] / 40.0) + rng.normal(0, 0.4, n)
+            _logit(MEDIAN_RATES["completion"])
+            + 0.45 * value
+            + 0.3 * hook
+            - 0.6 * np.log(v["duration_s"] / 40.0)
+            + rng.normal(0, 0.4, n)
         ),
         "like": np.exp(
-            np.log(MEDIAN_RATES["like"]) + 0.45 * centred + 0.3 * v["skill"] * 0.5
-            + LIKE_BY_TYPE[ctype] - 0.05 + rng.normal(0, 0.35, n)
+            np.log(MEDIAN_RATES["like"])
+            + 0.45 * centred
+            + 0.3 * v["skill"] * 0.5
+            + LIKE_BY_TYPE[ctype]
+            - 0.05
+            + rng.normal(0, 0.35, n)
         ).clip(0, 0.5),
         "comment": np.exp(
-            np.log(MEDIAN_RATES["comment"]) + 0.4 * centred + 0.3 * (ctype == 1) - 0.1
+            np.log(MEDIAN_RATES["comment"])
+            + 0.4 * centred
+            + 0.3 * (ctype == 1)
+            - 0.1
             + rng.normal(0, 0.5, n)
         ).clip(0, 0.2),
         "share": np.exp(
-            np.log(MEDIAN_RATES["share"]) + 0.5 * centred + 0.4 * (ctype == 0) - 0.2
+            np.log(MEDIAN_RATES["share"])
+            + 0.5 * centred
+            + 0.4 * (ctype == 0)
+            - 0.2
             + rng.normal(0, 0.6, n)
         ).clip(0, 0.1),
         "follow": np.exp(
-            np.log(MEDIAN_RATES["follow"]) + 0.3 * centred + 0.2 * v["skill"]
+            np.log(MEDIAN_RATES["follow"])
+            + 0.3 * centred
+            + 0.2 * v["skill"]
             + rng.normal(0, 0.5, n)
         ).clip(0, 0.1),
         "reply_per_comment": rng.lognormal(np.log(0.25), 0.5, n),
@@ -407,9 +448,7 @@ def simulate(cfg: SimConfig, progress: Callable[[str], None] | None = None) -> P
             "video_id": video_ids,
             "creator_id": _ids("c", len(creators["skill"]))[v["creator"]],
             "posted_at": posted_at,
-            "category": pd.Categorical.from_codes(
-                v["category"], [c.name for c in CATEGORIES]
-            ),
+            "category": pd.Categorical.from_codes(v["category"], [c.name for c in CATEGORIES]),
             "duration_s": v["duration_s"],
             "caption": captions,
             "hashtags": hashtags,
@@ -457,13 +496,13 @@ def _snapshots(
     ages = nominal[None, :] * np.where(late, 1 + 0.1 * rng.random((n, s)), 1.0)
     ages = np.round(ages, 2)
     elapsed = _activity_elapsed(v["local_hours"], ages)
-    table: dict[str, np.ndarray] = {
-        k: _cumulative(rounds, elapsed, k) for k in COUNTERS
-    }
+    table: dict[str, np.ndarray] = {k: _cumulative(rounds, elapsed, k) for k in COUNTERS}
     views = np.maximum(table["views"], 1)
     completion = np.where(table["views"] > 0, table.pop("completed") / views, np.nan)
     retention = np.where(table["views"] > 0, table.pop("kept_3s") / views, np.nan)
-    watch = v["duration_s"][:, None] * (0.2 + 0.75 * completion) * (0.9 + 0.2 * rates["play"][:, None])
+    watch = (
+        v["duration_s"][:, None] * (0.2 + 0.75 * completion) * (0.9 + 0.2 * rates["play"][:, None])
+    )
     # a few missing rates, as when a crawler cannot see the analytics panel
     completion[rng.random((n, s)) < 0.01] = np.nan
 

@@ -27,8 +27,9 @@ def current_history(
     labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
     creators = pd.Series(pd.unique(dataset.videos["creator_id"]), dtype="string")
     times = pd.Series(at, index=creators.index, dtype="datetime64[ns, UTC]")
-    history = history_at(creators, times, dataset.videos, labels, threshold, horizon_minutes,
-                         window)
+    history = history_at(
+        creators, times, dataset.videos, labels, threshold, horizon_minutes, window
+    )
     return pd.concat([creators.rename("creator_id"), history], axis=1)
 
 

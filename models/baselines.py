@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.pipeline import FeatureSpec
 
+
 def szabo_huberman(features: pd.DataFrame, spec: FeatureSpec, prior: float) -> np.ndarray:
     """P(ln(1+N_h) >= ln(1+T)) with ln(1+N_h) ~ Normal(projection, sigma(age)).
 
@@ -44,11 +45,22 @@ def fit_logistic(features: pd.DataFrame, y: np.ndarray, seed: int):
     numeric = [c for c in features.columns if c != "category"]
     prep = ColumnTransformer(
         [
-            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
-                                                keep_empty_features=True),
-                                  StandardScaler()), numeric),
-            ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                                  OneHotEncoder(handle_unknown="ignore")), ["category"]),
+            (
+                "num",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                numeric,
+            ),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="ignore"),
+                ),
+                ["category"],
+            ),
         ]
     )
     model = make_pipeline(prep, LogisticRegression(max_iter=500, C=1.0, random_state=seed))

@@ -75,7 +75,9 @@ class ModelBundle:
         folder = Path(folder)
         missing = [name for name in FILES.values() if not (folder / name).is_file()]
         if missing:
-            raise BundleError(f"{folder}: not a likecast model bundle (missing {', '.join(missing)})")
+            raise BundleError(
+                f"{folder}: not a likecast model bundle (missing {', '.join(missing)})"
+            )
         try:
             bundle = cls(
                 booster=lgb.Booster(model_file=str(folder / FILES["booster"])),

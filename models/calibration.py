@@ -49,8 +49,9 @@ class Calibrator:
 
 def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
     iso = IsotonicRegression(out_of_bounds="clip", y_min=EPS, y_max=1 - EPS).fit(raw, y)
-    return Calibrator("isotonic", x=tuple(map(float, iso.X_thresholds_)),
-                      y=tuple(map(float, iso.y_thresholds_)))
+    return Calibrator(
+        "isotonic", x=tuple(map(float, iso.X_thresholds_)), y=tuple(map(float, iso.y_thresholds_))
+    )
 
 
 def fit_platt(raw: np.ndarray, y: np.ndarray) -> Calibrator:
@@ -62,7 +63,9 @@ def fit_platt(raw: np.ndarray, y: np.ndarray) -> Calibrator:
 FITTERS = {"isotonic": fit_isotonic, "platt": fit_platt}
 
 
-def choose_calibrator(raw: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[Calibrator, dict]:
+def choose_calibrator(
+    raw: np.ndarray, y: np.ndarray, groups: np.ndarray
+) -> tuple[Calibrator, dict]:
     """Pick isotonic or Platt by two-fold log loss (folds by video), then refit on all.
 
     Scoring in-sample would always favour isotonic, which can overfit a small slice.

@@ -55,7 +55,9 @@ def train_booster(
     params = dict(params)
     rounds = int(params.pop("num_boost_round"))
     patience = int(params.pop("early_stopping_rounds"))
-    train = lgb.Dataset(x_train, label=y_train, categorical_feature=["category"], free_raw_data=True)
+    train = lgb.Dataset(
+        x_train, label=y_train, categorical_feature=["category"], free_raw_data=True
+    )
     valid = lgb.Dataset(x_valid, label=y_valid, reference=train)
     callbacks = [lgb.early_stopping(patience, verbose=False)]
     if on_iteration is not None:

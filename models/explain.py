@@ -13,7 +13,12 @@ import pandas as pd
 
 TOP = 3
 TYPICAL_FEATURES = (
-    "like_rate", "comment_rate", "share_rate", "follow_rate", "completion_rate", "retention_3s",
+    "like_rate",
+    "comment_rate",
+    "share_rate",
+    "follow_rate",
+    "completion_rate",
+    "retention_3s",
 )
 TECHNICAL = ("age_minutes", "minutes_since_obs")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -31,7 +36,7 @@ def _pct(value: float) -> str:
 WORDS = {
     "category": ("category", str),
     "duration_log": ("duration", lambda v: f"{math.exp(v):.0f} s"),
-    "post_hour": ("posting hour", lambda v: f"{int(v):02d}:{int(round(v % 1 * 60)) % 60:02d}"),
+    "post_hour": ("posting hour", lambda v: f"{int(v):02d}:{round(v % 1 * 60) % 60:02d}"),
     "post_weekday": ("posting day", lambda v: WEEKDAYS[int(v)]),
     "caption_len": ("caption length", lambda v: f"{v:.0f} characters"),
     "hashtag_count": ("hashtags", lambda v: f"{v:.0f}"),
@@ -60,8 +65,10 @@ WORDS = {
     "likes_per_hour": ("likes per hour lately", lambda v: f"{v:,.0f}"),
     "growth_ratio": ("growth speed-up", lambda v: f"x{math.exp(v):.2f}"),
     "projected_likes_log": ("projected likes at the horizon", _count),
-    "gap_to_threshold_log": ("distance to the threshold",
-                             lambda v: f"{math.exp(v):.1f}x the likes so far"),
+    "gap_to_threshold_log": (
+        "distance to the threshold",
+        lambda v: f"{math.exp(v):.1f}x the likes so far",
+    ),
 }
 
 
@@ -77,8 +84,9 @@ def typical_values(features: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def describe(name: str, value: object, category: object,
-             typical: dict[str, dict[str, float]]) -> str:
+def describe(
+    name: str, value: object, category: object, typical: dict[str, dict[str, float]]
+) -> str:
     label, show = WORDS.get(name, (name.replace("_", " "), str))
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return f"{label} unknown"
@@ -91,8 +99,9 @@ def describe(name: str, value: object, category: object,
     return text
 
 
-def top_factors(features: pd.Series, contributions: pd.Series,
-                typical: dict[str, dict[str, float]]) -> dict[str, list[dict]]:
+def top_factors(
+    features: pd.Series, contributions: pd.Series, typical: dict[str, dict[str, float]]
+) -> dict[str, list[dict]]:
     """The strongest pushes up and down, each named in plain words with its value."""
     # A draft's engagement features are all missing: their pushes only say "this is a
     # draft", which a creator cannot act on. Show factors that have a value.
@@ -102,9 +111,14 @@ def top_factors(features: pd.Series, contributions: pd.Series,
     category = None if pd.isna(category) else str(category)
 
     def pick(ordered: pd.Series) -> list[dict]:
-        return [{"feature": name, "contribution": float(push),
-                 "text": describe(name, features[name], category, typical)}
-                for name, push in ordered.items()]
+        return [
+            {
+                "feature": name,
+                "contribution": float(push),
+                "text": describe(name, features[name], category, typical),
+            }
+            for name, push in ordered.items()
+        ]
 
     return {
         "up": pick(pushes[pushes > 0].sort_values(ascending=False).head(TOP)),

@@ -50,7 +50,9 @@ class BundlePyfunc:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
 
-    def predict(self, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> np.ndarray:
+    def predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> np.ndarray:
         """Probabilities, one per row (never class labels)."""
         return self.bundle.predict_rows(from_wire(pd.DataFrame(model_input)))
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import typer
+
 from features.cli import app as features_app
 from features.console import UserError, stderr
 from features.settings import get_settings
@@ -36,8 +37,11 @@ def serve_command(
 ) -> None:
     """Serve predictions over HTTP with BentoML (runs until Ctrl-C)."""
     settings = get_settings()
-    env = {**os.environ, "OMP_NUM_THREADS": str(settings.lgbm_threads),
-           "BENTOML_DO_NOT_TRACK": "true"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(settings.lgbm_threads),
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
     if model:
         env["LIKECAST_MODEL_URI"] = model
     host = host or settings.host

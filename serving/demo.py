@@ -29,8 +29,10 @@ EARLY = {
 
 
 def curl(base: str, route: str, body: dict) -> str:
-    return (f"curl -s -X POST {base}/{route} -H 'Content-Type: application/json' "
-            f"-d '{json.dumps(body)}'")
+    return (
+        f"curl -s -X POST {base}/{route} -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(body)}'"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

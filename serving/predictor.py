@@ -56,18 +56,32 @@ class Predictor:
 
     def history_for(self, request: Draft, posted_at: pd.Timestamp) -> tuple[dict, str]:
         stored = self.store.get(request.creator_id)
-        values: dict[str, object] = dict(stored) if stored else {
-            "hist_videos": 0.0, "hist_median_likes": np.nan, "hist_p90_likes": np.nan,
-            "hist_hit_rate": np.nan, "hist_last_posted_at": pd.NaT,
-        }
+        values: dict[str, object] = (
+            dict(stored)
+            if stored
+            else {
+                "hist_videos": 0.0,
+                "hist_median_likes": np.nan,
+                "hist_p90_likes": np.nan,
+                "hist_hit_rate": np.nan,
+                "hist_last_posted_at": pd.NaT,
+            }
+        )
         given = request.history.model_dump(exclude_none=True) if request.history else {}
         if "hist_days_since_prev_post" in given:
             days = given.pop("hist_days_since_prev_post")
             values["hist_last_posted_at"] = posted_at - pd.Timedelta(days=days)
         values.update(given)
         had_request = bool(request.history and request.history.model_dump(exclude_none=True))
-        source = ("store+request" if stored and had_request else "request" if had_request
-                  else "store" if stored else "cold_start")
+        source = (
+            "store+request"
+            if stored and had_request
+            else "request"
+            if had_request
+            else "store"
+            if stored
+            else "cold_start"
+        )
         return values, source
 
     def row(self, request: Draft) -> tuple[dict, str]:
@@ -85,26 +99,41 @@ class Predictor:
                     raise ValueError("observed_at must be after posted_at")
             else:
                 age = float(request.age_minutes)
-                posted = (_local(request.posted_at, zone) if request.posted_at
-                          else pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=age))
+                posted = (
+                    _local(request.posted_at, zone)
+                    if request.posted_at
+                    else pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=age)
+                )
         else:
-            posted = _local(request.posted_at, zone) if request.posted_at else pd.Timestamp.now(
-                tz="UTC")
+            posted = (
+                _local(request.posted_at, zone) if request.posted_at else pd.Timestamp.now(tz="UTC")
+            )
         posted = posted.tz_convert("UTC")
         history, source = self.history_for(request, posted)
         row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
         row.update(
-            video_id="request", creator_id=request.creator_id, category=request.category,
-            duration_s=request.duration_s, posted_at=posted, caption=request.caption,
-            hashtags=request.hashtags, creator_followers=request.creator_followers,
-            music_trending=request.music_trending, age_minutes=age,
+            video_id="request",
+            creator_id=request.creator_id,
+            category=request.category,
+            duration_s=request.duration_s,
+            posted_at=posted,
+            caption=request.caption,
+            hashtags=request.hashtags,
+            creator_followers=request.creator_followers,
+            music_trending=request.music_trending,
+            age_minutes=age,
             **{k: history[k] for k in HISTORY_COLUMNS},
         )
         if isinstance(request, Early):
             row.update(
-                obs_age_minutes=age, views=request.views, likes=request.likes,
-                comments=request.comments, replies=request.replies, shares=request.shares,
-                follows=request.follows, completion_rate=request.completion_rate,
+                obs_age_minutes=age,
+                views=request.views,
+                likes=request.likes,
+                comments=request.comments,
+                replies=request.replies,
+                shares=request.shares,
+                follows=request.follows,
+                completion_rate=request.completion_rate,
                 retention_3s=request.retention_3s,
             )
             earlier = sorted(request.earlier, key=lambda s: s.age_minutes, reverse=True)
@@ -151,8 +180,10 @@ class Predictor:
             history=HistoryUsed(
                 source=source,
                 hist_videos=float(row["hist_videos"]),
-                **{k: (None if pd.isna(row[k]) else float(row[k]))
-                   for k in ("hist_median_likes", "hist_p90_likes", "hist_hit_rate")},
+                **{
+                    k: (None if pd.isna(row[k]) else float(row[k]))
+                    for k in ("hist_median_likes", "hist_p90_likes", "hist_hit_rate")
+                },
                 hist_days_since_prev_post=days,
             ),
             factors=factors,
@@ -169,10 +200,14 @@ class Predictor:
         rows.append(base)
         features = build_features(self.frame(rows), self.loaded.bundle.spec)
         p = self.loaded.bundle.predict_features(features)
-        hour_options = [HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour,
-                                   probability=float(p[i])) for i, h in enumerate(hours)]
-        duration_options = [DurationOption(duration_s=d, probability=float(p[24 + i]))
-                            for i, d in enumerate(WHATIF_DURATIONS)]
+        hour_options = [
+            HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour, probability=float(p[i]))
+            for i, h in enumerate(hours)
+        ]
+        duration_options = [
+            DurationOption(duration_s=d, probability=float(p[24 + i]))
+            for i, d in enumerate(WHATIF_DURATIONS)
+        ]
         return WhatIf(
             current=float(p[-1]),
             hours=hour_options,
@@ -227,8 +262,9 @@ class ModelHolder:
     @staticmethod
     def _validate(predictor: Predictor) -> None:
         """A model that cannot answer a plain draft never replaces a working one."""
-        answer = predictor.predict([Draft(creator_id="validation", category="food",
-                                          duration_s=30.0)])[0]
+        answer = predictor.predict(
+            [Draft(creator_id="validation", category="food", duration_s=30.0)]
+        )[0]
         if not 0.0 <= answer.probability <= 1.0:
             raise ValueError(f"validation draft got probability {answer.probability}")
 

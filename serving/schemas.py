@@ -21,8 +21,9 @@ class History(BaseModel):
     hist_median_likes: float | None = Field(None, ge=0, le=1e12, description="Median likes.")
     hist_p90_likes: float | None = Field(None, ge=0, le=1e12, description="90th pct likes.")
     hist_hit_rate: float | None = Field(None, ge=0, le=1, description="Share reaching 1000.")
-    hist_days_since_prev_post: float | None = Field(None, ge=0, le=36500,
-                                                    description="Days since the last post.")
+    hist_days_since_prev_post: float | None = Field(
+        None, ge=0, le=36500, description="Days since the last post."
+    )
 
 
 class Draft(BaseModel):
@@ -34,10 +35,13 @@ class Draft(BaseModel):
     category: str | None = Field(None, max_length=64, description="Content category.")
     duration_s: float | None = Field(None, gt=0, le=36_000, description="Length in seconds.")
     posted_at: datetime | None = Field(
-        None, description="(Planned) posting time, ISO 8601; without an offset it is read in "
-        "`timezone`. Default: now.")
-    timezone: str | None = Field(None, max_length=64,
-                                 description="IANA zone for a posted_at without offset.")
+        None,
+        description="(Planned) posting time, ISO 8601; without an offset it is read in "
+        "`timezone`. Default: now.",
+    )
+    timezone: str | None = Field(
+        None, max_length=64, description="IANA zone for a posted_at without offset."
+    )
     caption: str | None = Field(None, max_length=2200, description="Caption text.")
     hashtags: str | None = Field(None, max_length=1000, description="Space/comma separated.")
     creator_followers: int | None = Field(None, ge=0, le=BIG_COUNT, description="Followers.")
@@ -67,8 +71,9 @@ class EarlierSnapshot(BaseModel):
 class Early(Draft):
     """A posted video and what it gathered by an age."""
 
-    age_minutes: float | None = Field(None, gt=0, le=MAX_AGE_MINUTES,
-                                      description="Minutes since posting (or give observed_at).")
+    age_minutes: float | None = Field(
+        None, gt=0, le=MAX_AGE_MINUTES, description="Minutes since posting (or give observed_at)."
+    )
     observed_at: datetime | None = Field(None, description="When the counts were read.")
     likes: int = Field(ge=0, le=BIG_COUNT, description="Likes so far.")
     views: int | None = Field(None, ge=0, le=BIG_COUNT, description="Views so far.")
@@ -79,7 +84,8 @@ class Early(Draft):
     completion_rate: float | None = Field(None, ge=0, le=1, description="Completed plays share.")
     retention_3s: float | None = Field(None, ge=0, le=1, description="Plays past 3 seconds.")
     earlier: list[EarlierSnapshot] = Field(
-        default_factory=list, max_length=10, description="Earlier like counts, for growth speed.")
+        default_factory=list, max_length=10, description="Earlier like counts, for growth speed."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Early:
@@ -131,7 +137,8 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[dict] = Field(
-        min_length=1, description="Drafts and early requests; an item with likes is early.")
+        min_length=1, description="Drafts and early requests; an item with likes is early."
+    )
 
 
 class BatchItemResult(BaseModel):

@@ -34,8 +34,10 @@ web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_ur
 
 def _errors(exc: ValidationError | ValueError) -> list[dict]:
     if isinstance(exc, ValidationError):
-        return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+        return [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
     return [{"loc": [], "msg": str(exc), "type": "value_error"}]
 
 
@@ -97,7 +99,8 @@ class Likecast:
         """Many drafts and early requests; each invalid item gets its own error."""
         if len(items) > self.settings.batch_max_items:
             raise RequestInvalid(
-                f"items: at most {self.settings.batch_max_items} per request, got {len(items)}")
+                f"items: at most {self.settings.batch_max_items} per request, got {len(items)}"
+            )
         predictor = self._predictor
         results: list[BatchItemResult] = []
         valid: list[tuple[int, Draft]] = []
@@ -111,8 +114,10 @@ class Likecast:
                 results.append(BatchItemResult(index=i, error=_errors(exc)))
         if valid:
             answers = predictor.predict([r for _, r in valid])
-            results += [BatchItemResult(index=i, prediction=a)
-                        for (i, _), a in zip(valid, answers, strict=True)]
+            results += [
+                BatchItemResult(index=i, prediction=a)
+                for (i, _), a in zip(valid, answers, strict=True)
+            ]
         return BatchResponse(results=sorted(results, key=lambda r: r.index))
 
     @bentoml.api(route="/whatif", input_spec=Draft, output_spec=WhatIf)

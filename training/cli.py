@@ -6,19 +6,20 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from features.console import UserError, stages, stderr
-from features.labels import label_videos
-from features.loading import Dataset, fingerprint, load_dataset
-from features.observations import grid_rows, video_rows
 from features.settings import Settings, get_settings
-from training.promote import promote
-from training.train import BASELINES, evaluate_bundle, fit
+
+if TYPE_CHECKING:
+    from features.loading import Dataset
+
+# MLflow, scikit-learn and LightGBM load inside each command: importing them takes seconds,
+# which `likecast --help` and argument errors should not pay.
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,6 +32,8 @@ def _settings(threshold: int | None, horizon_days: float | None, seed: int | Non
 
 
 def _load(data: Path, settings: Settings) -> Dataset:
+    from features.loading import load_dataset
+
     dataset = load_dataset(data)
     written = dataset.write_rejects(settings.home / "rejects")
     for problem in dataset.problems:
@@ -56,17 +59,22 @@ def _read_params(path: Path | None) -> dict[str, Any]:
 @app.command("train")
 def train_command(
     data: Path = DataOption,
-    threshold: int | None = typer.Option(None, "--threshold", min=1,
-                                         help="Likes that count as a hit (default 1000)."),
-    horizon_days: float | None = typer.Option(None, "--horizon-days", min=0.01,
-                                              help="Days a video has to reach it (default 7)."),
+    threshold: int | None = typer.Option(
+        None, "--threshold", min=1, help="Likes that count as a hit (default 1000)."
+    ),
+    horizon_days: float | None = typer.Option(
+        None, "--horizon-days", min=0.01, help="Days a video has to reach it (default 7)."
+    ),
     experiment: str = typer.Option("likecast", "--experiment", help="MLflow experiment name."),
-    params: Path | None = typer.Option(None, "--params",
-                                       help="JSON file of LightGBM parameters to override."),
+    params: Path | None = typer.Option(
+        None, "--params", help="JSON file of LightGBM parameters to override."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (default from settings)."),
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
+    from features.loading import fingerprint
     from training.tracking import connect, log_and_register
+    from training.train import fit
 
     settings = _settings(threshold, horizon_days, seed)
     overrides = _read_params(params)
@@ -75,8 +83,9 @@ def train_command(
         advance("loading data")
         dataset = _load(data, settings)
         outcome = fit(dataset, settings, overrides, advance)
-        registered = log_and_register(outcome, fingerprint(data, dataset), settings,
-                                      experiment, advance)
+        registered = log_and_register(
+            outcome, fingerprint(data, dataset), settings, experiment, advance
+        )
     _print_tables(outcome.tables)
     Console().print(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
@@ -85,45 +94,66 @@ def train_command(
 
 
 def _print_tables(tables: dict) -> None:
+    from training.train import BASELINES
+
     table = Table("model", "ROC AUC", "PR AUC", "log loss", "Brier", "ECE", title="test metrics")
     for name in ("lightgbm", *BASELINES):
         row = tables[name].loc["all"]
-        table.add_row(name, *(f"{row[m]:.4f}" for m in
-                              ("roc_auc", "pr_auc", "log_loss", "brier", "ece")))
+        table.add_row(
+            name, *(f"{row[m]:.4f}" for m in ("roc_auc", "pr_auc", "log_loss", "brier", "ece"))
+        )
     Console().print(table)
 
 
 @app.command("evaluate")
 def evaluate_command(
     data: Path = DataOption,
-    model: str | None = typer.Option(None, "--model",
-                                     help="Model URI or folder (default models:/likecast@champion)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model URI or folder (default models:/likecast@champion)."
+    ),
     output: Path | None = typer.Option(None, "--output", help="Also write the metrics as JSON."),
 ) -> None:
     """Score labeled data with a model and report metrics overall and by age."""
+    from features.labels import label_videos
+    from features.observations import grid_rows, video_rows
     from training.tracking import load_model
+    from training.train import evaluate_bundle
 
     settings = get_settings()
     loaded = load_model(model, settings)
     spec = loaded.bundle.spec
-    settings = settings.model_copy(update={"threshold": spec.threshold,
-                                           "horizon_days": spec.horizon_minutes / 1440})
+    settings = settings.model_copy(
+        update={"threshold": spec.threshold, "horizon_days": spec.horizon_minutes / 1440}
+    )
     dataset = _load(data, settings)
     labels = label_videos(dataset.videos, dataset.snapshots, spec.threshold, spec.horizon_minutes)
     labeled = labels["labeled"].to_numpy()
     if not labeled.any():
         raise UserError(f"{data}: no video's horizon has passed; nothing to evaluate")
-    per_video = video_rows(dataset.videos, labels, spec.threshold, spec.horizon_minutes,
-                           settings.history_window)
+    per_video = video_rows(
+        dataset.videos, labels, spec.threshold, spec.horizon_minutes, settings.history_window
+    )
     rows = grid_rows(per_video[labeled], dataset.snapshots, settings.ages_minutes)
     y = labels["label"].to_numpy()[labeled].repeat(len(settings.ages_minutes))
     table = evaluate_bundle(loaded.bundle, rows, y, settings.ages_minutes)
-    printed = Table("age", "ROC AUC", "PR AUC", "log loss", "Brier", "ECE", "positive rate",
-                    title=f"{loaded.uri} (version {loaded.version or '-'})")
+    printed = Table(
+        "age",
+        "ROC AUC",
+        "PR AUC",
+        "log loss",
+        "Brier",
+        "ECE",
+        "positive rate",
+        title=f"{loaded.uri} (version {loaded.version or '-'})",
+    )
     for age, row in table.iterrows():
-        printed.add_row(str(age), *(f"{row[m]:.4f}" for m in
-                                    ("roc_auc", "pr_auc", "log_loss", "brier", "ece",
-                                     "positive_rate")))
+        printed.add_row(
+            str(age),
+            *(
+                f"{row[m]:.4f}"
+                for m in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "positive_rate")
+            ),
+        )
     Console().print(printed)
     if output:
         from features.loading import write_text_atomically
@@ -133,12 +163,14 @@ def evaluate_command(
 
 @app.command("promote")
 def promote_command(
-    version: str | None = typer.Option(None, "--version",
-                                       help="Version to promote (default: the newest)."),
+    version: str | None = typer.Option(
+        None, "--version", help="Version to promote (default: the newest)."
+    ),
     alias: str | None = typer.Option(None, "--alias", help="Alias to move (default champion)."),
     force: bool = typer.Option(False, "--force", help="Move the alias without comparing."),
 ) -> None:
     """Move the serving alias to a version that is at least as good as the current one."""
+    from training.promote import promote
     from training.tracking import connect
 
     settings = get_settings()
@@ -146,11 +178,15 @@ def promote_command(
     decision = promote(connect(settings), settings, alias, version, force)
     console = Console()
     if decision.candidate_metrics and decision.champion_metrics:
-        table = Table("metric", f"candidate v{decision.candidate}",
-                      f"champion v{decision.champion}")
+        table = Table(
+            "metric", f"candidate v{decision.candidate}", f"champion v{decision.champion}"
+        )
         for metric in ("roc_auc", "log_loss", "ece"):
-            table.add_row(metric, f"{decision.candidate_metrics[metric]:.5f}",
-                          f"{decision.champion_metrics[metric]:.5f}")
+            table.add_row(
+                metric,
+                f"{decision.candidate_metrics[metric]:.5f}",
+                f"{decision.champion_metrics[metric]:.5f}",
+            )
         console.print(table)
     verb = "moved" if decision.moved else "kept"
     target = decision.candidate if decision.moved else decision.champion
@@ -169,10 +205,16 @@ def models_command() -> None:
         return
     table = Table("version", "aliases", "ROC AUC", "log loss", "ECE", "created", "run")
     for row in rows:
-        table.add_row(row["version"], ", ".join(f"@{a}" for a in row["aliases"]),
-                      *(f"{row[m]:.4f}" if row[m] is not None else "-"
-                        for m in ("roc_auc", "log_loss", "ece")),
-                      row["created"][:19], row["run_id"] or "-")
+        table.add_row(
+            row["version"],
+            ", ".join(f"@{a}" for a in row["aliases"]),
+            *(
+                f"{row[m]:.4f}" if row[m] is not None else "-"
+                for m in ("roc_auc", "log_loss", "ece")
+            ),
+            row["created"][:19],
+            row["run_id"] or "-",
+        )
     Console().print(table)
 
 
@@ -186,8 +228,19 @@ def mlflow_ui_command(
     uri = settings.resolved_tracking_uri
     if not uri.startswith("sqlite:"):
         raise UserError(f"the tracking store is a server ({uri}); open it in a browser instead")
-    args = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri,
-            "--default-artifact-root", settings.artifact_root.as_uri(),
-            "--host", host, "--port", str(port)]
+    args = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        settings.artifact_root.as_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     stderr().print(f"MLflow UI on http://{host}:{port} (tracking {uri})")
     os.execv(sys.executable, args)

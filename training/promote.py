@@ -39,7 +39,7 @@ def promote(
     candidate = version or _newest(client, name)
     resolve_version(client, f"models:/{name}/{candidate}")
     try:
-        champion = client.get_model_version_by_alias(name, alias).version
+        champion = str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         champion = None
 

@@ -9,12 +9,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-from training.train import BASELINES, TrainOutcome  # noqa: E402
+from training.train import BASELINES, TrainOutcome
 
 MODELS = ("lightgbm", *BASELINES)
 SHAP_ROWS = 3000
@@ -49,14 +49,18 @@ def reliability(outcome: TrainOutcome, folder: Path, bins: int = 15) -> Path:
     y, p = outcome.test_predictions["y"], outcome.test_predictions["lightgbm"]
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    frame = pd.DataFrame({"bin": which, "y": y, "p": p}).groupby("bin").agg(
-        observed=("y", "mean"), predicted=("p", "mean"), n=("y", "size")
+    frame = (
+        pd.DataFrame({"bin": which, "y": y, "p": p})
+        .groupby("bin")
+        .agg(observed=("y", "mean"), predicted=("p", "mean"), n=("y", "size"))
     )
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6.5), height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], "k:", lw=0.8)
     top.plot(frame["predicted"], frame["observed"], "o-")
-    top.set(ylabel="observed hit rate",
-            title=f"Reliability, test (ECE {outcome.metrics['test_ece']:.4f})")
+    top.set(
+        ylabel="observed hit rate",
+        title=f"Reliability, test (ECE {outcome.metrics['test_ece']:.4f})",
+    )
     bottom.hist(p, bins=edges, log=True)
     bottom.set(xlabel="predicted probability", ylabel="rows")
     return _save(fig, folder / "reliability.png")
@@ -69,8 +73,11 @@ def auc_by_age(outcome: TrainOutcome, folder: Path) -> Path:
         ages = table.index.astype(float)
         ax.plot(np.maximum(ages, 1), table["roc_auc"], "o-", label=name)
     ax.set_xscale("log")
-    ax.set(xlabel="prediction age, minutes (draft shown at 1)", ylabel="ROC AUC",
-           title="AUC by prediction age, test")
+    ax.set(
+        xlabel="prediction age, minutes (draft shown at 1)",
+        ylabel="ROC AUC",
+        title="AUC by prediction age, test",
+    )
     ax.legend(fontsize=8)
     return _save(fig, folder / "auc_by_age.png")
 
@@ -99,8 +106,13 @@ def shap_summary(outcome: TrainOutcome, folder: Path, seed: int, top: int = 20) 
 
 def plots(outcome: TrainOutcome, folder: Path, seed: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    return [roc_pr(outcome, folder), reliability(outcome, folder), auc_by_age(outcome, folder),
-            importance(outcome, folder), shap_summary(outcome, folder, seed)]
+    return [
+        roc_pr(outcome, folder),
+        reliability(outcome, folder),
+        auc_by_age(outcome, folder),
+        importance(outcome, folder),
+        shap_summary(outcome, folder, seed),
+    ]
 
 
 def html_report(outcome: TrainOutcome, fingerprint: dict[str, Any], images: list[Path]) -> str:

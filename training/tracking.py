@@ -89,10 +89,22 @@ def code_version() -> str:
     """The git commit the code came from (with -dirty for local edits), else the package."""
     here = Path(__file__).resolve().parent
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, check=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True,
-                               text=True, check=True, timeout=5).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
         return f"{sha}{'-dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         from importlib.metadata import version
@@ -113,7 +125,9 @@ def log_and_register(
         tmp = Path(tmp_name)
         with mlflow.start_run(experiment_id=exp) as run:
             mlflow.set_tags({"code_version": code_version(), "likecast.kind": "train"})
-            mlflow.log_params({**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}})
+            mlflow.log_params(
+                {**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}}
+            )
             mlflow.log_metrics(outcome.metrics)
             mlflow.log_dict(spec_summary(outcome.bundle.spec), "feature_spec_summary.json")
             advance("plots and report")
@@ -139,8 +153,10 @@ def log_and_register(
 
 def _log_pyfunc(outcome: TrainOutcome, bundle_dir: Path) -> Any:
     example = to_wire(outcome.test_rows.drop(columns="label").head(EXAMPLE_ROWS))
-    signature = infer_signature(example, outcome.bundle.predict_rows(
-        outcome.test_rows.drop(columns="label").head(EXAMPLE_ROWS)))
+    signature = infer_signature(
+        example,
+        outcome.bundle.predict_rows(outcome.test_rows.drop(columns="label").head(EXAMPLE_ROWS)),
+    )
     info = mlflow.pyfunc.log_model(
         name="model",
         loader_module="models.pyfunc",
@@ -230,13 +246,15 @@ def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
     out = []
     for v in sorted(versions, key=lambda v: int(v.version), reverse=True):
         metrics = client.get_run(v.run_id).data.metrics if v.run_id else {}
-        out.append({
-            "version": str(v.version),
-            "aliases": aliases.get(str(v.version), []),
-            "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
-            "run_id": v.run_id,
-            **{k: metrics.get(f"test_{k}") for k in ("roc_auc", "log_loss", "ece")},
-        })
+        out.append(
+            {
+                "version": str(v.version),
+                "aliases": aliases.get(str(v.version), []),
+                "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
+                "run_id": v.run_id,
+                **{k: metrics.get(f"test_{k}") for k in ("roc_auc", "log_loss", "ece")},
+            }
+        )
     return out
 
 

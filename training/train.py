@@ -26,9 +26,9 @@ from models.baselines import (
     szabo_huberman,
 )
 from models.bundle import ModelBundle
-from models.explain import typical_values
 from models.calibration import Calibrator, choose_calibrator
 from models.estimator import lgbm_params, train_booster
+from models.explain import typical_values
 from training.metrics import flatten, score, score_by_age
 from training.split import Split, split_by_time
 
@@ -59,18 +59,28 @@ class TrainOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def build_examples(dataset: Dataset, settings: Settings, threshold: int, horizon_minutes: float,
-                   advance: Callable[[str], None]) -> Examples:
+def build_examples(
+    dataset: Dataset,
+    settings: Settings,
+    threshold: int,
+    horizon_minutes: float,
+    advance: Callable[[str], None],
+) -> Examples:
     advance("labels")
     labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
     advance("creator history")
-    per_video = video_rows(dataset.videos, labels, threshold, horizon_minutes,
-                           settings.history_window)
+    per_video = video_rows(
+        dataset.videos, labels, threshold, horizon_minutes, settings.history_window
+    )
     labeled = labels["labeled"].to_numpy()
     split = split_by_time(
-        pd.DataFrame({"video_id": dataset.videos["video_id"][labeled],
-                      "posted_at": dataset.videos["posted_at"][labeled],
-                      "label": labels["label"][labeled]})
+        pd.DataFrame(
+            {
+                "video_id": dataset.videos["video_id"][labeled],
+                "posted_at": dataset.videos["posted_at"][labeled],
+                "label": labels["label"][labeled],
+            }
+        )
     )
     advance("examples")
     ages = settings.ages_minutes
@@ -79,8 +89,7 @@ def build_examples(dataset: Dataset, settings: Settings, threshold: int, horizon
     return Examples(
         rows=rows,
         y=labels["label"].to_numpy()[repeat],
-        likes_at_horizon=pd.Series(labels["likes_at_horizon"].to_numpy()[repeat],
-                                   index=rows.index),
+        likes_at_horizon=pd.Series(labels["likes_at_horizon"].to_numpy()[repeat], index=rows.index),
         slice=rows["video_id"].map(split.slice_of_video).to_numpy(),
         split=split,
     )
@@ -97,17 +106,20 @@ def fit(
     train = ex.slice == "train"
 
     advance("features")
-    spec = fit_spec(ex.rows[train], ex.likes_at_horizon[train], threshold, horizon,
-                    settings.timezone)
+    spec = fit_spec(
+        ex.rows[train], ex.likes_at_horizon[train], threshold, horizon, settings.timezone
+    )
     features = build_features(ex.rows, spec)
     parts = {name: ex.slice == name for name in ("train", "valid", "calib", "test")}
 
     advance("lightgbm")
-    params = lgbm_params(params_override, list(spec.features), settings.seed,
-                         settings.lgbm_threads)
+    params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
     booster = train_booster(
-        features[parts["train"]], ex.y[parts["train"]],
-        features[parts["valid"]], ex.y[parts["valid"]], params,
+        features[parts["train"]],
+        ex.y[parts["train"]],
+        features[parts["valid"]],
+        ex.y[parts["valid"]],
+        params,
     )
 
     advance("calibration")
@@ -124,15 +136,18 @@ def fit(
     predictions = {
         "lightgbm": bundle.predict_features(test_x),
         "szabo_huberman": szabo_huberman(test_x, spec, prior),
-        "logistic": predict_logistic(_fit_logistic(features, ex.y, parts["train"],
-                                                   settings.seed), test_x),
+        "logistic": predict_logistic(
+            _fit_logistic(features, ex.y, parts["train"], settings.seed), test_x
+        ),
         "creator_hit_rate": creator_hit_rate(test_x, prior),
     }
 
     advance("evaluation")
     test_ages = ex.rows["age_minutes"][parts["test"]].to_numpy()
-    tables = {name: score_by_age(test_y, p, test_ages, settings.ages_minutes)
-              for name, p in predictions.items()}
+    tables = {
+        name: score_by_age(test_y, p, test_ages, settings.ages_minutes)
+        for name, p in predictions.items()
+    }
     metrics: dict[str, float] = {}
     for name, table in tables.items():
         metrics.update(flatten(table, "test" if name == "lightgbm" else f"baseline_{name}"))
@@ -183,13 +198,16 @@ def _creator_disjoint(ex: Examples, parts: dict[str, np.ndarray], p: np.ndarray)
     if new.sum() < 50 or len(np.unique(ex.y[parts["test"]][new])) < 2:
         return {}
     result = score(ex.y[parts["test"]][new], p[new])
-    return {"test_new_creators_roc_auc": result["roc_auc"],
-            "test_new_creators_log_loss": result["log_loss"],
-            "test_new_creators_n": result["n"]}
+    return {
+        "test_new_creators_roc_auc": result["roc_auc"],
+        "test_new_creators_log_loss": result["log_loss"],
+        "test_new_creators_n": result["n"],
+    }
 
 
-def evaluate_bundle(bundle: ModelBundle, rows: pd.DataFrame, y: np.ndarray,
-                    grid: tuple[float, ...]) -> pd.DataFrame:
+def evaluate_bundle(
+    bundle: ModelBundle, rows: pd.DataFrame, y: np.ndarray, grid: tuple[float, ...]
+) -> pd.DataFrame:
     """Metrics of a bundle on labeled raw rows, by age bucket."""
     return score_by_age(y, bundle.predict_rows(rows), rows["age_minutes"].to_numpy(), grid)
 

@@ -188,7 +188,11 @@ CORPUS: list[tuple[str, Breaker, str]] = [
 
 @pytest.mark.parametrize(("kind", "breaker", "message"), CORPUS, ids=[c[0] for c in CORPUS])
 def test_bad_input_gets_one_clear_line_and_exit_2(
-    kind: str, breaker: Breaker, message: str, base, tmp_path: Path,
+    kind: str,
+    breaker: Breaker,
+    message: str,
+    base,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # given a data set broken in one way

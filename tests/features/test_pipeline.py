@@ -23,8 +23,10 @@ def examples(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
 
 def spec_for(rows: pd.DataFrame, videos, snapshots):
     labels = label_videos(videos, snapshots, 1000, HORIZON)
-    final = pd.Series(np.repeat(labels["likes_at_horizon"].to_numpy(),
-                                len(DEFAULT_AGES_MINUTES)), index=rows.index)
+    final = pd.Series(
+        np.repeat(labels["likes_at_horizon"].to_numpy(), len(DEFAULT_AGES_MINUTES)),
+        index=rows.index,
+    )
     return fit_spec(rows, final, 1000, HORIZON, "Asia/Shanghai")
 
 
@@ -45,8 +47,11 @@ def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
         # it depends on other videos' closed outcomes, checked separately below)
         after = build_features(examples(videos, scrambled), spec)
         at_age = (rows["age_minutes"] == age).to_numpy()
-        engagement = [c for c in FEATURES if c not in {
-            "hist_median_likes_log", "hist_p90_likes_log", "hist_hit_rate"}]
+        engagement = [
+            c
+            for c in FEATURES
+            if c not in {"hist_median_likes_log", "hist_p90_likes_log", "hist_hit_rate"}
+        ]
         pd.testing.assert_frame_equal(before.loc[at_age, engagement], after.loc[at_age, engagement])
 
 
@@ -70,20 +75,29 @@ def test_history_ignores_outcomes_not_yet_known(small_dataset: Dataset) -> None:
 def three_posts() -> tuple[pd.DataFrame, pd.DataFrame]:
     """One creator posting on day 0, 3 and 10; another with a single video."""
     start = pd.Timestamp("2026-03-01 12:00", tz="UTC")
-    videos = pd.DataFrame({
-        "video_id": ["a", "b", "c", "solo"],
-        "creator_id": ["k", "k", "k", "s"],
-        "posted_at": [start, start + pd.Timedelta(days=3), start + pd.Timedelta(days=10),
-                      start],
-        "category": pd.Categorical(["food", "food", "food", "music"]),
-    })
-    snaps = pd.DataFrame({
-        "video_id": ["a", "a", "b", "b", "c", "solo"],
-        "age_minutes": [60.0, HORIZON, 60.0, HORIZON, 60.0, HORIZON],
-        "likes": [100, 1500, 10, 200, 5, 30],
-    })
-    snaps["observed_at"] = snaps["video_id"].map(videos.set_index("video_id")["posted_at"]) + \
-        pd.to_timedelta(snaps["age_minutes"], unit="min")
+    videos = pd.DataFrame(
+        {
+            "video_id": ["a", "b", "c", "solo"],
+            "creator_id": ["k", "k", "k", "s"],
+            "posted_at": [
+                start,
+                start + pd.Timedelta(days=3),
+                start + pd.Timedelta(days=10),
+                start,
+            ],
+            "category": pd.Categorical(["food", "food", "food", "music"]),
+        }
+    )
+    snaps = pd.DataFrame(
+        {
+            "video_id": ["a", "a", "b", "b", "c", "solo"],
+            "age_minutes": [60.0, HORIZON, 60.0, HORIZON, 60.0, HORIZON],
+            "likes": [100, 1500, 10, 200, 5, 30],
+        }
+    )
+    snaps["observed_at"] = snaps["video_id"].map(
+        videos.set_index("video_id")["posted_at"]
+    ) + pd.to_timedelta(snaps["age_minutes"], unit="min")
     return videos, snaps
 
 
@@ -92,7 +106,8 @@ def test_history_is_point_in_time(three_posts) -> None:
     labels = label_videos(videos, snaps, 1000, HORIZON)
     rows = video_rows(videos, labels, 1000, HORIZON, 30).set_index("video_id")
     # video a: the creator's first post, a cold start
-    assert rows.loc["a", "hist_videos"] == 0 and pd.isna(rows.loc["a", "hist_median_likes"])
+    assert rows.loc["a", "hist_videos"] == 0
+    assert pd.isna(rows.loc["a", "hist_median_likes"])
     # video b (day 3): a was posted but its horizon (day 7) had not closed
     assert rows.loc["b", "hist_videos"] == 0
     assert rows.loc["b", "hist_last_posted_at"] == videos["posted_at"][0]
@@ -102,14 +117,17 @@ def test_history_is_point_in_time(three_posts) -> None:
     assert rows.loc["c", "hist_hit_rate"] == pytest.approx(0.5)
     assert rows.loc["c", "hist_last_posted_at"] == videos["posted_at"][1]
     # a creator with one video has no history at all
-    assert rows.loc["solo", "hist_videos"] == 0 and pd.isna(rows.loc["solo", "hist_last_posted_at"])
+    assert rows.loc["solo", "hist_videos"] == 0
+    assert pd.isna(rows.loc["solo", "hist_last_posted_at"])
 
 
 def test_unlabeled_videos_have_no_label(three_posts) -> None:
     videos, snaps = three_posts
     labels = label_videos(videos, snaps, 1000, HORIZON).set_index("video_id")
-    assert labels.loc["a", "label"] == 1.0 and labels.loc["b", "label"] == 0.0
-    assert not labels.loc["c", "labeled"] and np.isnan(labels.loc["c", "label"])
+    assert labels.loc["a", "label"] == 1.0
+    assert labels.loc["b", "label"] == 0.0
+    assert not labels.loc["c", "labeled"]
+    assert np.isnan(labels.loc["c", "label"])
 
 
 def test_cold_start_is_explicit_and_unseen_category_is_missing(three_posts) -> None:
@@ -121,7 +139,8 @@ def test_cold_start_is_explicit_and_unseen_category_is_missing(three_posts) -> N
     features = build_features(rows, spec).set_index(rows["video_id"])
     solo = features.loc["solo"].iloc[0]
     assert pd.isna(solo["category"])
-    assert solo["cold_start"] == 1.0 and solo["hist_videos"] == 0.0
+    assert solo["cold_start"] == 1.0
+    assert solo["hist_videos"] == 0.0
     assert np.isnan(solo["hist_median_likes_log"]), "no history is missing, not zero"
 
 
@@ -140,7 +159,8 @@ def test_drafts_observe_nothing_and_growth_uses_earlier_snapshots(small_dataset)
     videos, snapshots = small_dataset.videos, small_dataset.snapshots
     rows = examples(videos.head(50), snapshots)
     drafts = rows[rows["age_minutes"] == 0]
-    assert drafts["likes"].isna().all() and drafts["obs_age_minutes"].isna().all()
+    assert drafts["likes"].isna().all()
+    assert drafts["obs_age_minutes"].isna().all()
     hour = rows[rows["age_minutes"] == 60].dropna(subset=["lag2_likes"])
     assert (hour["lag1_age_minutes"] < hour["obs_age_minutes"]).all()
     assert (hour["lag2_age_minutes"] < hour["lag1_age_minutes"]).all()

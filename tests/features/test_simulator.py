@@ -81,11 +81,10 @@ def test_per_play_medians_sit_near_the_calibration(snaps) -> None:
     final = at_age(snaps, 10080)
     final = final[final["views"] >= 300]
     assert (final["likes"] / final["views"]).median() == pytest.approx(
-        MEDIAN_RATES["like"], rel=0.25)
-    assert final["completion_rate"].median() == pytest.approx(
-        MEDIAN_RATES["completion"], rel=0.25)
-    assert final["retention_3s"].median() == pytest.approx(
-        MEDIAN_RATES["retention_3s"], rel=0.1)
+        MEDIAN_RATES["like"], rel=0.25
+    )
+    assert final["completion_rate"].median() == pytest.approx(MEDIAN_RATES["completion"], rel=0.25)
+    assert final["retention_3s"].median() == pytest.approx(MEDIAN_RATES["retention_3s"], rel=0.1)
 
 
 def test_counters_never_decrease_and_follow_posting(snaps, platform) -> None:

@@ -1,0 +1,210 @@
+"""Training through the CLI, tracked in MLflow: what a data scientist runs, run for real."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from features.simulator import SimConfig, simulate, write_platform
+from tests.conftest import free_port, run_cli
+
+FAST = {"num_boost_round": 120}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("train-home")
+
+
+@pytest.fixture(scope="module")
+def params_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("params") / "fast.json"
+    path.write_text(json.dumps(FAST))
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_run(small_data: Path, home: Path, params_file: Path):
+    result = run_cli(
+        "train",
+        "--data",
+        str(small_data),
+        "--params",
+        str(params_file),
+        env={"LIKECAST_HOME": str(home)},
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def client_for(home: Path) -> MlflowClient:
+    uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"
+    return MlflowClient(uri, uri)
+
+
+def test_train_registers_a_version_with_everything_a_run_should_hold(first_run, home: Path):
+    # then the table of metrics was printed and version 1 exists
+    assert "test metrics" in first_run.stdout
+    assert "szabo_huberman" in first_run.stdout
+    client = client_for(home)
+    version = client.get_model_version("likecast", "1")
+    run = client.get_run(version.run_id)
+    # metrics overall, by age, and per baseline
+    for key in (
+        "test_roc_auc",
+        "test_log_loss",
+        "test_ece",
+        "test_brier",
+        "test_pr_auc",
+        "test_roc_auc_age_60",
+        "baseline_szabo_huberman_roc_auc",
+        "auc_gain_over_logistic",
+        "test_positive_rate",
+    ):
+        assert key in run.data.metrics, key
+    # a fingerprint of the data and the code version
+    assert run.data.params["data_videos"] == "4000"
+    assert len(run.data.params["data_sha256"]) == 16
+    assert run.data.tags["code_version"]
+    # plots, report, test slice, and the bundle with a signature
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert {
+        f"plots/{n}.png"
+        for n in ("roc_pr", "reliability", "auc_by_age", "importance_gain", "shap_summary")
+    } <= artifacts
+    top = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"report.html", "evaluation", "feature_spec_summary.json"} <= top
+
+
+def test_the_pyfunc_returns_probabilities(first_run, home: Path, small_dataset):
+    # given the registered model loaded through MLflow's generic pyfunc interface
+    uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    model = mlflow.pyfunc.load_model("models:/likecast/1")
+    assert model.metadata.signature is not None
+    example = model.input_example
+    # when it predicts its own input example, then it returns probabilities, not labels
+    p = np.asarray(model.predict(example))
+    assert p.shape == (len(example),)
+    assert ((p > 0) & (p < 1)).all()
+    assert len(np.unique(p)) > 1
+
+
+def test_promote_sets_the_champion_and_models_lists_it(first_run, home: Path, cli):
+    env = {"LIKECAST_HOME": str(home)}
+    promoted = cli("promote", env=env)
+    assert promoted.code == 0, promoted.err
+    assert "@champion moved on version 1" in promoted.text
+    listed = cli("models", env=env)
+    assert listed.code == 0
+    line = next(row for row in listed.out.splitlines() if "@champion" in row)
+    assert "│ 1 " in line
+
+
+def test_a_worse_model_is_not_promoted_unless_forced(
+    first_run, home: Path, small_data: Path, tmp_path: Path, cli
+):
+    env = {"LIKECAST_HOME": str(home)}
+    cli("promote", env=env)
+    weak = tmp_path / "weak.json"
+    weak.write_text(json.dumps({"num_boost_round": 3, "num_leaves": 2}))
+    trained = cli("train", "--data", str(small_data), "--params", str(weak), env=env)
+    assert trained.code == 0, trained.err
+    refused = cli("promote", env=env)
+    assert refused.code == 0, refused.err
+    assert "@champion kept on version 1: worse on" in refused.text
+    assert "candidate v2" in refused.text  # it printed what it compared
+    forced = cli("promote", "--force", env=env)
+    assert "@champion moved on version 2: forced" in forced.text
+    assert str(client_for(home).get_model_version_by_alias("likecast", "champion").version) == "2"
+    cli("promote", "--version", "1", "--force", env=env)
+
+
+def test_evaluate_prints_and_writes_metrics(
+    first_run, home: Path, small_data: Path, tmp_path: Path, cli
+):
+    out = tmp_path / "metrics.json"
+    result = cli(
+        "evaluate",
+        "--model",
+        "models:/likecast/1",
+        "--data",
+        str(small_data),
+        "--output",
+        str(out),
+        env={"LIKECAST_HOME": str(home)},
+    )
+    assert result.code == 0, result.err
+    metrics = json.loads(out.read_text())
+    assert set(metrics) >= {"all", "0", "60", "1440"}
+    assert 0.8 < metrics["all"]["roc_auc"] <= 1.0
+
+
+def test_training_is_tracked_on_a_real_mlflow_server(
+    mlflow_server: str, small_data: Path, params_file: Path, cli
+):
+    result = cli(
+        "train",
+        "--data",
+        str(small_data),
+        "--params",
+        str(params_file),
+        "--experiment",
+        "server-test",
+        env={"MLFLOW_TRACKING_URI": mlflow_server},
+    )
+    assert result.code == 0, result.err
+    client = MlflowClient(mlflow_server, mlflow_server)
+    version = client.get_model_version("likecast", "1")
+    assert client.get_run(version.run_id).data.metrics["test_roc_auc"] > 0.8
+    assert client.get_experiment_by_name("server-test") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny")
+    write_platform(simulate(SimConfig(videos=150, seed=4, pilot_videos=150)), out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "env", "message"),
+    [
+        ("threshold nobody reaches", ["--threshold", "1000000000"], {}, "single class"),
+        ("too few videos", [], {"tiny": "1"}, "training needs at least 200"),
+        (
+            "tracking server down",
+            [],
+            {"MLFLOW_TRACKING_URI": "http://127.0.0.1:{port}"},
+            "is unreachable",
+        ),
+        ("unreadable params", ["--params", "/no/such/params.json"], {}, "cannot read"),
+    ],
+)
+def test_bad_training_inputs_fail_cleanly_and_register_nothing(
+    case, args, env, message, small_data: Path, tiny_data: Path, tmp_path: Path, cli
+):
+    home = tmp_path / "home"
+    data = tiny_data if env.pop("tiny", None) else small_data
+    env = {k: v.format(port=free_port()) for k, v in env.items()}
+    result = cli("train", "--data", str(data), *args, env={"LIKECAST_HOME": str(home), **env})
+    assert result.code == 2, result.err
+    assert message in result.text
+    assert "Traceback" not in result.err
+    if (home / "mlflow.db").exists():
+        assert client_for(home).search_model_versions("name = 'likecast'") == []
+
+
+def test_the_logged_test_slice_covers_every_age(first_run, home: Path):
+    """Promotion compares models on this slice, so it must hold every prediction age."""
+    client = client_for(home)
+    run_id = client.get_model_version("likecast", "1").run_id
+    rows = pd.read_parquet(client.download_artifacts(run_id, "evaluation/test_rows.parquet"))
+    assert set(rows["age_minutes"].unique()) == {0, 15, 30, 60, 120, 240, 360, 720, 1440}
