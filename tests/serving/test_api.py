@@ -1,0 +1,271 @@
+"""The HTTP API of a real `bentoml serve`: answers, validation, documentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.observations import single_age_rows, video_rows
+from features.labels import label_videos
+from features.pipeline import build_features
+from serving.predictor import Predictor
+from serving.schemas import Early
+from tests.serving.conftest import TOKEN, Served
+from training.tracking import load_model
+
+DRAFT = {"creator_id": "c000003", "category": "food", "duration_s": 35.0,
+         "caption": "grandma's noodles", "hashtags": "#food #recipe",
+         "creator_followers": 1200, "posted_at": "2026-07-01T20:00:00+08:00"}
+EARLY = {**DRAFT, "age_minutes": 60, "views": 2400, "likes": 95, "comments": 6, "shares": 2,
+         "follows": 4, "completion_rate": 0.31, "retention_3s": 0.78,
+         "earlier": [{"age_minutes": 30, "likes": 40}, {"age_minutes": 15, "likes": 12}]}
+
+
+def test_a_draft_gets_a_probability_and_its_context(served: Served) -> None:
+    with served.client() as http:
+        reply = http.post("/predict_draft", json=DRAFT)
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert 0 < answer["probability"] < 1
+    assert answer["threshold"] == 1000
+    assert answer["horizon_days"] == 7
+    assert answer["model_version"] == "1"
+    assert answer["age_minutes"] == 0
+    assert answer["factors"] is None, "explanations only when asked"
+
+
+@pytest.mark.parametrize(
+    ("creator", "history", "source"),
+    [("c000003", None, "store"), ("nobody-knows-me", None, "cold_start"),
+     ("nobody-knows-me", {"hist_videos": 12, "hist_hit_rate": 0.5}, "request"),
+     ("c000003", {"hist_hit_rate": 0.9}, "store+request")],
+)
+def test_history_comes_from_the_store_the_request_or_cold_start(
+    served: Served, creator: str, history, source: str
+) -> None:
+    body = {**DRAFT, "creator_id": creator, **({"history": history} if history else {})}
+    with served.client() as http:
+        answer = http.post("/predict_draft", json=body).json()
+    assert answer["history"]["source"] == source
+    if history:
+        for key, value in history.items():
+            assert answer["history"][key] == value
+    if source == "cold_start":
+        assert answer["history"]["hist_videos"] == 0
+        assert answer["history"]["hist_median_likes"] is None
+
+
+def test_early_numbers_move_the_probability_the_right_way(served: Served) -> None:
+    with served.client() as http:
+        low = http.post("/predict_early", json=EARLY).json()
+        high = http.post("/predict_early", json={**EARLY, "likes": 400}).json()
+    assert low["age_minutes"] == 60
+    assert high["probability"] >= low["probability"]
+
+
+def test_explanations_name_factors_in_plain_words(served: Served) -> None:
+    with served.client() as http:
+        answer = http.post("/predict_early", json={**EARLY, "explain": True}).json()
+    factors = answer["factors"]
+    assert factors["up"] or factors["down"]
+    texts = [f["text"] for f in factors["up"] + factors["down"]]
+    assert all(isinstance(t, str) and t for t in texts)
+    assert all(f["contribution"] > 0 for f in factors["up"])
+    assert all(f["contribution"] < 0 for f in factors["down"])
+    assert any(any(ch.isdigit() for ch in t) for t in texts), "values are shown"
+
+
+def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:
+    items = [DRAFT, {**EARLY, "likes": 5000, "views": 100}, EARLY, {"creator_id": ""}]
+    with served.client() as http:
+        reply = http.post("/predict_batch", json={"items": items})
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3]
+    assert results[0]["prediction"]["age_minutes"] == 0
+    assert "likes must be <= views" in results[1]["error"][0]["msg"]
+    assert results[2]["prediction"]["age_minutes"] == 60
+    assert results[3]["error"][0]["loc"] == ["creator_id"]
+
+
+def test_a_batch_over_the_limit_is_refused(served: Served) -> None:
+    with served.client() as http:
+        reply = http.post("/predict_batch", json={"items": [DRAFT] * 1001})
+    assert reply.status_code == 400
+    assert "at most 1000" in reply.text
+
+
+def test_whatif_covers_each_hour_and_picks_the_best(served: Served) -> None:
+    with served.client() as http:
+        answer = http.post("/whatif", json=DRAFT).json()
+    assert len(answer["hours"]) == 24
+    assert sorted(h["local_hour"] for h in answer["hours"]) == list(range(24))
+    best = max(answer["hours"], key=lambda h: h["probability"])
+    assert answer["best_hour"] == best
+    assert len(answer["durations"]) >= 4
+    assert answer["best_duration"]["probability"] == max(
+        d["probability"] for d in answer["durations"])
+
+
+def test_model_info_describes_what_is_served(served: Served) -> None:
+    with served.client() as http:
+        info = http.get("/model").json()
+    assert info["model_version"] == "1"
+    assert info["threshold"] == 1000
+    assert "likes_log" in info["features"]
+    assert "food" in info["categories"]
+    assert info["metrics"]["test_roc_auc"] > 0.8
+    assert info["loaded_at"]
+    assert info["store_creators"] > 100
+
+
+@pytest.mark.parametrize("route", ["/livez", "/readyz", "/metrics"])
+def test_health_routes(served: Served, route: str) -> None:
+    with served.client() as http:
+        assert http.get(route).status_code == 200
+
+
+def test_openapi_documents_every_prediction_route(served: Served) -> None:
+    with served.client() as http:
+        doc = http.get("/docs.json").json()
+    for route in ("/predict_draft", "/predict_early", "/predict_batch", "/whatif"):
+        assert "post" in doc["paths"][route], route
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field", "words"),
+    [
+        ("/predict_draft", {**DRAFT, "creator_id": ""}, "creator_id", "at least 1 character"),
+        ("/predict_draft", {k: v for k, v in DRAFT.items() if k != "creator_id"}, "creator_id",
+         "required"),
+        ("/predict_draft", {**DRAFT, "duration_s": -3}, "duration_s", "greater than 0"),
+        ("/predict_draft", {**DRAFT, "timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
+        ("/predict_draft", {**DRAFT, "caption": "x" * 3000}, "caption", "at most 2200"),
+        ("/predict_draft", {**DRAFT, "favourite_colour": "red"}, "favourite_colour",
+         "Extra inputs"),
+        ("/predict_draft", {**DRAFT, "posted_at": "next tuesday"}, "posted_at", "datetime"),
+        ("/predict_early", {**EARLY, "likes": -1}, "likes", "greater than or equal to 0"),
+        ("/predict_early", {**EARLY, "completion_rate": 1.5}, "completion_rate",
+         "less than or equal to 1"),
+        ("/predict_early", {**EARLY, "likes": 3000}, "", "likes must be <= views"),
+        ("/predict_early", {k: v for k, v in EARLY.items() if k != "age_minutes"}, "",
+         "exactly one of age_minutes and observed_at"),
+        ("/predict_early", {**EARLY, "age_minutes": 0}, "age_minutes", "greater than 0"),
+        ("/predict_early", {**EARLY, "earlier": [{"age_minutes": 90, "likes": 1}]}, "",
+         "earlier.age_minutes must be < age_minutes"),
+        ("/predict_batch", {"items": []}, "items", "at least 1 item"),
+    ],
+)
+def test_invalid_requests_get_a_400_naming_field_and_rule(
+    served: Served, route: str, body: dict, field: str, words: str
+) -> None:
+    with served.client() as http:
+        reply = http.post(route, json=body)
+    assert reply.status_code == 400, reply.text
+    detail = reply.json()["detail"]
+    assert any(words in d["msg"] and (not field or field in d["loc"]) for d in detail), detail
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{not json", "application/json"), (b"[1, 2]", "application/json"),
+     (b"", "application/json"), (b"creator_id=x", "text/plain")],
+)
+def test_malformed_bodies_are_client_errors(served: Served, body: bytes, content_type: str):
+    with served.client() as http:
+        reply = http.post("/predict_draft", content=body, headers={"content-type": content_type})
+    assert 400 <= reply.status_code < 500, reply.text
+
+
+def test_observed_before_posting_is_a_400(served: Served) -> None:
+    body = {k: v for k, v in EARLY.items() if k not in ("age_minutes", "earlier")}
+    body["observed_at"] = "2026-07-01T19:00:00+08:00"
+    with served.client() as http:
+        reply = http.post("/predict_early", json=body)
+    assert reply.status_code == 400
+    assert "observed_at must be after posted_at" in reply.text
+
+
+@pytest.mark.parametrize(("header", "status"), [(None, 401), ("Bearer wrong", 401),
+                                                (f"Bearer {TOKEN}", 200)])
+def test_admin_reload_needs_the_token(served: Served, header, status: int) -> None:
+    headers = {"authorization": header} if header else {}
+    with served.client() as http:
+        reply = http.post("/admin/reload", headers=headers)
+    assert reply.status_code == status
+    if status == 200:
+        assert reply.json()["event"] == "unchanged"
+
+
+def test_features_served_equal_features_built_in_batch(served: Served, small_dataset, trained):
+    """Parity: the same draft and observations give the same features and probability."""
+    # given a sample of videos at the exact ages of their snapshots, built in batch
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    labels = label_videos(videos, snapshots, 1000, served.settings.horizon_minutes)
+    per_video = video_rows(videos, labels, 1000, served.settings.horizon_minutes, 30)
+    sample = per_video.sample(40, random_state=1).reset_index(drop=True)
+    picks = snapshots[snapshots["video_id"].isin(sample["video_id"])
+                      & snapshots["age_minutes"].between(20, 800)]
+    ages = picks.groupby("video_id")["age_minutes"].max().reindex(sample["video_id"])
+    sample = sample[ages.notna().to_numpy()].reset_index(drop=True)
+    batch_rows = single_age_rows(sample, snapshots, ages.dropna().to_numpy())
+    bundle = load_model(None, served.settings).bundle
+    batch = build_features(batch_rows, bundle.spec)
+
+    # when the same videos are sent as requests, history given explicitly
+    requests = [Early.model_validate(_request(row)) for _, row in batch_rows.iterrows()]
+    predictor = Predictor(load_model(None, served.settings), _EmptyStore(), served.settings)
+    rows = predictor.frame([predictor.row(r)[0] for r in requests])
+    online = build_features(rows, bundle.spec)
+
+    # then every feature column matches, and so do the served probabilities (creator ids
+    # the live store does not know, so only the request's history applies, as in batch)
+    pd.testing.assert_frame_equal(online, batch, check_exact=False, rtol=1e-9)
+    items = [{**r.model_dump(mode="json"), "creator_id": f"parity-{r.creator_id}"}
+             for r in requests]
+    with served.client() as http:
+        reply = http.post("/predict_batch", json={"items": items})
+    served_p = [r["prediction"]["probability"] for r in reply.json()["results"]]
+    np.testing.assert_allclose(served_p, bundle.predict_rows(batch_rows), rtol=0, atol=1e-9)
+
+
+class _EmptyStore:
+    def get(self, creator_id: str) -> None:
+        return None
+
+    def creators(self) -> int:
+        return 0
+
+
+def _none(value):
+    return None if pd.isna(value) else value
+
+
+def _request(row: pd.Series) -> dict:
+    last = row["hist_last_posted_at"]
+    history = {
+        "hist_videos": row["hist_videos"],
+        "hist_median_likes": _none(row["hist_median_likes"]),
+        "hist_p90_likes": _none(row["hist_p90_likes"]),
+        "hist_hit_rate": _none(row["hist_hit_rate"]),
+        "hist_days_since_prev_post": None if pd.isna(last)
+        else (row["posted_at"] - last).total_seconds() / 86400,
+    }
+    earlier = [{"age_minutes": row[f"lag{i}_age_minutes"], "likes": int(row[f"lag{i}_likes"])}
+               for i in (1, 2) if not pd.isna(row[f"lag{i}_likes"])]
+    counters = ("views", "comments", "replies", "shares", "follows")
+    return {
+        "creator_id": row["creator_id"], "category": _none(row["category"]),
+        "duration_s": _none(row["duration_s"]), "posted_at": row["posted_at"].isoformat(),
+        "caption": _none(row["caption"]), "hashtags": _none(row["hashtags"]),
+        "creator_followers": None if pd.isna(row["creator_followers"])
+        else int(row["creator_followers"]),
+        "music_trending": _none(row["music_trending"]),
+        "history": {k: v for k, v in history.items() if v is not None},
+        "age_minutes": row["age_minutes"], "likes": int(row["likes"]),
+        **{c: None if pd.isna(row[c]) else int(row[c]) for c in counters},
+        "completion_rate": _none(row["completion_rate"]),
+        "retention_3s": _none(row["retention_3s"]),
+        "earlier": earlier,
+    }
