@@ -57,6 +57,7 @@ class Settings(BaseSettings):
         default=None, description="Token for /admin routes; unset disables them."
     )
     batch_max_items: int = Field(default=1000, ge=1, description="Largest /predict_batch.")
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body.")
     reload_interval_s: float = Field(
         default=30.0, gt=0, description="How often the service polls the champion alias."
     )

@@ -248,6 +248,7 @@ class ModelHolder:
         self.events: list[dict] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._rejected: str | None = None  # a version that failed; not retried until it moves
 
     @property
     def follows_registry(self) -> bool:
@@ -291,19 +292,23 @@ class ModelHolder:
 
     def poll_forever(self) -> None:
         while not self._stop.wait(self.settings.reload_interval_s):
-            if self.follows_registry and self._alias_moved():
-                self.reload()
+            if not self.follows_registry:
+                continue
+            version = self._alias_version()
+            serving = self.current.version if self.current else None
+            if version is not None and version not in (serving, self._rejected):
+                event = self.reload()
+                self._rejected = version if event["event"] == "reload_failed" else None
 
-    def _alias_moved(self) -> bool:
+    def _alias_version(self) -> str | None:
         from training.tracking import connect, resolve_version
 
         try:
             uri = self.model_uri or f"models:/{self.settings.model_name}@{self.settings.alias}"
-            version = str(resolve_version(connect(self.settings), uri).version)
+            return str(resolve_version(connect(self.settings), uri).version)
         except Exception as exc:  # the registry being away must not stop the service
             log.warning("cannot check the registry: %s", exc)
-            return False
-        return self.current is None or version != self.current.version
+            return None
 
     def start_polling(self) -> threading.Thread:
         thread = threading.Thread(target=self.poll_forever, name="likecast-reload", daemon=True)

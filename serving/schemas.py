@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 BIG_COUNT = 10**12
 MAX_AGE_MINUTES = 365 * 24 * 60.0
+# Inclusive bounds only: BentoML publishes OpenAPI 3.0, which has no numeric
+# exclusiveMinimum, so `gt=0` would make the documented schema invalid.
+MIN_AGE_MINUTES = 0.01
 
 
 class History(BaseModel):
@@ -33,7 +36,7 @@ class Draft(BaseModel):
 
     creator_id: str = Field(min_length=1, max_length=128, description="Creator's id.")
     category: str | None = Field(None, max_length=64, description="Content category.")
-    duration_s: float | None = Field(None, gt=0, le=36_000, description="Length in seconds.")
+    duration_s: float | None = Field(None, ge=0.1, le=36_000, description="Length in seconds.")
     posted_at: datetime | None = Field(
         None,
         description="(Planned) posting time, ISO 8601; without an offset it is read in "
@@ -64,7 +67,9 @@ class Draft(BaseModel):
 class EarlierSnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    age_minutes: float = Field(gt=0, le=MAX_AGE_MINUTES, description="Age of this count.")
+    age_minutes: float = Field(
+        ge=MIN_AGE_MINUTES, le=MAX_AGE_MINUTES, description="Age of this count."
+    )
     likes: int = Field(ge=0, le=BIG_COUNT, description="Likes at that age.")
 
 
@@ -72,7 +77,10 @@ class Early(Draft):
     """A posted video and what it gathered by an age."""
 
     age_minutes: float | None = Field(
-        None, gt=0, le=MAX_AGE_MINUTES, description="Minutes since posting (or give observed_at)."
+        None,
+        ge=MIN_AGE_MINUTES,
+        le=MAX_AGE_MINUTES,
+        description="Minutes since posting (or give observed_at).",
     )
     observed_at: datetime | None = Field(None, description="When the counts were read.")
     likes: int = Field(ge=0, le=BIG_COUNT, description="Likes so far.")

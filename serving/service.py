@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
 from features.settings import get_settings
+from serving.guard import JsonBodyGuard
 from serving.predictor import ModelHolder, Predictor
 from serving.schemas import (
     BatchItemResult,
@@ -154,3 +155,6 @@ class Likecast:
         if path.parent != UI_DIR.resolve() or not path.is_file():
             raise HTTPException(404, f"no such file: {name}")
         return FileResponse(path)
+
+
+Likecast.add_asgi_middleware(JsonBodyGuard, max_body_bytes=SETTINGS.max_body_bytes)

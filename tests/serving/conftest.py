@@ -15,8 +15,8 @@ from features.loading import Dataset, fingerprint
 from features.settings import Settings
 from features.store import current_history, write_store
 from tests.conftest import BIN, free_port, wait_http
-from training.train import TrainOutcome
 from training.tracking import connect, log_and_register
+from training.train import TrainOutcome
 
 TOKEN = "test-admin-token"
 
@@ -37,23 +37,41 @@ class Served:
 
 @pytest.fixture(scope="session")
 def served(
-    trained: TrainOutcome, small_data: Path, small_dataset: Dataset,
+    trained: TrainOutcome,
+    small_data: Path,
+    small_dataset: Dataset,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("serve-home")
     settings = Settings(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
-    registered = log_and_register(trained, fingerprint(small_data, small_dataset), settings,
-                                  "serving-tests")
+    registered = log_and_register(
+        trained, fingerprint(small_data, small_dataset), settings, "serving-tests"
+    )
     connect(settings).set_registered_model_alias("likecast", "champion", registered.version)
-    history = current_history(small_dataset, small_dataset.videos["posted_at"].max(),
-                              1000, settings.horizon_minutes, settings.history_window)
+    history = current_history(
+        small_dataset,
+        small_dataset.videos["posted_at"].max(),
+        1000,
+        settings.horizon_minutes,
+        settings.history_window,
+    )
     write_store(history, settings.store_path)
     port = free_port()
-    env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_ADMIN_TOKEN": TOKEN,
-           "LIKECAST_RELOAD_INTERVAL_S": "1", "LIKECAST_TRACKING_URI": settings.tracking_uri}
+    env = {
+        **os.environ,
+        "LIKECAST_HOME": str(home),
+        "LIKECAST_ADMIN_TOKEN": TOKEN,
+        "LIKECAST_RELOAD_INTERVAL_S": "1",
+        "LIKECAST_TRACKING_URI": settings.tracking_uri,
+    }
     log = (home / "serve.log").open("w")
-    process = subprocess.Popen([str(BIN / "likecast"), "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(BIN / "likecast"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/readyz", 180, process)

@@ -6,20 +6,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.observations import single_age_rows, video_rows
 from features.labels import label_videos
+from features.observations import single_age_rows, video_rows
 from features.pipeline import build_features
 from serving.predictor import Predictor
 from serving.schemas import Early
 from tests.serving.conftest import TOKEN, Served
 from training.tracking import load_model
 
-DRAFT = {"creator_id": "c000003", "category": "food", "duration_s": 35.0,
-         "caption": "grandma's noodles", "hashtags": "#food #recipe",
-         "creator_followers": 1200, "posted_at": "2026-07-01T20:00:00+08:00"}
-EARLY = {**DRAFT, "age_minutes": 60, "views": 2400, "likes": 95, "comments": 6, "shares": 2,
-         "follows": 4, "completion_rate": 0.31, "retention_3s": 0.78,
-         "earlier": [{"age_minutes": 30, "likes": 40}, {"age_minutes": 15, "likes": 12}]}
+DRAFT = {
+    "creator_id": "c000003",
+    "category": "food",
+    "duration_s": 35.0,
+    "caption": "grandma's noodles",
+    "hashtags": "#food #recipe",
+    "creator_followers": 1200,
+    "posted_at": "2026-07-01T20:00:00+08:00",
+}
+EARLY = {
+    **DRAFT,
+    "age_minutes": 60,
+    "views": 2400,
+    "likes": 95,
+    "comments": 6,
+    "shares": 2,
+    "follows": 4,
+    "completion_rate": 0.31,
+    "retention_3s": 0.78,
+    "earlier": [{"age_minutes": 30, "likes": 40}, {"age_minutes": 15, "likes": 12}],
+}
 
 
 def test_a_draft_gets_a_probability_and_its_context(served: Served) -> None:
@@ -37,9 +52,12 @@ def test_a_draft_gets_a_probability_and_its_context(served: Served) -> None:
 
 @pytest.mark.parametrize(
     ("creator", "history", "source"),
-    [("c000003", None, "store"), ("nobody-knows-me", None, "cold_start"),
-     ("nobody-knows-me", {"hist_videos": 12, "hist_hit_rate": 0.5}, "request"),
-     ("c000003", {"hist_hit_rate": 0.9}, "store+request")],
+    [
+        ("c000003", None, "store"),
+        ("nobody-knows-me", None, "cold_start"),
+        ("nobody-knows-me", {"hist_videos": 12, "hist_hit_rate": 0.5}, "request"),
+        ("c000003", {"hist_hit_rate": 0.9}, "store+request"),
+    ],
 )
 def test_history_comes_from_the_store_the_request_or_cold_start(
     served: Served, creator: str, history, source: str
@@ -105,7 +123,8 @@ def test_whatif_covers_each_hour_and_picks_the_best(served: Served) -> None:
     assert answer["best_hour"] == best
     assert len(answer["durations"]) >= 4
     assert answer["best_duration"]["probability"] == max(
-        d["probability"] for d in answer["durations"])
+        d["probability"] for d in answer["durations"]
+    )
 
 
 def test_model_info_describes_what_is_served(served: Served) -> None:
@@ -137,23 +156,53 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
     ("route", "body", "field", "words"),
     [
         ("/predict_draft", {**DRAFT, "creator_id": ""}, "creator_id", "at least 1 character"),
-        ("/predict_draft", {k: v for k, v in DRAFT.items() if k != "creator_id"}, "creator_id",
-         "required"),
-        ("/predict_draft", {**DRAFT, "duration_s": -3}, "duration_s", "greater than 0"),
+        (
+            "/predict_draft",
+            {k: v for k, v in DRAFT.items() if k != "creator_id"},
+            "creator_id",
+            "required",
+        ),
+        (
+            "/predict_draft",
+            {**DRAFT, "duration_s": -3},
+            "duration_s",
+            "greater than or equal to 0.1",
+        ),
         ("/predict_draft", {**DRAFT, "timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
         ("/predict_draft", {**DRAFT, "caption": "x" * 3000}, "caption", "at most 2200"),
-        ("/predict_draft", {**DRAFT, "favourite_colour": "red"}, "favourite_colour",
-         "Extra inputs"),
+        (
+            "/predict_draft",
+            {**DRAFT, "favourite_colour": "red"},
+            "favourite_colour",
+            "Extra inputs",
+        ),
         ("/predict_draft", {**DRAFT, "posted_at": "next tuesday"}, "posted_at", "datetime"),
         ("/predict_early", {**EARLY, "likes": -1}, "likes", "greater than or equal to 0"),
-        ("/predict_early", {**EARLY, "completion_rate": 1.5}, "completion_rate",
-         "less than or equal to 1"),
+        (
+            "/predict_early",
+            {**EARLY, "completion_rate": 1.5},
+            "completion_rate",
+            "less than or equal to 1",
+        ),
         ("/predict_early", {**EARLY, "likes": 3000}, "", "likes must be <= views"),
-        ("/predict_early", {k: v for k, v in EARLY.items() if k != "age_minutes"}, "",
-         "exactly one of age_minutes and observed_at"),
-        ("/predict_early", {**EARLY, "age_minutes": 0}, "age_minutes", "greater than 0"),
-        ("/predict_early", {**EARLY, "earlier": [{"age_minutes": 90, "likes": 1}]}, "",
-         "earlier.age_minutes must be < age_minutes"),
+        (
+            "/predict_early",
+            {k: v for k, v in EARLY.items() if k != "age_minutes"},
+            "",
+            "exactly one of age_minutes and observed_at",
+        ),
+        (
+            "/predict_early",
+            {**EARLY, "age_minutes": 0},
+            "age_minutes",
+            "greater than or equal to 0.01",
+        ),
+        (
+            "/predict_early",
+            {**EARLY, "earlier": [{"age_minutes": 90, "likes": 1}]},
+            "",
+            "earlier.age_minutes must be < age_minutes",
+        ),
         ("/predict_batch", {"items": []}, "items", "at least 1 item"),
     ],
 )
@@ -169,13 +218,37 @@ def test_invalid_requests_get_a_400_naming_field_and_rule(
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(b"{not json", "application/json"), (b"[1, 2]", "application/json"),
-     (b"", "application/json"), (b"creator_id=x", "text/plain")],
+    [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"", "application/json"),
+        (b"creator_id=x", "application/json"),
+    ],
 )
 def test_malformed_bodies_are_client_errors(served: Served, body: bytes, content_type: str):
     with served.client() as http:
         reply = http.post("/predict_draft", content=body, headers={"content-type": content_type})
     assert 400 <= reply.status_code < 500, reply.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({"content-type": "multipart/form-data"}, 415), ({"content-type": "text/csv"}, 415)],
+)
+def test_only_json_bodies_are_read(served: Served, headers: dict, status: int) -> None:
+    with served.client() as http:
+        reply = http.post("/predict_draft", content=b'{"creator_id": "x"}', headers=headers)
+    assert reply.status_code == status
+    assert "expected application/json" in reply.text
+
+
+def test_an_oversized_body_is_refused_before_parsing(served: Served) -> None:
+    huge = b'{"items": [' + b'{"creator_id": "x"},' * 150_000 + b'{"creator_id": "x"}]}'
+    with served.client() as http:
+        reply = http.post(
+            "/predict_batch", content=huge, headers={"content-type": "application/json"}
+        )
+    assert reply.status_code == 413
 
 
 def test_observed_before_posting_is_a_400(served: Served) -> None:
@@ -187,8 +260,9 @@ def test_observed_before_posting_is_a_400(served: Served) -> None:
     assert "observed_at must be after posted_at" in reply.text
 
 
-@pytest.mark.parametrize(("header", "status"), [(None, 401), ("Bearer wrong", 401),
-                                                (f"Bearer {TOKEN}", 200)])
+@pytest.mark.parametrize(
+    ("header", "status"), [(None, 401), ("Bearer wrong", 401), (f"Bearer {TOKEN}", 200)]
+)
 def test_admin_reload_needs_the_token(served: Served, header, status: int) -> None:
     headers = {"authorization": header} if header else {}
     with served.client() as http:
@@ -205,8 +279,9 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
     labels = label_videos(videos, snapshots, 1000, served.settings.horizon_minutes)
     per_video = video_rows(videos, labels, 1000, served.settings.horizon_minutes, 30)
     sample = per_video.sample(40, random_state=1).reset_index(drop=True)
-    picks = snapshots[snapshots["video_id"].isin(sample["video_id"])
-                      & snapshots["age_minutes"].between(20, 800)]
+    picks = snapshots[
+        snapshots["video_id"].isin(sample["video_id"]) & snapshots["age_minutes"].between(20, 800)
+    ]
     ages = picks.groupby("video_id")["age_minutes"].max().reindex(sample["video_id"])
     sample = sample[ages.notna().to_numpy()].reset_index(drop=True)
     batch_rows = single_age_rows(sample, snapshots, ages.dropna().to_numpy())
@@ -222,8 +297,9 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
     # then every feature column matches, and so do the served probabilities (creator ids
     # the live store does not know, so only the request's history applies, as in batch)
     pd.testing.assert_frame_equal(online, batch, check_exact=False, rtol=1e-9)
-    items = [{**r.model_dump(mode="json"), "creator_id": f"parity-{r.creator_id}"}
-             for r in requests]
+    items = [
+        {**r.model_dump(mode="json"), "creator_id": f"parity-{r.creator_id}"} for r in requests
+    ]
     with served.client() as http:
         reply = http.post("/predict_batch", json={"items": items})
     served_p = [r["prediction"]["probability"] for r in reply.json()["results"]]
@@ -249,21 +325,30 @@ def _request(row: pd.Series) -> dict:
         "hist_median_likes": _none(row["hist_median_likes"]),
         "hist_p90_likes": _none(row["hist_p90_likes"]),
         "hist_hit_rate": _none(row["hist_hit_rate"]),
-        "hist_days_since_prev_post": None if pd.isna(last)
+        "hist_days_since_prev_post": None
+        if pd.isna(last)
         else (row["posted_at"] - last).total_seconds() / 86400,
     }
-    earlier = [{"age_minutes": row[f"lag{i}_age_minutes"], "likes": int(row[f"lag{i}_likes"])}
-               for i in (1, 2) if not pd.isna(row[f"lag{i}_likes"])]
+    earlier = [
+        {"age_minutes": row[f"lag{i}_age_minutes"], "likes": int(row[f"lag{i}_likes"])}
+        for i in (1, 2)
+        if not pd.isna(row[f"lag{i}_likes"])
+    ]
     counters = ("views", "comments", "replies", "shares", "follows")
     return {
-        "creator_id": row["creator_id"], "category": _none(row["category"]),
-        "duration_s": _none(row["duration_s"]), "posted_at": row["posted_at"].isoformat(),
-        "caption": _none(row["caption"]), "hashtags": _none(row["hashtags"]),
-        "creator_followers": None if pd.isna(row["creator_followers"])
+        "creator_id": row["creator_id"],
+        "category": _none(row["category"]),
+        "duration_s": _none(row["duration_s"]),
+        "posted_at": row["posted_at"].isoformat(),
+        "caption": _none(row["caption"]),
+        "hashtags": _none(row["hashtags"]),
+        "creator_followers": None
+        if pd.isna(row["creator_followers"])
         else int(row["creator_followers"]),
         "music_trending": _none(row["music_trending"]),
         "history": {k: v for k, v in history.items() if v is not None},
-        "age_minutes": row["age_minutes"], "likes": int(row["likes"]),
+        "age_minutes": row["age_minutes"],
+        "likes": int(row["likes"]),
         **{c: None if pd.isna(row[c]) else int(row[c]) for c in counters},
         "completion_rate": _none(row["completion_rate"]),
         "retention_3s": _none(row["retention_3s"]),
