@@ -20,7 +20,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 JSON_ROUTES = ("/predict_draft", "/predict_early", "/predict_batch", "/whatif")
 
 
-class BodyTooLarge(Exception):
+class BodyTooLargeError(Exception):
     pass
 
 
@@ -50,7 +50,7 @@ class JsonBodyGuard:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body_bytes:
-                raise BodyTooLarge
+                raise BodyTooLargeError
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -60,7 +60,7 @@ class JsonBodyGuard:
 
         try:
             await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
+        except BodyTooLargeError:
             if not started:
                 await _refuse(send, 413, "body", f"at most {self.max_body_bytes} bytes")
 
