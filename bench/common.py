@@ -1,0 +1,48 @@
+"""What every benchmark shares: timing, peak memory, and writing its JSON result."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+CACHE = Path(__file__).parent / ".cache"
+
+
+@contextmanager
+def timed(into: dict[str, float], key: str):
+    start = time.perf_counter()
+    yield
+    into[key] = round(time.perf_counter() - start, 4)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    """bench/results/<name>.json, written whole or not at all."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2))
+    tmp.replace(path)
+    print(json.dumps(result, indent=2))
+    return path

@@ -1,0 +1,140 @@
+"""The project's promises about itself: CLI help, settings, layering, container, CI."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+import typer
+
+from features.settings import Settings, get_settings
+from serving.cli import app, main
+from serving.demo import main as demo_main
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("features", "models", "training", "serving")
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found += _commands(command, f"{prefix}{name} ")
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_every_command_is_listed_with_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    listing = capsys.readouterr().out
+    expected = {
+        "simulate",
+        "validate",
+        "features",
+        "train",
+        "evaluate",
+        "promote",
+        "models",
+        "mlflow-ui",
+        "serve",
+    }
+    assert expected <= {name.split()[0] for name, _ in COMMANDS}
+    for name in expected:
+        assert name in listing
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_and_option_explains_itself(name: str, command: click.Command) -> None:
+    assert (command.help or "").strip(), f"{name} has no help"
+    for param in command.params:
+        if param.name == "help":
+            continue
+        assert getattr(param, "help", None), f"{name} {param.name} has no help"
+
+
+def test_settings_defaults_match_the_documented_ones(monkeypatch) -> None:
+    monkeypatch.delenv("LIKECAST_HOME")
+    settings = Settings()
+    assert settings.home == Path(".likecast")
+    assert settings.resolved_tracking_uri == f"sqlite:///{Path('.likecast').resolve()}/mlflow.db"
+    assert (settings.model_name, settings.alias) == ("likecast", "champion")
+    assert (settings.threshold, settings.horizon_days) == (1000, 7.0)
+    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    assert settings.lgbm_threads == 2
+
+
+def test_settings_read_the_environment_and_are_frozen(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LIKECAST_HOME", str(tmp_path))
+    monkeypatch.setenv("LIKECAST_THRESHOLD", "500")
+    settings = get_settings()
+    assert settings.threshold == 500
+    assert settings.store_path == tmp_path / "creator_store.sqlite"
+    with pytest.raises(ValueError, match="frozen"):
+        settings.threshold = 10
+    monkeypatch.setenv("LIKECAST_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="unknown time zone"):
+        get_settings()
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_data_flows_one_way(package: str) -> None:
+    """A package imports only from packages to its left."""
+    later = set(PACKAGES[PACKAGES.index(package) + 1 :])
+    for path in (ROOT / package).rglob("*.py"):
+        assert not (_imports(path) & later), f"{path.relative_to(ROOT)} imports {later}"
+
+
+def test_the_dockerfile_copies_real_paths_and_runs_a_real_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    for line in text.splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            *sources, _target = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
+    assert cmd[0] == "likecast"
+    assert main([*cmd[1:2], "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for option in (a for a in cmd[2:] if a.startswith("--")):
+        assert option in help_text, f"CMD uses unknown option {option}"
+    assert "USER likecast" in text
+    assert "OMP_NUM_THREADS" in text
+    assert "/readyz" in re.search(r"HEALTHCHECK.*\n.*", text).group(0)
+    assert "uv sync --locked" in text
+
+
+def test_ci_and_readme_use_the_same_test_command() -> None:
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme
+    assert "make test" in readme
+
+
+def test_the_demo_prints_the_page_and_two_requests(capsys: pytest.CaptureFixture[str]) -> None:
+    assert demo_main(["--port", "3999"]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:3999/ui" in out
+    assert out.count("curl -s -X POST") == 2
+    bodies = re.findall(r"-d '(\{.*\})'", out)
+    assert len(bodies) == 2
+    assert all(json.loads(body)["creator_id"] for body in bodies)
