@@ -48,6 +48,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own state directory; nothing leaks into the checkout."""
     monkeypatch.setenv("LIKECAST_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     monkeypatch.delenv("LIKECAST_TRACKING_URI", raising=False)
 
 
@@ -115,12 +116,19 @@ def run_cli(
     env: dict[str, str] | None = None,
     timeout: float = 300,
 ) -> subprocess.CompletedProcess:
-    """The installed `likecast` command, as a user runs it."""
+    """The installed `likecast` command, as a user runs it.
+
+    MLflow's ``set_tracking_uri``/``set_registry_uri`` write MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI into this process's environment; a subprocess gets neither unless
+    the test passes it.
+    """
+    leaked = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    base = {k: v for k, v in os.environ.items() if k not in leaked}
     return subprocess.run(
         [str(BIN / "likecast"), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
         timeout=timeout,
     )
 
