@@ -74,8 +74,8 @@ def reference(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
             )
     history = pd.DataFrame(history)
     snaps = snapshots[snapshots["age_minutes"] > 0].assign(obs_age=snapshots["age_minutes"])
-    snaps = snaps.sort_values("age_minutes")
-    labeled = v[v["labeled"]]
+    snaps = snaps.assign(video_id=snaps["video_id"].astype(str)).sort_values("age_minutes")
+    labeled = v[v["labeled"]].assign(video_id=lambda f: f["video_id"].astype(str))
     parts = []
     for age in DEFAULT_AGES_MINUTES:
         query = labeled[["video_id"]].assign(age_minutes=float(age))
@@ -87,6 +87,7 @@ def reference(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
                 by="video_id",
             )
         )
+    history["video_id"] = history["video_id"].astype(str)
     observed = pd.concat(parts).merge(history, on="video_id")
     return observed
 
@@ -162,6 +163,7 @@ def _agree(ref: pd.DataFrame, ours: pd.DataFrame, videos, snapshots) -> bool:
     per_video = video_rows(videos, labels, THRESHOLD, HORIZON, WINDOW)
     rows = grid_rows(per_video[labels["labeled"].to_numpy()], snapshots, DEFAULT_AGES_MINUTES)
     left = rows[["video_id", "age_minutes", "likes", "hist_videos", "hist_median_likes"]]
+    left = left.assign(video_id=left["video_id"].astype(str))
     right = ref[["video_id", "age_minutes", "likes", "hist_videos", "hist_median_likes"]]
     merged = left.merge(right, on=["video_id", "age_minutes"], suffixes=("", "_ref"))
     if len(merged) != len(left):

@@ -15,20 +15,29 @@ def label_videos(
     videos: pd.DataFrame, snapshots: pd.DataFrame, threshold: int, horizon_minutes: float
 ) -> pd.DataFrame:
     """One row per video: likes_at_horizon, labeled, label (NaN where unlabeled)."""
-    ages = snapshots["age_minutes"].to_numpy()
-    by_video = snapshots.assign(
-        _before=np.where(ages <= horizon_minutes, ages, -np.inf),
-        _closed=ages >= horizon_minutes,
+    index = pd.Index(videos["video_id"])
+    code = index.get_indexer(snapshots["video_id"])
+    ages = snapshots["age_minutes"].to_numpy(dtype="float64")
+    likes = snapshots["likes"].to_numpy(dtype="float64", na_value=np.nan)
+    known = code >= 0
+    code, ages, likes = code[known], ages[known], likes[known]
+
+    closed = np.zeros(len(index), dtype=bool)
+    closed[code[ages >= horizon_minutes]] = True
+    # the last snapshot at or before the horizon: sort by (video, age), keep each video's last
+    within = ages <= horizon_minutes
+    order = np.lexsort((ages[within], code[within]))
+    sorted_codes = code[within][order]
+    last = np.r_[sorted_codes[1:] != sorted_codes[:-1], True] if len(order) else order
+    at_horizon = np.full(len(index), np.nan)
+    at_horizon[sorted_codes[last]] = likes[within][order][last]
+
+    at_horizon[~closed] = np.nan
+    return pd.DataFrame(
+        {
+            "video_id": videos["video_id"].to_numpy(),
+            "likes_at_horizon": at_horizon,
+            "labeled": closed,
+            "label": np.where(closed, (at_horizon >= threshold).astype(float), np.nan),
+        }
     )
-    closed = by_video.groupby("video_id", observed=True)["_closed"].any()
-    within = by_video[by_video["_before"] > -np.inf]
-    last = within.sort_values("age_minutes").groupby("video_id", observed=True).tail(1)
-    likes = last.set_index("video_id")["likes"].astype("float64")
-    out = pd.DataFrame({"video_id": videos["video_id"].to_numpy()})
-    out["likes_at_horizon"] = out["video_id"].map(likes).to_numpy(dtype="float64")
-    out["labeled"] = out["video_id"].map(closed).fillna(False).astype(bool).to_numpy()
-    out.loc[~out["labeled"], "likes_at_horizon"] = np.nan
-    out["label"] = np.where(
-        out["labeled"], (out["likes_at_horizon"] >= threshold).astype(float), np.nan
-    )
-    return out

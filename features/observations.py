@@ -45,11 +45,18 @@ RAW_COLUMNS = ("video_id", *DRAFT_COLUMNS, *HISTORY_COLUMNS, "age_minutes", *OBS
 _SHIFT = np.int64(2**32)  # video code * 2^32 + centi-minutes: one sortable int64 key
 
 
-def observe(snapshots: pd.DataFrame, video_ids: pd.Series, ages: np.ndarray) -> pd.DataFrame:
+def observe(
+    snapshots: pd.DataFrame,
+    video_ids: pd.Series,
+    ages: np.ndarray,
+    repeat: int = 1,
+) -> pd.DataFrame:
     """For each (video, age): the latest snapshot at or before the age, and the two before it.
 
     Snapshots at age 0 carry no information (everything is zero) and are skipped, so a
     draft (age 0) has no observation at all, exactly like a draft sent to the service.
+    With ``repeat`` k, each id stands for k consecutive queries (a video at k ages), so ids
+    are looked up once per video rather than once per example.
     """
     snaps = snapshots[snapshots["age_minutes"] > 0]
     codes = pd.Index(pd.unique(snaps["video_id"]))
@@ -59,7 +66,7 @@ def observe(snapshots: pd.DataFrame, video_ids: pd.Series, ages: np.ndarray) -> 
     order = np.argsort(key, kind="stable")
     key, s_code = key[order], s_code[order]
 
-    q_code = codes.get_indexer(video_ids).astype(np.int64)
+    q_code = np.repeat(codes.get_indexer(video_ids).astype(np.int64), repeat)
     q_age = np.round(np.asarray(ages, dtype="float64") * 100).astype(np.int64)
     pos = np.searchsorted(key, q_code * _SHIFT + q_age, side="right") - 1
 
@@ -85,7 +92,7 @@ def observe(snapshots: pd.DataFrame, video_ids: pd.Series, ages: np.ndarray) -> 
     out["lag1_likes"] = column("likes", rows1, ok1)
     out["lag2_age_minutes"] = column("age_minutes", rows2, ok2)
     out["lag2_likes"] = column("likes", rows2, ok2)
-    return pd.DataFrame(out, index=video_ids.index)
+    return pd.DataFrame(out)
 
 
 def _draft(videos: pd.DataFrame) -> pd.DataFrame:
@@ -118,10 +125,14 @@ def video_rows(
     )
 
 
-def _attach(per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray) -> pd.DataFrame:
-    rows = per_video.reset_index(drop=True)
-    rows = rows.assign(age_minutes=ages)
-    observed = observe(snapshots, rows["video_id"], rows["age_minutes"].to_numpy())
+def _attach(
+    per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray, repeat: int = 1
+) -> pd.DataFrame:
+    ids = per_video["video_id"]
+    if repeat > 1:
+        per_video = per_video.iloc[np.repeat(np.arange(len(per_video)), repeat)]
+    rows = per_video.reset_index(drop=True).assign(age_minutes=ages)
+    observed = observe(snapshots, ids, ages, repeat)
     return pd.concat([rows, observed], axis=1)[list(RAW_COLUMNS)]
 
 
@@ -130,8 +141,7 @@ def grid_rows(
 ) -> pd.DataFrame:
     """Every video at every grid age: the training examples' raw rows, video-major order."""
     n, k = len(per_video), len(grid)
-    repeated = per_video.iloc[np.repeat(np.arange(n), k)]
-    return _attach(repeated, snapshots, np.tile(np.asarray(grid, dtype="float64"), n))
+    return _attach(per_video, snapshots, np.tile(np.asarray(grid, dtype="float64"), n), k)
 
 
 def single_age_rows(

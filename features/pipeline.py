@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 from features.observations import RAW_COLUMNS
 
@@ -134,6 +136,13 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
+def _token_count(text: pd.Series) -> np.ndarray:
+    """Space- or comma-separated tokens, counted natively by Arrow (no Python per row)."""
+    arrow = pa_arrow.array(text.to_numpy(dtype=object, na_value=None), type=pa_arrow.string())
+    counts = pc.count_substring_regex(arrow, pattern=r"[^\s,]+")
+    return counts.to_numpy(zero_copy_only=False).astype("float64")
+
+
 def draft_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """What a creator knows before posting: content, timing, audience."""
     local = pd.to_datetime(rows["posted_at"], utc=True).dt.tz_convert(spec.timezone)
@@ -151,9 +160,7 @@ def draft_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
             "post_hour": (local.dt.hour + local.dt.minute / 60.0).to_numpy(dtype="float64"),
             "post_weekday": local.dt.day_of_week.to_numpy(dtype="float64"),
             "caption_len": caption.str.len().to_numpy(dtype="float64", na_value=np.nan),
-            "hashtag_count": hashtags.str.count(r"[^\s,]+").to_numpy(
-                dtype="float64", na_value=np.nan
-            ),
+            "hashtag_count": _token_count(hashtags),
             "music_trending": music.astype("Float64").to_numpy(dtype="float64", na_value=np.nan),
             "followers_log": np.log1p(_num(rows, "creator_followers")),
         },
@@ -218,12 +225,25 @@ def engagement_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
 
 
 def build_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """The model's input frame, columns in the spec's order; unseen categories become missing."""
+    """The model's input frame, columns in the spec's order; unseen categories become missing.
+
+    Rows that share a ``video_id`` share their draft and history (a video seen at several
+    ages), so those features are computed once per video and broadcast: training rows repeat
+    each video once per prediction age, and text work per row would dominate the cost.
+    """
     missing = [c for c in RAW_COLUMNS if c not in rows.columns]
     if missing:
         raise ValueError(f"raw rows lack columns {missing}")
-    frame = pd.concat(
-        [draft_features(rows, spec), history_features(rows, spec), engagement_features(rows, spec)],
-        axis=1,
-    )
+    codes, uniques = pd.factorize(rows["video_id"])
+    if len(uniques) < len(rows):
+        _, first = np.unique(codes, return_index=True)
+        per_video = rows.iloc[first]
+        static = (
+            pd.concat([draft_features(per_video, spec), history_features(per_video, spec)], axis=1)
+            .iloc[codes]
+            .set_axis(rows.index)
+        )
+    else:
+        static = pd.concat([draft_features(rows, spec), history_features(rows, spec)], axis=1)
+    frame = pd.concat([static, engagement_features(rows, spec)], axis=1)
     return FEATURES_SCHEMA.validate(frame[list(spec.features)])

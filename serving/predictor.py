@@ -112,7 +112,6 @@ class Predictor:
         history, source = self.history_for(request, posted)
         row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
         row.update(
-            video_id="request",
             creator_id=request.creator_id,
             category=request.category,
             duration_s=request.duration_s,
@@ -145,6 +144,8 @@ class Predictor:
     @staticmethod
     def frame(rows: list[dict]) -> pd.DataFrame:
         frame = pd.DataFrame(rows, columns=list(RAW_COLUMNS))
+        # every request row is its own video: build_features shares draft features by id
+        frame["video_id"] = [f"request-{i}" for i in range(len(frame))]
         for name in ("posted_at", "hist_last_posted_at"):
             frame[name] = pd.to_datetime(frame[name], utc=True)
         return frame
