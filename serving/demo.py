@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 
 DRAFT = {
     "creator_id": "c000434",
@@ -29,9 +30,19 @@ EARLY = {
 
 
 def curl(base: str, route: str, body: dict) -> str:
-    return (
-        f"curl -s -X POST {base}/{route} -H 'Content-Type: application/json' "
-        f"-d '{json.dumps(body)}'"
+    """A command that pastes into any POSIX shell, whatever quotes the body holds."""
+    return shlex.join(
+        [
+            "curl",
+            "-s",
+            "-X",
+            "POST",
+            f"{base}/{route}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            json.dumps(body),
+        ]
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -130,11 +131,15 @@ def test_ci_and_readme_use_the_same_test_command() -> None:
     assert "make test" in readme
 
 
-def test_the_demo_prints_the_page_and_two_requests(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_prints_the_page_and_two_pasteable_requests(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert demo_main(["--port", "3999"]) == 0
     out = capsys.readouterr().out
     assert "http://127.0.0.1:3999/ui" in out
-    assert out.count("curl -s -X POST") == 2
-    bodies = re.findall(r"-d '(\{.*\})'", out)
-    assert len(bodies) == 2
-    assert all(json.loads(body)["creator_id"] for body in bodies)
+    commands = [shlex.split(line) for line in out.splitlines() if line.strip().startswith("curl")]
+    assert len(commands) == 2
+    for argv in commands:
+        body = json.loads(argv[argv.index("-d") + 1])  # what the shell hands to curl
+        assert body["creator_id"]
+    assert {argv[4].rsplit("/", 1)[1] for argv in commands} == {"predict_draft", "predict_early"}
