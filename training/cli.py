@@ -218,6 +218,41 @@ def models_command() -> None:
     Console().print(table)
 
 
+@app.command("tune")
+def tune_command(
+    data: Path = DataOption,
+    trials: int = typer.Option(20, "--trials", min=1, help="Optuna trials to run."),
+    experiment: str = typer.Option(
+        "likecast-tune", "--experiment", help="MLflow experiment of the parent run."
+    ),
+    output: Path = typer.Option(
+        Path("best_params.json"),
+        "--output",
+        help="Where to write the best parameters (for train --params).",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the search and of LightGBM."),
+) -> None:
+    """Search LightGBM parameters with Optuna; each trial is a nested MLflow run."""
+    from features.loading import write_text_atomically
+    from training.tracking import connect
+    from training.tune import tune
+
+    settings = _settings(None, None, seed)
+    connect(settings)
+    dataset = _load(data, settings)
+    with stages("tune", trials) as advance:
+        best, loss, run_id = tune(
+            dataset,
+            settings,
+            trials,
+            experiment,
+            lambda i, value: advance(f"trial {i}: log loss {value:.4f}"),
+        )
+    write_text_atomically(json.dumps(best, indent=2), output)
+    Console().print(f"best validation log loss {loss:.5f} (run {run_id}): {json.dumps(best)}")
+    Console().print(f"train with it: likecast train --data {data} --params {output}")
+
+
 @app.command("mlflow-ui")
 def mlflow_ui_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address the UI binds to."),

@@ -208,3 +208,31 @@ def test_the_logged_test_slice_covers_every_age(first_run, home: Path):
     run_id = client.get_model_version("likecast", "1").run_id
     rows = pd.read_parquet(client.download_artifacts(run_id, "evaluation/test_rows.parquet"))
     assert set(rows["age_minutes"].unique()) == {0, 15, 30, 60, 120, 240, 360, 720, 1440}
+
+
+def test_tune_runs_nested_trials_and_writes_usable_params(
+    small_data: Path, tmp_path: Path, cli
+) -> None:
+    home, best = tmp_path / "home", tmp_path / "best.json"
+    result = cli(
+        "tune",
+        "--data",
+        str(small_data),
+        "--trials",
+        "3",
+        "--output",
+        str(best),
+        env={"LIKECAST_HOME": str(home)},
+    )
+    assert result.code == 0, result.err
+    params = json.loads(best.read_text())
+    assert {"learning_rate", "num_leaves", "min_data_in_leaf"} <= set(params)
+    client = client_for(home)
+    experiment = client.get_experiment_by_name("likecast-tune")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("likecast.kind") == "tune"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1
+    assert len(children) == 3
+    assert all("valid_log_loss" in r.data.metrics for r in children)
+    assert "best_valid_log_loss" in parents[0].data.metrics
