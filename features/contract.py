@@ -110,6 +110,7 @@ VIDEOS_SCHEMA = _schema(
 SNAPSHOTS_SCHEMA = _schema(
     SNAPSHOT_COLUMNS,
     {
+        "video_id": pa.Column("category"),
         "observed_at": pa.Column("datetime64[ns, UTC]"),
         "age_minutes": pa.Column("float64", pa.Check.ge(0)),
     },

@@ -281,7 +281,25 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
     """Rules that need both tables: unknown videos, timing, monotone counters, duplicates."""
     snaps = snapshots.clean
     raw_rows = snaps["_row"].to_numpy()
-    posted = snaps["video_id"].map(videos.clean.set_index("video_id")["posted_at"])
+    # Ids repeat a dozen times per video: as a categorical over the videos table's ids, every
+    # later join, sort and group works on integer codes instead of hashing strings. An id
+    # not among the videos gets no code, which is exactly the "unknown video" rule.
+    known_ids = videos.clean["video_id"].astype(str).to_numpy()
+    video_id = pd.Categorical(
+        snaps["video_id"].astype(str).to_numpy()
+        if not isinstance(snaps["video_id"].dtype, pd.CategoricalDtype)
+        else snaps["video_id"].cat.rename_categories(str),
+        categories=known_ids,
+    )
+    code = video_id.codes
+    posted_ns = videos.clean["posted_at"].to_numpy(dtype="datetime64[ns]")
+    posted = pd.Series(
+        pd.to_datetime(
+            np.where(code >= 0, posted_ns[np.maximum(code, 0)], np.datetime64("NaT")), utc=True
+        ),
+        index=snaps.index,
+    )
+    snaps = snaps.assign(video_id=pd.Series(video_id, index=snaps.index))
     reasons = pd.Series("", index=snaps.index, dtype=object)
     problems = list(snapshots.problems)
 

@@ -59,8 +59,13 @@ def observe(
     are looked up once per video rather than once per example.
     """
     snaps = snapshots[snapshots["age_minutes"] > 0]
-    codes = pd.Index(pd.unique(snaps["video_id"]))
-    s_code = codes.get_indexer(snaps["video_id"]).astype(np.int64)
+    ids = snaps["video_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):  # as the loader gives them: no hashing
+        codes = pd.Index(ids.cat.categories)
+        s_code = ids.cat.codes.to_numpy().astype(np.int64)
+    else:
+        codes = pd.Index(pd.unique(ids))
+        s_code = codes.get_indexer(ids).astype(np.int64)
     s_age = np.round(snaps["age_minutes"].to_numpy(dtype="float64") * 100).astype(np.int64)
     key = s_code * _SHIFT + s_age
     order = np.argsort(key, kind="stable")
