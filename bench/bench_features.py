@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             "meets_targets": rate >= 500_000
             and times["features_total_s"] <= 3 * times["raw_read_s"],
         },
+        quick=args.quick,
     )
     return 0
 

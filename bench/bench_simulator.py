@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": {"total_s": 120, "peak_rss_mb": 4096},
             "meets_targets": total < 120 and peak < 4096,
         },
+        quick=args.quick,
     )
     return 0
 

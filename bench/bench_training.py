@@ -16,12 +16,11 @@ import lightgbm as lgb
 
 from bench.common import peak_rss_mb, timed, write_result
 from features.loading import fingerprint, load_dataset
-from features.pipeline import build_features, fit_spec
 from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
 from models.estimator import lgbm_params
 from training.tracking import log_and_register
-from training.train import build_examples, fit
+from training.train import fit, prepare
 
 
 def simulated(videos: int, folder: Path) -> Path:
@@ -31,18 +30,9 @@ def simulated(videos: int, folder: Path) -> Path:
 
 def bare_lightgbm(dataset, settings: Settings, rounds: int) -> float:
     """Time lgb.train alone on the training matrix the pipeline builds."""
-    ex = build_examples(
-        dataset, settings, settings.threshold, settings.horizon_minutes, lambda _s: None
-    )
+    ex, spec, features = prepare(dataset, settings)
     train = ex.slice == "train"
-    spec = fit_spec(
-        ex.rows[train],
-        ex.likes_at_horizon[train],
-        settings.threshold,
-        settings.horizon_minutes,
-        settings.timezone,
-    )
-    x = build_features(ex.rows[train], spec)
+    x = features[train]
     params = lgbm_params({}, list(spec.features), settings.seed, settings.lgbm_threads)
     params.pop("num_boost_round")
     params.pop("early_stopping_rounds")
@@ -116,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             and quality["test_ece"] < 0.02
             and quality["beats_szabo_huberman_from_15_min"],
         },
+        quick=args.quick,
     )
     return 0
 

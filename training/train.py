@@ -95,21 +95,34 @@ def build_examples(
     )
 
 
+def prepare(
+    dataset: Dataset, settings: Settings, advance: Callable[[str], None] = lambda _s: None
+) -> tuple[Examples, FeatureSpec, pd.DataFrame]:
+    """Examples, the feature spec fitted on the training slice only, and every row's features.
+
+    Training, tuning and the training benchmark all start here.
+    """
+    ex = build_examples(dataset, settings, settings.threshold, settings.horizon_minutes, advance)
+    train = ex.slice == "train"
+    advance("features")
+    spec = fit_spec(
+        ex.rows[train],
+        ex.likes_at_horizon[train],
+        settings.threshold,
+        settings.horizon_minutes,
+        settings.timezone,
+    )
+    return ex, spec, build_features(ex.rows, spec)
+
+
 def fit(
     dataset: Dataset,
     settings: Settings,
     params_override: dict[str, Any],
     advance: Callable[[str], None] = lambda _s: None,
 ) -> TrainOutcome:
-    threshold, horizon = settings.threshold, settings.horizon_minutes
-    ex = build_examples(dataset, settings, threshold, horizon, advance)
-    train = ex.slice == "train"
-
-    advance("features")
-    spec = fit_spec(
-        ex.rows[train], ex.likes_at_horizon[train], threshold, horizon, settings.timezone
-    )
-    features = build_features(ex.rows, spec)
+    threshold = settings.threshold
+    ex, spec, features = prepare(dataset, settings, advance)
     parts = {name: ex.slice == name for name in ("train", "valid", "calib", "test")}
 
     advance("lightgbm")

@@ -14,11 +14,10 @@ import optuna
 from sklearn.metrics import log_loss, roc_auc_score
 
 from features.loading import Dataset
-from features.pipeline import build_features, fit_spec
 from features.settings import Settings
 from models.estimator import lgbm_params, train_booster
 from training.tracking import code_version, connect, experiment_id
-from training.train import build_examples
+from training.train import prepare
 
 
 def search_space(trial: optuna.Trial) -> dict[str, Any]:
@@ -39,18 +38,8 @@ def tune(
     on_trial: Callable[[int, float], None] = lambda _i, _loss: None,
 ) -> tuple[dict[str, Any], float, str]:
     """Returns the best parameters, their validation log loss, and the parent run id."""
-    ex = build_examples(
-        dataset, settings, settings.threshold, settings.horizon_minutes, lambda _stage: None
-    )
+    ex, spec, features = prepare(dataset, settings)
     train, valid = ex.slice == "train", ex.slice == "valid"
-    spec = fit_spec(
-        ex.rows[train],
-        ex.likes_at_horizon[train],
-        settings.threshold,
-        settings.horizon_minutes,
-        settings.timezone,
-    )
-    features = build_features(ex.rows, spec)
     client = connect(settings)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     exp = experiment_id(client, experiment, settings)
