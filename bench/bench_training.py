@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
             "examples": examples,
             "rounds": rounds,
             **times,
+            "fit_stages_s": {
+                k.removeprefix("seconds_"): v
+                for k, v in outcome.metrics.items()
+                if k.startswith("seconds_")
+            },
             "train_total_s": round(total, 2),
             "overhead_fit_over_bare": round(
                 times["pipeline_fit_s"] / times["bare_lightgbm_train_s"] - 1, 3
