@@ -85,27 +85,18 @@ def experiment_id(client: MlflowClient, name: str, settings: Settings) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
+def _git(*args: str) -> str:
+    here = Path(__file__).resolve().parent
+    return subprocess.run(
+        ["git", *args], cwd=here, capture_output=True, text=True, check=True, timeout=5
+    ).stdout.strip()
+
+
 def code_version() -> str:
     """The git commit the code came from (with -dirty for local edits), else the package."""
-    here = Path(__file__).resolve().parent
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=5,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=5,
-        ).stdout.strip()
-        return f"{sha}{'-dirty' if dirty else ''}"
+        dirty = "-dirty" if _git("status", "--porcelain") else ""
+        return f"{_git('rev-parse', 'HEAD')}{dirty}"
     except (OSError, subprocess.SubprocessError):
         from importlib.metadata import version
 

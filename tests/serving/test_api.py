@@ -9,30 +9,21 @@ import pytest
 from features.labels import label_videos
 from features.observations import single_age_rows, video_rows
 from features.pipeline import build_features
+from serving import demo
 from serving.predictor import Predictor
 from serving.schemas import Early
 from tests.serving.conftest import TOKEN, Served
 from training.tracking import load_model
 
+# the bodies the README and `make demo` show, for a creator in the test store, at a fixed time
 DRAFT = {
+    **{k: v for k, v in demo.DRAFT.items() if k != "explain"},
     "creator_id": "c000003",
-    "category": "food",
-    "duration_s": 35.0,
-    "caption": "grandma's noodles",
-    "hashtags": "#food #recipe",
-    "creator_followers": 1200,
     "posted_at": "2026-07-01T20:00:00+08:00",
 }
 EARLY = {
+    **demo.EARLY,
     **DRAFT,
-    "age_minutes": 60,
-    "views": 2400,
-    "likes": 95,
-    "comments": 6,
-    "shares": 2,
-    "follows": 4,
-    "completion_rate": 0.31,
-    "retention_3s": 0.78,
     "earlier": [{"age_minutes": 30, "likes": 40}, {"age_minutes": 15, "likes": 12}],
 }
 
