@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -27,7 +27,7 @@ def stderr() -> Console:
 
 
 @contextmanager
-def stages(title: str, total: int) -> Iterator[callable]:
+def stages(title: str, total: int) -> Iterator[Callable[[str], None]]:
     """A progress bar over named stages; yields ``advance(label)``."""
     with Progress(
         SpinnerColumn(),

@@ -10,13 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HISTORY_COLUMNS = (
-    "hist_videos",
-    "hist_median_likes",
-    "hist_p90_likes",
-    "hist_hit_rate",
-    "hist_last_posted_at",
-)
 _SHIFT = np.int64(2**33)  # creator code * 2^33 + seconds: one sortable int64 key
 
 

@@ -379,11 +379,6 @@ def load_dataset(data_dir: Path) -> Dataset:
     )
 
 
-def load_videos(path: Path) -> TableResult:
-    """Only the videos table (drafts to score), from a file or folder."""
-    return clean_table(read_table(Path(path)), "videos")
-
-
 def write_atomically(frame: pd.DataFrame, path: Path) -> None:
     """Write to a temporary file beside the target, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

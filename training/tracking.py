@@ -6,7 +6,6 @@ anywhere (including a tracking server going away) never leaves a half-registered
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -247,7 +246,3 @@ def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def describe_metrics(metrics: dict[str, float]) -> str:
-    return json.dumps({k: round(v, 4) for k, v in metrics.items()})
