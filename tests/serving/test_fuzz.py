@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 from tests.conftest import BIN
 from tests.serving.conftest import Served
@@ -11,7 +12,7 @@ from tests.serving.conftest import Served
 CASES_PER_OPERATION = 150  # four POST operations: at least 500 generated cases in all
 
 
-def test_generated_requests_never_get_a_server_error(served: Served) -> None:
+def test_generated_requests_never_get_a_server_error(served: Served, tmp_path: Path) -> None:
     result = subprocess.run(
         [
             str(BIN / "schemathesis"),
@@ -33,6 +34,7 @@ def test_generated_requests_never_get_a_server_error(served: Served) -> None:
             "--exclude-path",
             "/admin/reload",
         ],
+        cwd=tmp_path,  # its cache folder lands there, not in the checkout
         capture_output=True,
         text=True,
         timeout=600,

@@ -13,7 +13,7 @@ import pytest
 from features.loading import fingerprint
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
-from training.tracking import connect, log_and_register
+from training.tracking import connect, experiment_id, log_and_register
 from training.train import fit
 
 
@@ -96,8 +96,10 @@ def test_a_broken_champion_is_rejected_and_the_old_one_keeps_serving(
     for name in ("calibrator.json", "feature_spec.json", "meta.json"):
         (broken / name).write_text("{}")
     (broken / "model.txt").write_text("definitely not a LightGBM model")
-    connect(served.settings)
-    with mlflow.start_run(experiment_id=mlflow.create_experiment("broken-models")):
+    client = connect(served.settings)
+    # artifacts under the served home, like every likecast experiment (never ./mlruns)
+    experiment = experiment_id(client, "broken-models", served.settings)
+    with mlflow.start_run(experiment_id=experiment):
         info = mlflow.pyfunc.log_model(
             name="model", loader_module="models.pyfunc", data_path=str(broken), pip_requirements=[]
         )
