@@ -152,8 +152,11 @@ class Predictor:
 
     # -- answers ------------------------------------------------------------------------
 
-    def predict(self, requests: list[Draft]) -> list[Prediction]:
-        built = [self.row(r) for r in requests]
+    def predict(
+        self, requests: list[Draft], built: list[tuple[dict, str]] | None = None
+    ) -> list[Prediction]:
+        """Answers in order; ``built`` are the requests' rows when the caller made them."""
+        built = built if built is not None else [self.row(r) for r in requests]
         features = build_features(self.frame([row for row, _ in built]), self.loaded.bundle.spec)
         probabilities = self.loaded.bundle.predict_features(features)
         explain = [i for i, r in enumerate(requests) if r.explain]

@@ -104,20 +104,19 @@ class Likecast:
             )
         predictor = self._predictor
         results: list[BatchItemResult] = []
-        valid: list[tuple[int, Draft]] = []
+        valid: list[tuple[int, Draft, tuple[dict, str]]] = []
         for i, item in enumerate(items):
             try:
                 kind = Early if "likes" in item else Draft
                 request = kind.model_validate(item)
-                predictor.row(request)
-                valid.append((i, request))
+                valid.append((i, request, predictor.row(request)))  # row() also validates
             except (ValidationError, ValueError) as exc:
                 results.append(BatchItemResult(index=i, error=_errors(exc)))
         if valid:
-            answers = predictor.predict([r for _, r in valid])
+            answers = predictor.predict([r for _, r, _ in valid], [b for _, _, b in valid])
             results += [
                 BatchItemResult(index=i, prediction=a)
-                for (i, _), a in zip(valid, answers, strict=True)
+                for (i, _, _), a in zip(valid, answers, strict=True)
             ]
         return BatchResponse(results=sorted(results, key=lambda r: r.index))
 
