@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -127,8 +128,65 @@ def fit_spec(
     )
 
 
-def _num(rows: pd.DataFrame, name: str) -> np.ndarray:
-    return pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+# -- raw rows as plain arrays -------------------------------------------------------------
+#
+# The feature functions work on a dict of numpy arrays, not on DataFrames: a request is one
+# row, and pandas costs tens of microseconds per operation whatever the length, which made a
+# single prediction take milliseconds. Batch rows (DataFrame) and request rows (dicts) are
+# both turned into this one form, then share every line of feature code below.
+
+Raw = dict[str, Any]  # column name -> numpy array (or pandas Categorical)
+_TEXT = ("creator_id", "category", "caption", "hashtags")
+_TIMES = ("posted_at", "hist_last_posted_at")
+_NAT = np.iinfo(np.int64).min  # what pandas stores for NaT in int64 nanoseconds
+
+
+def raw_arrays(rows: pd.DataFrame) -> Raw:
+    """Batch rows -> raw arrays: numbers as float64, times as int64 UTC nanoseconds."""
+    missing = [c for c in RAW_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"raw rows lack columns {missing}")
+    raw: Raw = {}
+    for name in RAW_COLUMNS:
+        column = rows[name]
+        if name in _TIMES:
+            utc = pd.DatetimeIndex(pd.to_datetime(column, utc=True)).as_unit("ns")
+            raw[name] = utc.asi8
+        elif name in ("category", "video_id") and isinstance(column.dtype, pd.CategoricalDtype):
+            raw[name] = column.array  # a Categorical: mapped by its few categories, not per row
+        elif name in _TEXT or name == "video_id":
+            raw[name] = column.array  # Arrow-backed strings stay in Arrow: no Python objects
+        elif name == "music_trending":
+            flag = column.astype("boolean").astype("Float64")
+            raw[name] = flag.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            raw[name] = pd.to_numeric(column, errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+    return raw
+
+
+def raw_records(records: list[dict]) -> Raw:
+    """Request rows (dicts with RAW_COLUMNS keys) -> raw arrays, without building a DataFrame."""
+    raw: Raw = {}
+    for name in RAW_COLUMNS:
+        values = [r.get(name) for r in records]
+        if name in _TIMES:
+            raw[name] = np.array(
+                [_NAT if v is None or pd.isna(v) else pd.Timestamp(v).value for v in values],
+                dtype=np.int64,
+            )
+        elif name in _TEXT or name == "video_id":
+            raw[name] = np.array(values, dtype=object)
+        else:
+            raw[name] = np.array(
+                [np.nan if v is None else float(v) for v in values], dtype="float64"
+            )
+    return raw
+
+
+def _take(raw: Raw, index: np.ndarray) -> Raw:
+    return {k: v[index] for k, v in raw.items()}
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -136,114 +194,157 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
-def _token_count(text: pd.Series) -> np.ndarray:
+def _log(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(values)
+
+
+def _text(values: Any) -> pa_arrow.Array:
+    if hasattr(values, "__arrow_array__"):  # pandas' Arrow strings: hand over the buffers
+        text = pa_arrow.array(values)
+        return text.combine_chunks() if isinstance(text, pa_arrow.ChunkedArray) else text
+    # from_pandas: NaN in an object column is missing text, not a number
+    return pa_arrow.array(
+        np.asarray(values, dtype=object), type=pa_arrow.string(), from_pandas=True
+    )
+
+
+def _floats(counts: pa_arrow.Array) -> np.ndarray:
+    return counts.cast(pa_arrow.float64()).to_numpy(zero_copy_only=False)  # null -> NaN
+
+
+def _token_count(values: Any) -> np.ndarray:
     """Space- or comma-separated tokens, counted natively by Arrow (no Python per row)."""
-    arrow = pa_arrow.array(text.to_numpy(dtype=object, na_value=None), type=pa_arrow.string())
-    counts = pc.count_substring_regex(arrow, pattern=r"[^\s,]+")
-    return counts.to_numpy(zero_copy_only=False).astype("float64")
+    return _floats(pc.count_substring_regex(_text(values), pattern=r"[^\s,]+"))
 
 
-def draft_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def _char_count(values: Any) -> np.ndarray:
+    return _floats(pc.utf8_length(_text(values)))
+
+
+def category_codes(values: object, spec: FeatureSpec) -> np.ndarray:
+    """Codes in the training category list as float; unseen or missing -> NaN, no error."""
+    lookup = {c: float(i) for i, c in enumerate(spec.categories)}
+    if isinstance(values, pd.Categorical):
+        known = np.array([lookup.get(str(c), np.nan) for c in values.categories] + [np.nan])
+        return known[values.codes]  # code -1 (missing) takes the trailing NaN
+    if len(values) < 64:  # a request: a dict lookup beats building a hash table
+        return np.array([lookup.get(v, np.nan) for v in values], dtype="float64")
+    codes = pd.Index(list(spec.categories)).get_indexer(np.asarray(values, dtype=object))
+    return np.where(codes >= 0, codes, np.nan)
+
+
+def _local_clock(utc_ns: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """(hour of day with minutes as a fraction, weekday Monday=0) on the local wall clock."""
+    utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+    local = utc.tz_convert(zone).tz_localize(None).asi8
+    minutes = local // 60_000_000_000
+    hour = (minutes % 1440) / 60.0
+    weekday = (local // 86_400_000_000_000 + 3) % 7  # 1970-01-01 was a Thursday
+    return hour.astype("float64"), weekday.astype("float64")
+
+
+def draft_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
     """What a creator knows before posting: content, timing, audience."""
-    local = pd.to_datetime(rows["posted_at"], utc=True).dt.tz_convert(spec.timezone)
-    caption = rows["caption"].astype("string")
-    hashtags = rows["hashtags"].astype("string")
-    music = rows["music_trending"].astype("boolean")
-    category = rows["category"].astype("string")
-    category = category.where(category.isin(spec.categories))  # unseen -> missing
-    return pd.DataFrame(
-        {
-            "category": pd.Categorical(
-                category.to_numpy(dtype=object, na_value=None), categories=list(spec.categories)
-            ),
-            "duration_log": np.log(_num(rows, "duration_s")),
-            "post_hour": (local.dt.hour + local.dt.minute / 60.0).to_numpy(dtype="float64"),
-            "post_weekday": local.dt.day_of_week.to_numpy(dtype="float64"),
-            "caption_len": caption.str.len().to_numpy(dtype="float64", na_value=np.nan),
-            "hashtag_count": _token_count(hashtags),
-            "music_trending": music.astype("Float64").to_numpy(dtype="float64", na_value=np.nan),
-            "followers_log": np.log1p(_num(rows, "creator_followers")),
-        },
-        index=rows.index,
-    )
+    hour, weekday = _local_clock(raw["posted_at"], spec.timezone)
+    return {
+        "category": category_codes(raw["category"], spec),
+        "duration_log": _log(raw["duration_s"]),
+        "post_hour": hour,
+        "post_weekday": weekday,
+        "caption_len": _char_count(raw["caption"]),
+        "hashtag_count": _token_count(raw["hashtags"]),
+        "music_trending": raw["music_trending"],
+        "followers_log": np.log1p(raw["creator_followers"]),
+    }
 
 
-def history_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def history_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
     """The creator's track record; a cold-start creator is flagged, its statistics missing."""
-    videos = np.nan_to_num(_num(rows, "hist_videos"), nan=0.0)
-    last = pd.to_datetime(rows["hist_last_posted_at"], utc=True)
-    since = (pd.to_datetime(rows["posted_at"], utc=True) - last).dt.total_seconds() / 86400.0
-    return pd.DataFrame(
-        {
-            "cold_start": (videos == 0).astype("float64"),
-            "hist_videos": videos,
-            "hist_median_likes_log": np.log1p(_num(rows, "hist_median_likes")),
-            "hist_p90_likes_log": np.log1p(_num(rows, "hist_p90_likes")),
-            "hist_hit_rate": _num(rows, "hist_hit_rate"),
-            "days_since_prev_post": since.to_numpy(dtype="float64", na_value=np.nan),
-        },
-        index=rows.index,
-    )
+    videos = np.nan_to_num(raw["hist_videos"], nan=0.0)
+    posted, last = raw["posted_at"], raw["hist_last_posted_at"]
+    known = (posted != _NAT) & (last != _NAT)
+    since = np.where(known, (posted - last) / 86_400e9, np.nan)
+    return {
+        "cold_start": (videos == 0).astype("float64"),
+        "hist_videos": videos,
+        "hist_median_likes_log": np.log1p(raw["hist_median_likes"]),
+        "hist_p90_likes_log": np.log1p(raw["hist_p90_likes"]),
+        "hist_hit_rate": raw["hist_hit_rate"],
+        "days_since_prev_post": since,
+    }
 
 
-def engagement_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def engagement_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
     """What the platform's audience did by the prediction age; all missing for a draft."""
-    age, obs_age = _num(rows, "age_minutes"), _num(rows, "obs_age_minutes")
-    views, likes = _num(rows, "views"), _num(rows, "likes")
-    comments, replies = _num(rows, "comments"), _num(rows, "replies")
-    shares, follows = _num(rows, "shares"), _num(rows, "follows")
-    lag1_age, lag1_likes = _num(rows, "lag1_age_minutes"), _num(rows, "lag1_likes")
-    lag2_age, lag2_likes = _num(rows, "lag2_age_minutes"), _num(rows, "lag2_likes")
+    num = raw
+    age, obs_age = num["age_minutes"], num["obs_age_minutes"]
+    views, likes, replies = num["views"], num["likes"], num["replies"]
+    comments, shares, follows = num["comments"], num["shares"], num["follows"]
+    lag1_age, lag1_likes = num["lag1_age_minutes"], num["lag1_likes"]
+    lag2_age, lag2_likes = num["lag2_age_minutes"], num["lag2_likes"]
     speed = _ratio(likes - lag1_likes, (obs_age - lag1_age) / 60.0)
     before = _ratio(lag1_likes - lag2_likes, (lag1_age - lag2_age) / 60.0)
     projected = np.log1p(likes) + spec.sh_offset(np.nan_to_num(obs_age, nan=1.0))
-    return pd.DataFrame(
-        {
-            "age_minutes": age,
-            "minutes_since_obs": age - obs_age,
-            "views_log": np.log1p(views),
-            "likes_log": np.log1p(likes),
-            "comments_log": np.log1p(comments),
-            "shares_log": np.log1p(shares),
-            "follows_log": np.log1p(follows),
-            "like_rate": _ratio(likes, views),
-            "comment_rate": _ratio(comments, views),
-            "share_rate": _ratio(shares, views),
-            "follow_rate": _ratio(follows, views),
-            "completion_rate": _num(rows, "completion_rate"),
-            "retention_3s": _num(rows, "retention_3s"),
-            # replies per view, not per comment: per comment would make more comments
-            # lower the probability, breaking the monotone promise on comments
-            "reply_rate": _ratio(replies, views),
-            "likes_per_hour": speed,
-            "growth_ratio": np.log1p(np.maximum(speed, 0)) - np.log1p(np.maximum(before, 0)),
-            "projected_likes_log": np.where(np.isnan(likes), np.nan, projected),
-            "gap_to_threshold_log": np.log1p(spec.threshold) - np.log1p(likes),
-        },
-        index=rows.index,
-    )
+    return {
+        "age_minutes": age,
+        "minutes_since_obs": age - obs_age,
+        "views_log": np.log1p(views),
+        "likes_log": np.log1p(likes),
+        "comments_log": np.log1p(comments),
+        "shares_log": np.log1p(shares),
+        "follows_log": np.log1p(follows),
+        "like_rate": _ratio(likes, views),
+        "comment_rate": _ratio(comments, views),
+        "share_rate": _ratio(shares, views),
+        "follow_rate": _ratio(follows, views),
+        "completion_rate": num["completion_rate"],
+        "retention_3s": num["retention_3s"],
+        # replies per view, not per comment: per comment would make more comments
+        # lower the probability, breaking the monotone promise on comments
+        "reply_rate": _ratio(replies, views),
+        "likes_per_hour": speed,
+        "growth_ratio": np.log1p(np.maximum(speed, 0)) - np.log1p(np.maximum(before, 0)),
+        "projected_likes_log": np.where(np.isnan(likes), np.nan, projected),
+        "gap_to_threshold_log": np.log1p(spec.threshold) - np.log1p(likes),
+    }
 
 
-def build_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """The model's input frame, columns in the spec's order; unseen categories become missing.
+def feature_matrix(raw: Raw, spec: FeatureSpec) -> np.ndarray:
+    """The model's input matrix, columns in the spec's order, categories as float codes.
 
     Rows that share a ``video_id`` share their draft and history (a video seen at several
     ages), so those features are computed once per video and broadcast: training rows repeat
     each video once per prediction age, and text work per row would dominate the cost.
     """
-    missing = [c for c in RAW_COLUMNS if c not in rows.columns]
-    if missing:
-        raise ValueError(f"raw rows lack columns {missing}")
-    codes, uniques = pd.factorize(rows["video_id"])
-    if len(uniques) < len(rows):
-        _, first = np.unique(codes, return_index=True)
-        per_video = rows.iloc[first]
-        static = (
-            pd.concat([draft_features(per_video, spec), history_features(per_video, spec)], axis=1)
-            .iloc[codes]
-            .set_axis(rows.index)
-        )
-    else:
-        static = pd.concat([draft_features(rows, spec), history_features(rows, spec)], axis=1)
-    frame = pd.concat([static, engagement_features(rows, spec)], axis=1)
-    return FEATURES_SCHEMA.validate(frame[list(spec.features)])
+    codes, uniques = pd.factorize(raw["video_id"])
+    once = len(uniques) == len(codes)
+    per_video = raw if once else _take(raw, np.unique(codes, return_index=True)[1])
+    static = {**draft_features(per_video, spec), **history_features(per_video, spec)}
+    columns = {**static, **engagement_features(raw, spec)}
+    # column-major: each feature is written as one contiguous run
+    matrix = np.empty((len(codes), len(spec.features)), dtype="float64", order="F")
+    for j, name in enumerate(spec.features):
+        matrix[:, j] = columns[name] if once or name not in static else columns[name][codes]
+    return matrix
+
+
+def feature_frame(
+    matrix: np.ndarray, spec: FeatureSpec, index: pd.Index | None = None
+) -> pd.DataFrame:
+    """The matrix as a typed frame (category back to its labels), checked by the schema.
+
+    Category leads the feature list, so the float columns are one zero-copy slice of the
+    column-major matrix and the frame costs no copy of the data.
+    """
+    if spec.features[0] != "category":
+        raise ValueError(f"feature list must start with category, got {spec.features[0]}")
+    frame = pd.DataFrame(matrix[:, 1:], columns=list(spec.features[1:]), index=index, copy=False)
+    codes = np.nan_to_num(matrix[:, 0], nan=-1).astype("int64")
+    frame.insert(0, "category", pd.Categorical.from_codes(codes, list(spec.categories)))
+    return FEATURES_SCHEMA.validate(frame, inplace=True)
+
+
+def build_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """Batch rows -> the model's feature frame; unseen categories become missing."""
+    return feature_frame(feature_matrix(raw_arrays(rows), spec), spec, rows.index)

@@ -44,9 +44,12 @@ class ModelBundle:
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         return self.booster.predict(to_matrix(features), raw_score=True)
 
-    def predict_features(self, features: pd.DataFrame) -> np.ndarray:
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated probability of reaching the threshold within the horizon."""
-        return self.calibrator(self.raw_score(features))
+        return self.calibrator(self.booster.predict(matrix, raw_score=True))
+
+    def predict_features(self, features: pd.DataFrame) -> np.ndarray:
+        return self.predict_matrix(to_matrix(features))
 
     def predict_rows(self, rows: pd.DataFrame) -> np.ndarray:
         return self.predict_features(build_features(rows, self.spec))

@@ -70,7 +70,7 @@ def to_matrix(features: pd.DataFrame) -> np.ndarray:
 
     Cheaper than handing LightGBM a DataFrame on every request; a test checks both agree.
     """
-    matrix = np.empty(features.shape, dtype="float64")
+    matrix = np.empty(features.shape, dtype="float64", order="F")
     for j, name in enumerate(features.columns):
         column = features[name]
         if isinstance(column.dtype, pd.CategoricalDtype):

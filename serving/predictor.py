@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.observations import HISTORY_COLUMNS, RAW_COLUMNS
-from features.pipeline import build_features
+from features.pipeline import feature_frame, feature_matrix, raw_records
 from features.settings import Settings
 from features.store import CreatorStore
 from models.explain import top_factors
@@ -141,14 +141,11 @@ class Predictor:
                 row[f"lag{lag}_likes"] = snap.likes
         return row, source
 
-    @staticmethod
-    def frame(rows: list[dict]) -> pd.DataFrame:
-        frame = pd.DataFrame(rows, columns=list(RAW_COLUMNS))
-        # every request row is its own video: build_features shares draft features by id
-        frame["video_id"] = [f"request-{i}" for i in range(len(frame))]
-        for name in ("posted_at", "hist_last_posted_at"):
-            frame[name] = pd.to_datetime(frame[name], utc=True)
-        return frame
+    def features(self, rows: list[dict]) -> np.ndarray:
+        """Request rows -> the model's feature matrix, by the same code batch rows take."""
+        # every request row is its own video (the pipeline shares draft features by id)
+        raw = raw_records([{**row, "video_id": i} for i, row in enumerate(rows)])
+        return feature_matrix(raw, self.loaded.bundle.spec)
 
     # -- answers ------------------------------------------------------------------------
 
@@ -157,13 +154,15 @@ class Predictor:
     ) -> list[Prediction]:
         """Answers in order; ``built`` are the requests' rows when the caller made them."""
         built = built if built is not None else [self.row(r) for r in requests]
-        features = build_features(self.frame([row for row, _ in built]), self.loaded.bundle.spec)
-        probabilities = self.loaded.bundle.predict_features(features)
+        bundle = self.loaded.bundle
+        matrix = self.features([row for row, _ in built])
+        probabilities = bundle.predict_matrix(matrix)
         explain = [i for i, r in enumerate(requests) if r.explain]
         factors = {}
         if explain:
-            contributions = self.loaded.bundle.contributions(features.iloc[explain])
-            typical = self.loaded.bundle.meta.get("typical", {})
+            features = feature_frame(matrix, bundle.spec)
+            contributions = bundle.contributions(features.iloc[explain])
+            typical = bundle.meta.get("typical", {})
             for position, i in enumerate(explain):
                 factors[i] = top_factors(features.iloc[i], contributions.iloc[position], typical)
         return [
@@ -202,8 +201,7 @@ class Predictor:
         rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
         rows.append(base)
-        features = build_features(self.frame(rows), self.loaded.bundle.spec)
-        p = self.loaded.bundle.predict_features(features)
+        p = self.loaded.bundle.predict_matrix(self.features(rows))
         hour_options = [
             HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour, probability=float(p[i]))
             for i, h in enumerate(hours)

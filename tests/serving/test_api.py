@@ -8,7 +8,7 @@ import pytest
 
 from features.labels import label_videos
 from features.observations import single_age_rows, video_rows
-from features.pipeline import build_features
+from features.pipeline import build_features, feature_frame
 from serving import demo
 from serving.predictor import Predictor
 from serving.schemas import Early
@@ -282,8 +282,7 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
     # when the same videos are sent as requests, history given explicitly
     requests = [Early.model_validate(_request(row)) for _, row in batch_rows.iterrows()]
     predictor = Predictor(load_model(None, served.settings), _EmptyStore(), served.settings)
-    rows = predictor.frame([predictor.row(r)[0] for r in requests])
-    online = build_features(rows, bundle.spec)
+    online = feature_frame(predictor.features([predictor.row(r)[0] for r in requests]), bundle.spec)
 
     # then every feature column matches, and so do the served probabilities (creator ids
     # the live store does not know, so only the request's history applies, as in batch)
