@@ -118,17 +118,22 @@ def wrk(url: str, body: dict, seconds: int, connections: int, folder: Path) -> d
         check=True,
     ).stdout
 
-    def ms(label: str) -> float:
-        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
+    def ms(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
         return round(float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit], 3)
 
+    def percentile(label: str) -> float:
+        return ms(re.search(rf"^\s+{label}\s+(\S+)$", out, re.M).group(1))  # type: ignore[union-attr]
+
+    latency = re.search(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M).groups()  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": ms("50%"),
-        "p90_ms": ms("90%"),
-        "p99_ms": ms("99%"),
-        "max_ms": ms("Max"),
+        "mean_ms": ms(latency[0]),
+        "p50_ms": percentile("50%"),
+        "p90_ms": percentile("90%"),
+        "p99_ms": percentile("99%"),
+        "max_ms": ms(latency[2]),
         "non_2xx": int(errors.group(1)) if errors else 0,
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +151,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: file is empty") from exc
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+    _check_delimiter(frame, path)
+    return frame
+
+
+def _check_delimiter(frame: pd.DataFrame, path: Path) -> None:
     if frame.shape[1] == 1:
         header = str(frame.columns[0])
         for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
@@ -157,7 +163,48 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 raise DataError(
                     f"{path}: looks {name}-delimited; likecast reads comma-separated CSV"
                 )
-    return frame
+
+
+def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """A table in chunks of about ``rows`` rows, as raw columns; never all of it at once.
+
+    Parquet is read by record batches (a file, or a folder of parts), CSV by pandas chunks;
+    both fail with the same one-line messages as ``read_table``.
+    """
+    if path.is_dir():
+        parts = sorted(p for p in path.glob("*.parquet") if not p.name.startswith("."))
+        if not parts:
+            raise DataError(f"{path}: folder holds no .parquet parts")
+        for part in parts:
+            yield from iter_table(part, rows)
+        return
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                yield batch.to_pandas()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+    elif suffix == ".csv":
+        try:
+            chunks = pd.read_csv(path, dtype=str, chunksize=rows, encoding="utf-8")
+            for number, chunk in enumerate(chunks):
+                if number == 0:
+                    _check_delimiter(chunk, path)
+                yield chunk
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                f"{exc.start}); save it as UTF-8"
+            ) from exc
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+            raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+    else:
+        raise DataError(f"{path}: unknown file type {suffix!r}; expected .csv or .parquet")
 
 
 def _first_line(exc: Exception) -> str:

@@ -100,7 +100,7 @@ def observe(
     return pd.DataFrame(out)
 
 
-def _draft(videos: pd.DataFrame) -> pd.DataFrame:
+def draft_rows(videos: pd.DataFrame) -> pd.DataFrame:
     """The draft columns, with optional ones the data lacks present as missing."""
     out = pd.DataFrame({"video_id": videos["video_id"]})
     for name in DRAFT_COLUMNS:
@@ -126,7 +126,7 @@ def video_rows(
         history_window,
     )
     return pd.concat(
-        [_draft(videos).reset_index(drop=True), history.reset_index(drop=True)], axis=1
+        [draft_rows(videos).reset_index(drop=True), history.reset_index(drop=True)], axis=1
     )
 
 

@@ -8,8 +8,11 @@ served request is transformed exactly as its training examples were.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -213,12 +216,29 @@ def _floats(counts: pa_arrow.Array) -> np.ndarray:
     return counts.cast(pa_arrow.float64()).to_numpy(zero_copy_only=False)  # null -> NaN
 
 
+# Text is counted by Arrow (native, no Python per row) except for the few rows of a
+# request, where one Arrow call costs more than a Python loop. Both use the same token
+# pattern, spelled out so that Python's and Arrow's regex engines agree on "whitespace".
+_TOKEN = r"[^ \t\n\r\f\v,]+"
+_TOKEN_RE = re.compile(_TOKEN)
+_FEW = 64
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
 def _token_count(values: Any) -> np.ndarray:
-    """Space- or comma-separated tokens, counted natively by Arrow (no Python per row)."""
-    return _floats(pc.count_substring_regex(_text(values), pattern=r"[^\s,]+"))
+    """Space- or comma-separated tokens (hashtags)."""
+    if len(values) < _FEW:
+        counts = [np.nan if _missing(v) else len(_TOKEN_RE.findall(v)) for v in values]
+        return np.array(counts, dtype="float64")
+    return _floats(pc.count_substring_regex(_text(values), pattern=_TOKEN))
 
 
 def _char_count(values: Any) -> np.ndarray:
+    if len(values) < _FEW:
+        return np.array([np.nan if _missing(v) else len(v) for v in values], dtype="float64")
     return _floats(pc.utf8_length(_text(values)))
 
 
@@ -228,16 +248,25 @@ def category_codes(values: object, spec: FeatureSpec) -> np.ndarray:
     if isinstance(values, pd.Categorical):
         known = np.array([lookup.get(str(c), np.nan) for c in values.categories] + [np.nan])
         return known[values.codes]  # code -1 (missing) takes the trailing NaN
-    if len(values) < 64:  # a request: a dict lookup beats building a hash table
+    if len(values) < _FEW:  # a request: a dict lookup beats building a hash table
         return np.array([lookup.get(v, np.nan) for v in values], dtype="float64")
     codes = pd.Index(list(spec.categories)).get_indexer(np.asarray(values, dtype=object))
     return np.where(codes >= 0, codes, np.nan)
 
 
+def _utc_offsets_ns(utc_ns: np.ndarray, zone: str) -> np.ndarray:
+    """The zone's UTC offset at each instant (DST included), in nanoseconds."""
+    if len(utc_ns) < _FEW:  # a request: zoneinfo per row beats building a DatetimeIndex
+        tz = ZoneInfo(zone)
+        offsets = [datetime.fromtimestamp(t // 10**9, tz).utcoffset() for t in utc_ns.tolist()]
+        return np.array([o // timedelta(microseconds=1) * 1000 for o in offsets], dtype=np.int64)
+    utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+    return utc.tz_convert(zone).tz_localize(None).asi8 - utc_ns
+
+
 def _local_clock(utc_ns: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     """(hour of day with minutes as a fraction, weekday Monday=0) on the local wall clock."""
-    utc = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
-    local = utc.tz_convert(zone).tz_localize(None).asi8
+    local = utc_ns + _utc_offsets_ns(utc_ns, zone)
     minutes = local // 60_000_000_000
     hour = (minutes % 1440) / 60.0
     weekday = (local // 86_400_000_000_000 + 3) % 7  # 1970-01-01 was a Thursday
@@ -317,8 +346,9 @@ def feature_matrix(raw: Raw, spec: FeatureSpec) -> np.ndarray:
     ages), so those features are computed once per video and broadcast: training rows repeat
     each video once per prediction age, and text work per row would dominate the cost.
     """
-    codes, uniques = pd.factorize(raw["video_id"])
-    once = len(uniques) == len(codes)
+    ids = raw["video_id"]
+    codes = np.zeros(1, dtype=np.int64) if len(ids) == 1 else pd.factorize(ids)[0]
+    once = len(codes) == 0 or codes.max() == len(codes) - 1
     per_video = raw if once else _take(raw, np.unique(codes, return_index=True)[1])
     static = {**draft_features(per_video, spec), **history_features(per_video, spec)}
     columns = {**static, **engagement_features(raw, spec)}

@@ -7,6 +7,7 @@ transaction, so a reader sees either the old table or the new one, never half of
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from features.loading import Dataset
 from features.observations import HISTORY_COLUMNS
 
 TABLE = "creator_history"
+CHUNK = 500  # ids per query, well under SQLite's limit on bound parameters
 
 
 def current_history(
@@ -85,15 +87,27 @@ class CreatorStore:
         return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
 
     def get(self, creator_id: str) -> dict[str, object] | None:
+        return self.get_many([creator_id]).get(creator_id)
+
+    def get_many(self, creator_ids: Iterable[str]) -> dict[str, dict[str, object]]:
+        """The stored history of each known creator; unknown creators are left out."""
         if self._db is None:
-            return None
-        row = self._db.execute(
-            f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {TABLE} WHERE creator_id = ?",
-            (creator_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        values = dict(zip(HISTORY_COLUMNS, row, strict=True))
-        stamp = values["hist_last_posted_at"]
-        values["hist_last_posted_at"] = pd.Timestamp(stamp) if stamp else pd.NaT
-        return {k: (np.nan if v is None else v) for k, v in values.items()}
+            return {}
+        ids = list(creator_ids)
+        found: dict[str, dict[str, object]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            query = (
+                f"SELECT creator_id, {', '.join(HISTORY_COLUMNS)} FROM {TABLE} "
+                f"WHERE creator_id IN ({', '.join('?' * len(chunk))})"
+            )
+            for creator_id, *row in self._db.execute(query, chunk):
+                found[creator_id] = _history(row)
+        return found
+
+
+def _history(row: list) -> dict[str, object]:
+    values = dict(zip(HISTORY_COLUMNS, row, strict=True))
+    stamp = values["hist_last_posted_at"]
+    values["hist_last_posted_at"] = pd.Timestamp(stamp) if stamp else pd.NaT
+    return {k: (np.nan if v is None else v) for k, v in values.items()}

@@ -22,6 +22,7 @@ from features.pipeline import FeatureSpec, build_features
 from models.calibration import Calibrator
 from models.estimator import to_matrix
 
+FEW_ROWS = 256
 FILES = {
     "booster": "model.txt",
     "calibrator": "calibrator.json",
@@ -46,7 +47,10 @@ class ModelBundle:
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated probability of reaching the threshold within the horizon."""
-        return self.calibrator(self.booster.predict(matrix, raw_score=True))
+        # A few rows are faster on one thread: OpenMP's hand-off to a second thread costs
+        # more than the trees, and much more when the other core is busy (a loaded server).
+        few = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
+        return self.calibrator(self.booster.predict(matrix, raw_score=True, **few))
 
     def predict_features(self, features: pd.DataFrame) -> np.ndarray:
         return self.predict_matrix(to_matrix(features))

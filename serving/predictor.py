@@ -54,8 +54,13 @@ class Predictor:
 
     # -- rows ---------------------------------------------------------------------------
 
-    def history_for(self, request: Draft, posted_at: pd.Timestamp) -> tuple[dict, str]:
-        stored = self.store.get(request.creator_id)
+    def histories(self, requests: list[Draft]) -> dict[str, dict[str, object]]:
+        """The store's history of each requester, in one query for a whole batch."""
+        return self.store.get_many({r.creator_id for r in requests})
+
+    def history_for(
+        self, request: Draft, posted_at: pd.Timestamp, stored: dict[str, object] | None
+    ) -> tuple[dict, str]:
         values: dict[str, object] = (
             dict(stored)
             if stored
@@ -84,8 +89,14 @@ class Predictor:
         )
         return values, source
 
-    def row(self, request: Draft) -> tuple[dict, str]:
-        """The raw row of one request, in the exact shape training rows have."""
+    def row(
+        self, request: Draft, histories: dict[str, dict[str, object]] | None = None
+    ) -> tuple[dict, str]:
+        """The raw row of one request, in the exact shape training rows have.
+
+        ``histories`` are the store's answers fetched for a whole batch; without them the
+        store is asked for this creator alone.
+        """
         zone = request.timezone or self.settings.timezone
         age = 0.0
         if isinstance(request, Early):
@@ -109,7 +120,12 @@ class Predictor:
                 _local(request.posted_at, zone) if request.posted_at else pd.Timestamp.now(tz="UTC")
             )
         posted = posted.tz_convert("UTC")
-        history, source = self.history_for(request, posted)
+        stored = (
+            histories.get(request.creator_id)
+            if histories is not None
+            else self.store.get(request.creator_id)
+        )
+        history, source = self.history_for(request, posted, stored)
         row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
         row.update(
             creator_id=request.creator_id,
@@ -153,7 +169,9 @@ class Predictor:
         self, requests: list[Draft], built: list[tuple[dict, str]] | None = None
     ) -> list[Prediction]:
         """Answers in order; ``built`` are the requests' rows when the caller made them."""
-        built = built if built is not None else [self.row(r) for r in requests]
+        if built is None:
+            histories = self.histories(requests) if len(requests) > 1 else None
+            built = [self.row(r, histories) for r in requests]
         bundle = self.loaded.bundle
         matrix = self.features([row for row, _ in built])
         probabilities = bundle.predict_matrix(matrix)

@@ -165,3 +165,42 @@ def test_drafts_observe_nothing_and_growth_uses_earlier_snapshots(small_dataset)
     assert (hour["lag1_age_minutes"] < hour["obs_age_minutes"]).all()
     assert (hour["lag2_age_minutes"] < hour["lag1_age_minutes"]).all()
     assert (hour["obs_age_minutes"] <= 60).all()
+
+
+TEXTS = [
+    "#food #recipe",
+    "#a,#b,,#c",
+    "  spaced\tout\nlines  ",
+    "全角\u3000空格",  # an ideographic space is part of a token for both engines
+    "",
+    None,
+]
+
+
+@pytest.mark.parametrize("repeat", [1, 20])  # 6 rows: the Python path; 120: the Arrow path
+def test_text_counts_agree_between_few_rows_and_many(repeat: int) -> None:
+    from features.pipeline import _char_count, _token_count
+
+    values = np.array(TEXTS * repeat, dtype=object)
+    tokens, chars = _token_count(values)[: len(TEXTS)], _char_count(values)[: len(TEXTS)]
+    np.testing.assert_array_equal(tokens, [2, 3, 3, 1, 0, np.nan])
+    np.testing.assert_array_equal(chars, [13, 9, 20, 5, 0, np.nan])
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kolkata"])
+def test_local_clock_agrees_between_few_rows_and_many(zone: str) -> None:
+    from features.pipeline import _local_clock
+
+    # given instants every 17 minutes across a year, DST changes included
+    stamps = pd.date_range("2026-01-01", "2027-01-01", freq="17min", tz="UTC").as_unit("ns")
+    utc_ns = stamps.asi8
+    # when the clock is read in bulk (pandas) and a few rows at a time (zoneinfo)
+    hour, weekday = _local_clock(utc_ns, zone)
+    starts = range(0, len(utc_ns), 61)  # windows of 7 rows spread over the whole year
+    for i in starts:
+        few_hour, few_weekday = _local_clock(utc_ns[i : i + 7], zone)
+        np.testing.assert_array_equal(few_hour, hour[i : i + 7])
+        np.testing.assert_array_equal(few_weekday, weekday[i : i + 7])
+    local = stamps.tz_convert(zone)
+    np.testing.assert_allclose(hour, local.hour + local.minute / 60.0, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(weekday, local.day_of_week)

@@ -44,6 +44,25 @@ def test_the_store_holds_what_a_draft_posted_now_would_see(
     assert store.creators() == small_dataset.videos["creator_id"].nunique()
 
 
+def test_a_batch_lookup_answers_like_single_lookups(
+    small_dataset: Dataset, now: pd.Timestamp, tmp_path: Path
+) -> None:
+    # given a store and more ids than one query takes, some of them unknown
+    write_store(current_history(small_dataset, now, 1000, HORIZON, 30), tmp_path / "s.sqlite")
+    store = CreatorStore(tmp_path / "s.sqlite")
+    known = list(pd.unique(small_dataset.videos["creator_id"]))[:1100]
+    ids = known + [f"nobody-{i}" for i in range(50)]
+    # when they are looked up in one call
+    found = store.get_many(ids)
+    # then every known creator is there with its single-lookup values, and no stranger
+    assert set(found) == set(known)
+    for creator in known[::97]:
+        single, batch = store.get(creator), found[creator]
+        assert single.keys() == batch.keys()
+        for key in single:
+            assert single[key] == batch[key] or (pd.isna(single[key]) and pd.isna(batch[key]))
+
+
 def test_an_unknown_creator_or_missing_store_means_cold_start(tmp_path: Path) -> None:
     assert CreatorStore(tmp_path / "absent.sqlite").get("anyone") is None
     write_store(
