@@ -10,10 +10,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 
 class UserError(Exception):
@@ -51,3 +54,24 @@ def stages(title: str, total: int) -> Iterator[Callable[[str], None]]:
 
         yield advance
         bar.update(task, completed=total, stage="done")
+
+
+class _RowRate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} rows/s")
+
+
+@contextmanager
+def rows_progress(title: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar over rows with their rate; yields ``advance(rows_done_now)``."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        _RowRate(),
+        TimeElapsedColumn(),
+        console=stderr(),
+    ) as bar:
+        task = bar.add_task(title, total=total)
+        yield lambda rows: bar.advance(task, rows)

@@ -76,6 +76,8 @@ def observe(
     pos = np.searchsorted(key, q_code * _SHIFT + q_age, side="right") - 1
 
     def at(offset: int) -> tuple[np.ndarray, np.ndarray]:
+        if not len(order):  # no snapshot at all (drafts only): nothing observed
+            return np.zeros(len(pos), dtype=np.int64), np.zeros(len(pos), dtype=bool)
         p = pos - offset
         ok = (p >= 0) & (q_code >= 0)
         ok &= s_code[np.clip(p, 0, max(len(s_code) - 1, 0))] == q_code if len(s_code) else False

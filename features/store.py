@@ -86,6 +86,15 @@ class CreatorStore:
             return 0
         return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
 
+    def table(self) -> pd.DataFrame:
+        """Every creator's history, indexed by creator_id: batch jobs join it per chunk."""
+        columns = ["creator_id", *HISTORY_COLUMNS]
+        if self._db is None:
+            return pd.DataFrame(columns=columns).set_index("creator_id")
+        frame = pd.read_sql_query(f"SELECT {', '.join(columns)} FROM {TABLE}", self._db)
+        frame["hist_last_posted_at"] = pd.to_datetime(frame["hist_last_posted_at"], utc=True)
+        return frame.set_index("creator_id")
+
     def get(self, creator_id: str) -> dict[str, object] | None:
         return self.get_many([creator_id]).get(creator_id)
 

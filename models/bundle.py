@@ -63,6 +63,26 @@ class ModelBundle:
         values = self.booster.predict(to_matrix(features), pred_contrib=True)
         return pd.DataFrame(values, columns=[*features.columns, "_base"], index=features.index)
 
+    def to_texts(self) -> dict[str, str]:
+        """The bundle's files as text, to ship to another process (no pickle involved)."""
+        return {
+            FILES["booster"]: self.booster.model_to_string(),
+            FILES["calibrator"]: self.calibrator.to_json(),
+            FILES["spec"]: self.spec.to_json(),
+            FILES["meta"]: json.dumps(self.meta, default=str),
+        }
+
+    @classmethod
+    def from_texts(cls, texts: dict[str, str]) -> ModelBundle:
+        bundle = cls(
+            booster=lgb.Booster(model_str=texts[FILES["booster"]]),
+            calibrator=Calibrator.from_json(texts[FILES["calibrator"]]),
+            spec=FeatureSpec.from_json(texts[FILES["spec"]]),
+            meta=json.loads(texts[FILES["meta"]]),
+        )
+        bundle.check()
+        return bundle
+
     def save(self, folder: Path) -> Path:
         """Write all files to a temporary folder, then move it into place."""
         folder = Path(folder)

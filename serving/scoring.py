@@ -10,15 +10,24 @@ the native LightGBM model.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
-from features.loading import DataError, attach_snapshots, clean_table, iter_table
+from features.loading import (
+    DataError,
+    attach_snapshots,
+    clean_table,
+    iter_table,
+    write_atomically,
+)
 from features.observations import HISTORY_COLUMNS, draft_rows, single_age_rows
 from features.pipeline import feature_frame, feature_matrix, raw_arrays
 from models.bundle import ModelBundle
@@ -69,7 +78,7 @@ class Scorer:
             late = raw.iloc[good["_row"].to_numpy()[early] - 1].copy()
             late.insert(0, "_row", good["_row"].to_numpy()[early] + first_row)
             late["_reason"] = "posted_at: after --at, nothing to score yet"
-            rejects["videos"] = pd.concat([rejects["videos"], late], ignore_index=True)
+            rejects["not_posted"] = late  # set aside and listed, but not a data error
             good, ages = good[~early], ages[~early]
         snapshots = _NO_SNAPSHOTS
         if self.snapshots is not None and len(good):
@@ -140,3 +149,144 @@ _NO_SNAPSHOTS = pd.DataFrame(
 
 def _renumber(rejects: pd.DataFrame, first_row: int) -> pd.DataFrame:
     return rejects.assign(_row=rejects["_row"] + first_row)
+
+
+# -- the local engine ----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a scoring job did, for its summary line and its exit code."""
+
+    rows: int = 0
+    scored: int = 0
+    rejected: dict[str, int] = field(
+        default_factory=lambda: {"videos": 0, "not_posted": 0, "snapshots": 0}
+    )
+    rejects_files: list[Path] = field(default_factory=list)
+
+    @property
+    def reject_share(self) -> float:
+        return self.rejected["videos"] / self.rows if self.rows else 0.0
+
+
+def output_schema(explain: bool) -> pa.Schema:
+    fields = [
+        pa.field("video_id", pa.string()),
+        pa.field("age_minutes", pa.float64()),
+        pa.field("probability", pa.float64()),
+        pa.field("model_version", pa.string()),
+        pa.field("threshold", pa.int64()),
+        pa.field("horizon_days", pa.float64()),
+    ]
+    return pa.schema([*fields, pa.field("factors", pa.string())] if explain else fields)
+
+
+def as_arrow(scores: pd.DataFrame, explain: bool) -> pa.Table:
+    """One fixed schema for every chunk, an empty one (all rows rejected) included."""
+    schema = output_schema(explain)
+    return pa.Table.from_pandas(scores[schema.names], schema=schema, preserve_index=False)
+
+
+def rejects_paths(output: Path) -> dict[str, Path]:
+    stem = output.name.removesuffix(output.suffix)
+    return {
+        "videos": output.with_name(f"{stem}.rejects.csv"),
+        "snapshots": output.with_name(f"{stem}.snapshots.rejects.csv"),
+    }
+
+
+def finish_rejects(outcome: Outcome, rejects: dict[str, list[pd.DataFrame]], output: Path) -> None:
+    """Write each table's rejects beside the output (or remove a stale file from before).
+
+    Videos posted after --at are listed with the videos' rejects, so none goes missing, but
+    they are counted apart: they are not errors in the data.
+    """
+    for table, frames in rejects.items():
+        outcome.rejected[table] = sum(len(r) for r in frames)
+    rejects = {**rejects, "videos": [*rejects["videos"], *rejects.get("not_posted", [])]}
+    for table, path in rejects_paths(output).items():
+        parts = [r for r in rejects[table] if len(r)]
+        if parts:
+            write_atomically(pd.concat(parts, ignore_index=True).sort_values("_row"), path)
+            outcome.rejects_files.append(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def check_share(outcome: Outcome, limit: float) -> None:
+    if outcome.reject_share > limit:
+        raise DataError(
+            f"{outcome.rejected['videos']} of {outcome.rows} videos rejected "
+            f"({outcome.reject_share:.1%} > limit {limit:.1%}); no output written, "
+            f"reasons in {outcome.rejects_files[0]}"
+        )
+
+
+def score_local(
+    scorer: Scorer,
+    source: Path,
+    output: Path,
+    chunk_rows: int,
+    reject_limit: float,
+    advance: Callable[[int], None] = lambda _rows: None,
+) -> Outcome:
+    """Stream ``source`` chunk by chunk into ``output``; publish it only when complete.
+
+    The scores go to a hidden partial file beside the output, renamed into place at the end:
+    a job killed halfway leaves no file that looks finished, and a rerun starts clean.
+    """
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise DataError(f"{output}: output must end in .parquet or .csv")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
+    outcome = Outcome()
+    rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
+    parquet = output.suffix.lower() == ".parquet"
+    try:
+        with _Sink(partial, parquet, scorer.explain) as sink:
+            for chunk in iter_table(source, chunk_rows):
+                scores, chunk_rejects = scorer.score(chunk, first_row=outcome.rows)
+                sink.write(scores)
+                for table, frame in chunk_rejects.items():
+                    rejects[table].append(frame)
+                outcome.rows += len(chunk)
+                outcome.scored += len(scores)
+                advance(len(chunk))
+        finish_rejects(outcome, rejects, output)
+        check_share(outcome, reject_limit)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return outcome
+
+
+class _Sink:
+    """Appends chunks of scores to one Parquet file (a row group each) or one CSV file."""
+
+    def __init__(self, path: Path, parquet: bool, explain: bool) -> None:
+        self.path, self.parquet, self.explain = path, parquet, explain
+        self._writer: pq.ParquetWriter | None = None
+        self._csv_started = False
+
+    def __enter__(self) -> _Sink:
+        if self.parquet:
+            self._writer = pq.ParquetWriter(self.path, output_schema(self.explain))
+        else:
+            self.path.write_text("")
+        return self
+
+    def write(self, scores: pd.DataFrame) -> None:
+        table = as_arrow(scores, self.explain)
+        if self._writer is not None:
+            self._writer.write_table(table)
+            return
+        with self.path.open("a", newline="") as handle:
+            table.to_pandas().to_csv(handle, header=not self._csv_started, index=False)
+        self._csv_started = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        elif not self._csv_started:  # every row rejected: still a CSV with its header
+            pd.DataFrame(columns=output_schema(self.explain).names).to_csv(self.path, index=False)

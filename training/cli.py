@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,11 +71,22 @@ def train_command(
         None, "--params", help="JSON file of LightGBM parameters to override."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (default from settings)."),
+    engine: str = typer.Option(
+        "local", "--engine", help="local: train here; dask: train on a Dask cluster."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (default: a LocalCluster here)."
+    ),
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import fingerprint
     from training.tracking import connect, log_and_register
     from training.train import fit
+
+    if engine not in ("local", "dask"):
+        raise UserError(f"--engine: expected local or dask, got {engine!r}")
+    if scheduler and engine != "dask":
+        raise UserError("--scheduler needs --engine dask")
 
     settings = _settings(threshold, horizon_days, seed)
     overrides = _read_params(params)
@@ -82,7 +94,10 @@ def train_command(
     with stages("train", 12) as advance:
         advance("loading data")
         dataset = _load(data, settings)
-        outcome = fit(dataset, settings, overrides, advance)
+        if engine == "dask":
+            outcome = _fit_on_dask(dataset, settings, overrides, advance, scheduler)
+        else:
+            outcome = fit(dataset, settings, overrides, advance)
         registered = log_and_register(
             outcome, fingerprint(data, dataset), settings, experiment, advance
         )
@@ -91,6 +106,35 @@ def train_command(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
         f"(run {registered.run_id}); promote it with: likecast promote"
     )
+
+
+def _fit_on_dask(
+    dataset: Dataset,
+    settings: Settings,
+    overrides: dict[str, Any],
+    advance: Callable[[str], None],
+    scheduler: str | None,
+) -> Any:
+    from dask.distributed import Client, LocalCluster
+
+    from training.distributed import dask_trainer
+    from training.train import fit
+
+    if scheduler:
+        with Client(scheduler, timeout="20s") as client:
+            return fit(dataset, settings, overrides, advance, dask_trainer(client))
+    # one worker per LightGBM thread the settings allow: the same cores as a local run
+    with (
+        LocalCluster(
+            n_workers=settings.lgbm_threads,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        return fit(dataset, settings, overrides, advance, dask_trainer(client))
 
 
 def _print_tables(tables: dict) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -150,7 +151,9 @@ def fit(
     settings: Settings,
     params_override: dict[str, Any],
     advance: Callable[[str], None] = lambda _s: None,
+    trainer: Callable[..., lgb.Booster] = train_booster,
 ) -> TrainOutcome:
+    """The whole pipeline; ``trainer`` is the booster step (local, or on Dask)."""
     clock = StageClock(advance)
     advance = clock.advance
     threshold = settings.threshold
@@ -159,7 +162,7 @@ def fit(
 
     advance("lightgbm")
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
-    booster = train_booster(
+    booster = trainer(
         features[parts["train"]],
         ex.y[parts["train"]],
         features[parts["valid"]],

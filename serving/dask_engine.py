@@ -1,0 +1,190 @@
+"""The Dask engine: the same chunk scoring as the local engine, one task per Parquet part.
+
+Tasks are planned from Parquet metadata alone (row groups and their row counts), so the
+client never reads the data and every task knows the file row number of its first row.
+The scorer's ingredients (model files as text, the creator table, options) are scattered to
+the workers once; each worker builds its Scorer on first use and keeps it, so the model is
+loaded once per worker, not once per partition. Each task writes its own part file; the
+client writes ``_SUCCESS`` last and renames the folder into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from features.loading import DataError
+from models.bundle import ModelBundle
+from serving.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
+
+ROWS_PER_TASK = 250_000
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    row_groups: tuple[int, ...]
+    first_row: int
+    part: int
+
+
+@dataclass(frozen=True)
+class Ingredients:
+    """What a worker needs to build a Scorer; plain data, so nothing is pickled code."""
+
+    model_texts: dict[str, str]
+    version: str
+    histories: pd.DataFrame
+    when: When
+    snapshots: str | None
+    explain: bool
+
+    @property
+    def key(self) -> str:
+        text = "".join(self.model_texts.values()) + repr((self.when, self.snapshots))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+_SCORERS: dict[str, Scorer] = {}  # per worker process: built once, reused by every task
+
+
+def _scorer(ingredients: Ingredients) -> Scorer:
+    key = ingredients.key
+    if key not in _SCORERS:
+        _SCORERS[key] = Scorer(
+            bundle=ModelBundle.from_texts(ingredients.model_texts),
+            version=ingredients.version,
+            histories=ingredients.histories,
+            when=ingredients.when,
+            snapshots=Path(ingredients.snapshots) if ingredients.snapshots else None,
+            explain=ingredients.explain,
+        )
+    return _SCORERS[key]
+
+
+def plan(source: Path, rows_per_task: int = ROWS_PER_TASK) -> list[Task]:
+    """Tasks of whole row groups, about ``rows_per_task`` rows each, in file order."""
+    if source.is_dir():
+        files = sorted(p for p in source.glob("*.parquet") if not p.name.startswith("."))
+    elif source.suffix.lower() == ".parquet":
+        files = [source]
+    else:
+        raise DataError(f"{source}: the dask engine reads Parquet (a file or a folder of parts)")
+    if not files:
+        raise DataError(f"{source}: folder holds no .parquet parts")
+    tasks: list[Task] = []
+    first_row = 0
+    for path in files:
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
+        groups: list[int] = []
+        rows = 0
+        for group in range(meta.num_row_groups):
+            groups.append(group)
+            rows += meta.row_group(group).num_rows
+            if rows >= rows_per_task or group == meta.num_row_groups - 1:
+                tasks.append(Task(str(path), tuple(groups), first_row, len(tasks)))
+                first_row += rows
+                groups, rows = [], 0
+    return tasks
+
+
+def score_task(ingredients: Ingredients, task: Task, folder: str) -> tuple[int, dict]:
+    """Score one task's row groups into its own part file; return rows read and rejects."""
+    raw = pq.ParquetFile(task.path).read_row_groups(list(task.row_groups)).to_pandas()
+    scorer = _scorer(ingredients)
+    scores, rejects = scorer.score(raw, task.first_row)
+    part = Path(folder) / f"part-{task.part:05d}.parquet"
+    pq.write_table(as_arrow(scores, scorer.explain), part)
+    return len(raw), rejects
+
+
+@contextmanager
+def cluster(scheduler: str | None, workers: int | None) -> Iterator[object]:
+    """A client on the given scheduler, or on a LocalCluster sized to this machine."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler, timeout="20s") as client:
+            yield client
+        return
+    n = workers or os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
+def score_dask(
+    scorer: Scorer,
+    source: Path,
+    output: Path,
+    reject_limit: float,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    advance: Callable[[int], None] = lambda _rows: None,
+) -> Outcome:
+    """Score on a Dask cluster into ``output``/part-*.parquet, then ``_SUCCESS``, then rename."""
+    from dask.distributed import as_completed
+
+    tasks = plan(source)
+    ingredients = Ingredients(
+        model_texts=scorer.bundle.to_texts(),
+        version=scorer.version,
+        histories=scorer.histories,
+        when=scorer.when,
+        snapshots=str(scorer.snapshots) if scorer.snapshots else None,
+        explain=scorer.explain,
+    )
+    partial = output.with_name(f".{output.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    outcome = Outcome()
+    rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
+    try:
+        with cluster(scheduler, workers) as client:
+            shared = client.scatter(ingredients, broadcast=True)
+            futures = [
+                client.submit(score_task, shared, task, str(partial), pure=False) for task in tasks
+            ]
+            for future in as_completed(futures):
+                rows, task_rejects = future.result()
+                outcome.rows += rows
+                for table, frame in task_rejects.items():
+                    rejects[table].append(frame)
+                advance(rows)
+        finish_rejects(outcome, rejects, output)
+        check_share(outcome, reject_limit)
+        outcome.scored = sum(pq.ParquetFile(p).metadata.num_rows for p in partial.glob("*.parquet"))
+        (partial / "_SUCCESS").write_text("")
+        _swap_in(partial, output)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return outcome
+
+
+def _swap_in(partial: Path, output: Path) -> None:
+    """Replace an old output folder by the new one; the old one is removed only after."""
+    old = output.with_name(f".{output.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if output.exists():
+        os.replace(output, old)
+    os.replace(partial, output)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,255 @@
+"""Batch scoring, run as a user runs it: `likecast score` on files, locally and on Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from features.loading import Dataset
+from features.settings import Settings
+from features.store import current_history, write_store
+from serving.dask_engine import plan
+from tests.conftest import BIN, run_cli
+
+
+@pytest.fixture(scope="module")
+def home(small_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose creator store holds the small data set's creators."""
+    home = tmp_path_factory.mktemp("score-home")
+    settings = Settings(home=home)
+    at = small_dataset.videos["posted_at"].max()
+    history = current_history(small_dataset, at, 1000, settings.horizon_minutes, 30)
+    write_store(history, settings.store_path)
+    return home
+
+
+@pytest.fixture(scope="module")
+def parts(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The videos as a folder of four Parquet parts: four Dask tasks, several local chunks."""
+    videos = pd.read_parquet(small_data / "videos.parquet")
+    folder = tmp_path_factory.mktemp("parts") / "videos"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(videos)), 4)):
+        videos.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def at(small_dataset: Dataset) -> str:
+    """A moment two days before the last post: most videos are live, a few not yet posted."""
+    return (small_dataset.videos["posted_at"].max() - pd.Timedelta(days=2)).isoformat()
+
+
+def score(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return run_cli("score", *args, env={"LIKECAST_HOME": str(home)}, timeout=timeout)
+
+
+def test_local_and_dask_engines_give_the_same_scores(
+    home: Path, parts: Path, small_data: Path, bundle_dir: Path, tmp_path: Path, at: str
+) -> None:
+    # given the same videos, snapshots and time, scored by each engine
+    common = ["--input", str(parts), "--model", str(bundle_dir), "--at", at]
+    common += ["--snapshots", str(small_data / "snapshots.parquet")]
+    local = score(home, *common, "--output", str(tmp_path / "local.parquet"), "--chunk-rows", "700")
+    dask = score(home, *common, "--output", str(tmp_path / "dask"), "--engine", "dask")
+    assert local.returncode == 0, local.stderr
+    assert dask.returncode == 0, dask.stderr
+    # then the Dask output is a folder of parts finished by _SUCCESS
+    folder = tmp_path / "dask"
+    assert (folder / "_SUCCESS").is_file()
+    assert len(list(folder.glob("part-*.parquet"))) == 4
+    # and both hold the same rows in the same order, probabilities equal to 1e-9
+    a, b = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(folder)
+    assert list(a.columns) == list(b.columns)
+    assert a["video_id"].tolist() == b["video_id"].tolist()
+    np.testing.assert_allclose(a["probability"], b["probability"], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(a["age_minutes"], b["age_minutes"])
+    # videos posted after --at are rejected with that reason, not scored
+    posted = pd.read_parquet(small_data / "videos.parquet")["posted_at"]
+    after = int((posted > pd.Timestamp(at)).sum())
+    assert 0 < after < len(posted) / 10
+    assert len(a) == len(posted) - after
+    rejects = pd.read_csv(tmp_path / "local.rejects.csv")
+    assert rejects["_reason"].str.contains("after --at").sum() == after
+
+
+def test_scores_answer_like_the_model_does_on_the_same_rows(
+    home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given drafts (no snapshots) scored to CSV
+    out = tmp_path / "drafts.csv"
+    result = score(
+        home, "--input", str(small_data / "videos.parquet"), "--output", str(out),
+        "--model", str(bundle_dir),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    scores = pd.read_csv(out)
+    # then every video has a probability in [0, 1] at age 0 with the model's settings
+    assert len(scores) == 4000
+    assert scores["probability"].between(0, 1).all()
+    assert (scores["age_minutes"] == 0).all()
+    assert set(scores["threshold"]) == {1000}
+    assert set(scores["model_version"]) == {"local"}
+    assert "scored 4,000 of 4,000 videos" in " ".join(result.stderr.split())
+
+
+def test_bad_rows_go_to_the_rejects_file_and_the_limit_sets_the_exit_code(
+    home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given a CSV of videos with three broken rows (data rows 1, 10 and 100)
+    videos = pd.read_parquet(small_data / "videos.parquet").astype(object)
+    videos.loc[0, "duration_s"] = "-5"
+    videos.loc[9, "posted_at"] = "yesterday"
+    videos.loc[99, "video_id"] = ""
+    few = tmp_path / "few.csv"
+    videos.to_csv(few, index=False)
+    out = tmp_path / "out.parquet"
+    # when it is scored: 3 of 4000 rejected, under the 1% limit
+    result = score(home, "--input", str(few), "--output", str(out), "--model", str(bundle_dir))
+    # then the job succeeds, the good rows are scored and the bad ones explained
+    assert result.returncode == 0, result.stderr
+    assert len(pd.read_parquet(out)) == 3997
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
+    assert rejects["_row"].tolist() == [1, 10, 100]
+    assert "duration_s: must be > 0" in rejects["_reason"][0]
+    assert "posted_at: expected timestamp" in rejects["_reason"][1]
+    assert "video_id: required value missing" in rejects["_reason"][2]
+
+    # given the same file with 100 broken rows (2.5%, over the limit)
+    videos.loc[:99, "duration_s"] = "-1"
+    many = tmp_path / "many.csv"
+    videos.to_csv(many, index=False)
+    out.unlink()
+    result = score(home, "--input", str(many), "--output", str(out), "--model", str(bundle_dir))
+    # then it fails with one line saying so, and writes no output
+    assert result.returncode == 2
+    assert "100 of 4000 videos rejected (2.5% > limit 1.0%)" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 100
+
+
+def test_a_killed_job_leaves_no_finished_looking_output_and_a_rerun_completes(
+    home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given a catalogue of 80k videos, scored in many small chunks
+    videos = pd.read_parquet(small_data / "videos.parquet")
+    big = pd.concat(
+        [videos.assign(video_id=videos["video_id"] + f"-{i}") for i in range(20)],
+        ignore_index=True,
+    )
+    source = tmp_path / "big.parquet"
+    big.to_parquet(source, index=False, row_group_size=2000)
+    out = tmp_path / "scores.parquet"
+    args = ["score", "--input", str(source), "--output", str(out), "--model", str(bundle_dir)]
+    args += ["--chunk-rows", "1000"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    # when the job is killed while it writes
+    job = subprocess.Popen(
+        [str(BIN / "likecast"), *args],
+        env={**env, "LIKECAST_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    partial = tmp_path / ".scores.parquet.partial"
+    deadline = time.monotonic() + 120
+    while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.send_signal(signal.SIGKILL)
+    job.wait(30)
+    # then there is no output file, only the hidden partial one
+    assert partial.exists(), "the job finished before it could be killed"
+    assert not out.exists()
+    # when it is run again, it completes with every video scored once
+    rerun = run_cli(*args, env={"LIKECAST_HOME": str(home)})
+    assert rerun.returncode == 0, rerun.stderr
+    scores = pd.read_parquet(out)
+    assert scores["video_id"].tolist() == big["video_id"].tolist()
+    assert not partial.exists()
+    # and the scores equal the drafts scored alone (each copy of a video scores the same)
+    np.testing.assert_allclose(
+        scores["probability"].to_numpy().reshape(20, -1),
+        np.tile(scores["probability"][:4000], (20, 1)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--age-minutes", "60", "--at", "2026-01-01"], "give --age-minutes or --at, not both"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --engine dask"),
+        (["--at", "soon"], "--at: not an ISO time"),
+        (["--snapshots", "/nonexistent/s.parquet"], "/nonexistent/s.parquet: no such file"),
+    ],
+)
+def test_contradictory_or_wrong_options_exit_2_with_one_line(
+    cli, small_data: Path, bundle_dir: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    result = cli(
+        "score", "--input", str(small_data / "videos.parquet"), "--output",
+        str(tmp_path / "o.parquet"), "--model", str(bundle_dir), *extra,
+    )  # fmt: skip
+    assert result.code == 2
+    assert message in result.text
+    assert not (tmp_path / "o.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "engine", "message"),
+    [
+        ("o.json", "local", "output must end in .parquet or .csv"),
+        ("o", "dask", "the dask engine reads Parquet"),
+    ],
+)
+def test_unsupported_files_are_named(
+    cli, small_data: Path, bundle_dir: Path, tmp_path: Path, output: str, engine: str, message: str
+) -> None:
+    csv = tmp_path / "videos.csv"
+    pd.read_parquet(small_data / "videos.parquet").head(50).to_csv(csv, index=False)
+    result = cli(
+        "score", "--input", str(csv), "--output", str(tmp_path / output),
+        "--model", str(bundle_dir), "--engine", engine,
+    )  # fmt: skip
+    assert result.code == 2
+    assert message in result.text
+
+
+def test_plan_covers_every_row_once_in_file_order(parts: Path) -> None:
+    tasks = plan(parts, rows_per_task=300)
+    sizes = [sum(1 for _ in t.row_groups) for t in tasks]
+    assert all(size >= 1 for size in sizes)
+    starts = [t.first_row for t in tasks]
+    assert starts == sorted(starts)
+    assert starts[0] == 0
+    assert [t.part for t in tasks] == list(range(len(tasks)))
+
+
+def test_training_on_dask_registers_a_model_as_good_as_local(
+    small_data: Path, tmp_path: Path
+) -> None:
+    # given the same data and parameters, trained locally and on a LocalCluster
+    params = tmp_path / "fast.json"
+    params.write_text(json.dumps({"num_boost_round": 120}))
+    aucs = {}
+    for engine in ("local", "dask"):
+        home = tmp_path / engine
+        result = run_cli(
+            "train", "--data", str(small_data), "--params", str(params), "--engine", engine,
+            env={"LIKECAST_HOME": str(home)}, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"
+        client = MlflowClient(uri, uri)
+        version = client.get_model_version("likecast", "1")
+        aucs[engine] = client.get_run(version.run_id).data.metrics["test_roc_auc"]
+    # then the Dask-trained version is registered and within 0.005 AUC of the local one
+    assert abs(aucs["dask"] - aucs["local"]) < 0.005, aucs
