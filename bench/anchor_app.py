@@ -16,7 +16,7 @@ from features.settings import get_settings
 from features.store import CreatorStore
 from serving.predictor import Predictor
 from serving.schemas import Draft
-from training.tracking import load_model
+from training.registry import load_model
 
 SETTINGS = get_settings()
 PREDICTOR = Predictor(

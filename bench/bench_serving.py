@@ -34,7 +34,7 @@ from features.store import CreatorStore, current_history, write_store
 from serving.demo import DRAFT
 from serving.predictor import Predictor
 from serving.schemas import Draft
-from training.tracking import load_model
+from training.registry import load_model
 from training.train import fit
 
 CONNECTIONS = 8

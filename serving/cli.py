@@ -103,7 +103,7 @@ def score_command(
     from features.console import rows_progress
     from features.store import CreatorStore
     from serving.scoring import Scorer, When, score_local
-    from training.tracking import load_model
+    from training.registry import load_model
 
     if age_minutes is not None and at is not None:
         raise UserError("give --age-minutes or --at, not both")

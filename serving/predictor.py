@@ -28,7 +28,7 @@ from serving.schemas import (
     Prediction,
     WhatIf,
 )
-from training.tracking import LoadedModel, load_model
+from training.registry import LoadedModel, load_model
 
 log = logging.getLogger("likecast.serving")
 WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
@@ -321,7 +321,8 @@ class ModelHolder:
                 self._rejected = version if event["event"] == "reload_failed" else None
 
     def _alias_version(self) -> str | None:
-        from training.tracking import connect, resolve_version
+        from training.registry import resolve_version
+        from training.tracking import connect
 
         try:
             uri = self.model_uri or f"models:/{self.settings.model_name}@{self.settings.alias}"

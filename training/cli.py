@@ -160,7 +160,7 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.labels import label_videos
     from features.observations import grid_rows, video_rows
-    from training.tracking import load_model
+    from training.registry import load_model
     from training.train import evaluate_bundle
 
     settings = get_settings()

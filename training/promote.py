@@ -13,7 +13,8 @@ from mlflow.tracking import MlflowClient
 
 from features.settings import Settings
 from training.metrics import score
-from training.tracking import TrackingError, load_model, read_test_rows, resolve_version
+from training.registry import load_model, resolve_version
+from training.tracking import TrackingError, read_test_rows
 
 TOLERANCE = 1e-9  # identical models must compare equal despite float noise
 

@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 import sklearn
 from mlflow.exceptions import MlflowException
-from mlflow.models import Model, infer_signature
+from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from features.console import UserError
 from features.settings import Settings
-from models.bundle import BundleError, ModelBundle
 from models.pyfunc import to_wire
 from training.report import html_report, plots
 from training.train import TrainOutcome, spec_summary
@@ -44,14 +43,6 @@ class Registered:
     run_id: str
     version: str
     model_uri: str
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    bundle: ModelBundle
-    uri: str
-    version: str | None  # registry version, when loaded through the registry
-    run_id: str | None
 
 
 def connect(settings: Settings) -> MlflowClient:
@@ -167,54 +158,6 @@ def _log_pyfunc(outcome: TrainOutcome, bundle_dir: Path) -> Any:
 
 
 # ----------------------------------------------------------------------------- loading
-
-
-def _bundle_dir(model_dir: Path) -> Path:
-    """A bundle folder itself, or the bundle inside an MLflow model folder."""
-    if (model_dir / "MLmodel").is_file():
-        conf = Model.load(str(model_dir)).flavors.get("python_function", {})
-        if "data" not in conf:
-            raise BundleError(f"{model_dir}: an MLflow model, but not a likecast one")
-        return model_dir / conf["data"]
-    return model_dir
-
-
-def load_model(uri: str | None, settings: Settings, dst: Path | None = None) -> LoadedModel:
-    """Load ``uri`` (a folder, ``models:/name@alias`` or ``models:/name/N``) as a bundle.
-
-    With no URI, the registry's champion. The version is resolved here, so the caller can
-    report which version it serves even though the alias may move later.
-    """
-    uri = uri or f"models:/{settings.model_name}@{settings.alias}"
-    local = Path(uri)
-    if not uri.startswith("models:/"):
-        if not local.exists():
-            raise UserError(f"{uri}: no such model folder")
-        return LoadedModel(ModelBundle.load(_bundle_dir(local)), uri, None, None)
-    client = connect(settings)
-    version = resolve_version(client, uri)
-    target = Path(dst or tempfile.mkdtemp(prefix="likecast-model-"))
-    try:
-        path = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(target)
-        )
-    except MlflowException as exc:
-        raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
-    bundle = ModelBundle.load(_bundle_dir(Path(path)))
-    return LoadedModel(bundle, uri, str(version.version), version.run_id)
-
-
-def resolve_version(client: MlflowClient, uri: str) -> Any:
-    """``models:/name@alias`` or ``models:/name/N`` -> the ModelVersion it names now."""
-    body = uri.removeprefix("models:/")
-    try:
-        if "@" in body:
-            name, alias = body.split("@", 1)
-            return client.get_model_version_by_alias(name, alias)
-        name, _, number = body.partition("/")
-        return client.get_model_version(name, number)
-    except MlflowException as exc:
-        raise TrackingError(f"{uri}: not in the registry ({exc.message.splitlines()[0]})") from exc
 
 
 def read_test_rows(client: MlflowClient, run_id: str) -> pd.DataFrame:

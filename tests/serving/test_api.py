@@ -13,7 +13,7 @@ from serving import demo
 from serving.predictor import Predictor
 from serving.schemas import Early
 from tests.serving.conftest import TOKEN, Served
-from training.tracking import load_model
+from training.registry import load_model
 
 # the bodies the README and `make demo` show, for a creator in the test store, at a fixed time
 DRAFT = {

@@ -1,0 +1,86 @@
+"""Loading a model bundle from a folder or from the MLflow registry.
+
+Kept apart from ``training.tracking`` so that loading a model folder never imports MLflow
+(about ten seconds here): batch jobs and the service given a folder start at once, and the
+registry path imports MLflow only when it is used.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from features.console import UserError
+from features.settings import Settings
+from models.bundle import BundleError, ModelBundle
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    bundle: ModelBundle
+    uri: str
+    version: str | None  # registry version, when loaded through the registry
+    run_id: str | None
+
+
+def _bundle_dir(model_dir: Path) -> Path:
+    """A bundle folder itself, or the bundle inside an MLflow model folder."""
+    mlmodel = model_dir / "MLmodel"
+    if mlmodel.is_file():
+        conf = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
+        data = conf.get("python_function", {}).get("data")
+        if data is None:
+            raise BundleError(f"{model_dir}: an MLflow model, but not a likecast one")
+        return model_dir / data
+    return model_dir
+
+
+def load_model(uri: str | None, settings: Settings, dst: Path | None = None) -> LoadedModel:
+    """Load ``uri`` (a folder, ``models:/name@alias`` or ``models:/name/N``) as a bundle.
+
+    With no URI, the registry's champion. The version is resolved here, so the caller can
+    report which version it serves even though the alias may move later.
+    """
+    uri = uri or f"models:/{settings.model_name}@{settings.alias}"
+    local = Path(uri)
+    if not uri.startswith("models:/"):
+        if not local.exists():
+            raise UserError(f"{uri}: no such model folder")
+        return LoadedModel(ModelBundle.load(_bundle_dir(local)), uri, None, None)
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from training.tracking import TrackingError, connect
+
+    client = connect(settings)
+    version = resolve_version(client, uri)
+    target = Path(dst or tempfile.mkdtemp(prefix="likecast-model-"))
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(target)
+        )
+    except MlflowException as exc:
+        raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
+    bundle = ModelBundle.load(_bundle_dir(Path(path)))
+    return LoadedModel(bundle, uri, str(version.version), version.run_id)
+
+
+def resolve_version(client: Any, uri: str) -> Any:
+    """``models:/name@alias`` or ``models:/name/N`` -> the ModelVersion it names now."""
+    from mlflow.exceptions import MlflowException
+
+    from training.tracking import TrackingError
+
+    body = uri.removeprefix("models:/")
+    try:
+        if "@" in body:
+            name, alias = body.split("@", 1)
+            return client.get_model_version_by_alias(name, alias)
+        name, _, number = body.partition("/")
+        return client.get_model_version(name, number)
+    except MlflowException as exc:
+        raise TrackingError(f"{uri}: not in the registry ({exc.message.splitlines()[0]})") from exc
