@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -155,8 +156,8 @@ def raw_arrays(rows: pd.DataFrame) -> Raw:
         if name in _TIMES:
             utc = pd.DatetimeIndex(pd.to_datetime(column, utc=True)).as_unit("ns")
             raw[name] = utc.asi8
-        elif name in ("category", "video_id") and isinstance(column.dtype, pd.CategoricalDtype):
-            raw[name] = column.array  # a Categorical: mapped by its few categories, not per row
+        elif isinstance(column.dtype, pd.CategoricalDtype):
+            raw[name] = column.array  # a Categorical: worked on per category, not per row
         elif name in _TEXT or name == "video_id":
             raw[name] = column.array  # Arrow-backed strings stay in Arrow: no Python objects
         elif name == "music_trending":
@@ -228,8 +229,16 @@ def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
+def _per_category(count: Callable[[Any], np.ndarray], values: pd.Categorical) -> np.ndarray:
+    """A text count of each distinct text once, spread to the rows by their codes."""
+    per_text = count(values.categories.to_numpy(dtype=object))
+    return np.append(per_text, np.nan)[values.codes]  # code -1 (missing) takes the NaN
+
+
 def _token_count(values: Any) -> np.ndarray:
     """Space- or comma-separated tokens (hashtags)."""
+    if isinstance(values, pd.Categorical):
+        return _per_category(_token_count, values)
     if len(values) < _FEW:
         counts = [np.nan if _missing(v) else len(_TOKEN_RE.findall(v)) for v in values]
         return np.array(counts, dtype="float64")
@@ -237,6 +246,8 @@ def _token_count(values: Any) -> np.ndarray:
 
 
 def _char_count(values: Any) -> np.ndarray:
+    if isinstance(values, pd.Categorical):
+        return _per_category(_char_count, values)
     if len(values) < _FEW:
         return np.array([np.nan if _missing(v) else len(v) for v in values], dtype="float64")
     return _floats(pc.utf8_length(_text(values)))
