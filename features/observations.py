@@ -50,7 +50,7 @@ def observe(
     video_ids: pd.Series,
     ages: np.ndarray,
     repeat: int = 1,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """For each (video, age): the latest snapshot at or before the age, and the two before it.
 
     Snapshots at age 0 carry no information (everything is zero) and are skipped, so a
@@ -68,8 +68,12 @@ def observe(
         s_code = codes.get_indexer(ids).astype(np.int64)
     s_age = np.round(snaps["age_minutes"].to_numpy(dtype="float64") * 100).astype(np.int64)
     key = s_code * _SHIFT + s_age
-    order = np.argsort(key, kind="stable")
-    key, s_code = key[order], s_code[order]
+    # The loader hands snapshots sorted by video and age: then there is nothing to sort, and
+    # the look-ups below read the snapshot columns front to back instead of at random.
+    presorted = bool(np.all(key[1:] >= key[:-1]))
+    order = np.arange(len(key)) if presorted else np.argsort(key, kind="stable")
+    if not presorted:
+        key, s_code = key[order], s_code[order]
 
     q_code = np.repeat(codes.get_indexer(video_ids).astype(np.int64), repeat)
     q_age = np.round(np.asarray(ages, dtype="float64") * 100).astype(np.int64)
@@ -81,13 +85,19 @@ def observe(
         p = pos - offset
         ok = (p >= 0) & (q_code >= 0)
         ok &= s_code[np.clip(p, 0, max(len(s_code) - 1, 0))] == q_code if len(s_code) else False
-        return order[np.clip(p, 0, max(len(order) - 1, 0))], ok
+        clipped = np.clip(p, 0, len(order) - 1)
+        return (clipped if presorted else order[clipped]), ok
+
+    values = {
+        name: snaps[name].to_numpy(dtype="float64", na_value=np.nan)
+        for name in ("age_minutes", *OBSERVED_COUNTERS, *OBSERVED_RATES)
+        if name in snaps.columns and len(snaps)
+    }
 
     def column(name: str, rows: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        if name not in snaps.columns or not len(snaps):
+        if name not in values:
             return np.full(len(q_code), np.nan)
-        values = snaps[name].to_numpy(dtype="float64", na_value=np.nan)[rows]
-        return np.where(ok, values, np.nan)
+        return np.where(ok, values[name][rows], np.nan)
 
     rows0, ok0 = at(0)
     rows1, ok1 = at(1)
@@ -99,7 +109,7 @@ def observe(
     out["lag1_likes"] = column("likes", rows1, ok1)
     out["lag2_age_minutes"] = column("age_minutes", rows2, ok2)
     out["lag2_likes"] = column("likes", rows2, ok2)
-    return pd.DataFrame(out)
+    return out
 
 
 def draft_rows(videos: pd.DataFrame) -> pd.DataFrame:
@@ -157,9 +167,11 @@ def _attach(
     ids = per_video["video_id"]
     if repeat > 1:
         per_video = _repeat(per_video, repeat)
-    rows = per_video.reset_index(drop=True).assign(age_minutes=ages)
-    observed = observe(snapshots, ids, ages, repeat)
-    return pd.concat([rows, observed], axis=1)[list(RAW_COLUMNS)]
+    per_video = per_video.reset_index(drop=True)
+    columns = {"age_minutes": ages, **observe(snapshots, ids, ages, repeat)}
+    return pd.DataFrame(
+        {name: columns[name] if name in columns else per_video[name] for name in RAW_COLUMNS}
+    )
 
 
 def grid_rows(
