@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 from features.loading import DataError
 from models.bundle import ModelBundle
 from serving.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
+from training.distributed import cluster
 
 ROWS_PER_TASK = 250_000
 
@@ -107,29 +107,6 @@ def score_task(ingredients: Ingredients, task: Task, folder: str) -> tuple[int, 
     part = Path(folder) / f"part-{task.part:05d}.parquet"
     pq.write_table(as_arrow(scores, scorer.explain), part)
     return len(raw), rejects
-
-
-@contextmanager
-def cluster(scheduler: str | None, workers: int | None) -> Iterator[object]:
-    """A client on the given scheduler, or on a LocalCluster sized to this machine."""
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler, timeout="20s") as client:
-            yield client
-        return
-    n = workers or os.cpu_count() or 1
-    with (
-        LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host="127.0.0.1",
-        ) as local,
-        Client(local) as client,
-    ):
-        yield client
 
 
 def score_dask(

@@ -115,25 +115,11 @@ def _fit_on_dask(
     advance: Callable[[str], None],
     scheduler: str | None,
 ) -> Any:
-    from dask.distributed import Client, LocalCluster
-
-    from training.distributed import dask_trainer
+    from training.distributed import cluster, dask_trainer
     from training.train import fit
 
-    if scheduler:
-        with Client(scheduler, timeout="20s") as client:
-            return fit(dataset, settings, overrides, advance, dask_trainer(client))
-    # one worker per LightGBM thread the settings allow: the same cores as a local run
-    with (
-        LocalCluster(
-            n_workers=settings.lgbm_threads,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host="127.0.0.1",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    # without a scheduler: one worker per LightGBM thread allowed, the cores a local run uses
+    with cluster(scheduler, settings.lgbm_threads) as client:
         return fit(dataset, settings, overrides, advance, dask_trainer(client))
 
 

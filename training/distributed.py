@@ -16,7 +16,9 @@ ports collided on repeated runs (#3753), so each run lets LightGBM pick free por
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightgbm as lgb
@@ -73,3 +75,26 @@ def best_round(booster: lgb.Booster, x_valid: pd.DataFrame, y_valid: np.ndarray)
         # log loss from raw scores: log(1 + e^-z) for positives, log(1 + e^z) for negatives
         losses.append(float(np.mean(np.logaddexp(0.0, np.where(y_valid == 1, -raw, raw)))))
     return int(np.argmin(losses)) + 1
+
+
+@contextmanager
+def cluster(scheduler: str | None, workers: int | None) -> Iterator[object]:
+    """A client on the given scheduler, or on a LocalCluster sized to this machine."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler, timeout="20s") as client:
+            yield client
+        return
+    n = workers or os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
