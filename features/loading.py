@@ -168,7 +168,7 @@ def _check_delimiter(frame: pd.DataFrame, path: Path) -> None:
 def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     """A table in chunks of about ``rows`` rows, as raw columns; never all of it at once.
 
-    Parquet is read by record batches (a file, or a folder of parts), CSV by pandas chunks;
+    Parquet is read by row groups (a file, or a folder of parts), CSV by pandas chunks;
     both fail with the same one-line messages as ``read_table``.
     """
     if path.is_dir():
@@ -184,9 +184,15 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         raise DataError(f"{path}: file is empty")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
+        # Row group by row group: ParquetFile.iter_batches kept allocating as it went
+        # (pyarrow 25 here: +6 MB per 100k rows read), reading whole row groups stays flat.
+        # A row group is Parquet's unit of reading, so memory follows the largest one.
         try:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-                yield batch.to_pandas()
+            parquet = pq.ParquetFile(path)
+            for group in range(parquet.num_row_groups):
+                table = parquet.read_row_group(group)
+                for start in range(0, table.num_rows, rows):
+                    yield table.slice(start, rows).to_pandas()
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
     elif suffix == ".csv":

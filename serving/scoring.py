@@ -84,7 +84,10 @@ class Scorer:
         if self.snapshots is not None and len(good):
             videos.clean = good
             result = attach_snapshots(videos, clean_table(self._snapshots_of(good), "snapshots"))
-            snapshots, rejects["snapshots"] = result.clean, result.rejects
+            # snapshots are read per chunk, filtered: their row numbers would be the filtered
+            # read's, so a rejected snapshot is named by its own columns (video, time) instead
+            snapshots = result.clean
+            rejects["snapshots"] = result.rejects.drop(columns="_row")
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
         per_video = self._with_history(draft_rows(good))
@@ -208,7 +211,8 @@ def finish_rejects(outcome: Outcome, rejects: dict[str, list[pd.DataFrame]], out
     for table, path in rejects_paths(output).items():
         parts = [r for r in rejects[table] if len(r)]
         if parts:
-            write_atomically(pd.concat(parts, ignore_index=True).sort_values("_row"), path)
+            frame = pd.concat(parts, ignore_index=True)
+            write_atomically(frame.sort_values("_row") if "_row" in frame else frame, path)
             outcome.rejects_files.append(path)
         else:
             path.unlink(missing_ok=True)

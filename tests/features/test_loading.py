@@ -262,3 +262,23 @@ def test_a_folder_of_parquet_parts_is_one_table(base, tmp_path: Path) -> None:
 def test_data_error_is_a_user_error() -> None:
     with pytest.raises(DataError, match="no such directory"):
         load_dataset(Path("/definitely/not/here"))
+
+
+@pytest.mark.parametrize(("suffix", "rows"), [(".parquet", 300), (".csv", 300), (".parquet", 5000)])
+def test_tables_stream_in_chunks_of_at_most_the_asked_rows(
+    small_data: Path, tmp_path: Path, suffix: str, rows: int
+) -> None:
+    from features.loading import iter_table
+
+    # given 2,000 videos in a file (Parquet: two row groups of 1,000)
+    videos = pd.read_parquet(small_data / "videos.parquet").head(2000)
+    path = tmp_path / f"videos{suffix}"
+    if suffix == ".parquet":
+        videos.to_parquet(path, index=False, row_group_size=1000)
+    else:
+        videos.to_csv(path, index=False)
+    # when it is read in chunks
+    chunks = list(iter_table(path, rows))
+    # then no chunk is larger than asked and together they are the file, in order
+    assert max(len(c) for c in chunks) <= rows
+    assert pd.concat(chunks)["video_id"].astype(str).tolist() == videos["video_id"].tolist()

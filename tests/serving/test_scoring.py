@@ -138,6 +138,29 @@ def test_bad_rows_go_to_the_rejects_file_and_the_limit_sets_the_exit_code(
     assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 100
 
 
+def test_bad_snapshots_are_named_by_video_and_the_video_is_still_scored(
+    home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given snapshots where one video's likes go negative
+    snapshots = pd.read_parquet(small_data / "snapshots.parquet")
+    video = snapshots["video_id"].iloc[0]
+    snapshots.loc[snapshots.index[1], "likes"] = -3
+    broken = tmp_path / "snapshots.parquet"
+    snapshots.to_parquet(broken, index=False)
+    out = tmp_path / "early.parquet"
+    # when the videos are scored one hour after posting
+    result = score(
+        home, "--input", str(small_data / "videos.parquet"), "--output", str(out),
+        "--snapshots", str(broken), "--age-minutes", "60", "--model", str(bundle_dir),
+    )  # fmt: skip
+    # then the bad snapshot is set aside with its video and rule, and every video is scored
+    assert result.returncode == 0, result.stderr
+    rejects = pd.read_csv(tmp_path / "early.snapshots.rejects.csv")
+    assert rejects["video_id"].tolist() == [video]
+    assert "likes: must be >= 0" in rejects["_reason"][0]
+    assert len(pd.read_parquet(out)) == 4000
+
+
 def test_a_killed_job_leaves_no_finished_looking_output_and_a_rerun_completes(
     home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
 ) -> None:
