@@ -82,7 +82,7 @@ class Scorer:
             good, ages = good[~early], ages[~early]
         snapshots = _NO_SNAPSHOTS
         if self.snapshots is not None and len(good):
-            videos.clean = good
+            videos.clean = good  # snapshots are checked against the videos still scored
             result = attach_snapshots(videos, clean_table(self._snapshots_of(good), "snapshots"))
             # snapshots are read per chunk, filtered: their row numbers would be the filtered
             # read's, so a rejected snapshot is named by its own columns (video, time) instead

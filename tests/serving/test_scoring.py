@@ -102,6 +102,25 @@ def test_scores_answer_like_the_model_does_on_the_same_rows(
     assert "scored 4,000 of 4,000 videos" in " ".join(result.stderr.split())
 
 
+def test_explain_adds_each_videos_top_factors(
+    cli, home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given 40 drafts scored with --explain
+    source = tmp_path / "few.parquet"
+    pd.read_parquet(small_data / "videos.parquet").head(40).to_parquet(source, index=False)
+    out = tmp_path / "explained.parquet"
+    result = cli(
+        "score", "--input", str(source), "--output", str(out), "--model", str(bundle_dir),
+        "--explain", env={"LIKECAST_HOME": str(home)},
+    )  # fmt: skip
+    assert result.code == 0, result.text
+    # then every row carries its factors up and down, in plain words
+    factors = [json.loads(f) for f in pd.read_parquet(out)["factors"]]
+    assert len(factors) == 40
+    assert all(set(f) == {"up", "down"} for f in factors)
+    assert all(item["text"] for f in factors for item in f["up"] + f["down"])
+
+
 def test_bad_rows_go_to_the_rejects_file_and_the_limit_sets_the_exit_code(
     home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
 ) -> None:
