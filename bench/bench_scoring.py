@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,10 +29,10 @@ import pyarrow.parquet as pq
 from bench.bench_features import data
 from bench.bench_serving import model_and_store
 from bench.common import timed, write_result
-from features.observations import draft_rows
-from features.pipeline import feature_matrix, raw_arrays
+from features.loading import clean_table
 from features.store import CreatorStore
 from models.bundle import ModelBundle
+from serving.scoring import Scorer, When
 
 ROW_GROUP = 100_000
 
@@ -54,23 +53,13 @@ def catalogue(copies: int, folder: Path) -> tuple[Path, int, float]:
 
 def bare_predict(model: Path, store: Path, source: Path) -> float:
     """Rows/s of booster.predict alone on the first million videos' feature matrix."""
-    bundle = ModelBundle.load(model)
-    videos = pq.ParquetFile(source).read_row_groups(range(10)).to_pandas()
-    history = CreatorStore(store).table().reindex(videos["creator_id"].astype(str).to_numpy())
-    rows = pd.concat(
-        [draft_rows(videos).reset_index(drop=True), history.reset_index(drop=True)], axis=1
-    )
-    rows["hist_videos"] = rows["hist_videos"].fillna(0.0)
-    for name in ("age_minutes", "obs_age_minutes", "views", "likes", "comments", "replies"):
-        rows[name] = 0.0 if name == "age_minutes" else np.nan
-    for name in ("shares", "follows", "completion_rate", "retention_3s"):
-        rows[name] = np.nan
-    for name in ("lag1_age_minutes", "lag1_likes", "lag2_age_minutes", "lag2_likes"):
-        rows[name] = np.nan
-    matrix = feature_matrix(raw_arrays(rows), bundle.spec)
+    raw = pq.ParquetFile(source).read_row_groups(range(10)).to_pandas()
+    videos = clean_table(raw, "videos").clean
+    scorer = Scorer(ModelBundle.load(model), "local", CreatorStore(store).table(), When())
+    _, matrix = scorer.features(videos, np.zeros(len(videos)))
     times: dict[str, float] = {}
     with timed(times, "predict"):
-        bundle.booster.predict(matrix, raw_score=True, num_threads=2)
+        scorer.bundle.booster.predict(matrix, raw_score=True, num_threads=2)
     return len(matrix) / times["predict"]
 
 

@@ -71,9 +71,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+def start(command: list[str], env: dict[str, str], port: int, cwd: Path) -> subprocess.Popen:
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=env["HOME_DIR"]
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -175,7 +175,6 @@ def main(argv: list[str] | None = None) -> int:
             "LIKECAST_HOME": str(home),
             "LIKECAST_MODEL_URI": str(model),
             "OMP_NUM_THREADS": "2",
-            "HOME_DIR": tmp,
         }
         draft = PLAIN_DRAFT
         batch = {"items": [{**draft, "creator_id": f"c{i:07d}"} for i in range(1000)]}
@@ -195,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             {**env, "PYTHONPATH": str(Path.cwd())},
             port,
+            Path(tmp),
         )
         try:
             result["starlette_draft"] = wrk(
@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             env,
             port,
+            Path(tmp),
         )
         try:
             result["rss_after_start"] = tree_rss_mb(service)

@@ -62,7 +62,7 @@ class _RowRate(ProgressColumn):
 
 
 @contextmanager
-def rows_progress(title: str, total: int | None) -> Iterator[Callable[[int], None]]:
+def rows_progress(title: str) -> Iterator[Callable[[int], None]]:
     """A progress bar over rows with their rate; yields ``advance(rows_done_now)``."""
     with Progress(
         SpinnerColumn(),
@@ -73,5 +73,5 @@ def rows_progress(title: str, total: int | None) -> Iterator[Callable[[int], Non
         TimeElapsedColumn(),
         console=stderr(),
     ) as bar:
-        task = bar.add_task(title, total=total)
+        task = bar.add_task(title, total=None)
         yield lambda rows: bar.advance(task, rows)

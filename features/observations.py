@@ -84,8 +84,8 @@ def observe(
             return np.zeros(len(pos), dtype=np.int64), np.zeros(len(pos), dtype=bool)
         p = pos - offset
         ok = (p >= 0) & (q_code >= 0)
-        ok &= s_code[np.clip(p, 0, max(len(s_code) - 1, 0))] == q_code if len(s_code) else False
         clipped = np.clip(p, 0, len(order) - 1)
+        ok &= s_code[clipped] == q_code
         return (clipped if presorted else order[clipped]), ok
 
     values = {

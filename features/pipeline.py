@@ -140,7 +140,7 @@ def fit_spec(
 # both turned into this one form, then share every line of feature code below.
 
 Raw = dict[str, Any]  # column name -> numpy array (or pandas Categorical)
-_TEXT = ("creator_id", "category", "caption", "hashtags")
+_TEXT = ("video_id", "creator_id", "category", "caption", "hashtags")
 _TIMES = ("posted_at", "hist_last_posted_at")
 _NAT = np.iinfo(np.int64).min  # what pandas stores for NaT in int64 nanoseconds
 
@@ -158,7 +158,7 @@ def raw_arrays(rows: pd.DataFrame) -> Raw:
             raw[name] = utc.asi8
         elif isinstance(column.dtype, pd.CategoricalDtype):
             raw[name] = column.array  # a Categorical: worked on per category, not per row
-        elif name in _TEXT or name == "video_id":
+        elif name in _TEXT:
             raw[name] = column.array  # Arrow-backed strings stay in Arrow: no Python objects
         elif name == "music_trending":
             flag = column.astype("boolean").astype("Float64")
@@ -180,7 +180,7 @@ def raw_records(records: list[dict]) -> Raw:
                 [_NAT if v is None or pd.isna(v) else pd.Timestamp(v).value for v in values],
                 dtype=np.int64,
             )
-        elif name in _TEXT or name == "video_id":
+        elif name in _TEXT:
             raw[name] = np.array(values, dtype=object)
         else:
             raw[name] = np.array(
@@ -317,12 +317,11 @@ def history_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
 
 def engagement_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
     """What the platform's audience did by the prediction age; all missing for a draft."""
-    num = raw
-    age, obs_age = num["age_minutes"], num["obs_age_minutes"]
-    views, likes, replies = num["views"], num["likes"], num["replies"]
-    comments, shares, follows = num["comments"], num["shares"], num["follows"]
-    lag1_age, lag1_likes = num["lag1_age_minutes"], num["lag1_likes"]
-    lag2_age, lag2_likes = num["lag2_age_minutes"], num["lag2_likes"]
+    age, obs_age = raw["age_minutes"], raw["obs_age_minutes"]
+    views, likes, replies = raw["views"], raw["likes"], raw["replies"]
+    comments, shares, follows = raw["comments"], raw["shares"], raw["follows"]
+    lag1_age, lag1_likes = raw["lag1_age_minutes"], raw["lag1_likes"]
+    lag2_age, lag2_likes = raw["lag2_age_minutes"], raw["lag2_likes"]
     speed = _ratio(likes - lag1_likes, (obs_age - lag1_age) / 60.0)
     before = _ratio(lag1_likes - lag2_likes, (lag1_age - lag2_age) / 60.0)
     projected = np.log1p(likes) + spec.sh_offset(np.nan_to_num(obs_age, nan=1.0))
@@ -338,8 +337,8 @@ def engagement_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
         "comment_rate": _ratio(comments, views),
         "share_rate": _ratio(shares, views),
         "follow_rate": _ratio(follows, views),
-        "completion_rate": num["completion_rate"],
-        "retention_3s": num["retention_3s"],
+        "completion_rate": raw["completion_rate"],
+        "retention_3s": raw["retention_3s"],
         # replies per view, not per comment: per comment would make more comments
         # lower the probability, breaking the monotone promise on comments
         "reply_rate": _ratio(replies, views),

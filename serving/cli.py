@@ -123,7 +123,7 @@ def score_command(
         explain=explain,
     )
     started = time.perf_counter()
-    with rows_progress(f"scoring ({engine.value})", None) as advance:
+    with rows_progress(f"scoring ({engine.value})") as advance:
         if engine is Engine.dask:
             from serving.dask_engine import score_dask
 

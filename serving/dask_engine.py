@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +48,7 @@ class Ingredients:
     snapshots: str | None
     explain: bool
 
-    @property
+    @cached_property  # hashed once per worker: the scattered object is shared by its tasks
     def key(self) -> str:
         text = "".join(self.model_texts.values()) + repr((self.when, self.snapshots))
         return hashlib.sha256(text.encode()).hexdigest()

@@ -89,13 +89,10 @@ class Predictor:
         )
         return values, source
 
-    def row(
-        self, request: Draft, histories: dict[str, dict[str, object]] | None = None
-    ) -> tuple[dict, str]:
+    def row(self, request: Draft, histories: dict[str, dict[str, object]]) -> tuple[dict, str]:
         """The raw row of one request, in the exact shape training rows have.
 
-        ``histories`` are the store's answers fetched for a whole batch; without them the
-        store is asked for this creator alone.
+        ``histories`` are the store's answers for the requests at hand (``histories()``).
         """
         zone = request.timezone or self.settings.timezone
         age = 0.0
@@ -120,12 +117,7 @@ class Predictor:
                 _local(request.posted_at, zone) if request.posted_at else pd.Timestamp.now(tz="UTC")
             )
         posted = posted.tz_convert("UTC")
-        stored = (
-            histories.get(request.creator_id)
-            if histories is not None
-            else self.store.get(request.creator_id)
-        )
-        history, source = self.history_for(request, posted, stored)
+        history, source = self.history_for(request, posted, histories.get(request.creator_id))
         row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
         row.update(
             creator_id=request.creator_id,
@@ -170,7 +162,7 @@ class Predictor:
     ) -> list[Prediction]:
         """Answers in order; ``built`` are the requests' rows when the caller made them."""
         if built is None:
-            histories = self.histories(requests) if len(requests) > 1 else None
+            histories = self.histories(requests)
             built = [self.row(r, histories) for r in requests]
         bundle = self.loaded.bundle
         matrix = self.features([row for row, _ in built])
@@ -212,7 +204,7 @@ class Predictor:
 
     def whatif(self, draft: Draft) -> WhatIf:
         """The same draft at each hour of the next day and at a few durations."""
-        base, _ = self.row(draft)
+        base, _ = self.row(draft, self.histories([draft]))
         zone = draft.timezone or self.settings.timezone
         start = base["posted_at"].tz_convert(zone).floor("h")
         hours = [start + timedelta(hours=h) for h in range(24)]

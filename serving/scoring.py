@@ -56,6 +56,15 @@ class When:
         return np.full(len(posted_at), float(self.age_minutes or 0.0))
 
 
+_NO_SNAPSHOTS = pd.DataFrame(
+    {
+        "video_id": pd.Series([], dtype="string"),
+        "age_minutes": pd.Series([], dtype="float64"),
+        **{name: pd.Series([], dtype="float64") for name in (*COUNTER_COLUMNS, *RATE_COLUMNS)},
+    }
+)
+
+
 @dataclass
 class Scorer:
     """Everything a chunk needs, built once per process (once per Dask worker)."""
@@ -90,9 +99,7 @@ class Scorer:
             rejects["snapshots"] = result.rejects.drop(columns="_row")
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
-        per_video = self._with_history(draft_rows(good))
-        rows = single_age_rows(per_video, snapshots, ages)
-        matrix = feature_matrix(raw_arrays(rows), self.bundle.spec)
+        rows, matrix = self.features(good, ages, snapshots)
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {
@@ -107,6 +114,13 @@ class Scorer:
         if self.explain:
             scores["factors"] = self._factors(matrix)
         return scores, rejects
+
+    def features(
+        self, videos: pd.DataFrame, ages: np.ndarray, snapshots: pd.DataFrame = _NO_SNAPSHOTS
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Clean videos at their ages -> their raw rows and the model's feature matrix."""
+        rows = single_age_rows(self._with_history(draft_rows(videos)), snapshots, ages)
+        return rows, feature_matrix(raw_arrays(rows), self.bundle.spec)
 
     def _with_history(self, per_video: pd.DataFrame) -> pd.DataFrame:
         """The store's history per creator; a creator it does not know is a cold start."""
@@ -139,15 +153,6 @@ class Scorer:
             json.dumps(top_factors(features.iloc[i], contributions.iloc[i], typical))
             for i in range(len(features))
         ]
-
-
-_NO_SNAPSHOTS = pd.DataFrame(
-    {
-        "video_id": pd.Series([], dtype="string"),
-        "age_minutes": pd.Series([], dtype="float64"),
-        **{name: pd.Series([], dtype="float64") for name in (*COUNTER_COLUMNS, *RATE_COLUMNS)},
-    }
-)
 
 
 def _renumber(rejects: pd.DataFrame, first_row: int) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import pytest
 from features.labels import label_videos
 from features.observations import single_age_rows, video_rows
 from features.pipeline import build_features, feature_frame
+from features.store import CreatorStore
 from serving import demo
 from serving.predictor import Predictor
 from serving.schemas import Early
@@ -281,8 +282,10 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
 
     # when the same videos are sent as requests, history given explicitly
     requests = [Early.model_validate(_request(row)) for _, row in batch_rows.iterrows()]
-    predictor = Predictor(load_model(None, served.settings), _EmptyStore(), served.settings)
-    online = feature_frame(predictor.features([predictor.row(r)[0] for r in requests]), bundle.spec)
+    no_store = CreatorStore(served.settings.home / "no-such-store.sqlite")
+    predictor = Predictor(load_model(None, served.settings), no_store, served.settings)
+    rows = [predictor.row(r, {})[0] for r in requests]  # {}: no stored history
+    online = feature_frame(predictor.features(rows), bundle.spec)
 
     # then every feature column matches, and so do the served probabilities (creator ids
     # the live store does not know, so only the request's history applies, as in batch)
@@ -294,14 +297,6 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
         reply = http.post("/predict_batch", json={"items": items})
     served_p = [r["prediction"]["probability"] for r in reply.json()["results"]]
     np.testing.assert_allclose(served_p, bundle.predict_rows(batch_rows), rtol=0, atol=1e-9)
-
-
-class _EmptyStore:
-    def get(self, creator_id: str) -> None:
-        return None
-
-    def creators(self) -> int:
-        return 0
 
 
 def _none(value):
