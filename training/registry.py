@@ -39,11 +39,13 @@ def _bundle_dir(model_dir: Path) -> Path:
     return model_dir
 
 
-def load_model(uri: str | None, settings: Settings, dst: Path | None = None) -> LoadedModel:
+def load_model(uri: str | None, settings: Settings) -> LoadedModel:
     """Load ``uri`` (a folder, ``models:/name@alias`` or ``models:/name/N``) as a bundle.
 
     With no URI, the registry's champion. The version is resolved here, so the caller can
-    report which version it serves even though the alias may move later.
+    report which version it serves even though the alias may move later. A registry model
+    is downloaded to a temporary folder that is removed once the bundle is in memory: a
+    service polling for new champions would otherwise leave a copy per swap behind.
     """
     uri = uri or f"models:/{settings.model_name}@{settings.alias}"
     local = Path(uri)
@@ -58,14 +60,14 @@ def load_model(uri: str | None, settings: Settings, dst: Path | None = None) -> 
 
     client = connect(settings)
     version = resolve_version(client, uri)
-    target = Path(dst or tempfile.mkdtemp(prefix="likecast-model-"))
-    try:
-        path = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(target)
-        )
-    except MlflowException as exc:
-        raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
-    bundle = ModelBundle.load(_bundle_dir(Path(path)))
+    with tempfile.TemporaryDirectory(prefix="likecast-model-") as target:
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{version.name}/{version.version}", dst_path=target
+            )
+        except MlflowException as exc:
+            raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
+        bundle = ModelBundle.load(_bundle_dir(Path(path)))
     return LoadedModel(bundle, uri, str(version.version), version.run_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -109,7 +110,7 @@ def test_promote_sets_the_champion_and_models_lists_it(first_run, home: Path, cl
 
 
 def test_a_worse_model_is_not_promoted_unless_forced(
-    first_run, home: Path, small_data: Path, tmp_path: Path, cli
+    first_run, home: Path, small_data: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ):
     env = {"LIKECAST_HOME": str(home)}
     cli("promote", env=env)
@@ -117,10 +118,14 @@ def test_a_worse_model_is_not_promoted_unless_forced(
     weak.write_text(json.dumps({"num_boost_round": 3, "num_leaves": 2}))
     trained = cli("train", "--data", str(small_data), "--params", str(weak), env=env)
     assert trained.code == 0, trained.err
+    downloads = tmp_path / "tmp"
+    downloads.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(downloads))
     refused = cli("promote", env=env)
     assert refused.code == 0, refused.err
     assert "@champion kept on version 1: worse on" in refused.text
     assert "candidate v2" in refused.text  # it printed what it compared
+    assert list(downloads.iterdir()) == []  # both downloaded versions were cleaned up
     forced = cli("promote", "--force", env=env)
     assert "@champion moved on version 2: forced" in forced.text
     assert str(client_for(home).get_model_version_by_alias("likecast", "champion").version) == "2"
