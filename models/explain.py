@@ -12,14 +12,7 @@ import numpy as np
 import pandas as pd
 
 TOP = 3
-TYPICAL_FEATURES = (
-    "like_rate",
-    "comment_rate",
-    "share_rate",
-    "follow_rate",
-    "completion_rate",
-    "retention_3s",
-)
+TYPICAL_FEATURES = ("completion_rate", "retention_3s")
 TECHNICAL = ("age_minutes", "minutes_since_obs")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -55,13 +48,9 @@ WORDS = {
     "comments_log": ("comments", _count),
     "shares_log": ("shares", _count),
     "follows_log": ("follows", _count),
-    "like_rate": ("likes per view", _pct),
-    "comment_rate": ("comments per view", _pct),
-    "share_rate": ("shares per view", _pct),
-    "follow_rate": ("follows per view", _pct),
+    "replies_log": ("replies to comments", _count),
     "completion_rate": ("completion rate", _pct),
     "retention_3s": ("3-second retention", _pct),
-    "reply_rate": ("replies per view", _pct),
     "likes_per_hour": ("likes per hour lately", lambda v: f"{v:,.0f}"),
     "growth_ratio": ("growth speed-up", lambda v: f"x{math.exp(v):.2f}"),
     "projected_likes_log": ("projected likes at the horizon", _count),

@@ -149,8 +149,8 @@ def test_missing_optional_inputs_stay_missing(three_posts) -> None:
     videos, snaps = three_posts
     rows = examples(videos, snaps)
     features = build_features(rows, spec_for(rows, videos, snaps))
-    # then rates, views and durations are missing, never invented
-    for column in ("views_log", "like_rate", "completion_rate", "duration_log", "followers_log"):
+    # then counts, rates and durations are missing, never invented
+    for column in ("views_log", "comments_log", "completion_rate", "duration_log", "followers_log"):
         assert features[column].isna().all(), column
     assert features["likes_log"].notna().any()
 

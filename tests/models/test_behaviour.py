@@ -21,7 +21,7 @@ def early_rows(trained: TrainOutcome) -> pd.DataFrame:
     return rows.head(300).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("counter", ["likes", "comments", "shares", "follows"])
+@pytest.mark.parametrize("counter", ["likes", "views", "comments", "shares", "follows"])
 @pytest.mark.parametrize("factor", [1.5, 3.0, 10.0])
 def test_more_engagement_never_lowers_the_probability(
     trained: TrainOutcome, early_rows: pd.DataFrame, counter: str, factor: float
@@ -102,6 +102,17 @@ def test_a_broken_bundle_is_refused(bundle_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "b" / "model.txt").write_text("not a model")
     with pytest.raises(BundleError, match="unreadable"):
         ModelBundle.load(tmp_path / "b")
+
+
+def test_a_bundle_from_an_older_feature_set_is_refused(bundle_dir: Path, tmp_path: Path) -> None:
+    # given a bundle trained when a per-view rate was a feature
+    old = tmp_path / "old"
+    old.mkdir()
+    for path in bundle_dir.iterdir():
+        (old / path.name).write_text(path.read_text().replace("replies_log", "reply_rate"))
+    # then loading it names the feature and what to do
+    with pytest.raises(BundleError, match=r"does not compute \(reply_rate\): retrain"):
+        ModelBundle.load(old)
 
 
 def test_training_is_deterministic(small_dataset, settings: Settings, trained) -> None:
