@@ -21,6 +21,7 @@ import pandas as pd
 from features.pipeline import FEATURES, FeatureSpec, build_features
 from models.calibration import Calibrator
 from models.estimator import to_matrix
+from models.single_row import SingleRowPredictor
 
 FEW_ROWS = 256
 FILES = {
@@ -41,16 +42,25 @@ class ModelBundle:
     calibrator: Calibrator
     spec: FeatureSpec
     meta: dict[str, Any] = field(default_factory=dict)
+    _single_row: SingleRowPredictor | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         return self.booster.predict(to_matrix(features), raw_score=True)
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated probability of reaching the threshold within the horizon."""
-        # A few rows are faster on one thread: OpenMP's hand-off to a second thread costs
-        # more than the trees, and much more when the other core is busy (a loaded server).
-        few = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
-        return self.calibrator(self.booster.predict(matrix, raw_score=True, **few))
+        if len(matrix) == 1:
+            if self._single_row is None:
+                self._single_row = SingleRowPredictor(self.booster)
+            raw = np.array([self._single_row.raw_score(matrix[0])])
+        else:
+            # A few rows are faster on one thread: OpenMP's hand-off to a second thread
+            # costs more than the trees, and much more when the other core is busy.
+            few = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
+            raw = self.booster.predict(matrix, raw_score=True, **few)
+        return self.calibrator(raw)
 
     def predict_features(self, features: pd.DataFrame) -> np.ndarray:
         return self.predict_matrix(to_matrix(features))

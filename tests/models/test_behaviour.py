@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.pipeline import build_features
 from features.settings import Settings
 from models.bundle import BundleError, ModelBundle
+from models.estimator import to_matrix
 from training.train import TrainOutcome, fit
 
 
@@ -77,12 +79,27 @@ def test_probabilities_are_calibrated_and_beat_the_early_count_rule(trained) -> 
 
 
 def test_native_matrix_path_equals_lightgbm_dataframe_path(trained, early_rows) -> None:
-    from features.pipeline import build_features
-
     features = build_features(early_rows, trained.bundle.spec)
     ours = trained.bundle.raw_score(features)
     theirs = trained.bundle.booster.predict(features, raw_score=True)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("best_iteration", [None, 30])
+def test_one_row_at_a_time_equals_the_batch_path(
+    bundle_dir: Path, early_rows, best_iteration: int | None
+) -> None:
+    # given a bundle as loaded from its files, or as early stopping leaves one (trees past
+    # the best round kept, predictions use the trees up to it)
+    bundle = ModelBundle.load(bundle_dir)
+    if best_iteration is not None:
+        bundle.booster.best_iteration = best_iteration
+    matrix = to_matrix(build_features(early_rows.head(40), bundle.spec))
+    # when each row is predicted alone (the single-row C API) and all together
+    alone = np.concatenate([bundle.predict_matrix(matrix[i : i + 1]) for i in range(40)])
+    together = bundle.predict_matrix(matrix)
+    # then the probabilities agree
+    np.testing.assert_allclose(alone, together, rtol=0, atol=1e-12)
 
 
 def test_bundle_round_trips_through_files(trained, bundle_dir: Path, early_rows) -> None:
