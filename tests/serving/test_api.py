@@ -137,6 +137,29 @@ def test_health_routes(served: Served, route: str) -> None:
         assert http.get(route).status_code == 200
 
 
+def test_metrics_count_requests_by_route_and_status(served: Served) -> None:
+    def count(text: str, route: str, status: int) -> float:
+        key = f'likecast_requests_total{{route="{route}",status="{status}"}} '
+        line = next((row for row in text.splitlines() if row.startswith(key)), key + "0")
+        return float(line.removeprefix(key))
+
+    with served.client() as http:
+        # given the counts so far
+        before = http.get("/metrics").text
+        # when two drafts are answered, one is refused, and an unknown path is asked for
+        for _ in range(2):
+            assert http.post("/predict_draft", json=DRAFT).status_code == 200
+        assert http.post("/predict_draft", json={**DRAFT, "duration_s": -1}).status_code == 400
+        assert http.get("/no/such/page").status_code == 404
+        after = http.get("/metrics")
+    # then each is counted under its route and status, unknown paths under "other"
+    assert after.headers["content-type"].startswith("text/plain")
+    assert count(after.text, "/predict_draft", 200) - count(before, "/predict_draft", 200) == 2
+    assert count(after.text, "/predict_draft", 400) - count(before, "/predict_draft", 400) == 1
+    assert count(after.text, "other", 404) - count(before, "other", 404) == 1
+    assert 'likecast_request_seconds_bucket{le="0.05",route="/predict_draft"}' in after.text
+
+
 def test_openapi_documents_every_prediction_route(served: Served) -> None:
     with served.client() as http:
         doc = http.get("/docs.json").json()
