@@ -34,9 +34,15 @@ log = logging.getLogger("likecast.serving")
 WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
 
 
-def _local(stamp: datetime, zone: str) -> pd.Timestamp:
-    moment = pd.Timestamp(stamp)
-    return moment.tz_localize(ZoneInfo(zone)) if moment.tzinfo is None else moment
+def _utc(stamp: datetime, zone: str) -> datetime:
+    """A request's time in UTC; a time without an offset is read in the creator's zone.
+
+    Plain datetimes, not pandas Timestamps: a batch builds a thousand of these, and a
+    wall-clock time that a DST change makes ambiguous takes its first occurrence instead
+    of failing the request.
+    """
+    local = stamp.replace(tzinfo=ZoneInfo(zone)) if stamp.tzinfo is None else stamp
+    return local.astimezone(UTC)
 
 
 @dataclass
@@ -59,7 +65,7 @@ class Predictor:
         return self.store.get_many({r.creator_id for r in requests})
 
     def history_for(
-        self, request: Draft, posted_at: pd.Timestamp, stored: dict[str, object] | None
+        self, request: Draft, posted_at: datetime, stored: dict[str, object] | None
     ) -> tuple[dict, str]:
         values: dict[str, object] = (
             dict(stored)
@@ -75,7 +81,7 @@ class Predictor:
         given = request.history.model_dump(exclude_none=True) if request.history else {}
         if "hist_days_since_prev_post" in given:
             days = given.pop("hist_days_since_prev_post")
-            values["hist_last_posted_at"] = posted_at - pd.Timedelta(days=days)
+            values["hist_last_posted_at"] = posted_at - timedelta(days=days)
         values.update(given)
         had_request = bool(request.history and request.history.model_dump(exclude_none=True))
         source = (
@@ -98,8 +104,8 @@ class Predictor:
         age = 0.0
         if isinstance(request, Early):
             if request.observed_at is not None:
-                observed = _local(request.observed_at, zone)
-                posted = _local(request.posted_at, zone) if request.posted_at else None
+                observed = _utc(request.observed_at, zone)
+                posted = _utc(request.posted_at, zone) if request.posted_at else None
                 if posted is None:
                     raise ValueError("posted_at is required with observed_at")
                 age = (observed - posted).total_seconds() / 60.0
@@ -108,15 +114,12 @@ class Predictor:
             else:
                 age = float(request.age_minutes)
                 posted = (
-                    _local(request.posted_at, zone)
+                    _utc(request.posted_at, zone)
                     if request.posted_at
-                    else pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=age)
+                    else datetime.now(UTC) - timedelta(minutes=age)
                 )
         else:
-            posted = (
-                _local(request.posted_at, zone) if request.posted_at else pd.Timestamp.now(tz="UTC")
-            )
-        posted = posted.tz_convert("UTC")
+            posted = _utc(request.posted_at, zone) if request.posted_at else datetime.now(UTC)
         history, source = self.history_for(request, posted, histories.get(request.creator_id))
         row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
         row.update(
@@ -184,13 +187,14 @@ class Predictor:
         spec = self.loaded.bundle.spec
         last = row["hist_last_posted_at"]
         days = None if pd.isna(last) else (row["posted_at"] - last).total_seconds() / 86400
-        return Prediction(
+        # model_construct: these are our own values, already the declared types
+        return Prediction.model_construct(
             probability=p,
             threshold=spec.threshold,
             horizon_days=spec.horizon_minutes / 1440,
             age_minutes=float(row["age_minutes"]),
             model_version=self.version,
-            history=HistoryUsed(
+            history=HistoryUsed.model_construct(
                 source=source,
                 hist_videos=float(row["hist_videos"]),
                 **{
@@ -206,7 +210,7 @@ class Predictor:
         """The same draft at each hour of the next day and at a few durations."""
         base, _ = self.row(draft, self.histories([draft]))
         zone = draft.timezone or self.settings.timezone
-        start = base["posted_at"].tz_convert(zone).floor("h")
+        start = pd.Timestamp(base["posted_at"]).tz_convert(zone).floor("h")
         hours = [start + timedelta(hours=h) for h in range(24)]
         rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
