@@ -8,10 +8,11 @@ served request is transformed exactly as its training examples were.
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,6 +140,8 @@ Raw = dict[str, Any]  # column name -> numpy array (or pandas Categorical)
 _TEXT = ("video_id", "creator_id", "category", "caption", "hashtags")
 _TIMES = ("posted_at", "hist_last_posted_at")
 _NAT = np.iinfo(np.int64).min  # what pandas stores for NaT in int64 nanoseconds
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def raw_arrays(rows: pd.DataFrame) -> Raw:
@@ -167,22 +170,30 @@ def raw_arrays(rows: pd.DataFrame) -> Raw:
 
 
 def raw_records(records: list[dict]) -> Raw:
-    """Request rows (dicts with RAW_COLUMNS keys) -> raw arrays, without building a DataFrame."""
+    """Request rows (dicts with every RAW_COLUMNS key) -> raw arrays, without a DataFrame."""
     raw: Raw = {}
-    for name in RAW_COLUMNS:
-        values = [r.get(name) for r in records]
+    # one C-level pass: each record's values in column order, then transposed
+    rows = map(operator.itemgetter(*RAW_COLUMNS), records)
+    columns = list(zip(*rows, strict=True)) if records else [()] * len(RAW_COLUMNS)
+    for name, values in zip(RAW_COLUMNS, columns, strict=True):
         if name in _TIMES:
-            raw[name] = np.array(
-                [_NAT if v is None or pd.isna(v) else pd.Timestamp(v).value for v in values],
-                dtype=np.int64,
-            )
+            raw[name] = np.array([_nanoseconds(v) for v in values], dtype=np.int64)
         elif name in _TEXT:
             raw[name] = np.array(values, dtype=object)
         else:
-            raw[name] = np.array(
-                [np.nan if v is None else float(v) for v in values], dtype="float64"
-            )
+            raw[name] = np.array(values, dtype="float64")  # None becomes NaN
     return raw
+
+
+def _nanoseconds(moment: datetime | None) -> int:
+    """A time as int64 nanoseconds since the epoch, the way pandas stores it; NaT if none."""
+    if moment is None or moment != moment:  # None, NaT
+        return _NAT
+    if isinstance(moment, pd.Timestamp):
+        return moment.value
+    if moment.tzinfo is None:  # naive means UTC, as in the data contract
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND * 1000
 
 
 def _take(raw: Raw, index: np.ndarray) -> Raw:

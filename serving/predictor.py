@@ -34,6 +34,9 @@ log = logging.getLogger("likecast.serving")
 WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
 
 
+BLANK_ROW = dict.fromkeys(RAW_COLUMNS, np.nan)  # what a request does not say is missing
+
+
 def _utc(stamp: datetime, zone: str) -> datetime:
     """A request's time in UTC; a time without an offset is read in the creator's zone.
 
@@ -75,7 +78,7 @@ class Predictor:
                 "hist_median_likes": np.nan,
                 "hist_p90_likes": np.nan,
                 "hist_hit_rate": np.nan,
-                "hist_last_posted_at": pd.NaT,
+                "hist_last_posted_at": None,
             }
         )
         given = request.history.model_dump(exclude_none=True) if request.history else {}
@@ -121,7 +124,7 @@ class Predictor:
         else:
             posted = _utc(request.posted_at, zone) if request.posted_at else datetime.now(UTC)
         history, source = self.history_for(request, posted, histories.get(request.creator_id))
-        row: dict[str, object] = {name: np.nan for name in RAW_COLUMNS}
+        row: dict[str, object] = dict(BLANK_ROW)
         row.update(
             creator_id=request.creator_id,
             category=request.category,
@@ -186,19 +189,18 @@ class Predictor:
     def _answer(self, row: dict, source: str, p: float, factors: object) -> Prediction:
         spec = self.loaded.bundle.spec
         last = row["hist_last_posted_at"]
-        days = None if pd.isna(last) else (row["posted_at"] - last).total_seconds() / 86400
-        # model_construct: these are our own values, already the declared types
-        return Prediction.model_construct(
+        days = None if last is None else (row["posted_at"] - last).total_seconds() / 86400
+        return Prediction(
             probability=p,
             threshold=spec.threshold,
             horizon_days=spec.horizon_minutes / 1440,
             age_minutes=float(row["age_minutes"]),
             model_version=self.version,
-            history=HistoryUsed.model_construct(
+            history=HistoryUsed(
                 source=source,
                 hist_videos=float(row["hist_videos"]),
                 **{
-                    k: (None if pd.isna(row[k]) else float(row[k]))
+                    k: (None if row[k] != row[k] else float(row[k]))  # NaN -> None
                     for k in ("hist_median_likes", "hist_p90_likes", "hist_hit_rate")
                 },
                 hist_days_since_prev_post=days,

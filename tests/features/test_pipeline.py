@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.labels import label_videos
 from features.loading import Dataset
-from features.observations import grid_rows, video_rows
-from features.pipeline import FEATURES, build_features, fit_spec
+from features.observations import RAW_COLUMNS, grid_rows, video_rows
+from features.pipeline import FEATURES, build_features, fit_spec, raw_records
 from features.settings import DEFAULT_AGES_MINUTES
 
 HORIZON = 7 * 24 * 60.0
@@ -204,3 +207,26 @@ def test_local_clock_agrees_between_few_rows_and_many(zone: str) -> None:
     local = stamps.tz_convert(zone)
     np.testing.assert_allclose(hour, local.hour + local.minute / 60.0, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(weekday, local.day_of_week)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC),
+        datetime(2026, 10, 25, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2026, 1, 2, 3, 4, 5),  # naive: UTC, as in the data contract
+        pd.Timestamp("2026-05-06T07:08:09.123456789Z"),
+        None,
+        pd.NaT,
+    ],
+)
+def test_request_times_become_the_nanoseconds_pandas_stores(moment) -> None:
+    # given a request row whose times are plain datetimes, Timestamps or missing
+    row = dict.fromkeys(RAW_COLUMNS, np.nan) | {"posted_at": moment, "hist_last_posted_at": None}
+    # when it becomes raw arrays
+    raw = raw_records([row])
+    # then the time is what pandas stores for it (NaT: the smallest int64)
+    stored = pd.to_datetime(pd.Series([moment], dtype=object), utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
+    assert raw["posted_at"][0] == stored.array.asi8[0]
