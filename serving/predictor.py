@@ -23,7 +23,6 @@ from serving.schemas import (
     Draft,
     DurationOption,
     Early,
-    HistoryUsed,
     HourOption,
     Prediction,
     WhatIf,
@@ -167,6 +166,16 @@ class Predictor:
         self, requests: list[Draft], built: list[tuple[dict, str]] | None = None
     ) -> list[Prediction]:
         """Answers in order; ``built`` are the requests' rows when the caller made them."""
+        return [Prediction.model_validate(a) for a in self.answers(requests, built)]
+
+    def answers(
+        self, requests: list[Draft], built: list[tuple[dict, str]] | None = None
+    ) -> list[dict]:
+        """Answers as plain dicts in the shape of ``Prediction``.
+
+        A batch validates a thousand of these in one call (``BatchResponse``) instead of
+        building three models per item, which was a fifth of its time.
+        """
         if built is None:
             histories = self.histories(requests)
             built = [self.row(r, histories) for r in requests]
@@ -186,27 +195,27 @@ class Predictor:
             for i, ((row, source), p) in enumerate(zip(built, probabilities, strict=True))
         ]
 
-    def _answer(self, row: dict, source: str, p: float, factors: object) -> Prediction:
+    def _answer(self, row: dict, source: str, p: float, factors: object) -> dict:
         spec = self.loaded.bundle.spec
         last = row["hist_last_posted_at"]
         days = None if last is None else (row["posted_at"] - last).total_seconds() / 86400
-        return Prediction(
-            probability=p,
-            threshold=spec.threshold,
-            horizon_days=spec.horizon_minutes / 1440,
-            age_minutes=float(row["age_minutes"]),
-            model_version=self.version,
-            history=HistoryUsed(
-                source=source,
-                hist_videos=float(row["hist_videos"]),
+        return {
+            "probability": p,
+            "threshold": spec.threshold,
+            "horizon_days": spec.horizon_minutes / 1440,
+            "age_minutes": float(row["age_minutes"]),
+            "model_version": self.version,
+            "history": {
+                "source": source,
+                "hist_videos": float(row["hist_videos"]),
                 **{
                     k: (None if row[k] != row[k] else float(row[k]))  # NaN -> None
                     for k in ("hist_median_likes", "hist_p90_likes", "hist_hit_rate")
                 },
-                hist_days_since_prev_post=days,
-            ),
-            factors=factors,
-        )
+                "hist_days_since_prev_post": days,
+            },
+            "factors": factors,
+        }
 
     def whatif(self, draft: Draft) -> WhatIf:
         """The same draft at each hour of the next day and at a few durations."""

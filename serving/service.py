@@ -19,7 +19,6 @@ from features.settings import get_settings
 from serving.guard import JSON_ROUTES, JsonBodyGuard
 from serving.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.schemas import (
-    BatchItemResult,
     BatchRequest,
     BatchResponse,
     Draft,
@@ -128,27 +127,27 @@ class Likecast:
                 f"items: at most {self.settings.batch_max_items} per request, got {len(items)}"
             )
         predictor = self._predictor
-        results: list[BatchItemResult] = []
+        results: list[dict] = []  # BatchItemResult fields, validated together at the end
         parsed: list[tuple[int, Draft]] = []
         for i, item in enumerate(items):
             try:
                 parsed.append((i, (Early if "likes" in item else Draft).model_validate(item)))
             except ValidationError as exc:
-                results.append(BatchItemResult(index=i, error=_errors(exc)))
+                results.append({"index": i, "error": _errors(exc)})
         histories = predictor.histories([request for _, request in parsed])
         valid: list[tuple[int, Draft, tuple[dict, str]]] = []
         for i, request in parsed:
             try:
                 valid.append((i, request, predictor.row(request, histories)))  # also validates
             except ValueError as exc:
-                results.append(BatchItemResult(index=i, error=_errors(exc)))
+                results.append({"index": i, "error": _errors(exc)})
         if valid:
-            answers = predictor.predict([r for _, r, _ in valid], [b for _, _, b in valid])
+            answers = predictor.answers([r for _, r, _ in valid], [b for _, _, b in valid])
             results += [
-                BatchItemResult(index=i, prediction=a)
-                for (i, _, _), a in zip(valid, answers, strict=True)
+                {"index": i, "prediction": a} for (i, _, _), a in zip(valid, answers, strict=True)
             ]
-        return BatchResponse(results=sorted(results, key=lambda r: r.index))
+        results.sort(key=lambda r: r["index"])
+        return BatchResponse.model_validate({"results": results})
 
     @bentoml.api(route="/whatif", input_spec=Draft, output_spec=WhatIf)
     async def whatif(self, **fields: Any) -> WhatIf:
