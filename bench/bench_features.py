@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from bench.common import CACHE, peak_rss_mb, timed, write_result
 from features.labels import label_videos
 from features.loading import load_dataset
+from features.memory import keep_freed_memory
 from features.observations import grid_rows, video_rows
 from features.pipeline import build_features, fit_spec
 from features.settings import DEFAULT_AGES_MINUTES
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="50k videos, 5k for the reference")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the likecast command's own process does
     n = 50_000 if args.quick else args.videos
     n_ref = 5_000 if args.quick else args.reference_videos
     folder = data(n)

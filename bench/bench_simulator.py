@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import peak_rss_mb, timed, write_result
+from features.memory import keep_freed_memory
 from features.simulator import COUNTERS, ROUNDS, SimConfig, simulate, write_platform
 
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=int, default=1_000_000, help="videos to simulate")
     parser.add_argument("--quick", action="store_true", help="20k videos")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the likecast command's own process does
     videos = 20_000 if args.quick else args.videos
     times: dict[str, float] = {}
     with timed(times, "simulate_s"):

@@ -16,6 +16,7 @@ import lightgbm as lgb
 
 from bench.common import peak_rss_mb, timed, write_result
 from features.loading import fingerprint, load_dataset
+from features.memory import keep_freed_memory
 from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
 from models.estimator import lgbm_params
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="10k and 20k videos")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the likecast command's own process does
     n, n_target = (10_000, 20_000) if args.quick else (args.videos, args.target_videos)
     result: dict = {}
     with tempfile.TemporaryDirectory() as tmp:

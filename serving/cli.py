@@ -14,6 +14,7 @@ import typer
 
 from features.cli import app as features_app
 from features.console import UserError, stderr
+from features.memory import keep_freed_memory
 from features.settings import get_settings
 from training.cli import app as training_app
 
@@ -170,5 +171,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a process of its own, so its allocator can be tuned."""
+    keep_freed_memory()
     sys.exit(main())
