@@ -158,7 +158,7 @@ def _repeat(per_video: pd.DataFrame, repeat: int) -> pd.DataFrame:
         columns[name] = column.iloc[np.repeat(np.arange(len(column)), repeat)].reset_index(
             drop=True
         )
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
 def _attach(
@@ -169,8 +169,11 @@ def _attach(
         per_video = _repeat(per_video, repeat)
     per_video = per_video.reset_index(drop=True)
     columns = {"age_minutes": ages, **observe(snapshots, ids, ages, repeat)}
+    # copy=False: the columns are fresh arrays; copying them into consolidated blocks
+    # would write every one of the millions of rows a second time
     return pd.DataFrame(
-        {name: columns[name] if name in columns else per_video[name] for name in RAW_COLUMNS}
+        {name: columns[name] if name in columns else per_video[name] for name in RAW_COLUMNS},
+        copy=False,
     )
 
 
