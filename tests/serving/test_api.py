@@ -131,6 +131,21 @@ def test_model_info_describes_what_is_served(served: Served) -> None:
     assert info["store_creators"] > 100
 
 
+@pytest.mark.parametrize(
+    "wall_time",
+    ["2026-10-25T02:30:00", "2026-03-29T02:30:00"],  # Berlin: happens twice / never happens
+)
+def test_a_posting_time_a_dst_change_makes_odd_still_answers(served: Served, wall_time) -> None:
+    # given a planned posting time, without offset, that a DST change makes ambiguous or skips
+    draft = {**DRAFT, "posted_at": wall_time, "timezone": "Europe/Berlin"}
+    # when it is asked about
+    with served.client() as http:
+        reply = http.post("/predict_draft", json=draft)
+    # then it answers, reading the time with the offset in force before the change
+    assert reply.status_code == 200, reply.text
+    assert 0 < reply.json()["probability"] < 1
+
+
 @pytest.mark.parametrize("route", ["/livez", "/readyz", "/metrics"])
 def test_health_routes(served: Served, route: str) -> None:
     with served.client() as http:
