@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         description="Model the service serves: a folder or models:/ URI "
         "(default: the registry's champion).",
     )
+    service_workers: int = Field(
+        default=1,
+        ge=1,
+        description="BentoML worker processes. Each predicts on one LightGBM thread and holds "
+        "its own model (about 300 MB, 390 MB following the registry) and swaps it on its own "
+        "poll, so workers can answer from different versions for up to one poll interval.",
+    )
     service_threads: int = Field(default=4, ge=1, description="BentoML threads per worker.")
     admin_token: str | None = Field(
         default=None, description="Token for /admin routes; unset disables them."
