@@ -7,7 +7,9 @@ predictions/s, RSS under 600 MB. Anchors, in the same run, same model, same stor
 - the in-process Predictor.predict on the same draft.
 Load comes from wrk (Debian package `wrk`), a separate process on the same machine. The
 servers take turns for ``--rounds`` rounds and each figure is the median of its rounds.
-RSS is the whole `bentoml serve` process tree (supervisor and worker).
+RSS is the whole `bentoml serve` process tree (supervisor and worker). Afterwards the
+same service with two workers (LIKECAST_SERVICE_WORKERS=2) runs the draft load alone and is
+reported apart: the targets are checked on the default, one worker.
 """
 
 from __future__ import annotations
@@ -212,19 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             anchor_port,
             Path(tmp),
         )
-        service = start(
-            [
-                str(Path(sys.executable).with_name("likecast")),
-                "serve",
-                "--port",
-                str(service_port),
-                "--model",
-                str(model),
-            ],
-            env,
-            service_port,
-            Path(tmp),
-        )
+        serve = [str(Path(sys.executable).with_name("likecast")), "serve", "--model", str(model)]
+        service = start([*serve, "--port", str(service_port)], env, service_port, Path(tmp))
         try:
             result["rss_after_start"] = tree_rss_mb(service)
             # This VM's speed drifts by tens of percent within minutes: the servers take
@@ -251,6 +242,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop(anchor)
             stop(service)
+        # Then, alone, the same service with two workers (LIKECAST_SERVICE_WORKERS=2).
+        pair_port = free_port()
+        pair_env = {**env, "LIKECAST_SERVICE_WORKERS": "2"}
+        pair = start([*serve, "--port", str(pair_port)], pair_env, pair_port, Path(tmp))
+        try:
+            pair_url = f"http://127.0.0.1:{pair_port}/predict_draft"
+            rounds = [
+                wrk(pair_url, draft, seconds, CONNECTIONS, Path(tmp)) for _ in range(args.rounds)
+            ]
+            result["bentoml_2_workers_draft"] = {**median_run(rounds), "rounds": rounds}
+            result["rss_2_workers_after_load"] = tree_rss_mb(pair)
+        finally:
+            stop(pair)
 
     bento, anchor_run = result["bentoml_draft"], result["starlette_draft"]
     result["throughput_vs_starlette"] = round(
