@@ -9,8 +9,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -41,6 +43,30 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None)
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"{url} not up after {timeout}s")
+
+
+@contextmanager
+def running(
+    command: list[str],
+    health_url: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    output: IO[str] | int = subprocess.DEVNULL,
+) -> Iterator[subprocess.Popen]:
+    """A real server in its own process group, once ``health_url`` answers; stopped after."""
+    process = subprocess.Popen(
+        command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        wait_http(health_url, timeout, process)
+        yield process
+    finally:
+        os.killpg(process.pid, 15)  # the server and the workers it started
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
 
 
 @pytest.fixture(autouse=True)
@@ -83,32 +109,23 @@ def bundle_dir(trained: TrainOutcome, tmp_path_factory: pytest.TempPathFactory) 
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
     """A real `mlflow server` on a free loopback port, with its own SQLite store."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            str(BIN / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path / 'server.db'}",
+        "--artifacts-destination",
+        str(tmp_path / "server-artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", 90, process)
+    with running(command, f"{url}/health", 90):
         yield url
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(30)
 
 
 def run_cli(

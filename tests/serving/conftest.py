@@ -14,7 +14,7 @@ import pytest
 from features.loading import Dataset, fingerprint
 from features.settings import Settings
 from features.store import current_history, write_store
-from tests.conftest import BIN, free_port, wait_http
+from tests.conftest import BIN, free_port, running
 from training.tracking import connect, log_and_register
 from training.train import TrainOutcome
 
@@ -64,22 +64,10 @@ def served(
         "LIKECAST_RELOAD_INTERVAL_S": "1",
         "LIKECAST_TRACKING_URI": settings.tracking_uri,
     }
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(BIN / "likecast"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", 180, process)
+    command = [str(BIN / "likecast"), "serve", "--port", str(port)]
+    with (
+        (home / "serve.log").open("w") as log,
+        running(command, f"{url}/readyz", 180, env, log) as process,
+    ):
         yield Served(url, home, settings, process)
-    finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-        log.close()

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import httpx
 import psutil
 
 from serving.demo import DRAFT
-from tests.conftest import BIN, free_port, wait_http
+from tests.conftest import BIN, free_port, running
 
 
 def test_the_service_runs_as_many_workers_as_set(bundle_dir: Path, tmp_path: Path) -> None:
     # given the service started on a model folder with LIKECAST_SERVICE_WORKERS=2
     port = free_port()
     env = {**os.environ, "LIKECAST_HOME": str(tmp_path / "home"), "LIKECAST_SERVICE_WORKERS": "2"}
-    process = subprocess.Popen(
-        [str(BIN / "likecast"), "serve", "--port", str(port), "--model", str(bundle_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    command = [str(BIN / "likecast"), "serve", "--port", str(port), "--model", str(bundle_dir)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", 180, process)
+    with running(command, f"{url}/readyz", 180, env) as process:
         # when it answers a stream of drafts
         with httpx.Client(base_url=url, timeout=30) as http:
             replies = [http.post("/predict_draft", json=DRAFT) for _ in range(40)]
@@ -36,9 +28,6 @@ def test_the_service_runs_as_many_workers_as_set(bundle_dir: Path, tmp_path: Pat
             for p in psutil.Process(process.pid).children(recursive=True)
             if "_bentoml_impl.worker" in " ".join(p.cmdline())
         ]
-        assert len(workers) == 2
-        assert {r.status_code for r in replies} == {200}
-        assert {r.json()["model_version"] for r in replies} == {"local"}
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(30)
+    assert len(workers) == 2
+    assert {r.status_code for r in replies} == {200}
+    assert {r.json()["model_version"] for r in replies} == {"local"}
