@@ -10,16 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from features.console import UserError
+
 DEFAULT_AGES_MINUTES: tuple[float, ...] = (0, 15, 30, 60, 120, 240, 360, 720, 1440)
+
+
+ENV_PREFIX = "LIKECAST_"
 
 
 class Settings(BaseSettings):
     """Frozen configuration; derive a variant with ``settings.model_copy(update=...)``."""
 
-    model_config = SettingsConfigDict(env_prefix="LIKECAST_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     home: Path = Field(
         default=Path(".likecast"),
@@ -109,5 +114,16 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Read the environment now (not at import), so each command sees the current one."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read the environment now (not at import), so each command sees the current one.
+
+    A bad value is a user's mistake: one line naming the variable and the rule, not a
+    pydantic traceback.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise UserError(f"bad setting: {problems}") from exc

@@ -12,6 +12,7 @@ import click
 import pytest
 import typer
 
+from features.console import UserError
 from features.settings import Settings, get_settings
 from serving.cli import app, main
 from serving.demo import main as demo_main
@@ -80,8 +81,32 @@ def test_settings_read_the_environment_and_are_frozen(monkeypatch, tmp_path: Pat
     with pytest.raises(ValueError, match="frozen"):
         settings.threshold = 10
     monkeypatch.setenv("LIKECAST_TIMEZONE", "Mars/Olympus")
-    with pytest.raises(ValueError, match="unknown time zone"):
+    with pytest.raises(UserError, match=r"LIKECAST_TIMEZONE: .*unknown time zone"):
         get_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("LIKECAST_SERVICE_WORKERS", "0", "greater than or equal to 1"),
+        ("LIKECAST_THRESHOLD", "many", "valid integer"),
+        ("LIKECAST_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    monkeypatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, rule: str
+) -> None:
+    # given a bad value in the environment
+    monkeypatch.setenv(variable, value)
+    # when a command reads its settings
+    code = main(["serve"])
+    # then it exits 2 with one line naming the variable and the rule, no traceback
+    err = capsys.readouterr().err
+    assert code == 2
+    assert variable in err
+    assert rule in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def _imports(path: Path) -> set[str]:
