@@ -81,11 +81,11 @@ class Predictor:
             }
         )
         given = request.history.model_dump(exclude_none=True) if request.history else {}
+        had_request = bool(given)
         if "hist_days_since_prev_post" in given:
             days = given.pop("hist_days_since_prev_post")
             values["hist_last_posted_at"] = posted_at - timedelta(days=days)
         values.update(given)
-        had_request = bool(request.history and request.history.model_dump(exclude_none=True))
         source = (
             "store+request"
             if stored and had_request

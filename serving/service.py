@@ -53,9 +53,9 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
 
 @bentoml.service(
     name="likecast",
-    # One worker by default: on 2 cores with a 600 MB budget, a second worker (measured:
-    # p99 at 8 connections 25 -> 10 ms) costs more memory than the budget has once the
-    # worker follows the registry, and swaps its model on its own poll.
+    # One worker by default: a second one roughly halved p99 at 8 connections on 2 cores
+    # (bench/results/serving.json), but two take more than the 600 MB budget once each
+    # follows the registry, and each swaps its model on its own poll.
     workers=SETTINGS.service_workers,
     threads=SETTINGS.service_threads,
     # Each request's bookkeeping lives until its timeout expires, so a long timeout is a
@@ -106,12 +106,12 @@ class Likecast:
         except ValueError as exc:
             raise RequestInvalid(str(exc)) from exc
 
-    # BentoML has validated the body against input_spec before the call, so the fields are
-    # put back together without validating them a second time.
     # Predictions are short CPU work (a draft under a millisecond, 1,000 items tens of
     # milliseconds), so they run on the event loop. In BentoML's thread pool they ran up to
     # 2x slower: threads that wait for the GIL after each native call (SQLite, LightGBM,
-    # Arrow) queue behind one another, and the GIL serializes the work anyway.
+    # Arrow) queue behind one another, and the GIL serializes the work anyway. BentoML has
+    # validated the body against input_spec before the call, so the fields are put back
+    # together with model_construct, not validated a second time.
     @bentoml.api(route="/predict_draft", input_spec=Draft, output_spec=Prediction)
     async def predict_draft(self, **fields: Any) -> Prediction:
         """Probability that a draft reaches the threshold within the horizon."""
