@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,16 +91,32 @@ class FeatureSpec:
 
     def sh_offset(self, obs_age: np.ndarray) -> np.ndarray:
         """Szabo-Huberman: ln(1+N_horizon) - ln(1+N_age), interpolated in log-age."""
-        return self._interp(obs_age, self.sh_offsets)
+        return self._interp(obs_age, 0)
 
     def sh_sigma(self, obs_age: np.ndarray) -> np.ndarray:
-        return self._interp(obs_age, self.sh_sigmas)
+        return self._interp(obs_age, 1)
 
-    def _interp(self, obs_age: np.ndarray, values: tuple[float, ...]) -> np.ndarray:
+    # Derived once per spec, not per call: a served request is one row, for which building
+    # these small arrays and dicts cost as much as the features themselves.
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each feature's column in the model's matrix."""
+        return {name: j for j, name in enumerate(self.features)}
+
+    @cached_property
+    def category_lookup(self) -> dict[str, float]:
+        return {c: float(i) for i, c in enumerate(self.categories)}
+
+    @cached_property
+    def _sh_curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.log1p(np.array(self.sh_ages)), np.array(self.sh_offsets), np.array(self.sh_sigmas)
+
+    def _interp(self, obs_age: np.ndarray, which: int) -> np.ndarray:
         if not self.sh_ages:
             return np.full(np.shape(obs_age), np.nan)
         x = np.log1p(np.asarray(obs_age, dtype="float64"))
-        return np.interp(x, np.log1p(np.array(self.sh_ages)), np.array(values))
+        log_ages, *curves = self._sh_curves
+        return np.interp(x, log_ages, curves[which])
 
 
 def fit_spec(
@@ -176,17 +193,23 @@ def raw_arrays(rows: pd.DataFrame) -> Raw:
 def raw_records(records: list[dict]) -> Raw:
     """Request rows (dicts with every RAW_COLUMNS key) -> raw arrays, without a DataFrame."""
     raw: Raw = {}
-    # one C-level pass: each record's values in column order, then transposed
-    rows = map(operator.itemgetter(*RAW_COLUMNS), records)
-    columns = list(zip(*rows, strict=True)) if records else [()] * len(RAW_COLUMNS)
-    for name, values in zip(RAW_COLUMNS, columns, strict=True):
+    # one C-level pass each: the records' values in column order, transposed
+    numbers = np.array(list(map(_NUMBERS, records)), dtype="float64", order="F")  # None: NaN
+    numbers = numbers.reshape(len(records), len(_NUMERIC), order="F")
+    for j, name in enumerate(_NUMERIC):
+        raw[name] = numbers[:, j]
+    others = list(zip(*map(_OTHERS, records), strict=True)) if records else [()] * len(_OTHER)
+    for name, values in zip(_OTHER, others, strict=True):
         if name in _TIMES:
             raw[name] = np.array([_nanoseconds(v) for v in values], dtype=np.int64)
-        elif name in _TEXT:
-            raw[name] = np.array(values, dtype=object)
         else:
-            raw[name] = np.array(values, dtype="float64")  # None becomes NaN
+            raw[name] = np.array(values, dtype=object)
     return raw
+
+
+_OTHER = tuple(c for c in RAW_COLUMNS if c in _TEXT or c in _TIMES)
+_NUMERIC = tuple(c for c in RAW_COLUMNS if c not in _OTHER)
+_OTHERS, _NUMBERS = operator.itemgetter(*_OTHER), operator.itemgetter(*_NUMERIC)
 
 
 def _nanoseconds(moment: datetime | None) -> int:
@@ -204,14 +227,17 @@ def _take(raw: Raw, index: np.ndarray) -> Raw:
     return {k: v[index] for k, v in raw.items()}
 
 
+# The feature functions run under ``np.errstate(divide="ignore", invalid="ignore")``, set
+# once by ``feature_matrix``: a zero or missing input is meant to give inf/NaN here.
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
+    return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
-def _log(values: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(values)
+def _filled(values: np.ndarray, fill: float) -> np.ndarray:
+    """NaN replaced by ``fill``; np.nan_to_num does the same at several times the cost."""
+    return np.where(np.isnan(values), fill, values)
 
 
 def _text(values: Any) -> pa_arrow.Array:
@@ -266,7 +292,7 @@ def _char_count(values: Any) -> np.ndarray:
 
 def category_codes(values: object, spec: FeatureSpec) -> np.ndarray:
     """Codes in the training category list as float; unseen or missing -> NaN, no error."""
-    lookup = {c: float(i) for i, c in enumerate(spec.categories)}
+    lookup = spec.category_lookup
     if isinstance(values, pd.Categorical):
         known = np.array([lookup.get(str(c), np.nan) for c in values.categories] + [np.nan])
         return known[values.codes]  # code -1 (missing) takes the trailing NaN
@@ -300,7 +326,7 @@ def draft_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
     hour, weekday = _local_clock(raw["posted_at"], spec.timezone)
     return {
         "category": category_codes(raw["category"], spec),
-        "duration_log": _log(raw["duration_s"]),
+        "duration_log": np.log(raw["duration_s"]),
         "post_hour": hour,
         "post_weekday": weekday,
         "caption_len": _char_count(raw["caption"]),
@@ -312,7 +338,7 @@ def draft_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
 
 def history_features(raw: Raw, spec: FeatureSpec) -> dict[str, np.ndarray]:
     """The creator's track record; a cold-start creator is flagged, its statistics missing."""
-    videos = np.nan_to_num(raw["hist_videos"], nan=0.0)
+    videos = _filled(raw["hist_videos"], 0.0)
     posted, last = raw["posted_at"], raw["hist_last_posted_at"]
     known = (posted != _NAT) & (last != _NAT)
     since = np.where(known, (posted - last) / 86_400e9, np.nan)
@@ -352,7 +378,7 @@ def engagement_features(raw: Raw, spec: FeatureSpec) -> Iterator[tuple[str, np.n
     before = _ratio(lag1_likes - lag2_likes, (lag1_age - lag2_age) / 60.0)
     yield "growth_ratio", np.log1p(np.maximum(speed, 0)) - np.log1p(np.maximum(before, 0))
     del speed, before
-    projected = np.log1p(likes) + spec.sh_offset(np.nan_to_num(obs_age, nan=1.0))
+    projected = np.log1p(likes) + spec.sh_offset(_filled(obs_age, 1.0))
     yield "projected_likes_log", np.where(np.isnan(likes), np.nan, projected)
     yield "gap_to_threshold_log", np.log1p(spec.threshold) - np.log1p(likes)
 
@@ -368,22 +394,23 @@ def feature_matrix(raw: Raw, spec: FeatureSpec) -> np.ndarray:
     codes = np.zeros(1, dtype=np.int64) if len(ids) == 1 else pd.factorize(ids)[0]
     once = len(codes) == 0 or codes.max() == len(codes) - 1
     per_video = raw if once else _take(raw, np.unique(codes, return_index=True)[1])
-    static = {**draft_features(per_video, spec), **history_features(per_video, spec)}
     # column-major: each feature is written as one contiguous run
     matrix = np.empty((len(codes), len(spec.features)), dtype="float64", order="F")
-    column = {name: j for j, name in enumerate(spec.features)}
+    column = spec.positions
     written = set()
-    for name, values in static.items():
-        if name in column:
-            if once:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        static = {**draft_features(per_video, spec), **history_features(per_video, spec)}
+        for name, values in static.items():
+            if name in column:
+                if once:
+                    matrix[:, column[name]] = values
+                else:  # per video -> per row, straight into the matrix
+                    np.take(values, codes, out=matrix[:, column[name]])
+                written.add(name)
+        for name, values in engagement_features(raw, spec):
+            if name in column:
                 matrix[:, column[name]] = values
-            else:  # per video -> per row, straight into the matrix
-                np.take(values, codes, out=matrix[:, column[name]])
-            written.add(name)
-    for name, values in engagement_features(raw, spec):
-        if name in column:
-            matrix[:, column[name]] = values
-            written.add(name)
+                written.add(name)
     if len(written) != len(column):
         raise ValueError(f"features not computed: {sorted(set(column) - written)}")
     return matrix

@@ -7,7 +7,8 @@ monotone, which keeps the model's monotone guarantees intact after calibration.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
@@ -30,15 +31,20 @@ class Calibrator:
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype="float64")
         if self.method == "isotonic":
-            p = np.interp(raw, np.array(self.x), np.array(self.y))
+            p = np.interp(raw, *self._knots)
         elif self.method == "platt":
             p = 1.0 / (1.0 + np.exp(-(self.a * raw + self.b)))
         else:
             p = 1.0 / (1.0 + np.exp(-raw))
         return np.clip(p, EPS, 1 - EPS)
 
+    @cached_property
+    def _knots(self) -> tuple[np.ndarray, np.ndarray]:
+        """The isotonic knots as arrays, made once: a served request calibrates one score."""
+        return np.array(self.x), np.array(self.y)
+
     def to_json(self) -> str:
-        return json.dumps(self.__dict__)
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> Calibrator:

@@ -50,14 +50,14 @@ class SingleRowPredictor:
         row = np.ascontiguousarray(row, dtype=np.float64)
         if row.shape != (self._columns,):
             raise ValueError(f"expected {self._columns} features, got shape {row.shape}")
-        out = np.empty(1, dtype=np.float64)
+        out = ctypes.c_double()
         written = ctypes.c_int64()
         _safe_call(
             _LIB.LGBM_BoosterPredictForMatSingleRowFast(
                 self._config,
-                row.ctypes.data_as(ctypes.c_void_p),
+                ctypes.c_void_p(row.ctypes.data),
                 ctypes.byref(written),
-                out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                ctypes.byref(out),
             )
         )
-        return float(out[0])
+        return out.value
