@@ -35,9 +35,8 @@ def split_by_time(labeled: pd.DataFrame, shares: dict[str, float] = DEFAULT_SHAR
     position = np.arange(len(ordered)) / len(ordered)
     names = np.array(SLICES)[np.searchsorted(bounds, position, side="right")]
     slices = pd.Series(names, index=ordered["video_id"].to_numpy())
-    cutoffs = {
-        s: str(ordered["posted_at"].to_numpy()[names == s][0]) for s in SLICES if (names == s).any()
-    }
+    posted = ordered["posted_at"].array  # stays datetime64: to_numpy() makes one object per row
+    cutoffs = {s: str(posted[names == s][0]) for s in SLICES if (names == s).any()}
     for name in SLICES:
         y = ordered["label"].to_numpy()[names == name]
         if len(np.unique(y)) < 2:
