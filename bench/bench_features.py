@@ -21,8 +21,8 @@ from bench.common import CACHE, peak_rss_mb, timed, write_result
 from features.labels import label_videos
 from features.loading import load_dataset
 from features.memory import keep_freed_memory
-from features.observations import grid_rows, video_rows
-from features.pipeline import build_features, fit_spec
+from features.observations import grid_examples, grid_rows, video_rows
+from features.pipeline import build_grid_features, fit_spec
 from features.settings import DEFAULT_AGES_MINUTES
 from features.simulator import SimConfig, simulate, write_platform
 
@@ -44,16 +44,17 @@ def pipeline(videos: pd.DataFrame, snapshots: pd.DataFrame) -> tuple[pd.DataFram
         per_video = video_rows(videos, labels, THRESHOLD, HORIZON, WINDOW)
     labeled = labels["labeled"].to_numpy()
     with timed(times, "observations_s"):
-        rows = grid_rows(per_video[labeled], snapshots, DEFAULT_AGES_MINUTES)
+        grid = grid_examples(per_video[labeled], snapshots, DEFAULT_AGES_MINUTES)
     final = pd.Series(
         np.repeat(labels["likes_at_horizon"].to_numpy()[labeled], len(DEFAULT_AGES_MINUTES)),
-        index=rows.index,
+        index=grid.observed.index,
     )
     with timed(times, "spec_s"):
+        rows = grid.rows(columns=("category", "age_minutes", "obs_age_minutes", "likes"))
         spec = fit_spec(rows, final, THRESHOLD, HORIZON, "Asia/Shanghai")
     with timed(times, "build_features_s"):
-        features = build_features(rows, spec)
-    return features.assign(video_id=rows["video_id"].to_numpy()), times
+        features = build_grid_features(grid, spec)
+    return features.assign(video_id=grid.per_example("video_id")), times
 
 
 def reference(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:

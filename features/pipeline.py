@@ -24,7 +24,14 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 from pandas.api.types import is_numeric_dtype
 
-from features.observations import RAW_COLUMNS
+from features.observations import (
+    DRAFT_COLUMNS,
+    EXAMPLE_COLUMNS,
+    HISTORY_COLUMNS,
+    RAW_COLUMNS,
+    VIDEO_COLUMNS,
+    Grid,
+)
 
 # name -> +1 (never lowers the probability as it grows), -1, or 0 (free)
 FEATURES: dict[str, int] = {
@@ -162,13 +169,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def raw_arrays(rows: pd.DataFrame) -> Raw:
+def raw_arrays(rows: pd.DataFrame, columns: tuple[str, ...] = RAW_COLUMNS) -> Raw:
     """Batch rows -> raw arrays: numbers as float64, times as int64 UTC nanoseconds."""
-    missing = [c for c in RAW_COLUMNS if c not in rows.columns]
+    missing = [c for c in columns if c not in rows.columns]
     if missing:
         raise ValueError(f"raw rows lack columns {missing}")
     raw: Raw = {}
-    for name in RAW_COLUMNS:
+    for name in columns:
         column = rows[name]
         if name in _TIMES:
             utc = pd.DatetimeIndex(pd.to_datetime(column, utc=True)).as_unit("ns")
@@ -223,8 +230,15 @@ def _nanoseconds(moment: datetime | None) -> int:
     return (moment - _EPOCH) // _MICROSECOND * 1000
 
 
-def _take(raw: Raw, index: np.ndarray) -> Raw:
-    return {k: v[index] for k, v in raw.items()}
+def _per_video(raw: Raw, codes: np.ndarray) -> Raw:
+    """The draft and history columns at each video's first row.
+
+    ``codes`` number the videos in order of first appearance (``pd.factorize``), so a
+    video's first row is where the running maximum of the codes grows: no sort needed.
+    """
+    reached = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.r_[True, reached[1:] > reached[:-1]])
+    return {k: raw[k][first] for k in (*DRAFT_COLUMNS, *HISTORY_COLUMNS)}
 
 
 # The feature functions run under ``np.errstate(divide="ignore", invalid="ignore")``, set
@@ -383,17 +397,24 @@ def engagement_features(raw: Raw, spec: FeatureSpec) -> Iterator[tuple[str, np.n
     yield "gap_to_threshold_log", np.log1p(spec.threshold) - np.log1p(likes)
 
 
-def feature_matrix(raw: Raw, spec: FeatureSpec) -> np.ndarray:
+def feature_matrix(
+    raw: Raw, spec: FeatureSpec, videos: tuple[Raw, np.ndarray] | None = None
+) -> np.ndarray:
     """The model's input matrix, columns in the spec's order, categories as float codes.
 
     Rows that share a ``video_id`` share their draft and history (a video seen at several
     ages), so those features are computed once per video and broadcast: training rows repeat
     each video once per prediction age, and text work per row would dominate the cost.
+    ``videos`` hands them over already apart: the draft and history columns once per video,
+    and each row's video (a ``Grid``); ``raw`` then needs only the observation columns.
     """
-    ids = raw["video_id"]
-    codes = np.zeros(1, dtype=np.int64) if len(ids) == 1 else pd.factorize(ids)[0]
-    once = len(codes) == 0 or codes.max() == len(codes) - 1
-    per_video = raw if once else _take(raw, np.unique(codes, return_index=True)[1])
+    if videos is None:
+        ids = raw["video_id"]
+        codes = np.zeros(1, dtype=np.int64) if len(ids) == 1 else pd.factorize(ids)[0]
+        once = len(codes) == 0 or codes.max() == len(codes) - 1
+        per_video = raw if once else _per_video(raw, codes)
+    else:
+        (per_video, codes), once = videos, False
     # column-major: each feature is written as one contiguous run
     matrix = np.empty((len(codes), len(spec.features)), dtype="float64", order="F")
     column = spec.positions
@@ -435,3 +456,12 @@ def feature_frame(
 def build_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Batch rows -> the model's feature frame; unseen categories become missing."""
     return feature_frame(feature_matrix(raw_arrays(rows), spec), spec, rows.index)
+
+
+def build_grid_features(grid: Grid, spec: FeatureSpec) -> pd.DataFrame:
+    """The training examples' feature frame: equal to ``build_features(grid.rows(), spec)``
+    (tested), without the flat rows."""
+    videos = raw_arrays(grid.videos, VIDEO_COLUMNS)
+    observed = raw_arrays(grid.observed, EXAMPLE_COLUMNS)
+    matrix = feature_matrix(observed, spec, (videos, grid.video_of_example()))
+    return feature_frame(matrix, spec, grid.observed.index)

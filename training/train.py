@@ -18,8 +18,8 @@ import pandas as pd
 
 from features.labels import label_videos
 from features.loading import Dataset
-from features.observations import grid_rows, video_rows
-from features.pipeline import FeatureSpec, build_features, fit_spec
+from features.observations import Grid, grid_examples, video_rows
+from features.pipeline import FeatureSpec, build_grid_features, fit_spec
 from features.settings import Settings
 from models.baselines import (
     creator_hit_rate,
@@ -69,9 +69,9 @@ class StageClock:
 
 @dataclass
 class Examples:
-    """Raw rows of every labeled video at every grid age, with labels and slices."""
+    """Every labeled video at every grid age, with labels and slices."""
 
-    rows: pd.DataFrame
+    grid: Grid
     y: np.ndarray
     likes_at_horizon: pd.Series
     slice: np.ndarray  # slice name per row
@@ -115,13 +115,15 @@ def build_examples(
     )
     advance("examples")
     ages = settings.ages_minutes
-    rows = grid_rows(per_video[labeled], dataset.snapshots, ages)
+    grid = grid_examples(per_video[labeled], dataset.snapshots, ages)
     repeat = np.repeat(np.flatnonzero(labeled), len(ages))
     return Examples(
-        rows=rows,
+        grid=grid,
         y=labels["label"].to_numpy()[repeat],
-        likes_at_horizon=pd.Series(labels["likes_at_horizon"].to_numpy()[repeat], index=rows.index),
-        slice=rows["video_id"].map(split.slice_of_video).to_numpy(),
+        likes_at_horizon=pd.Series(
+            labels["likes_at_horizon"].to_numpy()[repeat], index=grid.observed.index
+        ),
+        slice=grid.videos["video_id"].map(split.slice_of_video).to_numpy().repeat(len(ages)),
         split=split,
     )
 
@@ -137,13 +139,13 @@ def prepare(
     train = ex.slice == "train"
     advance("features")
     spec = fit_spec(
-        ex.rows[train],
+        ex.grid.rows(train, ("category", "age_minutes", "obs_age_minutes", "likes")),
         ex.likes_at_horizon[train],
         settings.threshold,
         settings.horizon_minutes,
         settings.timezone,
     )
-    return ex, spec, build_features(ex.rows, spec)
+    return ex, spec, build_grid_features(ex.grid, spec)
 
 
 def fit(
@@ -174,7 +176,7 @@ def fit(
     uncalibrated = ModelBundle(booster, Calibrator("identity"), spec)
     calib_raw = uncalibrated.raw_score(features[parts["calib"]])
     calibrator, calib_scores = choose_calibrator(
-        calib_raw, ex.y[parts["calib"]], ex.rows["video_id"][parts["calib"]].to_numpy()
+        calib_raw, ex.y[parts["calib"]], ex.grid.per_example("video_id")[parts["calib"]]
     )
     bundle = ModelBundle(booster, calibrator, spec)
 
@@ -191,7 +193,7 @@ def fit(
     }
 
     advance("evaluation")
-    test_ages = ex.rows["age_minutes"][parts["test"]].to_numpy()
+    test_ages = ex.grid.per_example("age_minutes")[parts["test"]]
     tables = {
         name: score_by_age(test_y, p, test_ages, settings.ages_minutes)
         for name, p in predictions.items()
@@ -208,7 +210,7 @@ def fit(
     metrics["best_iteration"] = float(booster.best_iteration)
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
-    test_rows = ex.rows[parts["test"]].assign(label=test_y)
+    test_rows = ex.grid.rows(parts["test"]).assign(label=test_y)
     bundle.meta = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "threshold": threshold,
@@ -242,8 +244,9 @@ def _fit_logistic(features: pd.DataFrame, y: np.ndarray, train: np.ndarray, seed
 
 def _creator_disjoint(ex: Examples, parts: dict[str, np.ndarray], p: np.ndarray) -> dict:
     """Test metrics on creators never seen in training: does it generalize to new creators?"""
-    seen = set(ex.rows["creator_id"][parts["train"]])
-    new = ~ex.rows["creator_id"][parts["test"]].isin(seen).to_numpy()
+    creators = pd.Series(ex.grid.per_example("creator_id"))
+    seen = set(creators[parts["train"]])
+    new = ~creators[parts["test"]].isin(seen).to_numpy()
     if new.sum() < 50 or len(np.unique(ex.y[parts["test"]][new])) < 2:
         return {}
     result = score(ex.y[parts["test"]][new], p[new])

@@ -11,8 +11,14 @@ import pytest
 
 from features.labels import label_videos
 from features.loading import Dataset
-from features.observations import RAW_COLUMNS, grid_rows, video_rows
-from features.pipeline import FEATURES, build_features, fit_spec, raw_records
+from features.observations import RAW_COLUMNS, grid_examples, grid_rows, video_rows
+from features.pipeline import (
+    FEATURES,
+    build_features,
+    build_grid_features,
+    fit_spec,
+    raw_records,
+)
 from features.settings import DEFAULT_AGES_MINUTES
 
 HORIZON = 7 * 24 * 60.0
@@ -26,10 +32,11 @@ def examples(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
 
 def spec_for(rows: pd.DataFrame, videos, snapshots):
     labels = label_videos(videos, snapshots, 1000, HORIZON)
-    final = pd.Series(
-        np.repeat(labels["likes_at_horizon"].to_numpy(), len(DEFAULT_AGES_MINUTES)),
-        index=rows.index,
-    )
+    return spec_for_ages(rows, labels, len(DEFAULT_AGES_MINUTES))
+
+
+def spec_for_ages(rows: pd.DataFrame, labels: pd.DataFrame, ages: int):
+    final = pd.Series(np.repeat(labels["likes_at_horizon"].to_numpy(), ages), index=rows.index)
     return fit_spec(rows, final, 1000, HORIZON, "Asia/Shanghai")
 
 
@@ -56,6 +63,21 @@ def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
             if c not in {"hist_median_likes_log", "hist_p90_likes_log", "hist_hit_rate"}
         ]
         pd.testing.assert_frame_equal(before.loc[at_age, engagement], after.loc[at_age, engagement])
+
+
+def test_training_grid_gives_the_features_of_its_flat_rows(small_dataset: Dataset) -> None:
+    # given every video at every age, kept per video and per example (as training keeps
+    # them) and as flat rows (as batch scoring and the service build them)
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    labels = label_videos(videos, snapshots, 1000, HORIZON)
+    grid = grid_examples(video_rows(videos, labels, 1000, HORIZON, 30), snapshots, (0, 30, 240))
+    rows = grid.rows()
+    spec = spec_for_ages(rows, labels, 3)
+    # when both become features
+    from_grid, from_rows = build_grid_features(grid, spec), build_features(rows, spec)
+    # then they are the same, value for value (so the leakage test above covers training)
+    assert len(from_grid) == len(videos) * 3
+    pd.testing.assert_frame_equal(from_grid, from_rows, check_index_type=False)
 
 
 def test_history_ignores_outcomes_not_yet_known(small_dataset: Dataset) -> None:
