@@ -23,10 +23,11 @@ from features.loading import load_dataset
 from features.memory import keep_freed_memory
 from features.observations import grid_examples, grid_rows, video_rows
 from features.pipeline import build_grid_features, fit_spec
-from features.settings import DEFAULT_AGES_MINUTES
+from features.settings import DEFAULT_AGES_MINUTES, Settings
 from features.simulator import SimConfig, simulate, write_platform
 
 THRESHOLD, HORIZON, WINDOW = 1000, 7 * 24 * 60.0, 30
+THREADS = Settings().feature_threads
 
 
 def data(videos: int) -> Path:
@@ -44,7 +45,7 @@ def pipeline(videos: pd.DataFrame, snapshots: pd.DataFrame) -> tuple[pd.DataFram
         per_video = video_rows(videos, labels, THRESHOLD, HORIZON, WINDOW)
     labeled = labels["labeled"].to_numpy()
     with timed(times, "observations_s"):
-        grid = grid_examples(per_video[labeled], snapshots, DEFAULT_AGES_MINUTES)
+        grid = grid_examples(per_video[labeled], snapshots, DEFAULT_AGES_MINUTES, THREADS)
     final = pd.Series(
         np.repeat(labels["likes_at_horizon"].to_numpy()[labeled], len(DEFAULT_AGES_MINUTES)),
         index=grid.observed.index,
@@ -53,7 +54,7 @@ def pipeline(videos: pd.DataFrame, snapshots: pd.DataFrame) -> tuple[pd.DataFram
         rows = grid.rows(columns=("category", "age_minutes", "obs_age_minutes", "likes"))
         spec = fit_spec(rows, final, THRESHOLD, HORIZON, "Asia/Shanghai")
     with timed(times, "build_features_s"):
-        features = build_grid_features(grid, spec)
+        features = build_grid_features(grid, spec, THREADS)
     return features.assign(video_id=grid.per_example("video_id")), times
 
 

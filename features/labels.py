@@ -26,11 +26,13 @@ def label_videos(
     closed[code[ages >= horizon_minutes]] = True
     # the last snapshot at or before the horizon: sort by (video, age), keep each video's last
     within = ages <= horizon_minutes
-    order = np.lexsort((ages[within], code[within]))
-    sorted_codes = code[within][order]
-    last = np.r_[sorted_codes[1:] != sorted_codes[:-1], True] if len(order) else order
+    code, ages, likes = code[within], ages[within], likes[within]
+    if not _in_order(code, ages):  # the loader leaves them in order: then no sort at all
+        order = np.lexsort((ages, code))
+        code, likes = code[order], likes[order]
+    last = np.r_[code[1:] != code[:-1], True] if len(code) else np.zeros(0, dtype=bool)
     at_horizon = np.full(len(index), np.nan)
-    at_horizon[sorted_codes[last]] = likes[within][order][last]
+    at_horizon[code[last]] = likes[last]
 
     at_horizon[~closed] = np.nan
     return pd.DataFrame(
@@ -41,3 +43,9 @@ def label_videos(
             "label": np.where(closed, (at_horizon >= threshold).astype(float), np.nan),
         }
     )
+
+
+def _in_order(major: np.ndarray, minor: np.ndarray) -> bool:
+    """Sorted by (major, minor) already?"""
+    step = np.diff(major)
+    return bool(np.all((step > 0) | ((step == 0) & (np.diff(minor) >= 0))))

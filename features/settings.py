@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         default=DEFAULT_AGES_MINUTES, description="Prediction ages of the training examples."
     )
     lgbm_threads: int = Field(default=2, ge=1, description="LightGBM num_threads.")
+    feature_threads: int = Field(
+        default=2, ge=1, description="Threads that build the training examples' features."
+    )
     seed: int = Field(default=42, description="Seed of every random choice in training.")
     max_reject_share: float = Field(
         default=0.01, ge=0, le=1, description="Largest share of bad rows a command tolerates."

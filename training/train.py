@@ -115,7 +115,7 @@ def build_examples(
     )
     advance("examples")
     ages = settings.ages_minutes
-    grid = grid_examples(per_video[labeled], dataset.snapshots, ages)
+    grid = grid_examples(per_video[labeled], dataset.snapshots, ages, settings.feature_threads)
     repeat = np.repeat(np.flatnonzero(labeled), len(ages))
     return Examples(
         grid=grid,
@@ -145,7 +145,7 @@ def prepare(
         settings.horizon_minutes,
         settings.timezone,
     )
-    return ex, spec, build_grid_features(ex.grid, spec)
+    return ex, spec, build_grid_features(ex.grid, spec, settings.feature_threads)
 
 
 def fit(

@@ -74,7 +74,7 @@ def test_training_grid_gives_the_features_of_its_flat_rows(small_dataset: Datase
     rows = grid.rows()
     spec = spec_for_ages(rows, labels, 3)
     # when both become features
-    from_grid, from_rows = build_grid_features(grid, spec), build_features(rows, spec)
+    from_grid, from_rows = build_grid_features(grid, spec, 2), build_features(rows, spec)
     # then they are the same, value for value (so the leakage test above covers training)
     assert len(from_grid) == len(videos) * 3
     pd.testing.assert_frame_equal(from_grid, from_rows, check_index_type=False)

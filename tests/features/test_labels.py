@@ -1,0 +1,25 @@
+"""Labels: likes at the horizon, whatever order the snapshots come in."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.labels import label_videos
+from features.loading import Dataset
+
+HORIZON = 7 * 24 * 60.0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_labels_do_not_depend_on_snapshot_order(small_dataset: Dataset, seed: int) -> None:
+    # given the loader's snapshots (in video and age order) and the same rows shuffled
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    shuffled = snapshots.sample(frac=1, random_state=seed)
+    # when both are labeled
+    in_order = label_videos(videos, snapshots, 1000, HORIZON)
+    any_order = label_videos(videos, shuffled, 1000, HORIZON)
+    # then the labels agree, and some videos are labeled each way
+    pd.testing.assert_frame_equal(in_order, any_order)
+    assert in_order["labeled"].any() and (in_order["label"] == 1).any()
+    assert (in_order["label"] == 0).any()
