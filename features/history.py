@@ -22,13 +22,12 @@ def _key(codes: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     return codes.astype(np.int64) * _SHIFT + seconds.astype(np.int64)
 
 
-def _row_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
-    """Quantile of each row's first ``counts`` values after sorting (NaNs sort last)."""
-    ordered = np.sort(values, axis=1)
+def _row_quantile(ordered: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """Quantile of each sorted row's first ``counts`` values (NaNs sort last)."""
     pos = q * (np.maximum(counts, 1) - 1)
     low = np.floor(pos).astype(np.int64)
     high = np.minimum(low + 1, np.maximum(counts - 1, 0))
-    rows = np.arange(len(values))
+    rows = np.arange(len(ordered))
     frac = pos - low
     out = ordered[rows, low] * (1 - frac) + ordered[rows, high] * frac
     return np.where(counts > 0, out, np.nan)
@@ -82,6 +81,8 @@ def history_at(
     with np.errstate(invalid="ignore"):
         hit_rate = np.nansum(hits, axis=1) / np.where(in_window > 0, in_window, np.nan)
 
+    ordered = np.sort(recent, axis=1)  # once, for both quantiles
+
     # previous post of the same creator, strictly before the query time
     post_key = _key(v_code, posted_sec)
     post_order = np.argsort(post_key, kind="stable")
@@ -94,8 +95,8 @@ def history_at(
     return pd.DataFrame(
         {
             "hist_videos": count.astype("float64"),
-            "hist_median_likes": _row_quantile(recent, in_window, 0.5),
-            "hist_p90_likes": _row_quantile(recent, in_window, 0.9),
+            "hist_median_likes": _row_quantile(ordered, in_window, 0.5),
+            "hist_p90_likes": _row_quantile(ordered, in_window, 0.9),
             "hist_hit_rate": hit_rate,
             "hist_last_posted_at": last_posted.astype("datetime64[ns, UTC]"),
         },
