@@ -1,0 +1,48 @@
+"""The run's metrics agree with scikit-learn's, ties and single-class slices included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+from training.metrics import score
+
+
+def _case(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    y = (rng.random(5_000) < 0.1).astype(float)
+    p = np.clip(rng.random(5_000) * 0.6 + y * 0.3, 0, 1)
+    if kind == "ties":  # calibrated outputs: few distinct values
+        p = np.round(p, 1)
+    elif kind == "all_tied":
+        p = np.full_like(p, 0.2)
+    elif kind == "tiny":
+        y, p = np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.1, 0.4, 0.4, 0.8])
+    return y, p
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "all_tied", "tiny"])
+def test_metrics_match_scikit_learn(kind: str) -> None:
+    # given labels and predictions of each kind
+    y, p = _case(kind)
+    # when the run scores them
+    ours = score(y, p)
+    # then every metric equals scikit-learn's
+    assert ours["roc_auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert ours["pr_auc"] == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    assert ours["log_loss"] == pytest.approx(log_loss(y, clipped, labels=[0, 1]), abs=1e-12)
+    assert ours["brier"] == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+
+
+@pytest.mark.parametrize("label", [0.0, 1.0])
+def test_a_single_class_has_no_ranking_metrics(label: float) -> None:
+    # given a slice where every video has the same outcome
+    y, p = np.full(50, label), np.linspace(0.01, 0.99, 50)
+    # when it is scored
+    ours = score(y, p)
+    # then the ranking metrics are missing, the others still computed
+    assert np.isnan(ours["roc_auc"])
+    assert np.isnan(ours["pr_auc"])
+    assert ours["brier"] == pytest.approx(brier_score_loss(y, p))
