@@ -11,9 +11,6 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 
 EPS = 1e-6
 
@@ -53,7 +50,13 @@ class Calibrator:
         return cls(**raw)
 
 
+# scikit-learn is imported by the fitting functions only: a served model calibrates with
+# numpy, and the service's workers do not load scikit-learn at all (serving/service.py).
+
+
 def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    from sklearn.isotonic import IsotonicRegression
+
     iso = IsotonicRegression(out_of_bounds="clip", y_min=EPS, y_max=1 - EPS).fit(raw, y)
     return Calibrator(
         "isotonic", x=tuple(map(float, iso.X_thresholds_)), y=tuple(map(float, iso.y_thresholds_))
@@ -61,6 +64,8 @@ def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
 
 
 def fit_platt(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    from sklearn.linear_model import LogisticRegression
+
     lr = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
     a = max(float(lr.coef_[0, 0]), 1e-3)  # never flip the ranking
     return Calibrator("platt", a=a, b=float(lr.intercept_[0]))
@@ -76,6 +81,8 @@ def choose_calibrator(
 
     Scoring in-sample would always favour isotonic, which can overfit a small slice.
     """
+    from sklearn.metrics import log_loss
+
     fold = (np.unique(groups, return_inverse=True)[1] % 2).astype(bool)
     scores = {}
     for name, fit in FITTERS.items():

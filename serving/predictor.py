@@ -328,8 +328,8 @@ class ModelHolder:
                 self._rejected = version if event["event"] == "reload_failed" else None
 
     def _alias_version(self) -> str | None:
+        from training.connection import connect
         from training.registry import resolve_version
-        from training.tracking import connect
 
         try:
             uri = self.model_uri or f"models:/{self.settings.model_name}@{self.settings.alias}"

@@ -7,6 +7,7 @@ model comes from LIKECAST_MODEL_URI (a folder or models:/ URI) or the registry's
 from __future__ import annotations
 
 import gc
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,9 @@ class Likecast:
         # Imported here, in the worker: `bentoml serve`'s supervisor process imports this
         # module only to read the service's configuration, and would otherwise hold its own
         # copy of pandas, LightGBM and MLflow (about 300 MB) for nothing.
+        # LightGBM imports scikit-learn (64 MB a worker) for an estimator API the service
+        # never calls; a None entry makes that optional import fail as if not installed.
+        sys.modules.setdefault("sklearn", None)
         from serving.predictor import ModelHolder
 
         self.settings = get_settings()

@@ -80,7 +80,8 @@ def train_command(
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import fingerprint
-    from training.tracking import connect, log_and_register
+    from training.connection import connect
+    from training.tracking import log_and_register
     from training.train import fit
 
     if engine not in ("local", "dask"):
@@ -200,8 +201,8 @@ def promote_command(
     force: bool = typer.Option(False, "--force", help="Move the alias without comparing."),
 ) -> None:
     """Move the serving alias to a version that is at least as good as the current one."""
+    from training.connection import connect
     from training.promote import promote
-    from training.tracking import connect
 
     settings = get_settings()
     alias = alias or settings.alias
@@ -226,7 +227,8 @@ def promote_command(
 @app.command("models")
 def models_command() -> None:
     """List registered versions, their test metrics, and which holds each alias."""
-    from training.tracking import connect, version_summary
+    from training.connection import connect
+    from training.tracking import version_summary
 
     settings = get_settings()
     rows = version_summary(connect(settings), settings.model_name)
@@ -264,7 +266,7 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna; each trial is a nested MLflow run."""
     from features.loading import write_text_atomically
-    from training.tracking import connect
+    from training.connection import connect
     from training.tune import tune
 
     settings = _settings(None, None, seed)

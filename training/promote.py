@@ -12,9 +12,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.settings import Settings
+from training.connection import TrackingError
 from training.metrics import score
 from training.registry import load_model, resolve_version
-from training.tracking import TrackingError, read_test_rows
+from training.tracking import read_test_rows
 
 TOLERANCE = 1e-9  # identical models must compare equal despite float noise
 

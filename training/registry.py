@@ -56,7 +56,7 @@ def load_model(uri: str | None, settings: Settings) -> LoadedModel:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from training.tracking import TrackingError, connect
+    from training.connection import TrackingError, connect
 
     client = connect(settings)
     version = resolve_version(client, uri)
@@ -75,7 +75,7 @@ def resolve_version(client: Any, uri: str) -> Any:
     """``models:/name@alias`` or ``models:/name/N`` -> the ModelVersion it names now."""
     from mlflow.exceptions import MlflowException
 
-    from training.tracking import TrackingError
+    from training.connection import TrackingError
 
     body = uri.removeprefix("models:/")
     try:

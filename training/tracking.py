@@ -6,12 +6,8 @@ anywhere (including a tracking server going away) never leaves a half-registered
 
 from __future__ import annotations
 
-import logging
-import os
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,17 +21,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from features.console import UserError
 from features.settings import Settings
 from models.pyfunc import to_wire
+from training.connection import TrackingError, connect
 from training.report import html_report, plots
 from training.train import TrainOutcome, spec_summary
 
 EXAMPLE_ROWS = 5
-
-
-class TrackingError(UserError):
-    """The tracking server or registry cannot do what was asked."""
 
 
 @dataclass(frozen=True)
@@ -43,27 +35,6 @@ class Registered:
     run_id: str
     version: str
     model_uri: str
-
-
-def connect(settings: Settings) -> MlflowClient:
-    """Point MLflow at the configured store and check it answers, failing in one line."""
-    uri = settings.resolved_tracking_uri
-    # Fail fast instead of MLflow's default minutes of retries against a dead server.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    elif uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5) as reply:
-                reply.read()
-        except (urllib.error.URLError, OSError) as exc:
-            raise TrackingError(f"tracking server {uri} is unreachable ({exc})") from exc
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return MlflowClient(uri, uri)
 
 
 def experiment_id(client: MlflowClient, name: str, settings: Settings) -> str:

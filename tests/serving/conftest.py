@@ -15,7 +15,8 @@ from features.loading import Dataset, fingerprint
 from features.settings import Settings
 from features.store import current_history, write_store
 from tests.conftest import BIN, free_port, running
-from training.tracking import connect, log_and_register
+from training.connection import connect
+from training.tracking import log_and_register
 from training.train import TrainOutcome
 
 TOKEN = "test-admin-token"

@@ -13,7 +13,8 @@ import pytest
 from features.loading import fingerprint
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
-from training.tracking import connect, experiment_id, log_and_register
+from training.connection import connect
+from training.tracking import experiment_id, log_and_register
 from training.train import fit
 
 
