@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         description="BentoML worker processes. Each predicts on one LightGBM thread and holds "
-        "its own model (about 300 MB, 390 MB following the registry) and swaps it on its own "
+        "its own model (about 230 MB, 300 MB following the registry) and swaps it on its own "
         "poll, so workers can answer from different versions for up to one poll interval.",
     )
     service_threads: int = Field(default=4, ge=1, description="BentoML threads per worker.")
