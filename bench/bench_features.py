@@ -22,7 +22,7 @@ from features.labels import label_videos
 from features.loading import load_dataset
 from features.memory import keep_freed_memory
 from features.observations import grid_examples, grid_rows, video_rows
-from features.pipeline import build_grid_features, fit_spec
+from features.pipeline import SPEC_COLUMNS, build_grid_features, fit_spec
 from features.settings import DEFAULT_AGES_MINUTES, Settings
 from features.simulator import SimConfig, simulate, write_platform
 
@@ -51,8 +51,7 @@ def pipeline(videos: pd.DataFrame, snapshots: pd.DataFrame) -> tuple[pd.DataFram
         index=grid.observed.index,
     )
     with timed(times, "spec_s"):
-        rows = grid.rows(columns=("category", "age_minutes", "obs_age_minutes", "likes"))
-        spec = fit_spec(rows, final, THRESHOLD, HORIZON, "Asia/Shanghai")
+        spec = fit_spec(grid.rows(columns=SPEC_COLUMNS), final, THRESHOLD, HORIZON, "Asia/Shanghai")
     with timed(times, "build_features_s"):
         features = build_grid_features(grid, spec, THREADS)
     return features.assign(video_id=grid.per_example("video_id")), times

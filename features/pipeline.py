@@ -99,10 +99,10 @@ class FeatureSpec:
 
     def sh_offset(self, obs_age: np.ndarray) -> np.ndarray:
         """Szabo-Huberman: ln(1+N_horizon) - ln(1+N_age), interpolated in log-age."""
-        return self._interp(obs_age, 0)
+        return self._interp(obs_age, self.sh_offsets)
 
     def sh_sigma(self, obs_age: np.ndarray) -> np.ndarray:
-        return self._interp(obs_age, 1)
+        return self._interp(obs_age, self.sh_sigmas)
 
     # Derived once per spec, not per call: a served request is one row, for which building
     # these small arrays and dicts cost as much as the features themselves.
@@ -116,15 +116,17 @@ class FeatureSpec:
         return {c: float(i) for i, c in enumerate(self.categories)}
 
     @cached_property
-    def _sh_curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return np.log1p(np.array(self.sh_ages)), np.array(self.sh_offsets), np.array(self.sh_sigmas)
+    def _sh_log_ages(self) -> np.ndarray:
+        return np.log1p(np.array(self.sh_ages))
 
-    def _interp(self, obs_age: np.ndarray, which: int) -> np.ndarray:
+    def _interp(self, obs_age: np.ndarray, values: tuple[float, ...]) -> np.ndarray:
         if not self.sh_ages:
             return np.full(np.shape(obs_age), np.nan)
         x = np.log1p(np.asarray(obs_age, dtype="float64"))
-        log_ages, *curves = self._sh_curves
-        return np.interp(x, log_ages, curves[which])
+        return np.interp(x, self._sh_log_ages, values)
+
+
+SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes")  # what fit_spec reads
 
 
 def fit_spec(
@@ -198,6 +200,11 @@ def raw_arrays(rows: pd.DataFrame, columns: tuple[str, ...] = RAW_COLUMNS) -> Ra
     return raw
 
 
+_OTHER = tuple(c for c in RAW_COLUMNS if c in _TEXT or c in _TIMES)
+_NUMERIC = tuple(c for c in RAW_COLUMNS if c not in _OTHER)
+_OTHERS, _NUMBERS = operator.itemgetter(*_OTHER), operator.itemgetter(*_NUMERIC)
+
+
 def raw_records(records: list[dict]) -> Raw:
     """Request rows (dicts with every RAW_COLUMNS key) -> raw arrays, without a DataFrame."""
     raw: Raw = {}
@@ -213,11 +220,6 @@ def raw_records(records: list[dict]) -> Raw:
         else:
             raw[name] = np.array(values, dtype=object)
     return raw
-
-
-_OTHER = tuple(c for c in RAW_COLUMNS if c in _TEXT or c in _TIMES)
-_NUMERIC = tuple(c for c in RAW_COLUMNS if c not in _OTHER)
-_OTHERS, _NUMBERS = operator.itemgetter(*_OTHER), operator.itemgetter(*_NUMERIC)
 
 
 def _nanoseconds(moment: datetime | None) -> int:

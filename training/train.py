@@ -19,7 +19,7 @@ import pandas as pd
 from features.labels import label_videos
 from features.loading import Dataset
 from features.observations import Grid, grid_examples, video_rows
-from features.pipeline import FeatureSpec, build_grid_features, fit_spec
+from features.pipeline import SPEC_COLUMNS, FeatureSpec, build_grid_features, fit_spec
 from features.settings import Settings
 from models.baselines import (
     creator_hit_rate,
@@ -141,7 +141,7 @@ def prepare(
     train = ex.slice == "train"
     advance("features")
     spec = fit_spec(
-        ex.grid.rows(train, ("category", "age_minutes", "obs_age_minutes", "likes")),
+        ex.grid.rows(train, SPEC_COLUMNS),
         ex.likes_at_horizon[train],
         settings.threshold,
         settings.horizon_minutes,

@@ -65,7 +65,10 @@ def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
         pd.testing.assert_frame_equal(before.loc[at_age, engagement], after.loc[at_age, engagement])
 
 
-def test_training_grid_gives_the_features_of_its_flat_rows(small_dataset: Dataset) -> None:
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_training_grid_gives_the_features_of_its_flat_rows(
+    small_dataset: Dataset, threads: int
+) -> None:
     # given every video at every age, kept per video and per example (as training keeps
     # them) and as flat rows (as batch scoring and the service build them)
     videos, snapshots = small_dataset.videos, small_dataset.snapshots
@@ -74,7 +77,7 @@ def test_training_grid_gives_the_features_of_its_flat_rows(small_dataset: Datase
     rows = grid.rows()
     spec = spec_for_ages(rows, labels, 3)
     # when both become features
-    from_grid, from_rows = build_grid_features(grid, spec, 2), build_features(rows, spec)
+    from_grid, from_rows = build_grid_features(grid, spec, threads), build_features(rows, spec)
     # then they are the same, value for value (so the leakage test above covers training)
     assert len(from_grid) == len(videos) * 3
     pd.testing.assert_frame_equal(from_grid, from_rows, check_index_type=False)
