@@ -61,17 +61,19 @@ class Settings(BaseSettings):
         "(default: the registry's champion).",
     )
     service_workers: int = Field(
-        default=1,
+        default=2,
         ge=1,
-        description="BentoML worker processes. Each predicts on one LightGBM thread and holds "
-        "its own model (about 230 MB, 300 MB following the registry) and swaps it on its own "
-        "poll, so workers can answer from different versions for up to one poll interval.",
+        description="BentoML worker processes, one per core. Each holds its own model (about "
+        "230 MB); they switch to a new champion together.",
     )
     service_threads: int = Field(default=4, ge=1, description="BentoML threads per worker.")
     admin_token: str | None = Field(
         default=None, description="Token for /admin routes; unset disables them."
     )
     batch_max_items: int = Field(default=1000, ge=1, description="Largest /predict_batch.")
+    batch_max_explain: int = Field(
+        default=100, ge=0, description="Most /predict_batch items that may set explain."
+    )
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body.")
     reload_interval_s: float = Field(
         default=30.0, gt=0, description="How often the service polls the champion alias."

@@ -41,7 +41,8 @@ def serve_command(
     settings = get_settings()
     env = {
         **os.environ,
-        "OMP_NUM_THREADS": str(settings.lgbm_threads),
+        # workers x LightGBM threads <= the cores LightGBM may use
+        "OMP_NUM_THREADS": str(max(1, settings.lgbm_threads // settings.service_workers)),
         "BENTOML_DO_NOT_TRACK": "true",
     }
     if model:

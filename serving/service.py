@@ -54,9 +54,8 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
 
 @bentoml.service(
     name="likecast",
-    # One worker by default: a second one roughly halved p99 at 8 connections on 2 cores
-    # (bench/results/serving.json), but two take more than the 600 MB budget once each
-    # follows the registry, and each swaps its model on its own poll.
+    # Two workers by default: a second one roughly halves p99 at 8 connections on 2 cores
+    # (bench/results/serving.json), and they switch models together (serving/board.py).
     workers=SETTINGS.service_workers,
     threads=SETTINGS.service_threads,
     # Each request's bookkeeping lives until its timeout expires, so a long timeout is a
@@ -83,11 +82,9 @@ class Likecast:
         from serving.predictor import ModelHolder
 
         self.settings = get_settings()
-        self.holder = ModelHolder(self.settings, self.settings.model_uri)
-        event = self.holder.reload()
-        if self.holder.current is None:
-            raise RuntimeError(f"no model to serve: {event.get('error')}")
-        self.holder.start_polling()
+        worker = bentoml.server_context.worker_index or 1  # None when not under `serve`
+        self.holder = ModelHolder(self.settings, self.settings.model_uri, worker)
+        self.holder.start()
         # Long-lived objects (model, store, libraries) never need collecting again: freezing
         # them keeps the collector's pauses short (see shared/notes/stack-facts.md).
         gc.collect()
@@ -141,6 +138,14 @@ class Likecast:
                 parsed.append((i, (Early if "likes" in item else Draft).model_validate(item)))
             except ValidationError as exc:
                 results.append({"index": i, "error": _errors(exc)})
+        explaining = sum(request.explain for _, request in parsed)
+        if explaining > self.settings.batch_max_explain:
+            # each explanation is ~7 ms of LightGBM: a batch of them would outlive the
+            # request timeout (batch scoring's --explain has no such limit)
+            raise RequestInvalid(
+                f"items: at most {self.settings.batch_max_explain} may set explain, "
+                f"got {explaining}"
+            )
         histories = predictor.histories([request for _, request in parsed])
         valid: list[tuple[int, Draft, tuple[dict, str]]] = []
         for i, request in parsed:

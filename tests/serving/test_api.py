@@ -106,6 +106,16 @@ def test_a_batch_over_the_limit_is_refused(served: Served) -> None:
     assert "at most 1000" in reply.text
 
 
+def test_a_batch_asking_too_many_explanations_is_refused(served: Served) -> None:
+    # given a batch within the size limit where 101 items ask for explanations
+    items = [{**DRAFT, "explain": i <= 100} for i in range(200)]
+    # when posted, then it is refused, naming the limit
+    with served.client() as http:
+        reply = http.post("/predict_batch", json={"items": items})
+    assert reply.status_code == 400
+    assert "at most 100 may set explain, got 101" in reply.text
+
+
 def test_whatif_covers_each_hour_and_picks_the_best(served: Served) -> None:
     with served.client() as http:
         answer = http.post("/whatif", json=DRAFT).json()

@@ -82,9 +82,12 @@ def test_a_new_champion_is_swapped_in_with_no_failed_request(served, second_vers
     first_new = traffic.versions.index(second_version)
     assert set(traffic.versions[:first_new]) == {"1"}
     assert set(traffic.versions[first_new:]) == {second_version}
+    # and both workers switched, whichever answered
     with served.client() as http:
         events = http.get("/model").json()["events"]
     assert {"event": "swapped", "from": "1", "to": second_version}.items() <= events[-1].items()
+    switched = {e["worker"] for e in events if e["event"] == "swapped"}
+    assert switched == set(range(1, served.settings.service_workers + 1)) == {1, 2}
 
 
 def test_a_broken_champion_is_rejected_and_the_old_one_keeps_serving(

@@ -1,0 +1,168 @@
+"""Fetching a registry version into a local folder, in a process of its own.
+
+The service's workers never import MLflow: with its SQL store it costs a worker about 75 MB,
+which put two workers over the service's 600 MB budget. A short-lived child process
+(``python -m serving.fetch URI FOLDER``) resolves the URI and downloads the version instead,
+and the worker loads the folder like any model folder. Whether the alias may have moved is
+checked in the worker, cheaply: the tracking server's REST API, or the SQLite file's stamp.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from features.settings import Settings, get_settings
+
+log = logging.getLogger("likecast.serving")
+FETCH_TIMEOUT_S = 300.0
+
+
+class FetchError(RuntimeError):
+    """The registry could not give the model the URI names."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """A registry version, downloaded to a folder the workers load it from."""
+
+    version: str
+    folder: str
+    uri: str
+    run_id: str | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Release:
+        return cls(**json.loads(text))
+
+
+def download(uri: str, settings: Settings, into: Path) -> Release:
+    """Resolve ``uri`` now and download that version to ``into/v<version>`` (once).
+
+    Two workers may fetch the same version at once: each downloads to a folder of its own
+    and renames it into place, and the second finds the place taken and uses it.
+    """
+    import mlflow
+
+    from training.connection import connect
+    from training.registry import resolve_version
+
+    version = resolve_version(connect(settings), uri)
+    final = into / f"v{version.version}"
+    into.mkdir(parents=True, exist_ok=True)
+    if not final.exists():
+        partial = Path(tempfile.mkdtemp(prefix=".download-", dir=into))
+        try:
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(partial)
+            )
+            try:
+                partial.rename(final)
+            except OSError:
+                if not final.exists():
+                    raise
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return Release(str(version.version), str(final), uri, version.run_id)
+
+
+def fetch(uri: str, into: Path, timeout_s: float = FETCH_TIMEOUT_S) -> Release:
+    """``download`` in a child process; its failure comes back as one line."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "serving.fetch", uri, str(into)],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise FetchError(f"{uri}: no answer from the registry in {timeout_s:.0f} s") from exc
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        raise FetchError(f"{uri}: {reason}")
+    return Release.from_json(done.stdout.strip().splitlines()[-1])
+
+
+class AliasWatch:
+    """Says cheaply whether an alias may have moved since the last look.
+
+    A fetch starts a process that imports MLflow (seconds of CPU), too much for every poll.
+    A tracking server is asked through its REST API; a SQLite store can only have moved an
+    alias if its file changed. Other stores are fetched every time.
+    """
+
+    def __init__(self, settings: Settings, uri: str) -> None:
+        self.tracking = settings.resolved_tracking_uri
+        name, _, self.alias = uri.removeprefix("models:/").partition("@")
+        self.name = name
+        self._stamp: tuple | None = None
+
+    def mark(self) -> None:
+        """Remember the store as it is now: the served model matches it."""
+        self._stamp = self._sqlite_stamp()
+
+    def may_have_moved(self, known: set[str]) -> bool:
+        """``known``: the versions already served or rejected."""
+        if not self.alias:  # models:/name/N names one version for good
+            return False
+        if self.tracking.startswith(("http://", "https://")):
+            version = self._server_version()
+            return version is not None and version not in known
+        if self.tracking.startswith("sqlite:///"):
+            stamp = self._sqlite_stamp()
+            moved, self._stamp = stamp != self._stamp, stamp
+            return moved
+        return True
+
+    def _sqlite_stamp(self) -> tuple | None:
+        if not self.tracking.startswith("sqlite:///"):
+            return None
+        db = Path(self.tracking.removeprefix("sqlite:///"))
+        stamps = []
+        for path in (db, db.with_name(db.name + "-wal")):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                stamps.append(None)
+            else:
+                stamps.append((stat.st_mtime_ns, stat.st_size))
+        return tuple(stamps)
+
+    def _server_version(self) -> str | None:
+        query = urllib.parse.urlencode({"name": self.name, "alias": self.alias})
+        url = f"{self.tracking.rstrip('/')}/api/2.0/mlflow/registered-models/alias?{query}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                return str(json.load(reply)["model_version"]["version"])
+        except (OSError, ValueError, KeyError) as exc:  # the registry being away is not fatal
+            log.warning("cannot check the registry: %s", exc)
+            return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child: print the Release as JSON, or one line saying why not."""
+    uri, into = argv if argv is not None else sys.argv[1:]
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    try:
+        release = download(uri, get_settings(), Path(into))
+    except Exception as exc:  # any failure is reported to the worker, which keeps serving
+        print(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc), file=sys.stderr)
+        return 1
+    print(release.to_json())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
