@@ -5,11 +5,13 @@ Targets: throughput at least 50% of the anchor's, p99 under 10 ms, batch at leas
 predictions/s, RSS under 600 MB. Anchors, in the same run, same model, same store:
 - bare Starlette + uvicorn doing the same request handling (bench/anchor_app.py);
 - the in-process Predictor.predict on the same draft.
-Load comes from wrk (Debian package `wrk`), a separate process on the same machine. The
-servers take turns for ``--rounds`` rounds and each figure is the median of its rounds.
-RSS is the whole `bentoml serve` process tree (supervisor and worker). Afterwards the
-same service with two workers (LIKECAST_SERVICE_WORKERS=2) runs the draft load alone and is
-reported apart: the targets are checked on the default, one worker.
+The service runs as deployed: the registry's champion (a SQLite MLflow store), the default
+two workers; the anchor runs as many uvicorn workers. Load comes from wrk (Debian package
+`wrk`), a separate process on the same machine. The servers take turns for ``--rounds``
+rounds and each figure is the median of its rounds. RSS is the sum over the whole
+`bentoml serve` process tree (supervisor and workers); PSS, which counts shared pages once,
+is reported beside it. Afterwards the service with one worker runs the draft load alone and
+is reported apart.
 """
 
 from __future__ import annotations
@@ -32,31 +34,41 @@ import pandas as pd
 import psutil
 
 from bench.common import CACHE, timed, write_result
-from features.loading import load_dataset
+from features.loading import fingerprint, load_dataset
 from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
 from features.store import CreatorStore, current_history, write_store
 from serving.demo import DRAFT
 from serving.predictor import Predictor
 from serving.schemas import Draft
+from training.connection import connect
 from training.registry import load_model
+from training.tracking import log_and_register
 from training.train import fit
 
 CONNECTIONS = 8
 PLAIN_DRAFT = {k: v for k, v in DRAFT.items() if k != "explain"}  # explanations cost extra
 
 
-def model_and_store(creators: int) -> tuple[Path, Path]:
-    """A model trained on 20k simulated videos and a store of ``creators`` creators (cached)."""
+def model_and_store(creators: int) -> tuple[Path, Path, str]:
+    """A model trained on 20k simulated videos, as a folder and as the champion of a SQLite
+    registry, and a store of ``creators`` creators (all cached)."""
     folder = CACHE / f"serving-{creators}"
     model, store = folder / "model", folder / "creator_store.sqlite"
-    if model.exists() and store.exists():
-        return model, store
+    registry = Settings(home=folder / "registry")
+    if model.exists() and store.exists() and (folder / "registry" / "mlflow.db").exists():
+        return model, store, registry.resolved_tracking_uri
+    shutil.rmtree(folder, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp) / "home")
         train_data = Path(tmp) / "train"
         write_platform(simulate(SimConfig(videos=20_000, seed=7)), train_data)
-        fit(load_dataset(train_data), settings, {}).bundle.save(model)
+        train_set = load_dataset(train_data)
+        outcome = fit(train_set, settings, {})
+        outcome.bundle.save(model)
+        version = log_and_register(outcome, fingerprint(train_data, train_set), registry, "bench")
+        client = connect(registry)
+        client.set_registered_model_alias(registry.model_name, registry.alias, version.version)
         store_data = Path(tmp) / "store"
         write_platform(
             simulate(SimConfig(videos=creators * 3, videos_per_creator=3.0, seed=11)), store_data
@@ -67,7 +79,7 @@ def model_and_store(creators: int) -> tuple[Path, Path]:
             dataset, at, settings.threshold, settings.horizon_minutes, settings.history_window
         )
         write_store(history, store)
-    return model, store
+    return model, store, registry.resolved_tracking_uri
 
 
 def free_port() -> int:
@@ -101,11 +113,29 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def tree_rss_mb(process: subprocess.Popen) -> dict[str, float]:
-    """RSS of the server process tree: the largest process (the worker) and the total."""
+def settle(process: subprocess.Popen, workers: int) -> None:
+    """Wait until every worker is up and no model fetch (a passing child) is running."""
     root = psutil.Process(process.pid)
-    sizes = [p.memory_info().rss for p in [root, *root.children(recursive=True)]]
-    return {"worker_mb": round(max(sizes) / 2**20, 1), "total_mb": round(sum(sizes) / 2**20, 1)}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        commands = [" ".join(p.cmdline()) for p in root.children(recursive=True)]
+        if sum("_bentoml_impl.worker" in c for c in commands) == workers and not any(
+            "serving.fetch" in c for c in commands
+        ):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the service's workers did not settle within 120 s")
+
+
+def tree_memory_mb(process: subprocess.Popen) -> dict[str, float]:
+    """Memory of the server process tree: each process's RSS, their sum, and summed PSS."""
+    root = psutil.Process(process.pid)
+    tree = [p.memory_full_info() for p in [root, *root.children(recursive=True)]]
+    return {
+        "rss_mb_by_process": [round(m.rss / 2**20, 1) for m in tree],
+        "total_mb": round(sum(m.rss for m in tree) / 2**20, 1),
+        "pss_total_mb": round(sum(m.pss for m in tree) / 2**20, 1),
+    }
 
 
 def wrk(url: str, body: dict, seconds: int, connections: int, folder: Path) -> dict[str, float]:
@@ -181,19 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    model, store = model_and_store(creators)
+    model, store, tracking_uri = model_and_store(creators)
     result: dict = {"connections": CONNECTIONS, "seconds_per_run": seconds, "creators": creators}
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
         shutil.copy(store, home / "creator_store.sqlite")
         result["in_process_predict_ms"] = in_process(model, home)
-        env = {
-            **os.environ,
-            "LIKECAST_HOME": str(home),
-            "LIKECAST_MODEL_URI": str(model),
-            "OMP_NUM_THREADS": "2",
-        }
+        workers = Settings().service_workers
+        env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_TRACKING_URI": tracking_uri}
         draft = PLAIN_DRAFT
         batch = {"items": [{**draft, "creator_id": f"c{i:07d}"} for i in range(1000)]}
 
@@ -206,18 +232,27 @@ def main(argv: list[str] | None = None) -> int:
                 "bench.anchor_app:app",
                 "--port",
                 str(anchor_port),
+                "--workers",
+                str(workers),
                 "--log-level",
                 "warning",
                 "--no-access-log",
             ],
-            {**env, "PYTHONPATH": str(Path.cwd())},
+            {
+                **env,
+                "PYTHONPATH": str(Path.cwd()),
+                "LIKECAST_MODEL_URI": str(model),
+                "OMP_NUM_THREADS": "1",
+            },
             anchor_port,
             Path(tmp),
         )
-        serve = [str(Path(sys.executable).with_name("likecast")), "serve", "--model", str(model)]
+        serve = [str(Path(sys.executable).with_name("likecast")), "serve"]  # the champion
         service = start([*serve, "--port", str(service_port)], env, service_port, Path(tmp))
         try:
-            result["rss_after_start"] = tree_rss_mb(service)
+            result["workers"] = workers
+            settle(service, workers)
+            result["memory_after_start"] = tree_memory_mb(service)
             # This VM's speed drifts by tens of percent within minutes: the servers take
             # turns, and each figure is the median of its rounds.
             anchor_url = f"http://127.0.0.1:{anchor_port}"
@@ -238,23 +273,24 @@ def main(argv: list[str] | None = None) -> int:
                 result[name] = {**median_run(rounds), "rounds": rounds}
             batch_run = result["bentoml_batch_1000"]
             batch_run["predictions_per_s"] = round(batch_run["requests_per_s"] * 1000, 1)
-            result["rss_after_load"] = tree_rss_mb(service)
+            result["memory_after_load"] = tree_memory_mb(service)
         finally:
             stop(anchor)
             stop(service)
-        # Then, alone, the same service with two workers (LIKECAST_SERVICE_WORKERS=2).
-        pair_port = free_port()
-        pair_env = {**env, "LIKECAST_SERVICE_WORKERS": "2"}
-        pair = start([*serve, "--port", str(pair_port)], pair_env, pair_port, Path(tmp))
+        # Then, alone, the same service with one worker (LIKECAST_SERVICE_WORKERS=1).
+        single_port = free_port()
+        single_env = {**env, "LIKECAST_SERVICE_WORKERS": "1"}
+        single = start([*serve, "--port", str(single_port)], single_env, single_port, Path(tmp))
         try:
-            pair_url = f"http://127.0.0.1:{pair_port}/predict_draft"
+            settle(single, 1)
+            single_url = f"http://127.0.0.1:{single_port}/predict_draft"
             rounds = [
-                wrk(pair_url, draft, seconds, CONNECTIONS, Path(tmp)) for _ in range(args.rounds)
+                wrk(single_url, draft, seconds, CONNECTIONS, Path(tmp)) for _ in range(args.rounds)
             ]
-            result["bentoml_2_workers_draft"] = {**median_run(rounds), "rounds": rounds}
-            result["rss_2_workers_after_load"] = tree_rss_mb(pair)
+            result["bentoml_1_worker_draft"] = {**median_run(rounds), "rounds": rounds}
+            result["memory_1_worker_after_load"] = tree_memory_mb(single)
         finally:
-            stop(pair)
+            stop(single)
 
     bento, anchor_run = result["bentoml_draft"], result["starlette_draft"]
     result["throughput_vs_starlette"] = round(
@@ -271,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         and bento["p99_ms"] < 10
         and bento["non_2xx"] == 0
         and result["bentoml_batch_1000"]["predictions_per_s"] >= 20_000
-        and result["rss_after_load"]["total_mb"] < 600
+        and result["memory_after_load"]["total_mb"] < 600
     )
     write_result("serving", result, quick=args.quick)
     return 0
