@@ -105,17 +105,17 @@ def bundle_dir(trained: TrainOutcome, tmp_path_factory: pytest.TempPathFactory) 
     return trained.bundle.save(tmp_path_factory.mktemp("bundle") / "bundle")
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """A real `mlflow server` on a free loopback port, with its own SQLite store."""
+@contextmanager
+def mlflow_server_in(folder: Path) -> Iterator[str]:
+    """A real `mlflow server` on a free loopback port, with its store in ``folder``."""
     port = free_port()
     command = [
         str(BIN / "mlflow"),
         "server",
         "--backend-store-uri",
-        f"sqlite:///{tmp_path / 'server.db'}",
+        f"sqlite:///{folder / 'server.db'}",
         "--artifacts-destination",
-        str(tmp_path / "server-artifacts"),
+        str(folder / "server-artifacts"),
         "--host",
         "127.0.0.1",
         "--port",
@@ -125,6 +125,12 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
     ]
     url = f"http://127.0.0.1:{port}"
     with running(command, f"{url}/health", 90):
+        yield url
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    with mlflow_server_in(tmp_path) as url:
         yield url
 
 

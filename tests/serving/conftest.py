@@ -1,4 +1,4 @@
-"""A real `likecast serve` (BentoML) serving a registered champion and a creator store."""
+"""A real `likecast serve` (BentoML) serving the champion of a real `mlflow server`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from features.loading import Dataset, fingerprint
 from features.settings import Settings
 from features.store import current_history, write_store
-from tests.conftest import BIN, free_port, running
+from tests.conftest import BIN, free_port, mlflow_server_in, running
 from training.connection import connect
 from training.tracking import log_and_register
 from training.train import TrainOutcome
@@ -43,8 +43,19 @@ def served(
     small_dataset: Dataset,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
+    with mlflow_server_in(tmp_path_factory.mktemp("registry")) as registry:
+        yield from _serve(registry, trained, small_data, small_dataset, tmp_path_factory)
+
+
+def _serve(
+    registry: str,
+    trained: TrainOutcome,
+    small_data: Path,
+    small_dataset: Dataset,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("serve-home")
-    settings = Settings(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    settings = Settings(home=home, tracking_uri=registry)
     registered = log_and_register(
         trained, fingerprint(small_data, small_dataset), settings, "serving-tests"
     )
