@@ -33,13 +33,14 @@ from serving.fetch import Release
 ACK_TIMEOUT_S = 120.0
 
 
-def service_folder(settings: Settings) -> Path:
-    """This service's folder: named by the supervisor process all its workers share.
+def service_folder(settings: Settings, supervisor_pid: int | None = None) -> Path:
+    """A service's folder: named by the supervisor process all its workers share (by default
+    this process's parent, as seen from a worker).
 
     Its start time is part of the name, so a later service that happens to get the same
     process id never reads an old service's files.
     """
-    supervisor = psutil.Process(os.getppid())
+    supervisor = psutil.Process(supervisor_pid or os.getppid())
     return settings.home.resolve() / "serving" / f"{supervisor.pid}-{int(supervisor.create_time())}"
 
 

@@ -15,7 +15,7 @@ import typer
 from features.cli import app as features_app
 from features.console import UserError, stderr
 from features.memory import keep_freed_memory
-from features.settings import get_settings
+from features.settings import Settings, get_settings
 from training.cli import app as training_app
 
 app = typer.Typer(
@@ -50,10 +50,28 @@ def serve_command(
     host = host or settings.host
     port = port or settings.port
     env["LIKECAST_HOST"], env["LIKECAST_PORT"] = host, str(port)
+    uri = model or settings.model_uri or f"models:/{settings.model_name}@{settings.alias}"
+    if uri.startswith("models:/"):
+        _fetch_for_workers(uri, settings)
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
     bentoml = Path(sys.executable).with_name("bentoml")
     args = [str(bentoml), "serve", "serving.service:Likecast", "--host", host, "--port", str(port)]
     os.execve(args[0], args, env)
+
+
+def _fetch_for_workers(uri: str, settings: Settings) -> None:
+    """Download the registry's model once, here, and name it to the workers.
+
+    This process becomes BentoML's supervisor (exec keeps its pid), so the service folder
+    its workers will look in is known now. Without this each worker would start a fetch of
+    its own (serving/fetch.py), and MLflow loaded here is gone with the exec. A registry
+    that cannot give the model fails the command in one line, before anything starts.
+    """
+    from serving.board import SwapBoard, service_folder
+    from serving.fetch import download
+
+    folder = service_folder(settings, os.getpid())
+    SwapBoard(folder, 0, settings.service_workers).commit(download(uri, settings, folder))
 
 
 class Engine(StrEnum):

@@ -54,8 +54,9 @@ def download(uri: str, settings: Settings, into: Path) -> Release:
     and renames it into place, and the second finds the place taken and uses it.
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
-    from training.connection import connect
+    from training.connection import TrackingError, connect
     from training.registry import resolve_version
 
     version = resolve_version(connect(settings), uri)
@@ -64,9 +65,13 @@ def download(uri: str, settings: Settings, into: Path) -> Release:
     if not final.exists():
         partial = Path(tempfile.mkdtemp(prefix=".download-", dir=into))
         try:
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(partial)
-            )
+            try:
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"models:/{version.name}/{version.version}",
+                    dst_path=str(partial),
+                )
+            except MlflowException as exc:
+                raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
             try:
                 partial.rename(final)
             except OSError:

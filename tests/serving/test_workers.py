@@ -1,4 +1,4 @@
-"""The service's worker count is a setting: each worker loads the model and answers."""
+"""Starting the service: as many workers as set, each answering; a clear refusal without a model."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def test_the_service_runs_as_many_workers_as_set(bundle_dir: Path, tmp_path: Pat
     assert len(workers) == 2
     assert {r.status_code for r in replies} == {200}
     assert {r.json()["model_version"] for r in replies} == {"local"}
+
+
+def test_serving_a_registry_without_a_champion_fails_in_one_line(cli) -> None:
+    # given an empty registry, when the service is asked to serve its champion
+    result = cli("serve", "--port", str(free_port()))
+    # then the command fails at once, saying what is missing, before any server starts
+    assert result.code != 0
+    assert "models:/likecast@champion: not in the registry" in result.text
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
