@@ -8,11 +8,14 @@ the same rounds as the pipeline; and, reported beside it, bare `Booster.predict`
 calibration and test rows, the LightGBM work the pipeline needs to calibrate and evaluate.
 The two take turns (anchor, pipeline, anchor, pipeline, ...) and each reports its fastest
 round: this VM's speed drifts by tens of percent within minutes, and drift only adds time.
+The overhead is also reported within each turn, against the pipeline's own lgb.train step,
+which drift between turns cannot move; the target is met only if both are under 30%.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = fit(dataset, settings, {})
             if turn.pop("bare_rounds") != outcome.bundle.booster.best_iteration:
                 raise RuntimeError("the bare anchor did not train the pipeline's model")
+            # the same lgb.train call inside the pipeline, timed by its own stage clock
+            turn["pipeline_lightgbm_step_s"] = outcome.metrics["seconds_lightgbm"]
             turns.append(turn)
         times = {key: min(turn[key] for turn in turns) for key in turns[0]}
         with timed(times, "mlflow_log_and_register_s"):
@@ -109,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
             "train_total_s": round(total, 2),
             "overhead_fit_over_bare": round(
                 times["pipeline_fit_s"] / times["bare_lightgbm_train_s"] - 1, 3
+            ),
+            # The same ratio within each turn, against the pipeline's own lgb.train step
+            # (the anchor's call, seconds apart): drift between turns cannot move it.
+            "overhead_fit_over_its_lightgbm_step": round(
+                statistics.median(
+                    t["pipeline_fit_s"] / t["pipeline_lightgbm_step_s"] - 1 for t in turns
+                ),
+                3,
             ),
             # what the pipeline adds beyond LightGBM's own training and scoring
             "overhead_fit_over_bare_train_and_predict": round(
@@ -139,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": {"train_total_s": 300, "overhead_fit_over_bare": 0.30, "test_ece": 0.02},
             "meets_targets": timing["train_total_s"] < 300
             and timing["overhead_fit_over_bare"] < 0.30
+            and timing["overhead_fit_over_its_lightgbm_step"] < 0.30
             and quality["test_ece"] < 0.02
             and quality["beats_szabo_huberman_from_15_min"],
         },
