@@ -408,6 +408,9 @@ class ModelHolder:
         if staged is None:
             return
         stage_id, release = staged
+        if self._serving is not None and release.version == self._serving.version:
+            self.board.answer(stage_id, None)  # e.g. a restarted worker seeing an old staging
+            return
         try:
             self._ready = self._load_release(release)
         except Exception as exc:  # reported to the worker that staged it
