@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         return self.horizon_days * 24 * 60
 
     @property
+    def champion_uri(self) -> str:
+        """The registry alias that serves, as a URI: what runs when no model is named."""
+        return f"models:/{self.model_name}@{self.alias}"
+
+    @property
     def resolved_tracking_uri(self) -> str:
         """Explicit setting, then MLFLOW_TRACKING_URI, then SQLite in the state dir.
 

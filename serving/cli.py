@@ -50,7 +50,7 @@ def serve_command(
     host = host or settings.host
     port = port or settings.port
     env["LIKECAST_HOST"], env["LIKECAST_PORT"] = host, str(port)
-    uri = model or settings.model_uri or f"models:/{settings.model_name}@{settings.alias}"
+    uri = model or settings.model_uri or settings.champion_uri
     if uri.startswith("models:/"):
         _fetch_for_workers(uri, settings)
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")

@@ -53,11 +53,8 @@ def download(uri: str, settings: Settings, into: Path) -> Release:
     Two workers may fetch the same version at once: each downloads to a folder of its own
     and renames it into place, and the second finds the place taken and uses it.
     """
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from training.connection import TrackingError, connect
-    from training.registry import resolve_version
+    from training.connection import connect
+    from training.registry import download_version, resolve_version
 
     version = resolve_version(connect(settings), uri)
     final = into / f"v{version.version}"
@@ -65,13 +62,7 @@ def download(uri: str, settings: Settings, into: Path) -> Release:
     if not final.exists():
         partial = Path(tempfile.mkdtemp(prefix=".download-", dir=into))
         try:
-            try:
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{version.name}/{version.version}",
-                    dst_path=str(partial),
-                )
-            except MlflowException as exc:
-                raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
+            download_version(version, uri, partial)
             try:
                 partial.rename(final)
             except OSError:
@@ -110,8 +101,7 @@ class AliasWatch:
 
     def __init__(self, settings: Settings, uri: str) -> None:
         self.tracking = settings.resolved_tracking_uri
-        name, _, self.alias = uri.removeprefix("models:/").partition("@")
-        self.name = name
+        self.name, _, self.alias = uri.removeprefix("models:/").partition("@")
         self._stamp: tuple | None = None
 
     def mark(self) -> None:

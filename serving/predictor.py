@@ -277,7 +277,7 @@ class ModelHolder:
 
     def __init__(self, settings: Settings, model_uri: str | None, worker: int = 1) -> None:
         self.settings = settings
-        self.uri = model_uri or f"models:/{settings.model_name}@{settings.alias}"
+        self.uri = model_uri or settings.champion_uri
         self.follows_registry = self.uri.startswith("models:/")
         self.worker = worker
         self.board = SwapBoard(service_folder(settings), worker, settings.service_workers)

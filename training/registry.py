@@ -44,31 +44,36 @@ def load_model(uri: str | None, settings: Settings) -> LoadedModel:
 
     With no URI, the registry's champion. The version is resolved here, so the caller can
     report which version it serves even though the alias may move later. A registry model
-    is downloaded to a temporary folder that is removed once the bundle is in memory: a
-    service polling for new champions would otherwise leave a copy per swap behind.
+    is downloaded to a temporary folder that is removed once the bundle is in memory.
     """
-    uri = uri or f"models:/{settings.model_name}@{settings.alias}"
+    uri = uri or settings.champion_uri
     local = Path(uri)
     if not uri.startswith("models:/"):
         if not local.exists():
             raise UserError(f"{uri}: no such model folder")
         return LoadedModel(ModelBundle.load(_bundle_dir(local)), uri, None, None)
+    from training.connection import connect
+
+    version = resolve_version(connect(settings), uri)
+    with tempfile.TemporaryDirectory(prefix="likecast-model-") as target:
+        bundle = ModelBundle.load(_bundle_dir(download_version(version, uri, Path(target))))
+    return LoadedModel(bundle, uri, str(version.version), version.run_id)
+
+
+def download_version(version: Any, uri: str, target: Path) -> Path:
+    """A registered ModelVersion's files into ``target``; ``uri`` names it in errors."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from training.connection import TrackingError, connect
+    from training.connection import TrackingError
 
-    client = connect(settings)
-    version = resolve_version(client, uri)
-    with tempfile.TemporaryDirectory(prefix="likecast-model-") as target:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{version.name}/{version.version}", dst_path=target
-            )
-        except MlflowException as exc:
-            raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
-        bundle = ModelBundle.load(_bundle_dir(Path(path)))
-    return LoadedModel(bundle, uri, str(version.version), version.run_id)
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{version.name}/{version.version}", dst_path=str(target)
+        )
+    except MlflowException as exc:
+        raise TrackingError(f"{uri}: cannot download ({exc.message})") from exc
+    return Path(path)
 
 
 def resolve_version(client: Any, uri: str) -> Any:
