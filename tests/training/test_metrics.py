@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from training.metrics import score
+from training.metrics import expected_calibration_error, score
 
 
 def _case(kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -46,3 +46,26 @@ def test_a_single_class_has_no_ranking_metrics(label: float) -> None:
     assert np.isnan(ours["roc_auc"])
     assert np.isnan(ours["pr_auc"])
     assert ours["brier"] == pytest.approx(brier_score_loss(y, p))
+
+
+@pytest.mark.parametrize(
+    ("y", "p", "expected"),
+    [
+        # one example per bin: each counts its own gap
+        ([0, 1, 1, 0], [0.1, 0.15, 0.9, 0.95], (0.1 + 0.85 + 0.1 + 0.95) / 4),
+        # one bin, observed rate 0.5 against a mean prediction of 0.5
+        ([0, 1], [0.48, 0.52], 0.0),
+        # two bins, each off by 0.3, weighted by their counts (3 and 1)
+        ([1, 0, 0, 1], [0.05, 0.05, 0.0, 0.7], (3 * abs(1 / 3 - 0.1 / 3) + 0.3) / 4),
+        # the edges: 0 and 1 fall in the first and last bins
+        ([0, 1], [0.0, 1.0], 0.0),
+    ],
+)
+def test_ece_weighs_each_bins_gap_by_its_count(
+    y: list[float], p: list[float], expected: float
+) -> None:
+    # given labels and predictions spread over 15 equal-width bins
+    # when the expected calibration error is computed
+    ece = expected_calibration_error(np.array(y, dtype=float), np.array(p, dtype=float))
+    # then it is the count-weighted mean gap between observed rate and mean prediction
+    assert ece == pytest.approx(expected, abs=1e-12)
