@@ -16,11 +16,8 @@ MIN_VIDEOS = 200
 
 @dataclass(frozen=True)
 class Split:
-    slice_of_video: pd.Series  # video_id -> slice name
+    slices: np.ndarray  # each labeled video's slice name, in the order the videos came
     cutoffs: dict[str, str]  # first posting time of each slice
-
-    def mask(self, video_ids: pd.Series, name: str) -> np.ndarray:
-        return (video_ids.map(self.slice_of_video) == name).to_numpy()
 
 
 def split_by_time(labeled: pd.DataFrame, shares: dict[str, float] = DEFAULT_SHARES) -> Split:
@@ -30,11 +27,14 @@ def split_by_time(labeled: pd.DataFrame, shares: dict[str, float] = DEFAULT_SHAR
             f"only {len(labeled)} labeled videos; training needs at least {MIN_VIDEOS} "
             "(videos whose horizon has passed)"
         )
-    ordered = labeled.sort_values(["posted_at", "video_id"], kind="stable")
+    ordered = labeled.reset_index(drop=True).sort_values(["posted_at", "video_id"], kind="stable")
     bounds = np.cumsum([shares[s] for s in SLICES])
     position = np.arange(len(ordered)) / len(ordered)
     names = np.array(SLICES)[np.searchsorted(bounds, position, side="right")]
-    slices = pd.Series(names, index=ordered["video_id"].to_numpy())
+    # back in the videos' own order, as fixed-width strings: comparing a million of them
+    # (one per example) is a vectorized compare, not a million Python string compares
+    slices = np.empty_like(names)
+    slices[ordered.index.to_numpy()] = names
     posted = ordered["posted_at"].array  # stays datetime64: to_numpy() makes one object per row
     cutoffs = {s: str(posted[names == s][0]) for s in SLICES if (names == s).any()}
     for name in SLICES:

@@ -125,7 +125,7 @@ def build_examples(
         likes_at_horizon=pd.Series(
             labels["likes_at_horizon"].to_numpy()[repeat], index=grid.observed.index
         ),
-        slice=grid.videos["video_id"].map(split.slice_of_video).to_numpy().repeat(len(ages)),
+        slice=split.slices.repeat(len(ages)),  # the grid keeps the labeled videos' order
         split=split,
     )
 
