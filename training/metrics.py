@@ -28,7 +28,7 @@ def ranking_scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """
     if len(y) == 0:
         return float("nan"), float("nan")
-    order = np.argsort(-p, kind="stable")
+    order = np.argsort(-p)  # tied scores are summed per threshold below: their order is moot
     scores, hits = p[order], y[order]
     threshold_ends = np.flatnonzero(np.r_[scores[1:] != scores[:-1], True])
     tps = np.cumsum(hits)[threshold_ends]  # true positives at each distinct threshold

@@ -166,8 +166,9 @@ def fit(
 
     advance("lightgbm")
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
+    train_x = features[parts["train"]]
     booster = trainer(
-        features[parts["train"]],
+        train_x,
         ex.y[parts["train"]],
         features[parts["valid"]],
         ex.y[parts["valid"]],
@@ -222,7 +223,7 @@ def fit(
         "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
         "split_cutoffs": ex.split.cutoffs,
         "base_rate": prior,
-        "typical": typical_values(features[parts["train"]]),
+        "typical": typical_values(train_x),
     }
     return TrainOutcome(
         bundle=bundle,
