@@ -46,9 +46,11 @@ FEATURES: dict[str, int] = {
     "followers_log": 0,
     "cold_start": 0,
     "hist_videos": 0,
-    "hist_median_likes_log": 0,
-    "hist_p90_likes_log": 0,
-    "hist_hit_rate": 0,
+    # a better track record never lowers the probability: without the constraint, a strong
+    # history (a pairing with few followers the data rarely shows) could score below none
+    "hist_median_likes_log": 1,
+    "hist_p90_likes_log": 1,
+    "hist_hit_rate": 1,
     "days_since_prev_post": 0,
     "age_minutes": 0,
     "minutes_since_obs": 0,

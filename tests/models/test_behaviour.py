@@ -39,6 +39,29 @@ def test_more_engagement_never_lowers_the_probability(
     assert (after > before).any(), "the counter should matter for some videos"
 
 
+@pytest.mark.parametrize(
+    ("column", "better"),
+    [
+        ("hist_median_likes", lambda v: v * 3 + 10),
+        ("hist_p90_likes", lambda v: v * 3 + 10),
+        ("hist_hit_rate", lambda v: np.minimum(v + 0.3, 1.0)),
+    ],
+    ids=["median_likes", "p90_likes", "hit_rate"],
+)
+def test_a_better_track_record_never_lowers_the_draft_probability(
+    trained: TrainOutcome, column: str, better
+) -> None:
+    # given drafts from creators with a history
+    rows = trained.test_rows[trained.test_rows["age_minutes"] == 0].drop(columns="label")
+    rows = rows[rows["hist_videos"] > 0].head(300).reset_index(drop=True)
+    before = trained.bundle.predict_rows(rows)
+    # when the creator's record is better, all else equal
+    after = trained.bundle.predict_rows(rows.assign(**{column: better(rows[column])}))
+    # then no draft's probability went down
+    assert (after >= before - 1e-12).all()
+    assert (after > before).any(), "the record should matter for some drafts"
+
+
 def test_an_unknown_category_still_answers(trained: TrainOutcome, early_rows) -> None:
     rows = early_rows.head(20).copy()
     rows["category"] = "underwater basket weaving"
