@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "--target-videos", type=int, default=200_000, help="videos for the model-quality part"
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="turns of anchor and pipeline (fastest kept)"
+        "--rounds", type=int, default=3, help="turns of anchor and pipeline (fastest kept)"
     )
     parser.add_argument("--quick", action="store_true", help="10k and 20k videos")
     args = parser.parse_args(argv)
