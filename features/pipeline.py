@@ -46,8 +46,8 @@ FEATURES: dict[str, int] = {
     "followers_log": 0,
     "cold_start": 0,
     "hist_videos": 0,
-    # a better track record never lowers the probability: without the constraint, a strong
-    # history (a pairing with few followers the data rarely shows) could score below none
+    # a better track record never lowers the probability: unconstrained, raising a creator's
+    # median likes or hit rate lowered some drafts' probability (tests/models/test_behaviour.py)
     "hist_median_likes_log": 1,
     "hist_p90_likes_log": 1,
     "hist_hit_rate": 1,
