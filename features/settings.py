@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         description="BentoML worker processes, one per core. Each holds its own model (about "
-        "230 MB); they switch to a new champion together.",
+        "220 MB); they switch to a new champion together.",
     )
     service_threads: int = Field(default=4, ge=1, description="BentoML threads per worker.")
     admin_token: str | None = Field(

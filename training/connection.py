@@ -1,8 +1,9 @@
 """Connecting to the MLflow tracking store and registry, and nothing else.
 
 Kept apart from ``training.tracking`` (which logs training runs and so imports the training
-code, scikit-learn and matplotlib) because the service's workers connect too, to follow the
-registry's alias: there only MLflow itself should be loaded.
+code, scikit-learn and matplotlib) because the service's registry downloads connect too
+(``likecast serve`` before the workers start, and the ``serving.fetch`` child): there only
+MLflow itself should be loaded.
 """
 
 from __future__ import annotations
