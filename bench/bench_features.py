@@ -23,7 +23,7 @@ from features.loading import load_dataset
 from features.memory import keep_freed_memory
 from features.observations import grid_examples, grid_rows, video_rows
 from features.pipeline import SPEC_COLUMNS, build_grid_features, fit_spec
-from features.settings import DEFAULT_AGES_MINUTES, Settings
+from features.settings import FIRST_DAY_AGES_MINUTES, Settings
 from features.simulator import SimConfig, simulate, write_platform
 
 THRESHOLD, HORIZON, WINDOW = 1000, 7 * 24 * 60.0, 30
@@ -45,13 +45,22 @@ def pipeline(videos: pd.DataFrame, snapshots: pd.DataFrame) -> tuple[pd.DataFram
         per_video = video_rows(videos, labels, THRESHOLD, HORIZON, WINDOW)
     labeled = labels["labeled"].to_numpy()
     with timed(times, "observations_s"):
-        grid = grid_examples(per_video[labeled], snapshots, DEFAULT_AGES_MINUTES, THREADS)
+        grid = grid_examples(
+            per_video[labeled], snapshots, FIRST_DAY_AGES_MINUTES, HORIZON, THREADS
+        )
     final = pd.Series(
-        np.repeat(labels["likes_at_horizon"].to_numpy()[labeled], len(DEFAULT_AGES_MINUTES)),
+        np.repeat(labels["likes_at_horizon"].to_numpy()[labeled], len(FIRST_DAY_AGES_MINUTES)),
         index=grid.observed.index,
     )
     with timed(times, "spec_s"):
-        spec = fit_spec(grid.rows(columns=SPEC_COLUMNS), final, THRESHOLD, HORIZON, "Asia/Shanghai")
+        spec = fit_spec(
+            grid.rows(columns=SPEC_COLUMNS),
+            final,
+            THRESHOLD,
+            HORIZON,
+            "Asia/Shanghai",
+            FIRST_DAY_AGES_MINUTES,
+        )
     with timed(times, "build_features_s"):
         features = build_grid_features(grid, spec, THREADS)
     return features.assign(video_id=grid.per_example("video_id")), times
@@ -79,7 +88,7 @@ def reference(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
     snaps = snaps.assign(video_id=snaps["video_id"].astype(str)).sort_values("age_minutes")
     labeled = v[v["labeled"]].assign(video_id=lambda f: f["video_id"].astype(str))
     parts = []
-    for age in DEFAULT_AGES_MINUTES:
+    for age in FIRST_DAY_AGES_MINUTES:
         query = labeled[["video_id"]].assign(age_minutes=float(age))
         parts.append(
             pd.merge_asof(
@@ -165,7 +174,9 @@ def _agree(ref: pd.DataFrame, ours: pd.DataFrame, videos, snapshots) -> bool:
     """Same likes observed and same history count, example by example."""
     labels = label_videos(videos, snapshots, THRESHOLD, HORIZON)
     per_video = video_rows(videos, labels, THRESHOLD, HORIZON, WINDOW)
-    rows = grid_rows(per_video[labels["labeled"].to_numpy()], snapshots, DEFAULT_AGES_MINUTES)
+    rows = grid_rows(
+        per_video[labels["labeled"].to_numpy()], snapshots, FIRST_DAY_AGES_MINUTES, HORIZON
+    )
     left = rows[["video_id", "age_minutes", "likes", "hist_videos", "hist_median_likes"]]
     left = left.assign(video_id=left["video_id"].astype(str))
     right = ref[["video_id", "age_minutes", "likes", "hist_videos", "hist_median_likes"]]

@@ -30,14 +30,13 @@ import time
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import psutil
 
 from bench.common import CACHE, timed, write_result
 from features.loading import fingerprint, load_dataset
 from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
-from features.store import CreatorStore, current_history, write_store
+from features.store import CreatorStore, data_end, history_timeline, write_store
 from serving.demo import DRAFT
 from serving.predictor import Predictor
 from serving.schemas import Draft
@@ -74,9 +73,12 @@ def model_and_store(creators: int) -> tuple[Path, Path, str]:
             simulate(SimConfig(videos=creators * 3, videos_per_creator=3.0, seed=11)), store_data
         )
         dataset = load_dataset(store_data)
-        at = dataset.videos["posted_at"].max() + pd.Timedelta(days=1)
-        history = current_history(
-            dataset, at, settings.threshold, settings.horizon_minutes, settings.history_window
+        history = history_timeline(
+            dataset,
+            data_end(dataset),
+            settings.threshold,
+            settings.horizon_minutes,
+            settings.history_window,
         )
         write_store(history, store)
     return model, store, registry.resolved_tracking_uri

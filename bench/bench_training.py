@@ -39,7 +39,7 @@ def simulated(videos: int, folder: Path) -> Path:
 def bare_lightgbm(dataset, settings: Settings) -> dict[str, float]:
     """Time lgb.train alone on the matrix the pipeline builds, then predict its later rows."""
     ex, spec, features = prepare(dataset, settings)
-    part = {name: ex.slice == name for name in ("train", "valid", "calib", "test")}
+    part = {name: ex.part(name) for name in ("train", "valid", "calib", "test")}
     params = lgbm_params({}, list(spec.features), settings.seed, settings.lgbm_threads)
     rounds, patience = params.pop("num_boost_round"), params.pop("early_stopping_rounds")
     scored = {name: to_matrix(features[part[name]]) for name in ("calib", "test")}

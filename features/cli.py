@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from features.console import stages, stderr
+from features.console import parse_time, stages, stderr
 from features.settings import get_settings
 
 # Heavy libraries (pandas, pyarrow, numpy) load inside each command, so that
@@ -101,27 +101,29 @@ def materialize_command(
         ..., "--data", help="Folder holding the videos and snapshots tables."
     ),
     at: str | None = typer.Option(
-        None, "--at", help="History as of this ISO time (default: now, UTC)."
+        None,
+        "--at",
+        help="Store the history up to this ISO time, UTC if no offset (default: the data's "
+        "end, its latest post or snapshot).",
     ),
     store: Path | None = typer.Option(
         None, "--store", help="SQLite file to write (default: the store path in settings)."
     ),
 ) -> None:
-    """Compute every creator's current history and swap it into the online store."""
-    import pandas as pd
-
+    """Compute every creator's history over time and swap it into the online store."""
     from features.loading import load_dataset
-    from features.store import current_history, write_store
+    from features.store import data_end, history_timeline, write_store
 
     settings = get_settings()
-    moment = pd.Timestamp(at) if at else pd.Timestamp.now(tz="UTC")
-    if moment.tzinfo is None:
-        moment = moment.tz_localize("UTC")
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
-    history = current_history(
+    moment = parse_time(at, "--at") if at else data_end(dataset)
+    timeline = history_timeline(
         dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
     )
     path = store or settings.store_path
-    count = write_store(history, path)
-    stderr().print(f"wrote history of {count:,} creators as of {moment.isoformat()} to {path}")
+    count = write_store(timeline, path)
+    stderr().print(
+        f"wrote the history of {count:,} creators from {timeline.oldest.isoformat()} to "
+        f"{moment.isoformat()} to {path}"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandera.pandas as pa
 
 Kind = Literal["str", "timestamp", "float", "int", "bool"]
@@ -32,6 +33,8 @@ class Column:
         return ""
 
 
+BIG_COUNT = 10**12  # no video has more of anything: a larger count is a broken export
+
 VIDEO_COLUMNS: tuple[Column, ...] = (
     Column("video_id", "str", required=True),
     Column("creator_id", "str", required=True),
@@ -40,7 +43,7 @@ VIDEO_COLUMNS: tuple[Column, ...] = (
     Column("duration_s", "float", minimum=0, exclusive_minimum=True),
     Column("caption", "str"),
     Column("hashtags", "str"),
-    Column("creator_followers", "int", minimum=0),
+    Column("creator_followers", "int", minimum=0, maximum=BIG_COUNT),
     Column("music_trending", "bool"),
 )
 
@@ -58,8 +61,12 @@ SNAPSHOT_COLUMNS: tuple[Column, ...] = (
     Column("video_id", "str", required=True),
     Column("observed_at", "timestamp"),
     Column("age_minutes", "float", minimum=0),
-    Column("likes", "int", required=True, minimum=0),
-    *(Column(name, "int", minimum=0) for name in COUNTER_COLUMNS if name != "likes"),
+    Column("likes", "int", required=True, minimum=0, maximum=BIG_COUNT),
+    *(
+        Column(name, "int", minimum=0, maximum=BIG_COUNT)
+        for name in COUNTER_COLUMNS
+        if name != "likes"
+    ),
     *(Column(name, "float", minimum=0, maximum=1) for name in RATE_COLUMNS),
     Column("avg_watch_s", "float", minimum=0),
 )
@@ -115,3 +122,71 @@ SNAPSHOTS_SCHEMA = _schema(
         "age_minutes": pa.Column("float64", pa.Check.ge(0)),
     },
 )
+
+
+AGE_TOLERANCE_MINUTES = 1.0  # a snapshot's age_minutes and observed_at may differ by rounding
+
+
+def snapshot_ages(
+    from_times: np.ndarray, given: np.ndarray
+) -> tuple[np.ndarray, list[tuple[np.ndarray, str, str]]]:
+    """Each snapshot's age, and the timing rules it breaks, as in ``snapshot_problems``.
+
+    ``from_times`` is observed_at - posted_at in minutes (NaN where either is missing),
+    ``given`` the age_minutes column (NaN where not given). Either form, or both when they
+    agree, dates a snapshot; none, or one before posting, is an error.
+    """
+    with np.errstate(invalid="ignore"):
+        apart = np.abs(from_times - given) > AGE_TOLERANCE_MINUTES
+        age = np.where(np.isnan(from_times), given, from_times)
+        before = age < 0
+    problems = [
+        (apart, "age_minutes", "disagrees with observed_at - posted_at"),
+        (np.isnan(age), "observed_at", "observed_at or age_minutes required"),
+        (before, "observed_at", "snapshot before posted_at"),
+    ]
+    return age, [(mask, column, rule) for mask, column, rule in problems if mask.any()]
+
+
+# Counts of one moment that can never exceed another: (smaller, larger).
+COUNT_ORDER: tuple[tuple[str, str], ...] = (("likes", "views"), ("comments", "views"))
+
+
+def snapshot_problems(
+    video: np.ndarray, age_minutes: np.ndarray, counts: dict[str, np.ndarray]
+) -> list[tuple[np.ndarray, str, str]]:
+    """The rules early counts keep, as (rows breaking it, column, rule) for each broken rule.
+
+    One function for every path: the loader applies it to a snapshots table (training,
+    ``validate``, batch scoring) and the service to a request's counts now and earlier, so
+    a row is refused by all of them or by none. ``video`` numbers the rows' videos; counts
+    are float arrays with NaN where not given.
+    """
+    problems = []
+    for small, large in COUNT_ORDER:
+        if small in counts and large in counts:
+            with np.errstate(invalid="ignore"):
+                above = counts[small] > counts[large]
+            problems.append((above, small, f"must be <= {large} of the same snapshot"))
+    order = np.lexsort((age_minutes, video))
+    same_video = np.r_[False, video[order][1:] == video[order][:-1]]
+    for name in COUNTER_COLUMNS:
+        if name in counts:
+            decreased = np.zeros(len(video), dtype=bool)
+            decreased[order] = _below_running_max(counts[name][order], same_video)
+            problems.append((decreased, name, "decreases over time for one video"))
+    return [(mask, column, rule) for mask, column, rule in problems if mask.any()]
+
+
+def _below_running_max(values: np.ndarray, same_video: np.ndarray) -> np.ndarray:
+    """Rows (sorted by video, age) whose value is below an earlier value of the same video.
+
+    Values become ranks so that video * n + rank is a key that cannot overflow, whose
+    running maximum restarts with each video (a later video's keys are all larger).
+    """
+    known = ~np.isnan(values)
+    rank = np.unique(np.where(known, values, -1.0), return_inverse=True)[1].astype(np.int64)
+    group = np.cumsum(~same_video).astype(np.int64)
+    key = group * np.int64(len(values) + 1) + np.where(known, rank, 0)
+    running = np.maximum.accumulate(key) if len(key) else key
+    return known & (key < running)

@@ -12,6 +12,16 @@ import pandas as pd
 
 _SHIFT = np.int64(2**33)  # creator code * 2^33 + seconds: one sortable int64 key
 
+# What is known of a creator with no earlier post: the one definition every path uses
+# (``history_at`` gives exactly this for such a creator).
+COLD_START: dict[str, object] = {
+    "hist_videos": 0.0,
+    "hist_median_likes": np.nan,
+    "hist_p90_likes": np.nan,
+    "hist_hit_rate": np.nan,
+    "hist_last_posted_at": None,
+}
+
 
 def _epoch_seconds(stamps: pd.Series) -> np.ndarray:
     utc = pd.Series(stamps).astype("datetime64[ns, UTC]").dt.tz_localize(None)

@@ -49,3 +49,33 @@ def _in_order(major: np.ndarray, minor: np.ndarray) -> bool:
     """Sorted by (major, minor) already?"""
     step = np.diff(major)
     return bool(np.all((step > 0) | ((step == 0) & (np.diff(minor) >= 0))))
+
+
+def known_outcome(
+    likes: np.ndarray,
+    obs_age_minutes: np.ndarray,
+    age_minutes: np.ndarray,
+    threshold: int,
+    horizon_minutes: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(reached, decided) for each row: what its counts alone already settle.
+
+    Likes never decrease, so a count at or above the threshold seen by the horizon means
+    the video reached it. At or past the horizon nothing can change any more, and the
+    outcome is the label's own rule applied to the counts seen by then. A row without
+    counts settles nothing; the rest are the model's to answer.
+    """
+    likes = np.asarray(likes, dtype="float64")
+    counted = ~np.isnan(likes)
+    with np.errstate(invalid="ignore"):
+        reached = counted & (likes >= threshold)
+        reached &= np.asarray(obs_age_minutes, dtype="float64") <= horizon_minutes
+        closed = counted & (np.asarray(age_minutes, dtype="float64") >= horizon_minutes)
+    return reached, reached | closed
+
+
+def with_known_outcomes(
+    probability: np.ndarray, reached: np.ndarray, decided: np.ndarray
+) -> np.ndarray:
+    """The model's probabilities, each decided row replaced by its outcome (1 or 0)."""
+    return np.where(decided, reached.astype("float64"), probability)

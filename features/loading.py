@@ -26,6 +26,8 @@ from features.contract import (
     TABLES,
     VIDEOS_SCHEMA,
     Column,
+    snapshot_ages,
+    snapshot_problems,
 )
 
 FIRST_ROWS_SHOWN = 5
@@ -365,25 +367,35 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
             reasons[mask] = reasons[mask] + f"{column}: {rule}; "
 
     flag(posted.isna(), "video_id", "unknown video (not in videos)")
-    has_time = "observed_at" in snaps.columns
-    observed = snaps["observed_at"] if has_time else pd.Series(pd.NaT, index=snaps.index)
-    age = (observed - posted).dt.total_seconds() / 60.0
-    if "age_minutes" in snaps.columns:
-        age = age.fillna(snaps["age_minutes"])
-    flag(posted.notna() & age.isna(), "observed_at", "observed_at or age_minutes required")
-    flag(age < 0, "observed_at", "snapshot before posted_at")
+    missing = np.full(len(snaps), np.nan)
+    from_times = missing
+    if "observed_at" in snaps.columns:
+        from_times = ((snaps["observed_at"] - posted).dt.total_seconds() / 60.0).to_numpy()
+    given = (
+        snaps["age_minutes"].to_numpy(dtype="float64", na_value=np.nan)
+        if "age_minutes" in snaps.columns
+        else missing
+    )
+    ages, timing = snapshot_ages(from_times, given)
+    known = posted.notna().to_numpy()  # an unknown video's snapshot has one reason already
+    for mask, column, rule in timing:
+        flag(pd.Series(mask & known, index=snaps.index), column, rule)
+    age = pd.Series(ages, index=snaps.index)
     snaps = snaps.assign(age_minutes=age, observed_at=posted + pd.to_timedelta(age, unit="min"))
 
     order = snaps.sort_values(["video_id", "age_minutes"], kind="stable").index
     ordered = snaps.loc[order]
     duplicate = ordered.duplicated(["video_id", "age_minutes"], keep="first")
     flag(duplicate.reindex(snaps.index), "age_minutes", "duplicate key (video_id, age)")
-    groups = ordered.groupby("video_id", sort=False, observed=True)
-    for counter in (c for c in COUNTER_COLUMNS if c in snaps.columns):
-        running = groups[counter].cummax()
-        earlier = running.groupby(ordered["video_id"], sort=False).shift(1)
-        decreased = (ordered[counter] < earlier).reindex(snaps.index)
-        flag(decreased, counter, "decreases over time for one video")
+    counts = {
+        name: snaps[name].to_numpy(dtype="float64", na_value=np.nan)
+        for name in COUNTER_COLUMNS
+        if name in snaps.columns
+    }
+    for mask, column, rule in snapshot_problems(
+        code, age.to_numpy(dtype="float64", na_value=np.nan), counts
+    ):
+        flag(pd.Series(mask, index=snaps.index), column, rule)
 
     merged = TableResult("snapshots", snaps, snapshots.rejects, snapshots.total_rows)
     bad = reasons != ""

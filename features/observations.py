@@ -7,6 +7,7 @@ what keeps the features served equal to the features trained on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -57,11 +58,8 @@ def observe(
 ) -> dict[str, np.ndarray]:
     """For each (video, age): the latest snapshot at or before the age, and the two before it.
 
-    Snapshots at age 0 carry no information (everything is zero) and are skipped, so a
-    draft (age 0) has no observation at all, exactly like a draft sent to the service.
     With ``repeat`` k, each id stands for k consecutive queries (a video at k ages), so ids
-    are looked up once per video rather than once per example. ``threads`` gather the
-    columns side by side (numpy releases the GIL while it copies).
+    are looked up once per video rather than once per example.
     """
     snaps = snapshots[snapshots["age_minutes"] > 0]
     ids = snaps["video_id"]
@@ -71,17 +69,39 @@ def observe(
     else:
         codes = pd.Index(pd.unique(ids))
         s_code = codes.get_indexer(ids).astype(np.int64)
-    s_age = np.round(snaps["age_minutes"].to_numpy(dtype="float64") * 100).astype(np.int64)
+    values = {
+        name: snaps[name].to_numpy(dtype="float64", na_value=np.nan)
+        for name in ("age_minutes", *OBSERVED_COUNTERS, *OBSERVED_RATES)
+        if name in snaps.columns
+    }
+    q_code = np.repeat(codes.get_indexer(video_ids).astype(np.int64), repeat)
+    return observe_arrays(s_code, values, q_code, np.asarray(ages, dtype="float64"), threads)
+
+
+def observe_arrays(
+    s_code: np.ndarray,
+    values: dict[str, np.ndarray],
+    q_code: np.ndarray,
+    ages: np.ndarray,
+    threads: int = 1,
+) -> dict[str, np.ndarray]:
+    """The snapshot look-up itself, on plain arrays: training, batch rows and requests.
+
+    Snapshots are numbered by video (``s_code``) with their columns in ``values`` (ages in
+    ``values["age_minutes"]``, all > 0: a snapshot at age 0 carries nothing, so a draft has
+    no observation, exactly like a draft sent to the service); query i asks for video
+    ``q_code[i]`` (-1: unknown) at ``ages[i]``. ``threads`` gather the columns side by side
+    (numpy releases the GIL while it copies).
+    """
+    s_age = np.round(values.get("age_minutes", np.zeros(0)) * 100).astype(np.int64)
     key = s_code * _SHIFT + s_age
-    # The loader hands snapshots sorted by video and age: then there is nothing to sort, and
+    # Snapshots usually come sorted by video and age: then there is nothing to sort, and
     # the look-ups below read the snapshot columns front to back instead of at random.
     presorted = bool(np.all(key[1:] >= key[:-1]))
     order = np.arange(len(key)) if presorted else np.argsort(key, kind="stable")
     if not presorted:
         key, s_code = key[order], s_code[order]
-
-    q_code = np.repeat(codes.get_indexer(video_ids).astype(np.int64), repeat)
-    q_age = np.round(np.asarray(ages, dtype="float64") * 100).astype(np.int64)
+    q_age = np.round(ages * 100).astype(np.int64)
     pos = np.searchsorted(key, q_code * _SHIFT + q_age, side="right") - 1
 
     def at(offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,21 +113,15 @@ def observe(
         ok &= s_code[clipped] == q_code
         return (clipped if presorted else order[clipped]), ok
 
-    values = {
-        name: snaps[name].to_numpy(dtype="float64", na_value=np.nan)
-        for name in ("age_minutes", *OBSERVED_COUNTERS, *OBSERVED_RATES)
-        if name in snaps.columns and len(snaps)
-    }
-
     def column(name: str, rows: np.ndarray, unseen: np.ndarray) -> np.ndarray:
-        if name not in values:
+        if name not in values or not len(order):
             return np.full(len(q_code), np.nan)
         picked = values[name][rows]  # a fresh array: blanked in place, not copied again
         picked[unseen] = np.nan
         return picked
 
-    with ThreadPoolExecutor(max(threads, 1)) as pool:
-        latest, lag1, lag2 = ((rows, ~ok) for rows, ok in pool.map(at, (0, 1, 2)))
+    def gather(pool_map: Callable) -> dict[str, np.ndarray]:
+        latest, lag1, lag2 = ((rows, ~ok) for rows, ok in pool_map(at, (0, 1, 2)))
         wanted = {
             "obs_age_minutes": ("age_minutes", *latest),
             **{name: (name, *latest) for name in (*OBSERVED_COUNTERS, *OBSERVED_RATES)},
@@ -116,8 +130,13 @@ def observe(
             "lag2_age_minutes": ("age_minutes", *lag2),
             "lag2_likes": ("likes", *lag2),
         }
-        gathered = pool.map(lambda job: column(*job), wanted.values())
+        gathered = pool_map(lambda job: column(*job), wanted.values())
         return dict(zip(wanted, gathered, strict=True))
+
+    if threads <= 1:  # a request: starting a pool would cost more than the look-up
+        return gather(map)
+    with ThreadPoolExecutor(threads) as pool:
+        return gather(pool.map)
 
 
 def draft_rows(videos: pd.DataFrame) -> pd.DataFrame:
@@ -150,9 +169,12 @@ def video_rows(
     )
 
 
-def _attach(per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray) -> pd.DataFrame:
+def _attach(
+    per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray, horizon_minutes: float
+) -> pd.DataFrame:
     per_video = per_video.reset_index(drop=True)
-    columns = {"age_minutes": ages, **observe(snapshots, per_video["video_id"], ages)}
+    seen = observe(snapshots, per_video["video_id"], np.minimum(ages, horizon_minutes))
+    columns = {"age_minutes": ages, **seen}
     # copy=False: the columns are fresh arrays; copying them into consolidated blocks
     # would write every one of the millions of rows a second time
     return pd.DataFrame(
@@ -217,25 +239,37 @@ class Grid:
 
 
 def grid_examples(
-    per_video: pd.DataFrame, snapshots: pd.DataFrame, grid: tuple[float, ...], threads: int = 1
+    per_video: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    grid: tuple[float, ...],
+    horizon_minutes: float,
+    threads: int = 1,
 ) -> Grid:
-    """Every video at every grid age: the training examples."""
+    """Every video at every grid age: the training examples.
+
+    Counts are looked up at the age, or at the horizon for ages past it: what happens after
+    the horizon never counts, as in the label.
+    """
     videos = per_video.reset_index(drop=True)[list(VIDEO_COLUMNS)]
     k = len(grid)
     ages = np.tile(np.asarray(grid, dtype="float64"), len(videos))
-    observed = {"age_minutes": ages, **observe(snapshots, videos["video_id"], ages, k, threads)}
+    seen = observe(snapshots, videos["video_id"], np.minimum(ages, horizon_minutes), k, threads)
+    observed = {"age_minutes": ages, **seen}
     return Grid(videos, pd.DataFrame(observed, columns=list(EXAMPLE_COLUMNS), copy=False), k)
 
 
 def grid_rows(
-    per_video: pd.DataFrame, snapshots: pd.DataFrame, grid: tuple[float, ...]
+    per_video: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    grid: tuple[float, ...],
+    horizon_minutes: float,
 ) -> pd.DataFrame:
     """Every video at every grid age as flat raw rows, video-major order."""
-    return grid_examples(per_video, snapshots, grid).rows()
+    return grid_examples(per_video, snapshots, grid, horizon_minutes).rows()
 
 
 def single_age_rows(
-    per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray
+    per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray, horizon_minutes: float
 ) -> pd.DataFrame:
     """Each video at its own age (batch scoring: a fixed age, or the age at a timestamp)."""
-    return _attach(per_video, snapshots, np.asarray(ages, dtype="float64"))
+    return _attach(per_video, snapshots, np.asarray(ages, dtype="float64"), horizon_minutes)

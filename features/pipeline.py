@@ -90,6 +90,12 @@ class FeatureSpec:
     sh_offsets: tuple[float, ...] = ()
     sh_sigmas: tuple[float, ...] = ()
     features: tuple[str, ...] = field(default_factory=lambda: tuple(FEATURES))
+    ages: tuple[float, ...] = ()  # the prediction ages it was trained at
+
+    @property
+    def max_age(self) -> float:
+        """The oldest age the model answers for; past the horizon the counts answer."""
+        return max(self.ages, default=0.0)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -137,6 +143,7 @@ def fit_spec(
     threshold: int,
     horizon_minutes: float,
     timezone: str,
+    ages: tuple[float, ...],
 ) -> FeatureSpec:
     """Learn categories and the per-age log-linear offsets from training rows only."""
     categories = tuple(sorted(str(c) for c in pd.unique(rows["category"].dropna())))
@@ -144,18 +151,19 @@ def fit_spec(
     gap = np.log1p(likes_at_horizon[observed]) - np.log1p(rows.loc[observed, "likes"])
     by_age = pd.DataFrame({"age": rows.loc[observed, "age_minutes"], "gap": gap})
     stats = by_age.groupby("age")["gap"].agg(["mean", "std"]).dropna()
-    ages = (*stats.index.astype(float), horizon_minutes)
+    sh_ages = (*stats.index.astype(float), horizon_minutes)
     offsets = (*stats["mean"].astype(float), 0.0)
     sigmas = (*stats["std"].clip(lower=0.05).astype(float), 0.05)
-    order = np.argsort(ages)
+    order = np.argsort(sh_ages)
     return FeatureSpec(
         categories=categories,
         threshold=threshold,
         horizon_minutes=horizon_minutes,
         timezone=timezone,
-        sh_ages=tuple(float(ages[i]) for i in order),
+        sh_ages=tuple(float(sh_ages[i]) for i in order),
         sh_offsets=tuple(float(offsets[i]) for i in order),
         sh_sigmas=tuple(float(sigmas[i]) for i in order),
+        ages=tuple(float(a) for a in sorted(ages)),
     )
 
 

@@ -15,7 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.console import UserError
 
-DEFAULT_AGES_MINUTES: tuple[float, ...] = (0, 15, 30, 60, 120, 240, 360, 720, 1440)
+# The first day's prediction ages; the grid then doubles until it reaches the horizon, so
+# every age from posting to the horizon lies within the ages the model was trained at.
+FIRST_DAY_AGES_MINUTES: tuple[float, ...] = (0, 15, 30, 60, 120, 240, 360, 720, 1440)
+
+
+def age_grid(horizon_minutes: float) -> tuple[float, ...]:
+    """The default training ages for a horizon: the first day's, then doubling, then it."""
+    ages = [a for a in FIRST_DAY_AGES_MINUTES if a < horizon_minutes]
+    while ages[-1] * 2 < horizon_minutes:
+        ages.append(ages[-1] * 2)
+    return (*ages, horizon_minutes)
 
 
 ENV_PREFIX = "LIKECAST_"
@@ -42,8 +52,10 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Shanghai", description="Local time zone of posting hours and weekdays."
     )
-    ages_minutes: tuple[float, ...] = Field(
-        default=DEFAULT_AGES_MINUTES, description="Prediction ages of the training examples."
+    ages_minutes: tuple[float, ...] | None = Field(
+        default=None,
+        description="Prediction ages of the training examples (default: from the horizon, "
+        "see age_grid).",
     )
     lgbm_threads: int = Field(default=2, ge=1, description="LightGBM num_threads.")
     feature_threads: int = Field(
@@ -94,6 +106,13 @@ class Settings(BaseSettings):
     @property
     def horizon_minutes(self) -> float:
         return self.horizon_days * 24 * 60
+
+    @property
+    def training_ages(self) -> tuple[float, ...]:
+        """The grid of prediction ages training examples are built at, sorted."""
+        if self.ages_minutes:
+            return tuple(sorted({float(a) for a in self.ages_minutes}))
+        return age_grid(self.horizon_minutes)
 
     @property
     def champion_uri(self) -> str:

@@ -1,45 +1,160 @@
-"""The online creator store: each creator's current history, for the service to look up.
+"""The online creator store: each creator's history at every moment, for point-in-time look-ups.
 
-SQLite, embedded, one table. A refresh writes a new table and swaps it in within a single
-transaction, so a reader sees either the old table or the new one, never half of either.
+A creator's history (``features.history``) changes only when one of its videos is posted or
+closes its horizon. The store keeps one row per such change, ``valid_from`` that moment, so
+the history as of any time t is the creator's latest row at or before t: a draft planned for
+t, or a backtest at t, sees exactly what training saw for a video posted at t, and nothing
+that happened later. SQLite, embedded; a refresh writes new tables and swaps them in within
+a single transaction, so a reader sees either the old state or the new one.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from features.console import UserError
 from features.history import history_at
 from features.labels import label_videos
 from features.loading import Dataset
 from features.observations import HISTORY_COLUMNS
 
 TABLE = "creator_history"
-CHUNK = 500  # ids per query, well under SQLite's limit on bound parameters
+META = "creator_history_meta"
+CHUNK = 300  # queries per SQL statement: three bound parameters each, under SQLite's limit
+EVENTS_PER_PASS = 200_000  # history_at holds a window of likes per query: bound its memory
 
 
-def current_history(
-    dataset: Dataset, at: pd.Timestamp, threshold: int, horizon_minutes: float, window: int
-) -> pd.DataFrame:
-    """Every creator's history as known at ``at``: what a draft posted then would see."""
-    labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
-    creators = pd.Series(pd.unique(dataset.videos["creator_id"]), dtype="string")
-    times = pd.Series(at, index=creators.index, dtype="datetime64[ns, UTC]")
-    history = history_at(
-        creators, times, dataset.videos, labels, threshold, horizon_minutes, window
+class StoreRangeError(UserError):
+    """A time before the store's oldest state: its history is not known."""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every creator's history after each change, and the span of time it covers."""
+
+    rows: pd.DataFrame  # creator_id, valid_from (UTC), HISTORY_COLUMNS
+    oldest: pd.Timestamp  # the data's first post: before it, nothing is known
+    as_of: pd.Timestamp  # the data's end: later changes are not in the store
+
+    def check(self, times: pd.Series, what: str) -> None:
+        """Refuse times before the oldest state, in one line that says how to fix it."""
+        early = times < self.oldest
+        if early.any():
+            raise StoreRangeError(too_early(what, times[early].min(), self.oldest))
+
+
+def before_store(oldest: pd.Timestamp) -> str:
+    return (
+        f"before the creator store's oldest state ({oldest.isoformat()}): materialize the "
+        "store from data that reaches back that far (likecast features materialize --data DIR)"
     )
-    return pd.concat([creators.rename("creator_id"), history], axis=1)
 
 
-def write_store(history: pd.DataFrame, path: Path) -> int:
-    """Replace the store's table atomically; returns the number of creators written."""
+def too_early(what: str, moment: pd.Timestamp | datetime, oldest: pd.Timestamp) -> str:
+    return f"{what} {pd.Timestamp(moment).isoformat()} is {before_store(oldest)}"
+
+
+def data_end(dataset: Dataset) -> pd.Timestamp:
+    """The last moment the data knows of: its latest post or snapshot."""
+    ends = [dataset.videos["posted_at"].max()]
+    if len(dataset.snapshots):
+        ends.append(dataset.snapshots["observed_at"].max())
+    return max(ends)
+
+
+def history_timeline(
+    dataset: Dataset,
+    as_of: pd.Timestamp,
+    threshold: int,
+    horizon_minutes: float,
+    window: int,
+) -> Timeline:
+    """Every creator's history after each post and each close up to ``as_of``."""
+    videos = dataset.videos
+    labels = label_videos(videos, dataset.snapshots, threshold, horizon_minutes)
+    posted = videos["posted_at"]
+    closes = posted + pd.Timedelta(minutes=horizon_minutes)
+    # a post is history from the next second on (history counts posts strictly before t);
+    # a close counts from its own second on
+    one_second = pd.Timedelta(seconds=1)
+    posts = pd.DataFrame({"creator_id": videos["creator_id"], "at": posted.dt.floor("s")})
+    posts = posts[posted < as_of].assign(at=lambda f: f["at"] + one_second)
+    closed = labels["labeled"].to_numpy() & (closes <= as_of).to_numpy()
+    shut = pd.DataFrame({"creator_id": videos["creator_id"], "at": closes.dt.floor("s")})[closed]
+    events = pd.concat([posts, shut], ignore_index=True)
+    events = events.drop_duplicates().sort_values(["creator_id", "at"], ignore_index=True)
+    parts = []
+    for start in range(0, len(events), EVENTS_PER_PASS):
+        part = events.iloc[start : start + EVENTS_PER_PASS]
+        states = history_at(
+            part["creator_id"].astype("string"),
+            part["at"],
+            videos,
+            labels,
+            threshold,
+            horizon_minutes,
+            window,
+        )
+        parts.append(pd.concat([part.rename(columns={"at": "valid_from"}), states], axis=1))
+    rows = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["creator_id", "valid_from", *HISTORY_COLUMNS])
+    )
+    rows["creator_id"] = rows["creator_id"].astype("string")
+    return Timeline(rows, posted.min(), as_of)
+
+
+def history_as_of(timeline: Timeline, creators: pd.Series, times: pd.Series) -> pd.DataFrame:
+    """Each (creator, time)'s history: its creator's latest row at or before the time.
+
+    A creator without a row by then is a cold start (``features.history.COLD_START``).
+    """
+    rows = timeline.rows
+    codes = pd.Index(pd.unique(rows["creator_id"]))
+    r_code = codes.get_indexer(rows["creator_id"]).astype(np.int64)
+    r_sec = _seconds(rows["valid_from"])
+    order = np.lexsort((r_sec, r_code))
+    r_code, r_sec = r_code[order], r_sec[order]
+    q_code = codes.get_indexer(creators.astype("string")).astype(np.int64)
+    q_sec = _seconds(times)
+    shift = np.int64(2**33)
+    pos = np.searchsorted(r_code * shift + r_sec, q_code * shift + q_sec, side="right") - 1
+    found = (pos >= 0) & (q_code >= 0)
+    found &= r_code[np.maximum(pos, 0)] == q_code if len(r_code) else False
+    picked = rows.iloc[order].iloc[np.maximum(pos, 0)] if len(rows) else None
+    out = {}
+    for name in HISTORY_COLUMNS:
+        if picked is None:
+            values = pd.Series([None] * len(q_code))
+        else:
+            values = picked[name].reset_index(drop=True).where(pd.Series(found))
+        out[name] = values.to_numpy()
+    frame = pd.DataFrame(out, index=creators.index)
+    frame["hist_last_posted_at"] = pd.to_datetime(frame["hist_last_posted_at"], utc=True)
+    for name in HISTORY_COLUMNS[:-1]:
+        frame[name] = frame[name].astype("float64")
+    frame["hist_videos"] = frame["hist_videos"].fillna(0.0)
+    return frame
+
+
+def _seconds(stamps: pd.Series) -> np.ndarray:
+    utc = pd.Series(stamps).astype("datetime64[ns, UTC]")
+    return (utc.astype("int64") // 10**9).to_numpy(dtype=np.int64)
+
+
+def write_store(timeline: Timeline, path: Path) -> int:
+    """Replace the store's tables atomically; returns the number of creators written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = history.copy()
+    frame = timeline.rows.copy()
+    frame["valid_from"] = _seconds(frame["valid_from"])
     frame["hist_last_posted_at"] = frame["hist_last_posted_at"].map(
         lambda t: None if pd.isna(t) else t.isoformat()
     )
@@ -49,34 +164,53 @@ def write_store(history: pd.DataFrame, path: Path) -> int:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("BEGIN")
         db.execute(f"DROP TABLE IF EXISTS {TABLE}_next")
+        db.execute(f"DROP TABLE IF EXISTS {META}_next")
         db.execute(
-            f"CREATE TABLE {TABLE}_next (creator_id TEXT PRIMARY KEY, hist_videos REAL, "
-            "hist_median_likes REAL, hist_p90_likes REAL, hist_hit_rate REAL, "
-            "hist_last_posted_at TEXT)"
+            f"CREATE TABLE {TABLE}_next (creator_id TEXT, valid_from INTEGER, "
+            "hist_videos REAL, hist_median_likes REAL, hist_p90_likes REAL, "
+            "hist_hit_rate REAL, hist_last_posted_at TEXT, PRIMARY KEY (creator_id, valid_from))"
         )
         db.executemany(
-            f"INSERT INTO {TABLE}_next VALUES (?, ?, ?, ?, ?, ?)",
-            frame[["creator_id", *HISTORY_COLUMNS]].itertuples(index=False, name=None),
+            f"INSERT OR REPLACE INTO {TABLE}_next VALUES (?, ?, ?, ?, ?, ?, ?)",
+            frame[["creator_id", "valid_from", *HISTORY_COLUMNS]].itertuples(
+                index=False, name=None
+            ),
+        )
+        db.execute(f"CREATE TABLE {META}_next (oldest TEXT, as_of TEXT)")
+        db.execute(
+            f"INSERT INTO {META}_next VALUES (?, ?)",
+            (timeline.oldest.isoformat(), timeline.as_of.isoformat()),
         )
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
-        db.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        db.execute(f"ALTER TABLE {TABLE}_next RENAME TO {TABLE}")
+        for name in (TABLE, META):
+            db.execute(f"DROP TABLE IF EXISTS {name}")
+            db.execute(f"ALTER TABLE {name}_next RENAME TO {name}")
         db.execute("COMMIT")
     finally:
         db.close()
-    return len(frame)
+    return int(timeline.rows["creator_id"].nunique())
 
 
 class CreatorStore:
-    """Read-only lookups by creator_id; a missing store or creator means cold start."""
+    """Read-only point-in-time look-ups; a missing store or creator means cold start."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self.oldest: pd.Timestamp | None = None
+        self.as_of: pd.Timestamp | None = None
         if self.path.is_file():
             uri = f"file:{self.path.resolve()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            try:
+                oldest, as_of = self._db.execute(f"SELECT oldest, as_of FROM {META}").fetchone()
+            except sqlite3.Error as exc:
+                raise UserError(
+                    f"{self.path}: not a likecast creator store of this version ({exc}); "
+                    "materialize it again (likecast features materialize --data DIR)"
+                ) from exc
+            self.oldest, self.as_of = pd.Timestamp(oldest), pd.Timestamp(as_of)
 
     @property
     def loaded(self) -> bool:
@@ -85,34 +219,52 @@ class CreatorStore:
     def creators(self) -> int:
         if self._db is None:
             return 0
-        return int(self._db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+        query = f"SELECT COUNT(DISTINCT creator_id) FROM {TABLE}"
+        return int(self._db.execute(query).fetchone()[0])
 
-    def table(self) -> pd.DataFrame:
-        """Every creator's history, indexed by creator_id: batch jobs join it per chunk."""
-        columns = ["creator_id", *HISTORY_COLUMNS]
-        if self._db is None:
-            return pd.DataFrame(columns=columns).set_index("creator_id")
+    def timeline(self) -> Timeline | None:
+        """The whole store, for batch jobs that look up many creators at many times."""
+        if self._db is None or self.oldest is None or self.as_of is None:
+            return None
+        columns = ["creator_id", "valid_from", *HISTORY_COLUMNS]
         frame = pd.read_sql_query(f"SELECT {', '.join(columns)} FROM {TABLE}", self._db)
+        frame["creator_id"] = frame["creator_id"].astype("string")
+        frame["valid_from"] = pd.to_datetime(frame["valid_from"], unit="s", utc=True)
         frame["hist_last_posted_at"] = pd.to_datetime(frame["hist_last_posted_at"], utc=True)
-        return frame.set_index("creator_id")
+        return Timeline(frame, self.oldest, self.as_of)
 
-    def get(self, creator_id: str) -> dict[str, object] | None:
-        return self.get_many([creator_id]).get(creator_id)
+    def get(self, creator_id: str, at: datetime) -> dict[str, object] | None:
+        return self.get_many([(creator_id, at)])[0]
 
-    def get_many(self, creator_ids: Iterable[str]) -> dict[str, dict[str, object]]:
-        """The stored history of each known creator; unknown creators are left out."""
-        if self._db is None:
-            return {}
-        ids = list(creator_ids)
-        found: dict[str, dict[str, object]] = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+    def get_many(self, queries: Sequence[tuple[str, datetime]]) -> list[dict[str, object] | None]:
+        """The history of each (creator, time), in order; None for a cold start.
+
+        Raises ``StoreRangeError`` for a time before the store's oldest state.
+        """
+        if self._db is None or self.oldest is None:
+            return [None] * len(queries)
+        oldest = self.oldest.to_pydatetime()
+        for _, at in queries:
+            if at < oldest:
+                raise StoreRangeError(too_early("posted_at", at, self.oldest))
+        found: list[dict[str, object] | None] = [None] * len(queries)
+        for start in range(0, len(queries), CHUNK):
+            chunk = queries[start : start + CHUNK]
+            values = ", ".join("(?, ?, ?)" for _ in chunk)
+            params = [
+                p
+                for i, (creator, at) in enumerate(chunk, start)
+                for p in (i, creator, int(at.timestamp()))
+            ]
             query = (
-                f"SELECT creator_id, {', '.join(HISTORY_COLUMNS)} FROM {TABLE} "
-                f"WHERE creator_id IN ({', '.join('?' * len(chunk))})"
+                f"WITH q(i, creator_id, t) AS (VALUES {values}) "
+                f"SELECT q.i, {', '.join(f'h.{c}' for c in HISTORY_COLUMNS)} FROM q "
+                f"JOIN {TABLE} h ON h.creator_id = q.creator_id AND h.valid_from = ("
+                f"SELECT MAX(valid_from) FROM {TABLE} "
+                "WHERE creator_id = q.creator_id AND valid_from <= q.t)"
             )
-            for creator_id, *row in self._db.execute(query, chunk):
-                found[creator_id] = _history(row)
+            for i, *row in self._db.execute(query, params):
+                found[i] = _history(row)
         return found
 
 

@@ -18,7 +18,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.pipeline import FEATURES, FeatureSpec, build_features
+from features.labels import known_outcome, with_known_outcomes
+from features.pipeline import FEATURES, FeatureSpec, Raw, build_features, feature_matrix, raw_arrays
 from models.calibration import Calibrator
 from models.estimator import to_matrix
 from models.single_row import SingleRowPredictor
@@ -34,6 +35,15 @@ FILES = {
 
 class BundleError(Exception):
     """A bundle is missing, unreadable or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Probabilities as served: the counts' outcome where they settle it, else the model's."""
+
+    probability: np.ndarray
+    reached: np.ndarray  # the threshold was reached by the horizon: probability 1
+    decided: np.ndarray  # the counts settle the outcome: probability 1 or 0
 
 
 @dataclass
@@ -62,6 +72,30 @@ class ModelBundle:
             few = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
             raw = self.booster.predict(matrix, raw_score=True, **few)
         return self.calibrator(raw)
+
+    def answer_matrix(self, matrix: np.ndarray, raw: Raw) -> Answers:
+        """Answers for rows whose raw columns (likes and ages) are in ``raw``.
+
+        Only the rows the counts leave open go to the model: it was trained on those alone.
+        """
+        reached, decided = known_outcome(
+            raw["likes"],
+            raw["obs_age_minutes"],
+            raw["age_minutes"],
+            self.spec.threshold,
+            self.spec.horizon_minutes,
+        )
+        probability = np.zeros(len(matrix))
+        if not decided.any():
+            probability = self.predict_matrix(matrix)
+        elif not decided.all():
+            probability[~decided] = self.predict_matrix(matrix[~decided])
+        return Answers(with_known_outcomes(probability, reached, decided), reached, decided)
+
+    def answer_rows(self, rows: pd.DataFrame) -> Answers:
+        """Answers for batch raw rows (``features.observations.RAW_COLUMNS``)."""
+        raw = raw_arrays(rows)
+        return self.answer_matrix(feature_matrix(raw, self.spec), raw)
 
     def predict_features(self, features: pd.DataFrame) -> np.ndarray:
         return self.predict_matrix(to_matrix(features))
@@ -135,6 +169,8 @@ class ModelBundle:
                 "model features do not match its feature spec: "
                 f"{self.booster.feature_name()} vs {list(self.spec.features)}"
             )
+        if not self.spec.ages:
+            raise BundleError("model does not record the ages it was trained at: retrain it")
         unknown = [name for name in self.spec.features if name not in FEATURES]
         if unknown:
             raise BundleError(

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from features.cli import app as features_app
-from features.console import UserError, stderr
+from features.console import UserError, parse_time, stderr
 from features.memory import keep_freed_memory
 from features.settings import Settings, get_settings
 from training.cli import app as training_app
@@ -120,6 +120,8 @@ def score_command(
     """Score a file of videos with the champion (or --model) and write one row per video."""
     import time
 
+    import pandas as pd
+
     from features.console import rows_progress
     from features.store import CreatorStore
     from serving.scoring import Scorer, When, score_local
@@ -127,17 +129,25 @@ def score_command(
 
     if age_minutes is not None and at is not None:
         raise UserError("give --age-minutes or --at, not both")
+    if snapshots is not None and age_minutes is None and at is None:
+        raise UserError(
+            "--snapshots needs an age to read the counts at: give --age-minutes A (every "
+            "video at age A) or --at T (each video at its age at time T)"
+        )
     if engine is Engine.local and scheduler:
         raise UserError("--scheduler needs --engine dask")
-    when = When(age_minutes=age_minutes, at=_timestamp(at) if at else None)
+    when = When(age_minutes=age_minutes, at=parse_time(at, "--at") if at else None)
     if snapshots is not None and not snapshots.exists():
         raise UserError(f"{snapshots}: no such file")
     settings = get_settings()
     loaded = load_model(model or settings.model_uri, settings)
+    timeline = CreatorStore(settings.store_path).timeline()
+    if timeline is not None and when.at is not None:
+        timeline.check(pd.Series([when.at]), "--at")
     scorer = Scorer(
         bundle=loaded.bundle,
         version=loaded.version or "local",
-        histories=CreatorStore(settings.store_path).table(),
+        timeline=timeline,
         when=when,
         snapshots=snapshots,
         explain=explain,
@@ -163,16 +173,6 @@ def score_command(
         f"rejected: {rejected}" + (f" (see {files})" if files else ""),
         soft_wrap=True,
     )
-
-
-def _timestamp(text: str) -> object:
-    import pandas as pd
-
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError as exc:
-        raise UserError(f"--at: not an ISO time: {text!r}") from exc
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def main(argv: list[str] | None = None) -> int:

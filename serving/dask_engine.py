@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from features.loading import DataError
+from features.store import Timeline
 from models.bundle import ModelBundle
 from serving.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
 from training.distributed import cluster
@@ -43,7 +44,7 @@ class Ingredients:
 
     model_texts: dict[str, str]
     version: str
-    histories: pd.DataFrame
+    timeline: Timeline | None
     when: When
     snapshots: str | None
     explain: bool
@@ -63,7 +64,7 @@ def _scorer(ingredients: Ingredients) -> Scorer:
         _SCORERS[key] = Scorer(
             bundle=ModelBundle.from_texts(ingredients.model_texts),
             version=ingredients.version,
-            histories=ingredients.histories,
+            timeline=ingredients.timeline,
             when=ingredients.when,
             snapshots=Path(ingredients.snapshots) if ingredients.snapshots else None,
             explain=ingredients.explain,
@@ -126,7 +127,7 @@ def score_dask(
     ingredients = Ingredients(
         model_texts=scorer.bundle.to_texts(),
         version=scorer.version,
-        histories=scorer.histories,
+        timeline=scorer.timeline,
         when=scorer.when,
         snapshots=str(scorer.snapshots) if scorer.snapshots else None,
         explain=scorer.explain,

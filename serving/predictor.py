@@ -10,15 +10,22 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from features.observations import HISTORY_COLUMNS, RAW_COLUMNS
-from features.pipeline import feature_frame, feature_matrix, raw_records
+from features.history import COLD_START
+from features.observations import (
+    HISTORY_COLUMNS,
+    OBSERVED_COUNTERS,
+    OBSERVED_RATES,
+    RAW_COLUMNS,
+    observe_arrays,
+)
+from features.pipeline import Raw, feature_frame, feature_matrix, raw_records
 from features.settings import Settings
-from features.store import CreatorStore
+from features.store import CreatorStore, too_early
+from models.bundle import Answers
 from models.explain import top_factors
 from serving.board import SwapBoard, service_folder, sweep_stopped_services
 from serving.fetch import AliasWatch, Release, fetch
@@ -29,6 +36,7 @@ from serving.schemas import (
     HourOption,
     Prediction,
     WhatIf,
+    to_utc,
 )
 from training.registry import LoadedModel, load_model
 
@@ -38,17 +46,21 @@ FOLLOW_INTERVAL_S = 0.2  # how often a worker looks for a staged model or a miss
 
 
 BLANK_ROW = dict.fromkeys(RAW_COLUMNS, np.nan)  # what a request does not say is missing
+STALE_STORE_DAYS = 1.0  # history older than this at posting time earns a warning
 
 
-def _utc(stamp: datetime, zone: str) -> datetime:
-    """A request's time in UTC; a time without an offset is read in the creator's zone.
+@dataclass(frozen=True)
+class Built:
+    """One request as the model sees it: its raw row, where its history came from, and
+    what the answer had to assume."""
 
-    Plain datetimes, not pandas Timestamps: a batch builds a thousand of these, and a
-    wall-clock time that a DST change makes ambiguous takes its first occurrence instead
-    of failing the request.
-    """
-    local = stamp.replace(tzinfo=ZoneInfo(zone)) if stamp.tzinfo is None else stamp
-    return local.astimezone(UTC)
+    row: dict
+    source: str
+    warnings: tuple[str, ...]
+
+
+def _rounded(value: float, digits: int) -> float:
+    return float(round(value, digits))
 
 
 @dataclass
@@ -66,24 +78,117 @@ class Predictor:
 
     # -- rows ---------------------------------------------------------------------------
 
-    def histories(self, requests: list[Draft]) -> dict[str, dict[str, object]]:
-        """The store's history of each requester, in one query for a whole batch."""
-        return self.store.get_many({r.creator_id for r in requests})
+    def timing(self, request: Draft) -> tuple[datetime, float]:
+        """(posting time in UTC, age in minutes) of a request; a draft is age 0.
 
-    def history_for(
+        Raises ``ValueError`` naming the field when the model cannot answer at that age.
+        """
+        zone = request.timezone or self.settings.timezone
+        if not isinstance(request, Early):
+            posted = to_utc(request.posted_at, zone) if request.posted_at else datetime.now(UTC)
+            return posted, 0.0
+        age = request.age()
+        if request.posted_at is not None:
+            posted = to_utc(request.posted_at, zone)
+        else:
+            posted = datetime.now(UTC) - timedelta(minutes=age)
+        spec = self.loaded.bundle.spec
+        if spec.max_age < age < spec.horizon_minutes:
+            raise ValueError(
+                f"age_minutes: the model answers ages up to {spec.max_age:g} minutes, the ages "
+                f"it was trained at; this video is {age:g} minutes old"
+            )
+        return posted, age
+
+    def build(self, requests: list[Draft]) -> list[Built | ValueError]:
+        """Each request's row, or the ``ValueError`` that refuses it (for its own 400)."""
+        timings: list[tuple[datetime, float] | ValueError] = []
+        for request in requests:
+            try:
+                timings.append(self.timing(request))
+            except ValueError as exc:
+                timings.append(exc)
+        oldest = self.store.oldest
+        for i, timing in enumerate(timings):
+            if oldest is not None and not isinstance(timing, ValueError) and timing[0] < oldest:
+                timings[i] = ValueError(too_early("posted_at", timing[0], oldest))
+        answerable = [
+            (r, t) for r, t in zip(requests, timings, strict=True) if isinstance(t, tuple)
+        ]
+        stored = iter(self.store.get_many([(r.creator_id, t[0]) for r, t in answerable]))
+        observed = iter(self._observations(answerable))
+        return [
+            timing
+            if isinstance(timing, ValueError)
+            else self._built(request, *timing, next(stored), next(observed))
+            for request, timing in zip(requests, timings, strict=True)
+        ]
+
+    def _observations(self, answerable: list[tuple[Draft, tuple[datetime, float]]]) -> list[dict]:
+        """What each request's counts say at its age, by the look-up training and batch use.
+
+        The counts now and ``earlier`` become the request's snapshots; counts read past the
+        horizon are taken as the counts at the horizon, as the label reads them.
+        """
+        horizon = self.loaded.bundle.spec.horizon_minutes
+        codes: list[int] = []
+        values: dict[str, list[float]] = {"age_minutes": []}
+        names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
+        for name in names:
+            values[name] = []
+        for i, (request, (_, age)) in enumerate(answerable):
+            if not isinstance(request, Early):
+                continue
+            now = min(age, horizon)
+            snaps = [(now, {n: getattr(request, n) for n in names})]
+            snaps += [
+                (e.age_minutes, {"likes": e.likes}) for e in request.earlier if e.age_minutes < now
+            ]
+            for snap_age, counts in sorted(snaps, key=lambda s: s[0]):
+                codes.append(i)
+                values["age_minutes"].append(snap_age)
+                for name in names:
+                    value = counts.get(name)
+                    values[name].append(np.nan if value is None else float(value))
+        ages = np.array([min(age, horizon) for _, (_, age) in answerable], dtype="float64")
+        seen = observe_arrays(
+            np.array(codes, dtype=np.int64),
+            {k: np.array(v, dtype="float64") for k, v in values.items()},
+            np.arange(len(answerable), dtype=np.int64),
+            ages,
+        )
+        columns = list(seen)
+        return [dict(zip(columns, row, strict=True)) for row in zip(*seen.values(), strict=True)]
+
+    def _built(
+        self,
+        request: Draft,
+        posted: datetime,
+        age: float,
+        stored: dict[str, object] | None,
+        observed: dict,
+    ) -> Built:
+        history, source = self._history(request, posted, stored)
+        row: dict[str, object] = dict(BLANK_ROW)
+        row.update(
+            creator_id=request.creator_id,
+            category=request.category,
+            duration_s=request.duration_s,
+            posted_at=posted,
+            caption=request.caption,
+            hashtags=request.hashtags,
+            creator_followers=request.creator_followers,
+            music_trending=request.music_trending,
+            age_minutes=age,
+            **{k: history[k] for k in HISTORY_COLUMNS},
+            **observed,
+        )
+        return Built(row, source, self._warnings(request, posted, age, source))
+
+    def _history(
         self, request: Draft, posted_at: datetime, stored: dict[str, object] | None
     ) -> tuple[dict, str]:
-        values: dict[str, object] = (
-            dict(stored)
-            if stored
-            else {
-                "hist_videos": 0.0,
-                "hist_median_likes": np.nan,
-                "hist_p90_likes": np.nan,
-                "hist_hit_rate": np.nan,
-                "hist_last_posted_at": None,
-            }
-        )
+        values: dict[str, object] = dict(stored) if stored else dict(COLD_START)
         given = request.history.model_dump(exclude_none=True) if request.history else {}
         had_request = bool(given)
         if "hist_days_since_prev_post" in given:
@@ -101,92 +206,58 @@ class Predictor:
         )
         return values, source
 
-    def row(self, request: Draft, histories: dict[str, dict[str, object]]) -> tuple[dict, str]:
-        """The raw row of one request, in the exact shape training rows have.
-
-        ``histories`` are the store's answers for the requests at hand (``histories()``).
-        """
-        zone = request.timezone or self.settings.timezone
-        age = 0.0
-        if isinstance(request, Early):
-            if request.observed_at is not None:
-                observed = _utc(request.observed_at, zone)
-                posted = _utc(request.posted_at, zone) if request.posted_at else None
-                if posted is None:
-                    raise ValueError("posted_at is required with observed_at")
-                age = (observed - posted).total_seconds() / 60.0
-                if age <= 0:
-                    raise ValueError("observed_at must be after posted_at")
-            else:
-                age = float(request.age_minutes)
-                posted = (
-                    _utc(request.posted_at, zone)
-                    if request.posted_at
-                    else datetime.now(UTC) - timedelta(minutes=age)
-                )
-        else:
-            posted = _utc(request.posted_at, zone) if request.posted_at else datetime.now(UTC)
-        history, source = self.history_for(request, posted, histories.get(request.creator_id))
-        row: dict[str, object] = dict(BLANK_ROW)
-        row.update(
-            creator_id=request.creator_id,
-            category=request.category,
-            duration_s=request.duration_s,
-            posted_at=posted,
-            caption=request.caption,
-            hashtags=request.hashtags,
-            creator_followers=request.creator_followers,
-            music_trending=request.music_trending,
-            age_minutes=age,
-            **{k: history[k] for k in HISTORY_COLUMNS},
-        )
-        if isinstance(request, Early):
-            row.update(
-                obs_age_minutes=age,
-                views=request.views,
-                likes=request.likes,
-                comments=request.comments,
-                replies=request.replies,
-                shares=request.shares,
-                follows=request.follows,
-                completion_rate=request.completion_rate,
-                retention_3s=request.retention_3s,
+    def _warnings(self, request: Draft, posted: datetime, age: float, source: str) -> tuple:
+        """What the answer assumed, each in a sentence a creator can read."""
+        spec = self.loaded.bundle.spec
+        said = []
+        if request.category is not None and request.category not in spec.category_lookup:
+            said.append(f"category {request.category!r} is unknown; scored as unknown")
+        if source == "cold_start":
+            said.append(
+                f"creator {request.creator_id!r} has no earlier videos in likecast's records; "
+                "scored as a new creator"
             )
-            earlier = sorted(request.earlier, key=lambda s: s.age_minutes, reverse=True)
-            for lag, snap in zip((1, 2), earlier, strict=False):
-                row[f"lag{lag}_age_minutes"] = snap.age_minutes
-                row[f"lag{lag}_likes"] = snap.likes
-        return row, source
+        as_of = self.store.as_of
+        if source.startswith("store") and as_of is not None:
+            stale = (posted - as_of.to_pydatetime()).total_seconds() / 86400
+            if stale > STALE_STORE_DAYS:
+                said.append(
+                    f"the creator's history is known up to {as_of.date().isoformat()}, "
+                    f"{stale:.0f} days before this video's posting time"
+                )
+        if isinstance(request, Early) and age > spec.horizon_minutes:
+            said.append(
+                f"the counts were read {age - spec.horizon_minutes:.0f} minutes after the "
+                f"{spec.horizon_minutes / 1440:g}-day horizon; taken as the counts at the horizon"
+            )
+        return tuple(said)
 
-    def features(self, rows: list[dict]) -> np.ndarray:
-        """Request rows -> the model's feature matrix, by the same code batch rows take."""
+    def features(self, rows: list[dict]) -> tuple[Raw, np.ndarray]:
+        """Request rows -> raw arrays and the model's feature matrix, by the batch rows' code."""
         # every request row is its own video (the pipeline shares draft features by id)
         raw = raw_records([{**row, "video_id": i} for i, row in enumerate(rows)])
-        return feature_matrix(raw, self.loaded.bundle.spec)
+        return raw, feature_matrix(raw, self.loaded.bundle.spec)
 
     # -- answers ------------------------------------------------------------------------
 
-    def predict(
-        self, requests: list[Draft], built: list[tuple[dict, str]] | None = None
-    ) -> list[Prediction]:
-        """Answers in order; ``built`` are the requests' rows when the caller made them."""
-        return [Prediction.model_validate(a) for a in self.answers(requests, built)]
+    def predict(self, requests: list[Draft]) -> list[Prediction]:
+        """Answers in order; a request the model cannot answer raises its ``ValueError``."""
+        built = self.build(requests)
+        for item in built:
+            if isinstance(item, ValueError):
+                raise item
+        return [Prediction.model_validate(a) for a in self.answers(requests, built)]  # type: ignore[arg-type]
 
-    def answers(
-        self, requests: list[Draft], built: list[tuple[dict, str]] | None = None
-    ) -> list[dict]:
+    def answers(self, requests: list[Draft], built: list[Built]) -> list[dict]:
         """Answers as plain dicts in the shape of ``Prediction``.
 
         A batch validates a thousand of these in one call (``BatchResponse``) instead of
         building three models per item, which was a fifth of its time.
         """
-        if built is None:
-            histories = self.histories(requests)
-            built = [self.row(r, histories) for r in requests]
         bundle = self.loaded.bundle
-        matrix = self.features([row for row, _ in built])
-        probabilities = bundle.predict_matrix(matrix)
-        explain = [i for i, r in enumerate(requests) if r.explain]
+        raw, matrix = self.features([b.row for b in built])
+        answers = bundle.answer_matrix(matrix, raw)
+        explain = [i for i, r in enumerate(requests) if r.explain and not answers.decided[i]]
         factors = {}
         if explain:
             features = feature_frame(matrix, bundle.spec)
@@ -194,43 +265,50 @@ class Predictor:
             typical = bundle.meta.get("typical", {})
             for position, i in enumerate(explain):
                 factors[i] = top_factors(features.iloc[i], contributions.iloc[position], typical)
-        return [
-            self._answer(row, source, float(p), factors.get(i))
-            for i, ((row, source), p) in enumerate(zip(built, probabilities, strict=True))
-        ]
+        return [self._answer(b, answers, i, factors.get(i)) for i, b in enumerate(built)]
 
-    def _answer(self, row: dict, source: str, p: float, factors: object) -> dict:
+    def _answer(self, built: Built, answers: Answers, i: int, factors: object) -> dict:
         spec = self.loaded.bundle.spec
+        row = built.row
         last = row["hist_last_posted_at"]
         days = None if last is None else (row["posted_at"] - last).total_seconds() / 86400
+
+        def person(value: object, digits: int) -> float | None:
+            return None if value is None or value != value else _rounded(float(value), digits)
+
         return {
-            "probability": p,
+            "probability": _rounded(answers.probability[i], 4),
+            "reached": bool(answers.reached[i]),
+            "decided": bool(answers.decided[i]),
+            "warnings": list(built.warnings),
             "threshold": spec.threshold,
-            "horizon_days": spec.horizon_minutes / 1440,
-            "age_minutes": float(row["age_minutes"]),
+            "horizon_days": _rounded(spec.horizon_minutes / 1440, 3),
+            "age_minutes": _rounded(row["age_minutes"], 1),
             "model_version": self.version,
             "history": {
-                "source": source,
+                "source": built.source,
                 "hist_videos": float(row["hist_videos"]),
-                **{
-                    k: (None if row[k] != row[k] else float(row[k]))  # NaN -> None
-                    for k in ("hist_median_likes", "hist_p90_likes", "hist_hit_rate")
-                },
-                "hist_days_since_prev_post": days,
+                "hist_median_likes": person(row["hist_median_likes"], 1),
+                "hist_p90_likes": person(row["hist_p90_likes"], 1),
+                "hist_hit_rate": person(row["hist_hit_rate"], 3),
+                "hist_days_since_prev_post": person(days, 1),
             },
             "factors": factors,
         }
 
     def whatif(self, draft: Draft) -> WhatIf:
         """The same draft at each hour of the next day and at a few durations."""
-        base, _ = self.row(draft, self.histories([draft]))
+        built = self.build([draft])[0]
+        if isinstance(built, ValueError):
+            raise built
+        base = built.row
         zone = draft.timezone or self.settings.timezone
         start = pd.Timestamp(base["posted_at"]).tz_convert(zone).floor("h")
         hours = [start + timedelta(hours=h) for h in range(24)]
         rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
         rows.append(base)
-        p = self.loaded.bundle.predict_matrix(self.features(rows))
+        p = self.loaded.bundle.predict_matrix(self.features(rows)[1])
         hour_options = [
             HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour, probability=float(p[i]))
             for i, h in enumerate(hours)

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-BIG_COUNT = 10**12
+from features.contract import BIG_COUNT, snapshot_ages, snapshot_problems
+
 MAX_AGE_MINUTES = 365 * 24 * 60.0
 # Inclusive bounds only: BentoML publishes OpenAPI 3.0, which has no numeric
 # exclusiveMinimum, so `gt=0` would make the documented schema invalid.
 MIN_AGE_MINUTES = 0.01
+
+
+def to_utc(stamp: datetime, zone: str) -> datetime:
+    """A request's time in UTC; a time without an offset is read in the creator's zone.
+
+    Plain datetimes, not pandas Timestamps: a batch builds a thousand of these, and a
+    wall-clock time that a DST change makes ambiguous takes its first occurrence instead
+    of failing the request.
+    """
+    local = stamp.replace(tzinfo=ZoneInfo(zone)) if stamp.tzinfo is None else stamp
+    return local.astimezone(UTC)
 
 
 class History(BaseModel):
@@ -97,18 +110,42 @@ class Early(Draft):
 
     @model_validator(mode="after")
     def _consistent(self) -> Early:
-        if (self.age_minutes is None) == (self.observed_at is None):
-            raise ValueError("give exactly one of age_minutes and observed_at")
-        if self.views is not None and self.likes > self.views:
-            raise ValueError("likes must be <= views")
-        if self.comments is not None and self.views is not None and self.comments > self.views:
-            raise ValueError("comments must be <= views")
-        for snap in self.earlier:
-            if snap.likes > self.likes:
-                raise ValueError("earlier.likes must be <= likes (counts never decrease)")
-            if self.age_minutes is not None and snap.age_minutes >= self.age_minutes:
-                raise ValueError("earlier.age_minutes must be < age_minutes")
+        """The rules every path applies to early counts (``features.contract``)."""
+        if self.age_minutes is None and self.observed_at is None:
+            raise ValueError("give age_minutes or observed_at")
+        if self.observed_at is not None and self.posted_at is None:
+            raise ValueError("posted_at: required with observed_at")
+        age = self.age()
+        for i, snap in enumerate(self.earlier):
+            if snap.age_minutes >= age:
+                raise ValueError(f"earlier[{i}].age_minutes: must be < the age of the counts")
+        counts = {
+            name: np.array(
+                [getattr(self, name), *(getattr(e, name, None) for e in self.earlier)],
+                dtype="float64",
+            )
+            for name in ("likes", "views", "comments")
+        }
+        ages = np.array([age, *(e.age_minutes for e in self.earlier)])
+        video = np.zeros(len(ages), dtype=np.int64)
+        for mask, column, rule in snapshot_problems(video, ages, counts):
+            first = int(np.flatnonzero(mask)[0])
+            where = column if first == 0 else f"earlier[{first - 1}].{column}"
+            raise ValueError(f"{where}: {rule}")
         return self
+
+    def age(self) -> float:
+        """Minutes from posting to the counts, from age_minutes or observed_at - posted_at."""
+        zone = self.timezone or "UTC"
+        from_times = np.nan
+        if self.observed_at is not None and self.posted_at is not None:
+            seconds = to_utc(self.observed_at, zone) - to_utc(self.posted_at, zone)
+            from_times = seconds.total_seconds() / 60.0
+        given = np.nan if self.age_minutes is None else self.age_minutes
+        ages, problems = snapshot_ages(np.array([from_times]), np.array([given]))
+        for _, column, rule in problems:
+            raise ValueError(f"{column}: {rule}")
+        return float(ages[0])
 
 
 class Factor(BaseModel):
@@ -133,6 +170,14 @@ class HistoryUsed(BaseModel):
 
 class Prediction(BaseModel):
     probability: float = Field(description="P(likes >= threshold within the horizon).")
+    reached: bool = Field(description="The counts given already reach the threshold.")
+    decided: bool = Field(
+        description="The counts settle the outcome (reached, or at or past the horizon): "
+        "the probability is 1 or 0 from the counts, not from the model."
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="What the answer had to assume, in plain words."
+    )
     threshold: int
     horizon_days: float
     age_minutes: float

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
+from features.history import COLD_START
 from features.loading import (
     DataError,
     attach_snapshots,
@@ -29,7 +30,8 @@ from features.loading import (
     write_atomically,
 )
 from features.observations import HISTORY_COLUMNS, draft_rows, single_age_rows
-from features.pipeline import feature_frame, feature_matrix, raw_arrays
+from features.pipeline import Raw, feature_frame, feature_matrix, raw_arrays
+from features.store import Timeline, before_store, history_as_of
 from models.bundle import ModelBundle
 from models.explain import top_factors
 
@@ -37,6 +39,8 @@ OUTPUT_COLUMNS = (
     "video_id",
     "age_minutes",
     "probability",
+    "reached",
+    "decided",
     "model_version",
     "threshold",
     "horizon_days",
@@ -71,23 +75,23 @@ class Scorer:
 
     bundle: ModelBundle
     version: str
-    histories: pd.DataFrame  # the creator store's table, indexed by creator_id
+    timeline: Timeline | None  # the creator store's; None: every creator is a cold start
     when: When
     snapshots: Path | None = None
     explain: bool = False
 
-    def score(self, raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, dict]:
+    def score(self, chunk: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, dict]:
         """Scores of one chunk, and its rejected rows by table (row numbers are the file's)."""
-        videos = clean_table(raw, "videos")
+        videos = clean_table(chunk, "videos")
         rejects = {"videos": _renumber(videos.rejects, first_row)}
         good = videos.clean
         ages = self.when.ages(good["posted_at"])
         early = ages < 0
         if early.any():
-            late = raw.iloc[good["_row"].to_numpy()[early] - 1].copy()
-            late.insert(0, "_row", good["_row"].to_numpy()[early] + first_row)
-            late["_reason"] = "posted_at: after --at, nothing to score yet"
-            rejects["not_posted"] = late  # set aside and listed, but not a data error
+            # set aside and listed, but not a data error
+            rejects["not_posted"] = _set_aside(
+                chunk, good, early, first_row, "posted_at: after --at, nothing to score yet"
+            )
             good, ages = good[~early], ages[~early]
         snapshots = _NO_SNAPSHOTS
         if self.snapshots is not None and len(good):
@@ -97,15 +101,36 @@ class Scorer:
             # read's, so a rejected snapshot is named by its own columns (video, time) instead
             snapshots = result.clean
             rejects["snapshots"] = result.rejects.drop(columns="_row")
+            # a video with a broken count is not scored from its other counts: the service
+            # refuses such a request, and batch gives the same verdict
+            broken = _first_reasons(result.rejects)
+            why = good["video_id"].astype(str).map(broken).fillna("").to_numpy(dtype=object)
+            why = np.where(why != "", "snapshots: " + why.astype(str), "")
+            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
-        rows, matrix = self.features(good, ages, snapshots)
+        if self.timeline is not None:
+            early = good["posted_at"] < self.timeline.oldest
+            why = np.where(early, f"posted_at: {before_store(self.timeline.oldest)}", "")
+            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
+        if good.empty:
+            return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
+        raw, matrix = self.features(good, ages, snapshots)
+        why = self._unanswerable(ages, raw)
+        if (why != "").any():
+            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
+            keep = why == ""
+            raw = {name: values[keep] for name, values in raw.items()}
+            matrix = matrix[keep]
+        answers = self.bundle.answer_matrix(matrix, raw)
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {
-                "video_id": rows["video_id"].astype("string").to_numpy(),
+                "video_id": good["video_id"].astype("string").to_numpy(),
                 "age_minutes": ages,
-                "probability": self.bundle.predict_matrix(matrix),
+                "probability": answers.probability,
+                "reached": answers.reached,
+                "decided": answers.decided,
                 "model_version": self.version,
                 "threshold": spec.threshold,
                 "horizon_days": spec.horizon_minutes / 1440,
@@ -115,19 +140,59 @@ class Scorer:
             scores["factors"] = self._factors(matrix)
         return scores, rejects
 
+    @staticmethod
+    def _drop(
+        chunk: pd.DataFrame,
+        good: pd.DataFrame,
+        ages: np.ndarray,
+        why: np.ndarray,
+        first_row: int,
+        rejects: dict[str, pd.DataFrame],
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Move the videos with a reason in ``why`` to the videos' rejects; the rest go on."""
+        bad = why != ""
+        if not bad.any():
+            return good, ages
+        out = _set_aside(chunk, good, bad, first_row, why[bad])
+        rejects["videos"] = pd.concat([rejects["videos"], out], ignore_index=True)
+        return good[~bad], ages[~bad]
+
     def features(
         self, videos: pd.DataFrame, ages: np.ndarray, snapshots: pd.DataFrame = _NO_SNAPSHOTS
-    ) -> tuple[pd.DataFrame, np.ndarray]:
-        """Clean videos at their ages -> their raw rows and the model's feature matrix."""
-        rows = single_age_rows(self._with_history(draft_rows(videos)), snapshots, ages)
-        return rows, feature_matrix(raw_arrays(rows), self.bundle.spec)
+    ) -> tuple[Raw, np.ndarray]:
+        """Clean videos at their ages -> their raw arrays and the model's feature matrix."""
+        spec = self.bundle.spec
+        rows = single_age_rows(
+            self._with_history(draft_rows(videos)), snapshots, ages, spec.horizon_minutes
+        )
+        raw = raw_arrays(rows)
+        return raw, feature_matrix(raw, spec)
+
+    def _unanswerable(self, ages: np.ndarray, raw: Raw) -> np.ndarray:
+        """Why each row cannot be answered ("" where it can): never an extrapolation."""
+        spec = self.bundle.spec
+        why = np.full(len(ages), "", dtype=object)
+        beyond = (ages > spec.max_age) & (ages < spec.horizon_minutes)
+        why[beyond] = (
+            f"age_minutes: the model answers ages up to {spec.max_age:g} minutes "
+            "(the ages it was trained at); retrain with a grid that reaches the horizon"
+        )
+        closed_unseen = (ages >= spec.horizon_minutes) & np.isnan(raw["likes"])
+        why[closed_unseen] = (
+            "age_minutes: at or past the horizon the outcome is decided, but no snapshot "
+            "by then gives its counts"
+        )
+        return why
 
     def _with_history(self, per_video: pd.DataFrame) -> pd.DataFrame:
-        """The store's history per creator; a creator it does not know is a cold start."""
-        known = self.histories.reindex(per_video["creator_id"].astype("string").to_numpy())
-        history = known.reset_index(drop=True)
-        history["hist_videos"] = history["hist_videos"].fillna(0.0)
-        return pd.concat([per_video.reset_index(drop=True), history[list(HISTORY_COLUMNS)]], axis=1)
+        """Each video's creator history as of its posting, from the store; without a store
+        every creator is a cold start."""
+        per_video = per_video.reset_index(drop=True)
+        if self.timeline is None:
+            history = pd.DataFrame({k: [v] * len(per_video) for k, v in COLD_START.items()})
+        else:
+            history = history_as_of(self.timeline, per_video["creator_id"], per_video["posted_at"])
+        return pd.concat([per_video, history[list(HISTORY_COLUMNS)].reset_index(drop=True)], axis=1)
 
     def _snapshots_of(self, videos: pd.DataFrame) -> pd.DataFrame:
         """The snapshots of this chunk's videos only, so memory follows the chunk size."""
@@ -153,6 +218,26 @@ class Scorer:
             json.dumps(top_factors(features.iloc[i], contributions.iloc[i], typical))
             for i in range(len(features))
         ]
+
+
+def _set_aside(
+    chunk: pd.DataFrame, good: pd.DataFrame, mask: np.ndarray, first_row: int, reason: object
+) -> pd.DataFrame:
+    """The user's own rows that ``mask`` picks from the clean ones, with the file's row
+    numbers and the reason, for the rejects file."""
+    rows = good["_row"].to_numpy()[mask]
+    out = chunk.iloc[rows - 1].copy()
+    out.insert(0, "_row", rows + first_row)
+    out["_reason"] = reason
+    return out
+
+
+def _first_reasons(rejects: pd.DataFrame) -> dict[str, str]:
+    """The first rejected snapshot's reason of each video that has one."""
+    if rejects.empty:
+        return {}
+    first = rejects.drop_duplicates("video_id")
+    return dict(zip(first["video_id"].astype(str), first["_reason"].astype(str), strict=True))
 
 
 def _renumber(rejects: pd.DataFrame, first_row: int) -> pd.DataFrame:
@@ -183,6 +268,8 @@ def output_schema(explain: bool) -> pa.Schema:
         pa.field("video_id", pa.string()),
         pa.field("age_minutes", pa.float64()),
         pa.field("probability", pa.float64()),
+        pa.field("reached", pa.bool_()),
+        pa.field("decided", pa.bool_()),
         pa.field("model_version", pa.string()),
         pa.field("threshold", pa.int64()),
         pa.field("horizon_days", pa.float64()),

@@ -146,13 +146,13 @@ class Likecast:
                 f"items: at most {self.settings.batch_max_explain} may set explain, "
                 f"got {explaining}"
             )
-        histories = predictor.histories([request for _, request in parsed])
-        valid: list[tuple[int, Draft, tuple[dict, str]]] = []
-        for i, request in parsed:
-            try:
-                valid.append((i, request, predictor.row(request, histories)))  # also validates
-            except ValueError as exc:
-                results.append({"index": i, "error": _errors(exc)})
+        built = predictor.build([request for _, request in parsed])
+        valid = []
+        for (i, request), item in zip(parsed, built, strict=True):
+            if isinstance(item, ValueError):
+                results.append({"index": i, "error": _errors(item)})
+            else:
+                valid.append((i, request, item))
         if valid:
             answers = predictor.answers([r for _, r, _ in valid], [b for _, _, b in valid])
             results += [

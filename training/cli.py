@@ -164,26 +164,33 @@ def evaluate_command(
     per_video = video_rows(
         dataset.videos, labels, spec.threshold, spec.horizon_minutes, settings.history_window
     )
-    rows = grid_rows(per_video[labeled], dataset.snapshots, settings.ages_minutes)
-    y = labels["label"].to_numpy()[labeled].repeat(len(settings.ages_minutes))
-    table = evaluate_bundle(loaded.bundle, rows, y, settings.ages_minutes)
+    rows = grid_rows(per_video[labeled], dataset.snapshots, spec.ages, spec.horizon_minutes)
+    y = labels["label"].to_numpy()[labeled].repeat(len(spec.ages))
+    table = evaluate_bundle(loaded.bundle, rows, y, spec.ages)
     printed = Table(
         "age",
+        "open rows",
         "ROC AUC",
         "PR AUC",
         "log loss",
         "Brier",
         "ECE",
         "positive rate",
-        title=f"{loaded.uri} (version {loaded.version or '-'})",
+        "decided by counts",
+        "of them right",
+        title=f"{loaded.uri} (version {loaded.version or '-'}): the model on the rows still "
+        "open, and the rows the counts decided",
     )
     for age, row in table.iterrows():
         printed.add_row(
             str(age),
+            f"{row['n']:,.0f}" if row["n"] == row["n"] else "0",
             *(
-                f"{row[m]:.4f}"
+                f"{row[m]:.4f}" if row[m] == row[m] else "-"
                 for m in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "positive_rate")
             ),
+            f"{row['decided']:,.0f}",
+            f"{row['decided_right']:.1%}" if row["decided_right"] == row["decided_right"] else "-",
         )
     Console().print(printed)
     if output:

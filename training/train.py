@@ -16,7 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.labels import label_videos
+from features.labels import known_outcome, label_videos
 from features.loading import Dataset
 from features.observations import Grid, grid_examples, video_rows
 from features.pipeline import SPEC_COLUMNS, FeatureSpec, build_grid_features, fit_spec
@@ -31,7 +31,7 @@ from models.bundle import ModelBundle
 from models.calibration import Calibrator, choose_calibrator
 from models.estimator import lgbm_params, train_booster
 from models.explain import typical_values
-from training.metrics import flatten, score, score_by_age
+from training.metrics import age_bucket, flatten, score, score_by_age
 from training.split import Split, split_by_time
 
 # a linear baseline of 28 features: test AUC 0.9698 fitted on 20k rows, 0.9702 on 50k (twice
@@ -71,13 +71,23 @@ class StageClock:
 
 @dataclass
 class Examples:
-    """Every labeled video at every grid age, with labels and slices."""
+    """Every labeled video at every grid age, with labels and slices.
+
+    ``open`` marks the examples whose outcome the counts do not settle yet (below the
+    threshold, before the horizon): the only ones the model is trained on and judged by,
+    since every answer for the others comes from the counts (``known_outcome``).
+    """
 
     grid: Grid
     y: np.ndarray
     likes_at_horizon: pd.Series
     slice: np.ndarray  # slice name per row
     split: Split
+    open: np.ndarray
+
+    def part(self, name: str) -> np.ndarray:
+        """The open examples of one slice (train, valid, calib or test)."""
+        return (self.slice == name) & self.open
 
 
 @dataclass
@@ -116,9 +126,18 @@ def build_examples(
         )
     )
     advance("examples")
-    ages = settings.ages_minutes
-    grid = grid_examples(per_video[labeled], dataset.snapshots, ages, settings.feature_threads)
+    ages = settings.training_ages
+    grid = grid_examples(
+        per_video[labeled], dataset.snapshots, ages, horizon_minutes, settings.feature_threads
+    )
     repeat = np.repeat(np.flatnonzero(labeled), len(ages))
+    _, decided = known_outcome(
+        grid.observed["likes"].to_numpy(),
+        grid.observed["obs_age_minutes"].to_numpy(),
+        grid.observed["age_minutes"].to_numpy(),
+        threshold,
+        horizon_minutes,
+    )
     return Examples(
         grid=grid,
         y=labels["label"].to_numpy()[repeat],
@@ -127,6 +146,8 @@ def build_examples(
         ),
         slice=split.slices.repeat(len(ages)),  # the grid keeps the labeled videos' order
         split=split,
+        # at the horizon a video without counts is unanswerable, not the model's to learn
+        open=~decided & (grid.observed["age_minutes"].to_numpy() < horizon_minutes),
     )
 
 
@@ -138,7 +159,7 @@ def prepare(
     Training, tuning and the training benchmark all start here.
     """
     ex = build_examples(dataset, settings, settings.threshold, settings.horizon_minutes, advance)
-    train = ex.slice == "train"
+    train = ex.part("train")
     advance("features")
     spec = fit_spec(
         ex.grid.rows(train, SPEC_COLUMNS),
@@ -146,6 +167,7 @@ def prepare(
         settings.threshold,
         settings.horizon_minutes,
         settings.timezone,
+        settings.training_ages,
     )
     return ex, spec, build_grid_features(ex.grid, spec, settings.feature_threads)
 
@@ -162,7 +184,7 @@ def fit(
     advance = clock.advance
     threshold = settings.threshold
     ex, spec, features = prepare(dataset, settings, advance)
-    parts = {name: ex.slice == name for name in ("train", "valid", "calib", "test")}
+    parts = {name: ex.part(name) for name in ("train", "valid", "calib", "test")}
 
     advance("lightgbm")
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
@@ -198,8 +220,7 @@ def fit(
     advance("evaluation")
     test_ages = ex.grid.per_example("age_minutes")[parts["test"]]
     tables = {
-        name: score_by_age(test_y, p, test_ages, settings.ages_minutes)
-        for name, p in predictions.items()
+        name: score_by_age(test_y, p, test_ages, spec.ages) for name, p in predictions.items()
     }
     metrics: dict[str, float] = {}
     for name, table in tables.items():
@@ -233,7 +254,10 @@ def fit(
         test_rows=test_rows,
         test_predictions={**predictions, "y": test_y, "age_minutes": test_ages},
         test_features=test_x,
-        summary={"rows": {k: int(v.sum()) for k, v in parts.items()}},
+        summary={
+            "rows": {k: int(v.sum()) for k, v in parts.items()},
+            "decided_rows": int((~ex.open).sum()),
+        },
     )
 
 
@@ -262,8 +286,30 @@ def _creator_disjoint(ex: Examples, parts: dict[str, np.ndarray], p: np.ndarray)
 def evaluate_bundle(
     bundle: ModelBundle, rows: pd.DataFrame, y: np.ndarray, grid: tuple[float, ...]
 ) -> pd.DataFrame:
-    """Metrics of a bundle on labeled raw rows, by age bucket."""
-    return score_by_age(y, bundle.predict_rows(rows), rows["age_minutes"].to_numpy(), grid)
+    """The served answers on labeled raw rows, by age bucket.
+
+    The metrics are the model's, on the rows the counts leave open; ``decided`` counts the
+    rows the counts answered, and ``decided_right`` the share of those that match the label.
+    """
+    answers = bundle.answer_rows(rows)
+    ages = rows["age_minutes"].to_numpy()
+    open_ = ~answers.decided
+    table = score_by_age(y[open_], answers.probability[open_], ages[open_], grid)
+    buckets = pd.Series(age_bucket(ages, grid)).map(lambda a: f"{a:g}")
+    decided = pd.DataFrame(
+        {
+            "bucket": buckets.to_numpy(),
+            "decided": answers.decided,
+            "right": answers.decided & (answers.probability == y),
+        }
+    )
+    counts = decided.groupby("bucket")[["decided", "right"]].sum()
+    counts.loc["all"] = counts.sum()
+    table = table.join(counts, how="outer")
+    table["decided"] = table["decided"].fillna(0)
+    table["decided_right"] = table["right"] / table["decided"].where(table["decided"] > 0)
+    order = ["all", *sorted((b for b in table.index if b != "all"), key=float)]
+    return table.drop(columns="right").loc[order].rename_axis("age_minutes")
 
 
 def spec_summary(spec: FeatureSpec) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def tune(
 ) -> tuple[dict[str, Any], float, str]:
     """Returns the best parameters, their validation log loss, and the parent run id."""
     ex, spec, features = prepare(dataset, settings)
-    train, valid = ex.slice == "train", ex.slice == "valid"
+    train, valid = ex.part("train"), ex.part("valid")
     client = connect(settings)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     exp = experiment_id(client, experiment, settings)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.loading import DataError, load_dataset
+from features.loading import DataError, Dataset, load_dataset
 from features.simulator import SimConfig, simulate
 from serving.cli import main
 
@@ -282,3 +282,108 @@ def test_tables_stream_in_chunks_of_at_most_the_asked_rows(
     # then no chunk is larger than asked and together they are the file, in order
     assert max(len(c) for c in chunks) <= rows
     assert pd.concat(chunks)["video_id"].astype(str).tolist() == videos["video_id"].tolist()
+
+
+# -- every form the contract allows loads to the same data ---------------------------------
+
+FORMATS = ("csv", "parquet", "parts")
+TIMINGS = ("age_only", "observed_only", "both")
+ZONES = ("utc", "offset", "naive")
+
+
+@pytest.fixture(scope="module")
+def little(small_dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """300 videos and their snapshots, as clean frames."""
+    videos = small_dataset.videos.head(300).copy()
+    videos["category"] = videos["category"].astype("string")
+    snaps = small_dataset.snapshots
+    snaps = snaps[snaps["video_id"].isin(videos["video_id"])].copy()
+    snaps["video_id"] = snaps["video_id"].astype("string")
+    return videos.reset_index(drop=True), snaps.reset_index(drop=True)
+
+
+def _in_zone(stamps: pd.Series, zone: str, text: bool) -> pd.Series:
+    if zone == "offset":
+        local = stamps.dt.tz_convert("Asia/Shanghai")
+        return local.map(lambda t: t.isoformat()) if text else local
+    if zone == "naive":
+        naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        return naive.map(lambda t: t.isoformat()) if text else naive
+    return stamps.map(lambda t: t.isoformat()) if text else stamps
+
+
+def write_form(
+    little: tuple[pd.DataFrame, pd.DataFrame], folder: Path, form: str, timing: str, zone: str
+) -> Path:
+    videos, snaps = little[0].copy(), little[1].copy()
+    text = form == "csv"
+    videos["posted_at"] = _in_zone(videos["posted_at"], zone, text)
+    if timing == "age_only":
+        snaps = snaps.drop(columns="observed_at")
+    else:
+        snaps["observed_at"] = _in_zone(snaps["observed_at"], zone, text)
+        if timing == "observed_only":
+            snaps = snaps.drop(columns="age_minutes")
+    folder.mkdir(parents=True)
+    for name, frame in (("videos", videos), ("snapshots", snaps)):
+        if form == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        elif form == "parquet":
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            (folder / name).mkdir()
+            for i, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
+                frame.iloc[part].to_parquet(folder / name / f"part-{i}.parquet", index=False)
+    return folder
+
+
+MATRIX = [(f, t, z) for f in FORMATS for t in TIMINGS for z in ZONES]
+
+
+@pytest.mark.parametrize(("form", "timing", "zone"), MATRIX, ids=["-".join(m) for m in MATRIX])
+def test_every_form_of_the_contract_loads_validates_and_scores_alike(
+    little, tmp_path: Path, cli, bundle_dir: Path, form: str, timing: str, zone: str
+) -> None:
+    # given the same 300 videos written in one of the contract's forms
+    folder = write_form(little, tmp_path / "data", form, timing, zone)
+    reference = load_dataset(write_form(little, tmp_path / "ref", "parquet", "both", "utc"))
+    # when it is loaded, validated and scored
+    loaded = load_dataset(folder)
+    validated = cli("validate", str(folder))
+    source = next(p for p in folder.iterdir() if p.name.startswith("videos"))
+    out = tmp_path / "scores.parquet"
+    snapshots = next(p for p in folder.iterdir() if p.name.startswith("snapshots"))
+    scored = cli(
+        "score", "--input", str(source), "--output", str(out), "--snapshots", str(snapshots),
+        "--age-minutes", "90", "--model", str(bundle_dir),
+    )  # fmt: skip
+    # then nothing is rejected and the data, the verdict and the scores are the reference's
+    assert validated.code == 0, validated.text
+    assert "clean" in validated.text
+    assert not loaded.problems
+    pd.testing.assert_series_equal(loaded.videos["posted_at"], reference.videos["posted_at"])
+    for column in ("age_minutes", "observed_at", "likes"):
+        pd.testing.assert_series_equal(
+            loaded.snapshots[column], reference.snapshots[column], check_dtype=False
+        )
+    assert scored.code == 0, scored.text
+    assert len(pd.read_parquet(out)) == 300
+
+
+@pytest.mark.parametrize(
+    ("form", "timing", "zone"),
+    [
+        ("csv", "age_only", "offset"),
+        ("parts", "observed_only", "naive"),
+        ("parquet", "both", "utc"),
+    ],
+)
+def test_every_form_trains(little, tmp_path: Path, cli, form: str, timing: str, zone: str):
+    # given each form, each timing and each kind of timestamp at least once
+    folder = write_form(little, tmp_path / "data", form, timing, zone)
+    params = tmp_path / "params.json"
+    params.write_text('{"num_boost_round": 20}')
+    # when a model is trained on it, then training succeeds and registers a version
+    result = cli("train", "--data", str(folder), "--params", str(params))
+    assert result.code == 0, result.text
+    assert "registered" in result.text

@@ -19,7 +19,7 @@ from features.pipeline import (
     fit_spec,
     raw_records,
 )
-from features.settings import DEFAULT_AGES_MINUTES
+from features.settings import FIRST_DAY_AGES_MINUTES
 
 HORIZON = 7 * 24 * 60.0
 
@@ -27,17 +27,17 @@ HORIZON = 7 * 24 * 60.0
 def examples(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
     labels = label_videos(videos, snapshots, 1000, HORIZON)
     per_video = video_rows(videos, labels, 1000, HORIZON, 30)
-    return grid_rows(per_video, snapshots, DEFAULT_AGES_MINUTES)
+    return grid_rows(per_video, snapshots, FIRST_DAY_AGES_MINUTES, HORIZON)
 
 
 def spec_for(rows: pd.DataFrame, videos, snapshots):
     labels = label_videos(videos, snapshots, 1000, HORIZON)
-    return spec_for_ages(rows, labels, len(DEFAULT_AGES_MINUTES))
+    return spec_for_ages(rows, labels, len(FIRST_DAY_AGES_MINUTES))
 
 
 def spec_for_ages(rows: pd.DataFrame, labels: pd.DataFrame, ages: int):
     final = pd.Series(np.repeat(labels["likes_at_horizon"].to_numpy(), ages), index=rows.index)
-    return fit_spec(rows, final, 1000, HORIZON, "Asia/Shanghai")
+    return fit_spec(rows, final, 1000, HORIZON, "Asia/Shanghai", FIRST_DAY_AGES_MINUTES)
 
 
 def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
@@ -46,7 +46,7 @@ def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
     rows = examples(videos, snapshots)
     spec = spec_for(rows, videos, snapshots)
     before = build_features(rows, spec)
-    for age in DEFAULT_AGES_MINUTES:
+    for age in FIRST_DAY_AGES_MINUTES:
         # when every snapshot observed after this age is scrambled
         later = snapshots["age_minutes"] > age
         scrambled = snapshots.copy()
@@ -73,7 +73,9 @@ def test_training_grid_gives_the_features_of_its_flat_rows(
     # them) and as flat rows (as batch scoring and the service build them)
     videos, snapshots = small_dataset.videos, small_dataset.snapshots
     labels = label_videos(videos, snapshots, 1000, HORIZON)
-    grid = grid_examples(video_rows(videos, labels, 1000, HORIZON, 30), snapshots, (0, 30, 240))
+    grid = grid_examples(
+        video_rows(videos, labels, 1000, HORIZON, 30), snapshots, (0, 30, 240), HORIZON
+    )
     rows = grid.rows()
     spec = spec_for_ages(rows, labels, 3)
     # when both become features

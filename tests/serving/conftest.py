@@ -13,7 +13,7 @@ import pytest
 
 from features.loading import Dataset, fingerprint
 from features.settings import Settings
-from features.store import current_history, write_store
+from features.store import data_end, history_timeline, write_store
 from tests.conftest import BIN, free_port, mlflow_server_in, running
 from training.connection import connect
 from training.tracking import log_and_register
@@ -60,9 +60,9 @@ def _serve(
         trained, fingerprint(small_data, small_dataset), settings, "serving-tests"
     )
     connect(settings).set_registered_model_alias("likecast", "champion", registered.version)
-    history = current_history(
+    history = history_timeline(
         small_dataset,
-        small_dataset.videos["posted_at"].max(),
+        data_end(small_dataset),
         1000,
         settings.horizon_minutes,
         settings.history_window,

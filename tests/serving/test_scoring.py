@@ -17,7 +17,7 @@ import pytest
 from features.loading import Dataset
 from features.settings import Settings
 from features.simulator import simulate, write_platform
-from features.store import current_history, write_store
+from features.store import data_end, history_timeline, write_store
 from serving.dask_engine import plan
 from tests.conftest import BIN, SMALL, run_cli
 
@@ -27,8 +27,9 @@ def home(small_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """A home whose creator store holds the small data set's creators."""
     home = tmp_path_factory.mktemp("score-home")
     settings = Settings(home=home)
-    at = small_dataset.videos["posted_at"].max()
-    history = current_history(small_dataset, at, 1000, settings.horizon_minutes, 30)
+    history = history_timeline(
+        small_dataset, data_end(small_dataset), 1000, settings.horizon_minutes, 30
+    )
     write_store(history, settings.store_path)
     return home
 
@@ -158,7 +159,7 @@ def test_bad_rows_go_to_the_rejects_file_and_the_limit_sets_the_exit_code(
     assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 100
 
 
-def test_bad_snapshots_are_named_by_video_and_the_video_is_still_scored(
+def test_a_video_with_a_bad_snapshot_is_set_aside_with_the_reason(
     home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
 ) -> None:
     # given snapshots where one video's likes go negative
@@ -173,12 +174,16 @@ def test_bad_snapshots_are_named_by_video_and_the_video_is_still_scored(
         home, "--input", str(small_data / "videos.parquet"), "--output", str(out),
         "--snapshots", str(broken), "--age-minutes", "60", "--model", str(bundle_dir),
     )  # fmt: skip
-    # then the bad snapshot is set aside with its video and rule, and every video is scored
+    # then the bad snapshot is set aside with its video and rule, and its video is not
+    # scored from its other counts (the service refuses such a request too)
     assert result.returncode == 0, result.stderr
     rejects = pd.read_csv(tmp_path / "early.snapshots.rejects.csv")
     assert rejects["video_id"].tolist() == [video]
     assert "likes: must be >= 0" in rejects["_reason"][0]
-    assert len(pd.read_parquet(out)) == 4000
+    videos = pd.read_csv(tmp_path / "early.rejects.csv")
+    assert videos["video_id"].tolist() == [video]
+    assert "snapshots: likes: must be >= 0" in videos["_reason"][0]
+    assert len(pd.read_parquet(out)) == 3999
 
 
 def test_a_killed_job_leaves_no_finished_looking_output_and_a_rerun_completes(
@@ -231,7 +236,11 @@ def test_a_killed_job_leaves_no_finished_looking_output_and_a_rerun_completes(
         (["--age-minutes", "60", "--at", "2026-01-01"], "give --age-minutes or --at, not both"),
         (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --engine dask"),
         (["--at", "soon"], "--at: not an ISO time"),
-        (["--snapshots", "/nonexistent/s.parquet"], "/nonexistent/s.parquet: no such file"),
+        (
+            ["--snapshots", "/nonexistent/s.parquet", "--age-minutes", "60"],
+            "/nonexistent/s.parquet: no such file",
+        ),
+        (["--snapshots", "/nonexistent/s.parquet"], "give --age-minutes A"),
     ],
 )
 def test_contradictory_or_wrong_options_exit_2_with_one_line(
