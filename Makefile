@@ -23,8 +23,12 @@ $(BIN)/uv: | $(BIN)/python
 env: | $(BIN)/python $(if $(findstring $(BIN),$(UV)),$(BIN)/uv)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --compile-bytecode
 
+# The demo's data ends today (120 days of posting, crawled 2 more), and the store holds the
+# creators' history up to its end: a draft planned now lies within what the model knows.
+DEMO_START := $(shell date -u -d '-122 days' +%Y-%m-%d)
+
 demo: env
-	$(BIN)/likecast simulate --videos $(DEMO_VIDEOS) --seed 7 --out $(DEMO_DATA)
+	$(BIN)/likecast simulate --videos $(DEMO_VIDEOS) --seed 7 --start $(DEMO_START) --out $(DEMO_DATA)
 	$(BIN)/likecast train --data $(DEMO_DATA)
 	$(BIN)/likecast promote
 	$(BIN)/likecast features materialize --data $(DEMO_DATA)

@@ -29,6 +29,9 @@ def simulate_command(
         help="Share of videos that reach the threshold within the horizon.",
     ),
     days: float = typer.Option(120.0, "--days", min=10, help="Days of posting the data spans."),
+    start: str = typer.Option(
+        "2026-06-01", "--start", help="First day of posting (local time), as YYYY-MM-DD."
+    ),
 ) -> None:
     """Simulate a Kuaishou-like platform and write its tables as Parquet."""
     from features.simulator import SimConfig, simulate, write_platform
@@ -42,6 +45,7 @@ def simulate_command(
         horizon_days=settings.horizon_days,
         window_days=days,
         timezone=settings.timezone,
+        start=parse_time(start, "--start").strftime("%Y-%m-%d"),
     )
     with stages("simulate", 6) as advance:
         platform = simulate(cfg, progress=advance)
