@@ -24,13 +24,17 @@ class Column:
     maximum: float | None = None
     exclusive_minimum: bool = False
 
-    def rule(self) -> str:
-        """The range rule in words, for error messages."""
-        if self.minimum is not None and self.maximum is not None:
+    def rule(self, side: Literal["below", "above"]) -> str:
+        """The range rule a value broke, in words, for error messages.
+
+        A rate names its whole range; a count only the bound it broke (a negative count
+        "must be >= 0", not "between 0 and 1e+12").
+        """
+        if self.minimum is not None and self.maximum is not None and self.maximum <= 1:
             return f"between {self.minimum:g} and {self.maximum:g}"
-        if self.minimum is not None:
-            return f"{'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
-        return ""
+        if side == "above":
+            return f"<= {self.maximum:g}"
+        return f"{'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
 
 
 BIG_COUNT = 10**12  # no video has more of anything: a larger count is a broken export

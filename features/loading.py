@@ -301,9 +301,9 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
                 if not column.exclusive_minimum
                 else values <= column.minimum
             )
-            flag(below, column.name, f"must be {column.rule()}")
+            flag(below, column.name, f"must be {column.rule('below')}")
         if column.maximum is not None:
-            flag(values > column.maximum, column.name, f"must be {column.rule()}")
+            flag(values > column.maximum, column.name, f"must be {column.rule('above')}")
         clean[column.name] = values
 
     keys = [k for k in KEYS[table] if k in clean.columns]

@@ -325,10 +325,13 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
         snapshots["video_id"].isin(sample["video_id"])
         & snapshots["age_minutes"].between(10, horizon)
     ]
-    ages = picks.groupby("video_id", observed=True)["age_minutes"].agg(
-        lambda a: a.sample(1, random_state=len(a)).iloc[0]
+    # each video at another of its snapshots' ages, cycling through them
+    choices = picks.groupby("video_id", observed=True)["age_minutes"].agg(list)
+    choices = choices.reindex(sample["video_id"])
+    ages = pd.Series(
+        [a[k % len(a)] if isinstance(a, list) else np.nan for k, a in enumerate(choices)],
+        index=choices.index,
     )
-    ages = ages.reindex(sample["video_id"])
     sample = sample[ages.notna().to_numpy()].reset_index(drop=True)
     batch_rows = single_age_rows(sample, snapshots, ages.dropna().to_numpy(), horizon)
     assert batch_rows["age_minutes"].nunique() >= 8, "several ages, not one"
@@ -397,3 +400,47 @@ def _request(row: pd.Series) -> dict:
         "retention_3s": _none(row["retention_3s"]),
         "earlier": earlier,
     }
+
+
+@pytest.mark.parametrize(
+    ("changes", "probability", "reached", "decided"),
+    [
+        ({"age_minutes": 1440, "likes": 1200, "views": 30000,
+          "earlier": [{"age_minutes": 1380, "likes": 1199}]}, 1.0, True, True),
+        ({"age_minutes": 10080, "likes": 1062, "views": 30000, "earlier": []}, 1.0, True, True),
+        ({"age_minutes": 10080, "likes": 999, "views": 30000, "earlier": []}, 0.0, False, True),
+        ({"age_minutes": 20000, "likes": 400, "views": 30000, "earlier": []}, 0.0, False, True),
+    ],
+)  # fmt: skip
+def test_what_the_counts_settle_is_answered_from_them(
+    served: Served, changes: dict, probability: float, reached: bool, decided: bool
+) -> None:
+    with served.client() as http:
+        reply = http.post("/predict_early", json={**EARLY, **changes})
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert (answer["probability"], answer["reached"], answer["decided"]) == (
+        probability,
+        reached,
+        decided,
+    )
+
+
+def test_an_answer_says_what_it_assumed(served: Served) -> None:
+    body = {**DRAFT, "creator_id": "nobody-knows-me", "category": "cats"}
+    with served.client() as http:
+        answer = http.post("/predict_draft", json=body).json()
+        late = http.post("/predict_early", json={**EARLY, "age_minutes": 11_000}).json()
+    assert "category 'cats' is unknown; scored as unknown" in answer["warnings"]
+    assert any("'nobody-knows-me' has no earlier videos" in w for w in answer["warnings"])
+    assert not answer["decided"]
+    assert any("after the 7-day horizon" in w for w in late["warnings"])
+    assert answer["probability"] == round(answer["probability"], 4)
+
+
+def test_a_posting_time_before_the_store_is_a_400_with_the_fix(served: Served) -> None:
+    with served.client() as http:
+        reply = http.post("/predict_draft", json={**DRAFT, "posted_at": "2020-01-01T18:00:00Z"})
+    assert reply.status_code == 400
+    assert "oldest state" in reply.text
+    assert "likecast features materialize" in reply.text

@@ -314,3 +314,42 @@ def test_training_on_dask_registers_a_model_as_good_as_local(
     # then the Dask-trained version is registered and as good as the local one
     assert abs(metrics["dask"]["roc_auc"] - metrics["local"]["roc_auc"]) < 0.005, metrics
     assert metrics["dask"]["log_loss"] < 1.05 * metrics["local"]["log_loss"], metrics
+
+
+def test_a_backtest_sees_nothing_after_its_moment(
+    small_data: Path, small_dataset: Dataset, bundle_dir: Path, tmp_path: Path, cli
+) -> None:
+    # given one store materialized over all the data and one materialized at a past moment
+    moment = small_dataset.videos["posted_at"].quantile(0.6).isoformat()
+    homes = {"full": tmp_path / "full", "then": tmp_path / "then"}
+    for name, extra in (("full", []), ("then", ["--at", moment])):
+        made = cli("features", "materialize", "--data", str(small_data), *extra,
+                   env={"LIKECAST_HOME": str(homes[name])})  # fmt: skip
+        assert made.code == 0, made.text
+    # when the same videos are scored at that moment with each store
+    outputs = {}
+    for name, home in homes.items():
+        outputs[name] = tmp_path / f"{name}.parquet"
+        result = cli(
+            "score", "--input", str(small_data / "videos.parquet"),
+            "--output", str(outputs[name]), "--snapshots", str(small_data / "snapshots.parquet"),
+            "--at", moment, "--model", str(bundle_dir), env={"LIKECAST_HOME": str(home)},
+        )  # fmt: skip
+        assert result.code == 0, result.text
+    # then the probabilities are the same: the full store leaks no later outcome
+    full, then = pd.read_parquet(outputs["full"]), pd.read_parquet(outputs["then"])
+    assert len(full) > 1000
+    pd.testing.assert_frame_equal(full, then)
+
+
+def test_a_moment_before_the_store_is_refused_with_the_fix(
+    home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    result = score(
+        home, "--input", str(small_data / "videos.parquet"), "--output",
+        str(tmp_path / "o.parquet"), "--at", "2020-01-01", "--model", str(bundle_dir),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "oldest state" in result.stderr
+    assert "likecast features materialize" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
 from tests.conftest import free_port, run_cli
 
@@ -212,7 +213,10 @@ def test_the_logged_test_slice_covers_every_age(first_run, home: Path):
     client = client_for(home)
     run_id = client.get_model_version("likecast", "1").run_id
     rows = pd.read_parquet(client.download_artifacts(run_id, "evaluation/test_rows.parquet"))
-    assert set(rows["age_minutes"].unique()) == {0, 15, 30, 60, 120, 240, 360, 720, 1440}
+    # every age of the grid but the horizon, where the counts decide every video
+    grid = Settings().training_ages
+    assert set(rows["age_minutes"].unique()) == set(grid[:-1])
+    assert grid[-1] == 7 * 1440
 
 
 def test_tune_runs_nested_trials_and_writes_usable_params(
