@@ -66,6 +66,19 @@ function gauge(p) {
   document.getElementById("probability").textContent = `${(p * 100).toFixed(1)}%`;
 }
 
+// What the counts settled is said as a fact, not as a model's estimate.
+function facts(answer) {
+  const line = document.getElementById("facts");
+  line.hidden = !answer.decided;
+  line.textContent = !answer.decided ? "" : answer.reached
+    ? `Reached: the video already has ${answer.threshold} likes or more.`
+    : `Decided: the ${answer.horizon_days}-day horizon has passed below ${answer.threshold} likes.`;
+  const list = document.getElementById("warnings");
+  list.replaceChildren(...(answer.warnings || []).map((text) => {
+    const li = document.createElement("li"); li.textContent = text; return li;
+  }));
+}
+
 function reasons(id, list) {
   const ul = document.getElementById(id);
   ul.replaceChildren(...list.map((factor) => {
@@ -109,6 +122,7 @@ form.addEventListener("submit", async (event) => {
     const whatif = await post("/whatif", {...draft, explain: false});
     document.getElementById("result").hidden = false;
     gauge(answer.probability);
+    facts(answer);
     document.getElementById("model-version").textContent =
       `model version ${answer.model_version} · history: ${answer.history.source}`;
     reasons("reasons-up", answer.factors ? answer.factors.up : []);

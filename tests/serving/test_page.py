@@ -70,3 +70,29 @@ def test_an_invalid_entry_shows_its_error_next_to_the_field(browser_page: Page) 
     expect(page.locator("#err-duration_s")).to_contain_text("greater than or equal to 0.1")
     expect(page.locator("#duration_s")).to_have_class(re.compile("invalid"))
     expect(page.locator("#err-creator_id")).to_have_text("")
+
+
+def test_counts_past_the_threshold_are_shown_as_a_fact(browser_page: Page) -> None:
+    page = browser_page
+    # given a posted video that already has more likes than the threshold
+    page.fill("#duration_s", "35")
+    page.fill("#creator_id", "c000003")
+    page.click("summary")
+    page.fill("#age_minutes", "1440")
+    page.fill("#views", "40000")
+    page.fill("#likes", "1200")
+    # when the creator asks
+    page.click("#submit")
+    # then the page says it is reached, at 100%, not a model's guess
+    expect(page.locator("#probability")).to_have_text("100.0%")
+    expect(page.locator("#facts")).to_contain_text("Reached")
+
+
+def test_an_unknown_creator_is_told_so_in_a_sentence(browser_page: Page) -> None:
+    page = browser_page
+    for name in ("age_minutes", "views", "likes"):
+        page.fill(f"#{name}", "")
+    page.fill("#creator_id", "someone-new")
+    page.click("#submit")
+    expect(page.locator("#warnings")).to_contain_text("no earlier videos")
+    expect(page.locator("#facts")).to_be_hidden()
