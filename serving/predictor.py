@@ -16,6 +16,7 @@ import pandas as pd
 
 from features.history import COLD_START
 from features.observations import (
+    DRAFT_COLUMNS,
     HISTORY_COLUMNS,
     OBSERVED_COUNTERS,
     OBSERVED_RATES,
@@ -170,15 +171,10 @@ class Predictor:
     ) -> Built:
         history, source = self._history(request, posted, stored)
         row: dict[str, object] = dict(BLANK_ROW)
+        # the row training and batch build: the draft's columns, as the request gives them
+        row.update({name: getattr(request, name) for name in DRAFT_COLUMNS})
         row.update(
-            creator_id=request.creator_id,
-            category=request.category,
-            duration_s=request.duration_s,
             posted_at=posted,
-            caption=request.caption,
-            hashtags=request.hashtags,
-            creator_followers=request.creator_followers,
-            music_trending=request.music_trending,
             age_minutes=age,
             **{k: history[k] for k in HISTORY_COLUMNS},
             **observed,

@@ -196,7 +196,8 @@ def evaluate_command(
     if output:
         from features.loading import write_text_atomically
 
-        write_text_atomically(json.dumps(table.to_dict(orient="index"), indent=2), output)
+        plain = table.astype(object).where(table.notna(), None)  # JSON has no NaN
+        write_text_atomically(json.dumps(plain.to_dict(orient="index"), indent=2), output)
 
 
 @app.command("promote")

@@ -149,8 +149,14 @@ def test_evaluate_prints_and_writes_metrics(
     )
     assert result.code == 0, result.err
     metrics = json.loads(out.read_text())
-    assert set(metrics) >= {"all", "0", "60", "1440"}
+    assert set(metrics) >= {"all", "0", "60", "1440", "10080"}
     assert 0.8 < metrics["all"]["roc_auc"] <= 1.0
+    # the counts decide every video at the horizon, and every one of them rightly
+    horizon = metrics["10080"]
+    assert horizon["decided"] > 100
+    assert horizon["decided_right"] == 1.0
+    assert horizon["roc_auc"] is None, "no open row is left for the model at the horizon"
+    assert metrics["all"]["decided_right"] == 1.0
 
 
 def test_training_is_tracked_on_a_real_mlflow_server(
