@@ -55,7 +55,7 @@ def bare_predict(model: Path, store: Path, source: Path) -> float:
     """Rows/s of booster.predict alone on the first million videos' feature matrix."""
     raw = pq.ParquetFile(source).read_row_groups(range(10)).to_pandas()
     videos = clean_table(raw, "videos").clean
-    scorer = Scorer(ModelBundle.load(model), "local", CreatorStore(store).table(), When())
+    scorer = Scorer(ModelBundle.load(model), "local", CreatorStore(store).timeline(), When())
     _, matrix = scorer.features(videos, np.zeros(len(videos)))
     times: dict[str, float] = {}
     with timed(times, "predict"):

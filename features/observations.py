@@ -93,7 +93,9 @@ def observe_arrays(
     ``q_code[i]`` (-1: unknown) at ``ages[i]``. ``threads`` gather the columns side by side
     (numpy releases the GIL while it copies).
     """
-    s_age = np.round(values.get("age_minutes", np.zeros(0)) * 100).astype(np.int64)
+    if not len(s_code):  # drafts only: nothing observed, and nothing to look up
+        return {name: np.full(len(q_code), np.nan) for name in OBSERVATION_COLUMNS}
+    s_age = np.round(values["age_minutes"] * 100).astype(np.int64)
     key = s_code * _SHIFT + s_age
     # Snapshots usually come sorted by video and age: then there is nothing to sort, and
     # the look-ups below read the snapshot columns front to back instead of at random.

@@ -247,6 +247,14 @@ class CreatorStore:
         for _, at in queries:
             if at < oldest:
                 raise StoreRangeError(too_early("posted_at", at, self.oldest))
+        if len(queries) == 1:  # a request: one indexed seek, no table of queries
+            creator, at = queries[0]
+            row = self._db.execute(
+                f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {TABLE} WHERE creator_id = ? "
+                "AND valid_from <= ? ORDER BY valid_from DESC LIMIT 1",
+                (creator, int(at.timestamp())),
+            ).fetchone()
+            return [None if row is None else _history(list(row))]
         found: list[dict[str, object] | None] = [None] * len(queries)
         for start in range(0, len(queries), CHUNK):
             chunk = queries[start : start + CHUNK]

@@ -131,6 +131,8 @@ class Predictor:
         The counts now and ``earlier`` become the request's snapshots; counts read past the
         horizon are taken as the counts at the horizon, as the label reads them.
         """
+        if not any(isinstance(request, Early) for request, _ in answerable):
+            return [{}] * len(answerable)  # drafts: nothing observed (BLANK_ROW says so)
         horizon = self.loaded.bundle.spec.horizon_minutes
         codes: list[int] = []
         values: dict[str, list[float]] = {"age_minutes": []}
