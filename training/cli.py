@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
+PROMOTION_REFUSED = 3  # exit code of a promote that compared and kept the champion
+
 DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
 
 
@@ -222,6 +224,8 @@ def promote_command(
     verb = "moved" if decision.moved else "kept"
     target = decision.candidate if decision.moved else decision.champion
     console.print(f"@{alias} {verb} on version {target}: {decision.reason}")
+    if not decision.moved and decision.champion != decision.candidate:
+        raise typer.Exit(PROMOTION_REFUSED)  # scripts must see the candidate was not promoted
 
 
 @app.command("models")
