@@ -110,13 +110,12 @@ def materialize_command(
     """Compute every creator's current history and swap it into the online store."""
     import pandas as pd
 
+    from features.instants import parse_instant
     from features.loading import load_dataset
     from features.store import current_history, write_store
 
     settings = get_settings()
-    moment = pd.Timestamp(at) if at else pd.Timestamp.now(tz="UTC")
-    if moment.tzinfo is None:
-        moment = moment.tz_localize("UTC")
+    moment = parse_instant(at) if at is not None else pd.Timestamp.now(tz="UTC")
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
     history = current_history(

@@ -18,6 +18,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.console import UserError
 from features.pipeline import FEATURES, FeatureSpec, build_features
 from models.calibration import Calibrator
 from models.estimator import to_matrix
@@ -32,8 +33,8 @@ FILES = {
 }
 
 
-class BundleError(Exception):
-    """A bundle is missing, unreadable or inconsistent."""
+class BundleError(UserError):
+    """A bundle is missing, unreadable or inconsistent: the CLI says so in one line."""
 
 
 @dataclass
@@ -123,7 +124,7 @@ class ModelBundle:
                 spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
                 meta=json.loads((folder / FILES["meta"]).read_text()),
             )
-        except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError) as exc:
+        except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError, OSError) as exc:
             raise BundleError(f"{folder}: unreadable model bundle ({exc})") from exc
         bundle.check()
         return bundle

@@ -15,6 +15,7 @@ import typer
 from features.cli import app as features_app
 from features.console import UserError, stderr
 from features.memory import keep_freed_memory
+from features.redact import one_line
 from features.settings import Settings, get_settings
 from training.cli import app as training_app
 
@@ -129,7 +130,7 @@ def score_command(
         raise UserError("give --age-minutes or --at, not both")
     if engine is Engine.local and scheduler:
         raise UserError("--scheduler needs --engine dask")
-    when = When(age_minutes=age_minutes, at=_timestamp(at) if at else None)
+    when = When(age_minutes=age_minutes, at=_timestamp(at) if at is not None else None)
     if snapshots is not None and not snapshots.exists():
         raise UserError(f"{snapshots}: no such file")
     settings = get_settings()
@@ -166,13 +167,9 @@ def score_command(
 
 
 def _timestamp(text: str) -> object:
-    import pandas as pd
+    from features.instants import parse_instant
 
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError as exc:
-        raise UserError(f"--at: not an ISO time: {text!r}") from exc
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return parse_instant(text, "--at")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         # standalone mode: usage errors print typer's own message and exit 2
         command.main(args=argv, prog_name="likecast", standalone_mode=True)
     except UserError as exc:
-        stderr().print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        stderr().print(f"[red]error:[/red] {one_line(exc)}", soft_wrap=True)
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

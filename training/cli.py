@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.console import UserError, stages, stderr
+from features.redact import redact
 from features.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -298,7 +299,9 @@ def mlflow_ui_command(
     settings = get_settings()
     uri = settings.resolved_tracking_uri
     if not uri.startswith("sqlite:"):
-        raise UserError(f"the tracking store is a server ({uri}); open it in a browser instead")
+        raise UserError(
+            f"the tracking store is a server ({redact(uri)}); open it in a browser instead"
+        )
     args = [
         sys.executable,
         "-m",
@@ -313,5 +316,5 @@ def mlflow_ui_command(
         "--port",
         str(port),
     ]
-    stderr().print(f"MLflow UI on http://{host}:{port} (tracking {uri})")
+    stderr().print(f"MLflow UI on http://{host}:{port} (tracking {redact(uri)})")
     os.execv(sys.executable, args)
