@@ -118,6 +118,7 @@ class ModelBundle:
                 f"{folder}: not a likecast model bundle (missing {', '.join(missing)})"
             )
         try:
+            _check_booster_text(folder / FILES["booster"])
             bundle = cls(
                 booster=lgb.Booster(model_file=str(folder / FILES["booster"])),
                 calibrator=Calibrator.from_json((folder / FILES["calibrator"]).read_text()),
@@ -142,3 +143,12 @@ class ModelBundle:
                 f"trained on features this version does not compute ({', '.join(unknown)}): "
                 "retrain it"
             )
+
+
+def _check_booster_text(path: Path) -> None:
+    """LightGBM prints its own "[Fatal]" line before raising on a file that is no model, so
+    such a file is refused here first, and the CLI's error stays one line."""
+    with path.open("rb") as handle:
+        first = handle.readline(64).strip()
+    if first != b"tree":
+        raise ValueError(f"{path.name} is not a LightGBM model")

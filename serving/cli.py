@@ -54,6 +54,8 @@ def serve_command(
     uri = model or settings.model_uri or settings.champion_uri
     if uri.startswith("models:/"):
         _fetch_for_workers(uri, settings)
+    else:
+        _check_folder(uri, settings)
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
     bentoml = Path(sys.executable).with_name("bentoml")
     args = [str(bentoml), "serve", "serving.service:Likecast", "--host", host, "--port", str(port)]
@@ -72,7 +74,21 @@ def _fetch_for_workers(uri: str, settings: Settings) -> None:
     from serving.fetch import download
 
     folder = service_folder(settings, os.getpid())
-    SwapBoard(folder, 0, settings.service_workers).commit(download(uri, settings, folder))
+    release = download(uri, settings, folder)
+    _check_folder(release.folder, settings, name=f"{uri} (version {release.version})")
+    SwapBoard(folder, 0, settings.service_workers).commit(release)
+
+
+def _check_folder(folder: str, settings: Settings, name: str | None = None) -> None:
+    """Load the model once here: a model no worker can load must fail the command in one
+    line, not make BentoML restart crashing workers for ever."""
+    from models.bundle import BundleError
+    from training.registry import load_model
+
+    try:
+        load_model(folder, settings)
+    except BundleError as exc:
+        raise BundleError(f"{name}: {exc}" if name else str(exc)) from exc
 
 
 class Engine(StrEnum):
