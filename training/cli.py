@@ -94,7 +94,8 @@ def train_command(
 
     settings = _settings(threshold, horizon_days, seed)
     overrides = _read_params(params)
-    connect(settings)  # fail before the work, not after it
+    client = connect(settings)  # fail before the work, not after it
+    clean_leftovers(client, experiment)
     with stages("train", 12) as advance:
         advance("loading data")
         dataset = _load(data, settings)
@@ -110,6 +111,15 @@ def train_command(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
         f"(run {registered.run_id}); promote it with: likecast promote"
     )
+
+
+def clean_leftovers(client: Any, experiment: str) -> None:
+    """Runs and temp folders of killed trains (see training/leftovers.py)."""
+    from training.leftovers import fail_orphaned_runs, remove_stale_temp_folders
+
+    for run_id in fail_orphaned_runs(client, experiment):
+        stderr().print(f"marked run {run_id} FAILED: the train that ran it was killed")
+    remove_stale_temp_folders()
 
 
 def _fit_on_dask(
