@@ -56,6 +56,7 @@ def serve_command(
         _fetch_for_workers(uri, settings)
     else:
         _check_folder(uri, settings)
+    env["LIKECAST_METRICS_DIR"] = str(_metrics_folder(settings))
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
     bentoml = Path(sys.executable).with_name("bentoml")
     args = [str(bentoml), "serve", "serving.service:Likecast", "--host", host, "--port", str(port)]
@@ -77,6 +78,18 @@ def _fetch_for_workers(uri: str, settings: Settings) -> None:
     release = download(uri, settings, folder)
     _check_folder(release.folder, settings, name=f"{uri} (version {release.version})")
     SwapBoard(folder, 0, settings.service_workers).commit(release)
+
+
+def _metrics_folder(settings: Settings) -> Path:
+    """An empty folder where this service's workers keep their metrics (serving/metrics.py)."""
+    import shutil
+
+    from serving.board import service_folder
+
+    folder = service_folder(settings, os.getpid()) / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def _check_folder(folder: str, settings: Settings, name: str | None = None) -> None:
