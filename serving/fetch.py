@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from features.redact import redact_text
 from features.settings import Settings, get_settings
 
 log = logging.getLogger("likecast.serving")
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         release = download(uri, get_settings(), Path(into))
     except Exception as exc:  # any failure is reported to the worker, which keeps serving
-        print(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc), file=sys.stderr)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        print(redact_text(reason), file=sys.stderr)  # the worker logs it
         return 1
     print(release.to_json())
     return 0

@@ -76,9 +76,9 @@ def log_and_register(
     exp = experiment_id(client, experiment, settings)
     with tempfile.TemporaryDirectory(prefix=temp_prefix()) as tmp_name:
         tmp = Path(tmp_name)
-        with mlflow.start_run(experiment_id=exp) as run:
-            tags = {"code_version": code_version(), "likecast.kind": "train", **owner_tags()}
-            mlflow.set_tags(tags)
+        # created with its owner's tags, so a run killed at once can be told from a live one
+        with mlflow.start_run(experiment_id=exp, tags=owner_tags()) as run:
+            mlflow.set_tags({"code_version": code_version(), "likecast.kind": "train"})
             mlflow.log_params(
                 {**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}}
             )
