@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from features.console import parse_time, stages, stderr
+from features.console import stages, stderr
+from features.instants import parse_instant
 from features.settings import get_settings
 
 # Heavy libraries (pandas, pyarrow, numpy) load inside each command, so that
@@ -45,7 +46,7 @@ def simulate_command(
         horizon_days=settings.horizon_days,
         window_days=days,
         timezone=settings.timezone,
-        start=parse_time(start, "--start").strftime("%Y-%m-%d"),
+        start=parse_instant(start, "--start").strftime("%Y-%m-%d"),
     )
     with stages("simulate", 6) as advance:
         platform = simulate(cfg, progress=advance)
@@ -121,7 +122,7 @@ def materialize_command(
     settings = get_settings()
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
-    moment = parse_time(at, "--at") if at else data_end(dataset)
+    moment = parse_instant(at, "--at") if at else data_end(dataset)
     timeline = history_timeline(
         dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -19,27 +18,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 class UserError(Exception):
     """A failure the user can fix; the CLI prints its one line and exits non-zero."""
 
     exit_code = 2
-
-
-def parse_time(text: str, option: str) -> pd.Timestamp:
-    """A user's ISO time as a UTC timestamp (UTC when it has no offset), or a one-line error."""
-    import pandas as pd
-
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, OverflowError) as exc:
-        raise UserError(f"{option}: not an ISO time: {text!r}") from exc
-    if stamp is pd.NaT or not 1970 <= stamp.year <= 2200:
-        raise UserError(f"{option}: expected a time between 1970 and 2200, got {text!r}")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def stderr() -> Console:

@@ -29,6 +29,7 @@ from features.contract import (
     snapshot_ages,
     snapshot_problems,
 )
+from features.csv_safe import csv_safe
 
 FIRST_ROWS_SHOWN = 5
 
@@ -451,7 +452,7 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         frame.to_parquet(tmp, index=False)
     else:
-        frame.to_csv(tmp, index=False)
+        csv_safe(frame).to_csv(tmp, index=False)  # no spreadsheet formulas from the input
     os.replace(tmp, path)
 
 

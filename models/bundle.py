@@ -18,6 +18,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.console import UserError
 from features.labels import known_outcome, with_known_outcomes
 from features.pipeline import FEATURES, FeatureSpec, Raw, build_features, feature_matrix, raw_arrays
 from models.calibration import Calibrator
@@ -33,8 +34,8 @@ FILES = {
 }
 
 
-class BundleError(Exception):
-    """A bundle is missing, unreadable or inconsistent."""
+class BundleError(UserError):
+    """A bundle is missing, unreadable or inconsistent: the CLI says so in one line."""
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,14 @@ class ModelBundle:
                 f"{folder}: not a likecast model bundle (missing {', '.join(missing)})"
             )
         try:
+            _check_booster_text(folder / FILES["booster"])
             bundle = cls(
                 booster=lgb.Booster(model_file=str(folder / FILES["booster"])),
                 calibrator=Calibrator.from_json((folder / FILES["calibrator"]).read_text()),
                 spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
                 meta=json.loads((folder / FILES["meta"]).read_text()),
             )
-        except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError) as exc:
+        except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError, OSError) as exc:
             raise BundleError(f"{folder}: unreadable model bundle ({exc})") from exc
         bundle.check()
         return bundle
@@ -177,3 +179,12 @@ class ModelBundle:
                 f"trained on features this version does not compute ({', '.join(unknown)}): "
                 "retrain it"
             )
+
+
+def _check_booster_text(path: Path) -> None:
+    """LightGBM prints its own "[Fatal]" line before raising on a file that is no model, so
+    such a file is refused here first, and the CLI's error stays one line."""
+    with path.open("rb") as handle:
+        first = handle.readline(64).strip()
+    if first != b"tree":
+        raise ValueError(f"{path.name} is not a LightGBM model")

@@ -13,8 +13,10 @@ from pathlib import Path
 import typer
 
 from features.cli import app as features_app
-from features.console import UserError, parse_time, stderr
+from features.console import UserError, stderr
+from features.instants import parse_instant
 from features.memory import keep_freed_memory
+from features.redact import one_line
 from features.settings import Settings, get_settings
 from training.cli import app as training_app
 
@@ -53,6 +55,9 @@ def serve_command(
     uri = model or settings.model_uri or settings.champion_uri
     if uri.startswith("models:/"):
         _fetch_for_workers(uri, settings)
+    else:
+        _check_folder(uri, settings)
+    env["LIKECAST_METRICS_DIR"] = str(_metrics_folder(settings))
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
     bentoml = Path(sys.executable).with_name("bentoml")
     args = [str(bentoml), "serve", "serving.service:Likecast", "--host", host, "--port", str(port)]
@@ -71,7 +76,33 @@ def _fetch_for_workers(uri: str, settings: Settings) -> None:
     from serving.fetch import download
 
     folder = service_folder(settings, os.getpid())
-    SwapBoard(folder, 0, settings.service_workers).commit(download(uri, settings, folder))
+    release = download(uri, settings, folder)
+    _check_folder(release.folder, settings, name=f"{uri} (version {release.version})")
+    SwapBoard(folder, 0, settings.service_workers).commit(release)
+
+
+def _metrics_folder(settings: Settings) -> Path:
+    """An empty folder where this service's workers keep their metrics (serving/metrics.py)."""
+    import shutil
+
+    from serving.board import service_folder
+
+    folder = service_folder(settings, os.getpid()) / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _check_folder(folder: str, settings: Settings, name: str | None = None) -> None:
+    """Load the model once here: a model no worker can load must fail the command in one
+    line, not make BentoML restart crashing workers for ever."""
+    from models.bundle import BundleError
+    from training.registry import load_model
+
+    try:
+        load_model(folder, settings)
+    except BundleError as exc:
+        raise BundleError(f"{name}: {exc}" if name else str(exc)) from exc
 
 
 class Engine(StrEnum):
@@ -136,7 +167,7 @@ def score_command(
         )
     if engine is Engine.local and scheduler:
         raise UserError("--scheduler needs --engine dask")
-    when = When(age_minutes=age_minutes, at=parse_time(at, "--at") if at else None)
+    when = When(age_minutes=age_minutes, at=parse_instant(at, "--at") if at else None)
     if snapshots is not None and not snapshots.exists():
         raise UserError(f"{snapshots}: no such file")
     settings = get_settings()
@@ -182,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         # standalone mode: usage errors print typer's own message and exit 2
         command.main(args=argv, prog_name="likecast", standalone_mode=True)
     except UserError as exc:
-        stderr().print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        stderr().print(f"[red]error:[/red] {one_line(exc)}", soft_wrap=True)
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

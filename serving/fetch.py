@@ -17,13 +17,17 @@ import sys
 import tempfile
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from features.redact import redact_text
 from features.settings import Settings, get_settings
 
 log = logging.getLogger("likecast.serving")
 FETCH_TIMEOUT_S = 300.0
+T = TypeVar("T")
 
 
 class FetchError(RuntimeError):
@@ -91,6 +95,31 @@ def fetch(uri: str, into: Path, timeout_s: float = FETCH_TIMEOUT_S) -> Release:
     return Release.from_json(done.stdout.strip().splitlines()[-1])
 
 
+def refetch(release: Release, into: Path) -> Release:
+    """Download ``release``'s version again, its local copy being unusable (say, corrupt).
+
+    Without this a worker restarted over a broken copy would fail the same way each time,
+    and BentoML would restart it for ever.
+    """
+    log.warning(
+        "model version %s: the local copy does not load; downloading it again", release.version
+    )
+    shutil.rmtree(release.folder, ignore_errors=True)
+    name = release.uri.removeprefix("models:/").partition("@")[0].partition("/")[0]
+    fresh = fetch(f"models:/{name}/{release.version}", into)
+    return Release(fresh.version, fresh.folder, release.uri, fresh.run_id)
+
+
+def load_or_refetch(load: Callable[[Release], T], release: Release, into: Path) -> T:
+    """``load(release)``; if its local copy is no usable bundle, download it again first."""
+    from models.bundle import BundleError
+
+    try:
+        return load(release)
+    except BundleError:
+        return load(refetch(release, into))
+
+
 class AliasWatch:
     """Says cheaply whether an alias may have moved since the last look.
 
@@ -153,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         release = download(uri, get_settings(), Path(into))
     except Exception as exc:  # any failure is reported to the worker, which keeps serving
-        print(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc), file=sys.stderr)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        print(redact_text(reason), file=sys.stderr)  # the worker logs it
         return 1
     print(release.to_json())
     return 0

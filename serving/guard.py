@@ -20,10 +20,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 JSON_ROUTES = ("/predict_draft", "/predict_early", "/predict_batch", "/whatif")
 
 
-class BodyTooLargeError(Exception):
-    pass
-
-
 class JsonBodyGuard:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -42,27 +38,33 @@ class JsonBodyGuard:
         if length.isdigit() and int(length) > self.max_body_bytes:
             await _refuse(send, 413, "body", f"at most {self.max_body_bytes} bytes")
             return
+        # The body is read and counted here, before the app runs: a BodyTooLargeError raised
+        # from inside BentoML's receive came back as a 500. Within the limit, it is replayed.
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.max_body_bytes:
-                raise BodyTooLargeError
-            return message
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLargeError:
-            if not started:
                 await _refuse(send, 413, "body", f"at most {self.max_body_bytes} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # e.g. http.disconnect
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 async def _refuse(send: Send, status: int, field: str, rule: str) -> None:

@@ -4,10 +4,16 @@ BentoML's own metrics middleware resolves its labels, an in-progress gauge and a
 on every request; under load it was about a tenth of the worker's CPU (py-spy, see
 bench/results/serving.json). This middleware keeps what an operator reads at a fraction of
 that: one labelled child per route and status, found in a dict, one histogram observation.
+
+Each BentoML worker is a process with its own counters, and a scrape reaches whichever worker
+accepts it; so the workers write their values to files in the service's own folder
+(``LIKECAST_METRICS_DIR``, emptied by ``likecast serve`` at start) and a scrape adds up all
+of them (prometheus_client's multi-process mode).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -18,7 +24,9 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    values,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,9 +42,17 @@ BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 class ServiceMetrics:
     """The service's own registry; routes outside ``routes`` are counted as "other"."""
 
-    def __init__(self, routes: tuple[str, ...]) -> None:
+    def __init__(self, routes: tuple[str, ...], shared_dir: str | None = None) -> None:
         self.routes = frozenset(routes)
         self.registry = CollectorRegistry()
+        self.shared_dir = shared_dir
+        if shared_dir:
+            # BentoML points PROMETHEUS_MULTIPROC_DIR at a folder all services of this user
+            # share (and each one empties at start); the values go to this service's instead.
+            # It is read when the first value is created, i.e. on the first request.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared_dir
+            if values.ValueClass is values.MutexValue:  # chosen at import, without the folder
+                values.ValueClass = values.MultiProcessValue()
         self._requests = Counter(
             "likecast_requests",
             "HTTP requests answered, by route and status code.",
@@ -65,7 +81,12 @@ class ServiceMetrics:
         children[1].observe(seconds)
 
     def latest(self) -> bytes:
-        return generate_latest(self.registry)
+        """This process's values, or every worker's added up when they share a folder."""
+        if not self.shared_dir:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.shared_dir)
+        return generate_latest(registry)
 
 
 class RequestMetrics:

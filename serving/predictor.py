@@ -386,7 +386,9 @@ class ModelHolder:
             return
         # a sibling worker may have fetched it already
         release = self.board.serving() or fetch(self.uri, self.board.folder)
-        self._serving = self._load_release(release)
+        from serving.fetch import load_or_refetch  # a corrupt copy is downloaded again
+
+        self._serving = load_or_refetch(self._load_release, release, self.board.folder)
         if self.board.serving() is None:
             self.board.commit(release)
         self.watch.mark()

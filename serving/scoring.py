@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
+from features.csv_safe import csv_safe
 from features.history import COLD_START
 from features.loading import (
     DataError,
@@ -378,7 +379,7 @@ class _Sink:
             self._writer.write_table(table)
             return
         with self.path.open("a", newline="") as handle:
-            table.to_pandas().to_csv(handle, header=not self._csv_started, index=False)
+            csv_safe(table.to_pandas()).to_csv(handle, header=not self._csv_started, index=False)
         self._csv_started = True
 
     def __exit__(self, *exc: object) -> None:

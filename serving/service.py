@@ -7,6 +7,7 @@ model comes from LIKECAST_MODEL_URI (a folder or models:/ URI) or the registry's
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from features.settings import get_settings
 from serving.guard import JSON_ROUTES, JsonBodyGuard
 from serving.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
+from serving.public import api_page, public_model_info
 from serving.schemas import (
     BatchRequest,
     BatchResponse,
@@ -33,9 +35,11 @@ if TYPE_CHECKING:
 
 SETTINGS = get_settings()
 UI_DIR = Path(__file__).parent / "ui"
+UI_FILES = {path.name: path for path in UI_DIR.iterdir() if path.is_file()}
 web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_url=None)
 METRICS = ServiceMetrics(
-    (*JSON_ROUTES, "/model", "/ui", "/admin/reload", "/livez", "/readyz", "/metrics", "/docs.json")
+    (*JSON_ROUTES, "/model", "/ui", "/admin/reload", "/livez", "/readyz", "/metrics", "/docs.json"),
+    os.environ.get("LIKECAST_METRICS_DIR"),  # set by `likecast serve` (serving/metrics.py)
 )
 
 
@@ -92,7 +96,8 @@ class Likecast:
 
     def __is_ready__(self) -> bool:
         current = self.holder.current
-        return current is not None and current.store is not None
+        # a CreatorStore object always exists; "loaded" says whether its file was there
+        return current is not None and current.store.loaded
 
     @property
     def _predictor(self) -> Predictor:
@@ -172,7 +177,14 @@ class Likecast:
     @web.get("/model")
     def model_info(self) -> JSONResponse:
         """The served version, its metrics, threshold, horizon, features, load time."""
-        return JSONResponse({**self._predictor.describe(), "events": self.holder.events[-10:]})
+        predictor = self._predictor
+        return JSONResponse(public_model_info(predictor.describe(), self.holder.events[-10:]))
+
+    @web.get("/", response_class=HTMLResponse)
+    @web.get("/docs", response_class=HTMLResponse)
+    def api_page(self) -> HTMLResponse:
+        """The API's Swagger page, without the tag manager BentoML's own page loads."""
+        return HTMLResponse(api_page())
 
     @web.get("/metrics")
     def metrics(self) -> Response:
@@ -196,9 +208,9 @@ class Likecast:
 
     @web.get("/ui/{name}")
     def ui_asset(self, name: str) -> FileResponse:
-        path = (UI_DIR / name).resolve()
-        if path.parent != UI_DIR.resolve() or not path.is_file():
-            raise HTTPException(404, f"no such file: {name}")
+        path = UI_FILES.get(name)  # a lookup: no hostile name reaches the file system
+        if path is None:
+            raise HTTPException(404, f"no such file: {name[:100]!r}")
         return FileResponse(path)
 
 

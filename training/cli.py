@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.console import UserError, stages, stderr
+from features.redact import redact
 from features.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 # which `likecast --help` and argument errors should not pay.
 
 app = typer.Typer(no_args_is_help=True)
+
+PROMOTION_REFUSED = 3  # exit code of a promote that compared and kept the champion
 
 DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
 
@@ -91,7 +94,8 @@ def train_command(
 
     settings = _settings(threshold, horizon_days, seed)
     overrides = _read_params(params)
-    connect(settings)  # fail before the work, not after it
+    client = connect(settings)  # fail before the work, not after it
+    clean_leftovers(client, experiment)
     with stages("train", 12) as advance:
         advance("loading data")
         dataset = _load(data, settings)
@@ -107,6 +111,15 @@ def train_command(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
         f"(run {registered.run_id}); promote it with: likecast promote"
     )
+
+
+def clean_leftovers(client: Any, experiment: str) -> None:
+    """Runs and temp folders of killed trains (see training/leftovers.py)."""
+    from training.leftovers import fail_orphaned_runs, remove_stale_temp_folders
+
+    for run_id in fail_orphaned_runs(client, experiment):
+        stderr().print(f"marked run {run_id} FAILED: the train that ran it was killed")
+    remove_stale_temp_folders()
 
 
 def _fit_on_dask(
@@ -230,6 +243,8 @@ def promote_command(
     verb = "moved" if decision.moved else "kept"
     target = decision.candidate if decision.moved else decision.champion
     console.print(f"@{alias} {verb} on version {target}: {decision.reason}")
+    if not decision.moved and decision.champion != decision.candidate:
+        raise typer.Exit(PROMOTION_REFUSED)  # scripts must see the candidate was not promoted
 
 
 @app.command("models")
@@ -302,7 +317,9 @@ def mlflow_ui_command(
     settings = get_settings()
     uri = settings.resolved_tracking_uri
     if not uri.startswith("sqlite:"):
-        raise UserError(f"the tracking store is a server ({uri}); open it in a browser instead")
+        raise UserError(
+            f"the tracking store is a server ({redact(uri)}); open it in a browser instead"
+        )
     args = [
         sys.executable,
         "-m",
@@ -317,5 +334,5 @@ def mlflow_ui_command(
         "--port",
         str(port),
     ]
-    stderr().print(f"MLflow UI on http://{host}:{port} (tracking {uri})")
+    stderr().print(f"MLflow UI on http://{host}:{port} (tracking {redact(uri)})")
     os.execv(sys.executable, args)

@@ -8,6 +8,7 @@ MLflow itself should be loaded.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import urllib.error
@@ -18,6 +19,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from features.console import UserError
+from features.redact import redact, without_userinfo
 from features.settings import Settings
 
 
@@ -37,10 +39,28 @@ def connect(settings: Settings) -> MlflowClient:
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     elif uri.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5) as reply:
+            with urllib.request.urlopen(_health_request(uri), timeout=5) as reply:
                 reply.read()
-        except (urllib.error.URLError, OSError) as exc:
-            raise TrackingError(f"tracking server {uri} is unreachable ({exc})") from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise TrackingError(f"tracking server {redact(uri)} is unreachable ({exc})") from exc
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(uri, uri)
+    try:
+        client = MlflowClient(uri, uri)
+        client._tracking_client.store  # noqa: B018 (opens the store: a missing driver fails here)
+    except ImportError as exc:
+        raise TrackingError(
+            f"tracking store {redact(uri)}: its database driver is not installed "
+            f"(no module {exc.name!r}); install it or use a tracking server"
+        ) from exc
+    return client
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    """The server's /health, with the URI's credentials as a header (urllib ignores them)."""
+    bare, credentials = without_userinfo(uri)
+    request = urllib.request.Request(f"{bare.rstrip('/')}/health")
+    if credentials is not None:
+        token = base64.b64encode(":".join(credentials).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return request

@@ -2,10 +2,19 @@
 
 Both are scored on the candidate's own test slice (the newest data either has seen), so the
 comparison is like for like; ``force`` exists for rollbacks and first deployments.
+
+Two promotions at once must not both compare with the old champion and then both move the
+alias (the worse one last): the whole decision runs under a file lock shared by every
+``likecast promote`` using this LIKECAST_HOME and registry, and the alias is read again just
+before it moves; if someone else moved it meanwhile, the candidate is compared again.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mlflow.exceptions import MlflowException
@@ -18,6 +27,7 @@ from training.registry import load_model, resolve_version
 from training.tracking import read_test_rows
 
 TOLERANCE = 1e-9  # identical models must compare equal despite float noise
+ATTEMPTS = 3  # comparisons before giving up on an alias that keeps moving
 
 
 @dataclass(frozen=True)
@@ -37,21 +47,56 @@ def promote(
     version: str | None = None,
     force: bool = False,
 ) -> Decision:
+    """Move ``alias`` to ``version`` (default: the newest) if it is at least as good."""
     name = settings.model_name
-    candidate = version or _newest(client, name)
-    resolve_version(client, f"models:/{name}/{candidate}")
+    with promotion_lock(settings, name):
+        candidate = version or _newest(client, name)
+        resolve_version(client, f"models:/{name}/{candidate}")
+        for _ in range(ATTEMPTS):
+            champion = _holder(client, name, alias)
+            if champion == candidate:
+                return Decision(
+                    candidate, champion, False, f"version {candidate} already holds @{alias}"
+                )
+            if force or champion is None:
+                decision = Decision(
+                    candidate, champion, True, "forced" if force else f"no version held @{alias}"
+                )
+            else:
+                decision = _compare(client, settings, candidate, champion, alias)
+            if not decision.moved:
+                return decision
+            if _holder(client, name, alias) == champion:  # compare-and-set
+                client.set_registered_model_alias(name, alias, candidate)
+                return decision
+        raise TrackingError(
+            f"@{alias} of {name} kept moving while version {candidate} was compared; try again"
+        )
+
+
+@contextmanager
+def promotion_lock(settings: Settings, name: str) -> Iterator[None]:
+    """One promotion at a time per registry and model, across processes sharing the home."""
+    key = hashlib.sha256(f"{settings.resolved_tracking_uri}\0{name}".encode()).hexdigest()[:16]
+    folder = settings.home / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"promote-{key}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield
+
+
+def _holder(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
-        champion = str(client.get_model_version_by_alias(name, alias).version)
+        return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
-        champion = None
+        return None
 
-    if champion == candidate:
-        return Decision(candidate, champion, False, f"version {candidate} already holds @{alias}")
-    if force or champion is None:
-        client.set_registered_model_alias(name, alias, candidate)
-        why = "forced" if force else f"no version held @{alias}"
-        return Decision(candidate, champion, True, why)
 
+def _compare(
+    client: MlflowClient, settings: Settings, candidate: str, champion: str, alias: str
+) -> Decision:
+    """Both versions scored on the candidate's test slice."""
+    name = settings.model_name
     cand = load_model(f"models:/{name}/{candidate}", settings)
     champ = load_model(f"models:/{name}/{champion}", settings)
     rows = read_test_rows(client, cand.run_id)
@@ -60,14 +105,12 @@ def promote(
     theirs = score(y, champ.bundle.predict_rows(rows))
     better_loss = ours["log_loss"] <= theirs["log_loss"] + TOLERANCE
     better_auc = ours["roc_auc"] >= theirs["roc_auc"] - TOLERANCE
-    moved = better_loss and better_auc
-    if moved:
-        client.set_registered_model_alias(name, alias, candidate)
+    if better_loss and better_auc:
         reason = "at least as good on log loss and ROC AUC"
     else:
         worse = [m for m, ok in (("log loss", better_loss), ("ROC AUC", better_auc)) if not ok]
         reason = f"worse on {' and '.join(worse)}; alias stays"
-    return Decision(candidate, champion, moved, reason, ours, theirs)
+    return Decision(candidate, champion, better_loss and better_auc, reason, ours, theirs)
 
 
 def _newest(client: MlflowClient, name: str) -> str:

@@ -31,8 +31,12 @@ def _bundle_dir(model_dir: Path) -> Path:
     """A bundle folder itself, or the bundle inside an MLflow model folder."""
     mlmodel = model_dir / "MLmodel"
     if mlmodel.is_file():
-        conf = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
-        data = conf.get("python_function", {}).get("data")
+        try:
+            conf = (yaml.safe_load(mlmodel.read_text()) or {}).get("flavors", {})
+            data = conf.get("python_function", {}).get("data")
+        except (yaml.YAMLError, OSError, AttributeError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise BundleError(f"{mlmodel}: unreadable MLmodel file ({reason})") from exc
         if data is None:
             raise BundleError(f"{model_dir}: an MLflow model, but not a likecast one")
         return model_dir / data
@@ -56,7 +60,11 @@ def load_model(uri: str | None, settings: Settings) -> LoadedModel:
 
     version = resolve_version(connect(settings), uri)
     with tempfile.TemporaryDirectory(prefix="likecast-model-") as target:
-        bundle = ModelBundle.load(_bundle_dir(download_version(version, uri, Path(target))))
+        try:
+            bundle = ModelBundle.load(_bundle_dir(download_version(version, uri, Path(target))))
+        except BundleError as exc:  # name the version, not the temporary folder
+            reason = str(exc).replace(f"{target}/", "")
+            raise BundleError(f"{uri} (version {version.version}): {reason}") from exc
     return LoadedModel(bundle, uri, str(version.version), version.run_id)
 
 

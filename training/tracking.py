@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient
 from features.settings import Settings
 from models.pyfunc import to_wire
 from training.connection import TrackingError, connect
+from training.leftovers import owner_tags, temp_prefix
 from training.report import html_report, plots
 from training.train import TrainOutcome, spec_summary
 
@@ -73,9 +74,10 @@ def log_and_register(
 ) -> Registered:
     client = connect(settings)
     exp = experiment_id(client, experiment, settings)
-    with tempfile.TemporaryDirectory(prefix="likecast-run-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix()) as tmp_name:
         tmp = Path(tmp_name)
-        with mlflow.start_run(experiment_id=exp) as run:
+        # created with its owner's tags, so a run killed at once can be told from a live one
+        with mlflow.start_run(experiment_id=exp, tags=owner_tags()) as run:
             mlflow.set_tags({"code_version": code_version(), "likecast.kind": "train"})
             mlflow.log_params(
                 {**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}}

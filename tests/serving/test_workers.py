@@ -18,7 +18,8 @@ def test_the_service_runs_as_many_workers_as_set(bundle_dir: Path, tmp_path: Pat
     env = {**os.environ, "LIKECAST_HOME": str(tmp_path / "home"), "LIKECAST_SERVICE_WORKERS": "2"}
     command = [str(BIN / "likecast"), "serve", "--port", str(port), "--model", str(bundle_dir)]
     url = f"http://127.0.0.1:{port}"
-    with running(command, f"{url}/readyz", 180, env) as process:
+    # /livez, not /readyz: this home has no creator store, so the service is never "ready"
+    with running(command, f"{url}/livez", 180, env) as process:
         # when it answers a stream of drafts
         with httpx.Client(base_url=url, timeout=30) as http:
             replies = [http.post("/predict_draft", json=DRAFT) for _ in range(40)]

@@ -1,0 +1,88 @@
+"""CSV outputs never carry a spreadsheet formula from the input (OWASP CSV injection)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from features.csv_safe import csv_safe
+from features.simulator import SimConfig, simulate, write_platform
+from tests.conftest import run_cli
+
+HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_formula_leading_text_is_quoted(text: str) -> None:
+    # given a text cell starting like a formula, when the frame is made CSV-safe
+    frame = csv_safe(pd.DataFrame({"caption": [text, "fine"], "likes": [-1, 2]}))
+    # then the text gets a leading quote and the rest is unchanged
+    assert frame["caption"].tolist() == ["'" + text, "fine"]
+    assert frame["likes"].tolist() == [-1, 2]
+
+
+@pytest.mark.parametrize("value", [-1.5, "-1.5", "+3", "1e-3", None])
+def test_numbers_stay_numbers(value: object) -> None:
+    # given a number, or text that is a plain number, when the frame is made CSV-safe
+    frame = csv_safe(pd.DataFrame({"x": [value, "a"]}))
+    # then it is written as it was
+    assert frame["x"].tolist()[0] == value or (value is None and frame["x"].isna().iloc[0])
+
+
+@pytest.fixture(scope="module")
+def hostile_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small CSV data set whose first videos have formula ids and captions, one of them bad."""
+    out = tmp_path_factory.mktemp("hostile")
+    write_platform(simulate(SimConfig(videos=300, seed=3, pilot_videos=300)), out)
+    videos = pd.read_parquet(out / "videos.parquet")
+    snapshots = pd.read_parquet(out / "snapshots.parquet")
+    renamed = dict(zip(videos["video_id"][: len(HOSTILE)], HOSTILE, strict=True))
+    videos["video_id"] = videos["video_id"].astype(str).replace(renamed)
+    snapshots["video_id"] = snapshots["video_id"].astype(str).replace(renamed)
+    snapshots.to_parquet(out / "snapshots.parquet", index=False)
+    videos["caption"] = videos["caption"].astype(str)
+    videos.loc[: len(HOSTILE) - 1, "caption"] = HOSTILE
+    videos.loc[0, "duration_s"] = -1.0  # rejected: its id goes to the rejects file
+    (out / "videos.parquet").unlink()
+    videos.to_csv(out / "videos.csv", index=False)
+    return out
+
+
+def _cells(path: Path) -> list[str]:
+    with path.open(newline="") as handle:
+        return [cell for row in csv.reader(handle) for cell in row]
+
+
+def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: Path) -> None:
+    # given a data set whose rejected video has a formula id, when it is validated
+    run_cli("validate", str(hostile_data), "--rejects", str(tmp_path))
+    # then the rejects file quotes it
+    cells = _cells(tmp_path / "videos.rejects.csv")
+    assert "'" + HOSTILE[0] in cells
+    assert HOSTILE[0] not in cells
+
+
+def test_score_to_csv_writes_no_formulas(
+    hostile_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given videos with formula ids, when they are scored to a CSV file
+    out = tmp_path / "scores.csv"
+    result = run_cli(
+        "score",
+        "--input",
+        str(hostile_data / "videos.csv"),
+        "--output",
+        str(out),
+        "--model",
+        str(bundle_dir),
+        env={"LIKECAST_MAX_REJECT_SHARE": "0.5"},
+    )
+    assert result.returncode == 0, result.stderr
+    # then every id is there, quoted, and the scores file and its rejects hold no formula
+    for path in (out, tmp_path / "scores.rejects.csv"):
+        cells = _cells(path)
+        assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))], path
+    assert {"'" + t for t in HOSTILE[1:5]} <= set(_cells(out))  # (a CR is read as a new line)

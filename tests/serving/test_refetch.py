@@ -1,0 +1,47 @@
+"""A worker restarted over a corrupt local copy of the model downloads it again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.serving.conftest import Served
+from tests.serving.test_api import DRAFT
+
+
+def _workers(served: Served) -> list[psutil.Process]:
+    children = psutil.Process(served.process.pid).children(recursive=True)
+    return [p for p in children if "_bentoml_impl.worker" in " ".join(p.cmdline())]
+
+
+def _is_model(path: Path) -> bool:
+    try:
+        return path.read_bytes().startswith(b"tree")
+    except OSError:
+        return False
+
+
+def test_a_restarted_worker_refetches_a_corrupt_model_copy(served: Served) -> None:
+    # given the served version's local copy corrupted on disk
+    copies = sorted((served.home / "serving").glob("*/v*/**/model.txt"))
+    assert copies, "no downloaded model found"
+    model_txt = copies[-1]
+    model_txt.write_text("corrupted")
+    # when a worker dies and BentoML starts another
+    victim = _workers(served)[0]
+    os.kill(victim.pid, signal.SIGKILL)
+    # then the new worker downloads the version again instead of crash-looping
+    deadline = time.monotonic() + 180
+    while not _is_model(model_txt) and time.monotonic() < deadline:
+        time.sleep(0.5)  # polling interval; the condition decides
+    assert _is_model(model_txt), "the corrupt copy was never downloaded again"
+    # and the service answers on every connection, whichever worker takes it
+    while len(_workers(served)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    replies = [httpx.post(f"{served.url}/predict_draft", json=DRAFT, timeout=30) for _ in range(20)]
+    assert {r.status_code for r in replies} == {200}

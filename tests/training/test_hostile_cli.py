@@ -1,0 +1,81 @@
+"""Hostile settings and broken models: one line and exit code 2, never a secret or traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import Result, free_port
+
+PASSWORD = "S3cretPassw0rd"
+
+
+def _one_line_exit_2(result: Result) -> None:
+    assert result.code == 2, result.text
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+
+
+@pytest.mark.parametrize("command", [["models"], ["promote"], ["promote", "--force"]])
+def test_a_password_in_the_tracking_uri_is_never_printed(command: list[str], cli) -> None:
+    # given a tracking URI with credentials, to a server that is not there
+    uri = f"http://admin:{PASSWORD}@127.0.0.1:{free_port()}/"
+    # when a command connects to it
+    result = cli(*command, env={"LIKECAST_TRACKING_URI": uri})
+    # then it fails in one line naming the server, without the password
+    _one_line_exit_2(result)
+    assert "is unreachable" in result.text
+    assert "127.0.0.1" in result.text
+    assert PASSWORD not in result.out + result.err
+
+
+def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
+    # given a PostgreSQL tracking URI, whose driver is not installed here
+    uri = f"postgresql://admin:{PASSWORD}@127.0.0.1:{free_port()}/mlflow"
+    # when a command connects to it
+    result = cli("models", env={"LIKECAST_TRACKING_URI": uri})
+    # then one line says what is missing, without the password
+    _one_line_exit_2(result)
+    assert "driver" in result.text
+    assert PASSWORD not in result.out + result.err
+
+
+def _broken_version(home: Path) -> str:
+    """A registered version whose files are an MLflow model with an empty bundle."""
+    source = home / "broken-model"
+    (source / "bundle").mkdir(parents=True)
+    (source / "MLmodel").write_text("flavors:\n  python_function:\n    data: bundle\n")
+    uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    client.create_registered_model("likecast")
+    return client.create_model_version("likecast", str(source)).version
+
+
+@pytest.mark.parametrize("model", ["/etc", "empty", "garbage", "bad-mlmodel", "registry"])
+def test_evaluate_with_a_model_that_is_not_one_exits_2(
+    model: str, small_data: Path, tmp_path: Path, cli
+) -> None:
+    # given a --model that is no likecast model
+    home = tmp_path / "home"
+    home.mkdir()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    target = str(folder)
+    if model == "garbage":
+        for name in ("model.txt", "calibrator.json", "feature_spec.json", "meta.json"):
+            (folder / name).write_text("not a model \x00\xff")
+    elif model == "bad-mlmodel":
+        (folder / "MLmodel").write_text("flavors: [unclosed\n  : :")
+    elif model == "registry":
+        target = f"models:/likecast/{_broken_version(home)}"
+    elif model == "/etc":
+        target = "/etc"
+    # when it is evaluated
+    result = cli(
+        "evaluate", "--data", str(small_data), "--model", target, env={"LIKECAST_HOME": str(home)}
+    )
+    # then one line names it
+    _one_line_exit_2(result)
+    assert "not a likecast model" in result.text or "unreadable" in result.text

@@ -1,0 +1,65 @@
+"""A killed `likecast train` leaves nothing behind for long: the next one cleans up after it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import BIN
+from tests.training.test_cli import client_for
+
+
+def _wait_for(condition, timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)  # polling interval, not synchronisation: the condition decides
+    raise TimeoutError(f"no {what} after {timeout:.0f} s")
+
+
+def _runs(client: MlflowClient) -> list:
+    experiment = client.get_experiment_by_name("leftovers")
+    return client.search_runs([experiment.experiment_id]) if experiment else []
+
+
+def test_a_killed_train_is_marked_failed_and_its_temp_folder_removed_by_the_next(
+    small_data: Path, tmp_path: Path
+) -> None:
+    # given a train that was killed (SIGKILL) once its MLflow run and temp folder existed
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    tmp.mkdir()
+    params = tmp_path / "fast.json"
+    params.write_text('{"num_boost_round": 60}')
+    leaked = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    env = {k: v for k, v in os.environ.items() if k not in leaked}
+    env |= {"LIKECAST_HOME": str(home), "TMPDIR": str(tmp)}
+    args = ["train", "--data", str(small_data), "--params", str(params)]
+    command = [str(BIN / "likecast"), *args, "--experiment", "leftovers"]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # the temp folder comes first, then the run; once the folder exists, the tracking
+        # database has its tables (opening it earlier would race its creation)
+        folders = _wait_for(lambda: list(tmp.glob("likecast-run-*")), 300, "temp folder")
+        client = client_for(home)
+        run = _wait_for(lambda: next(iter(_runs(client)), None), 300, "run")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert client.get_run(run.info.run_id).info.status == "RUNNING"
+    # when the next train starts
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    # then the killed run is FAILED, its temp folder gone, and the new run FINISHED
+    status = client.get_run(run.info.run_id).info.status
+    assert status == RunStatus.to_string(RunStatus.FAILED)
+    assert not any(folder.exists() for folder in folders)
+    statuses = sorted(r.info.status for r in _runs(client))
+    assert statuses == ["FAILED", "FINISHED"]
