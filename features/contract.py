@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 Kind = Literal["str", "timestamp", "float", "int", "bool"]
@@ -38,13 +39,23 @@ class Column:
 
 
 BIG_COUNT = 10**12  # no video has more of anything: a larger count is a broken export
+LONGEST_VIDEO_S = 36_000.0  # ten hours: a longer "short video" is a broken export
+OLDEST_AGE_MINUTES = 10 * 366 * 1440.0  # a snapshot ten years after posting, no later
+EARLIEST_TIME = pd.Timestamp("2000-01-01", tz="UTC")  # before any short-video platform
+PLANNING_DAYS = 366  # a draft may be planned up to a year ahead, no further
+
+
+def time_range() -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The times a posting or a snapshot may have: from 2000 to a year from now."""
+    return EARLIEST_TIME, pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=PLANNING_DAYS)
+
 
 VIDEO_COLUMNS: tuple[Column, ...] = (
     Column("video_id", "str", required=True),
     Column("creator_id", "str", required=True),
     Column("posted_at", "timestamp", required=True),
     Column("category", "str"),
-    Column("duration_s", "float", minimum=0, exclusive_minimum=True),
+    Column("duration_s", "float", minimum=0, exclusive_minimum=True, maximum=LONGEST_VIDEO_S),
     Column("caption", "str"),
     Column("hashtags", "str"),
     Column("creator_followers", "int", minimum=0, maximum=BIG_COUNT),
@@ -64,7 +75,7 @@ RATE_COLUMNS: tuple[str, ...] = ("completion_rate", "retention_3s")
 SNAPSHOT_COLUMNS: tuple[Column, ...] = (
     Column("video_id", "str", required=True),
     Column("observed_at", "timestamp"),
-    Column("age_minutes", "float", minimum=0),
+    Column("age_minutes", "float", minimum=0, maximum=OLDEST_AGE_MINUTES),
     Column("likes", "int", required=True, minimum=0, maximum=BIG_COUNT),
     *(
         Column(name, "int", minimum=0, maximum=BIG_COUNT)

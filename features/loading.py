@@ -28,6 +28,7 @@ from features.contract import (
     Column,
     snapshot_ages,
     snapshot_problems,
+    time_range,
 )
 from features.csv_safe import csv_safe
 
@@ -89,13 +90,16 @@ class Dataset:
                 )
 
     def write_rejects(self, folder: Path) -> list[Path]:
-        """Write each table's rejected rows beside the output; nothing when none."""
+        """Write each table's rejected rows; a table with none loses an older run's file,
+        which would otherwise still list rows this run accepted."""
         written = []
         for result in self.results.values():
+            path = folder / f"{result.name}.rejects.csv"
             if len(result.rejects):
-                path = folder / f"{result.name}.rejects.csv"
                 write_atomically(result.rejects, path)
                 written.append(path)
+            else:
+                path.unlink(missing_ok=True)
         return written
 
 
@@ -116,15 +120,30 @@ def find_table(data_dir: Path, table: str) -> Path:
     )
 
 
+def parquet_parts(folder: Path) -> list[Path]:
+    """The Parquet parts of a table folder, in name order; any other data file is an error.
+
+    Hidden files and ones starting with "_" (markers such as _SUCCESS) are not data. A CSV
+    among the parts would otherwise be skipped without a word, and its rows lost.
+    """
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name[0] not in "._")
+    strangers = [p.name for p in files if p.suffix.lower() != ".parquet"]
+    if strangers:
+        raise DataError(
+            f"{folder}: a table folder holds Parquet parts only, found {', '.join(strangers[:3])}"
+            + (f" (+{len(strangers) - 3} more)" if len(strangers) > 3 else "")
+        )
+    if not files:
+        raise DataError(f"{folder}: folder holds no .parquet parts")
+    return files
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, or a folder of Parquet parts, as raw columns."""
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.is_dir():
-        parts = sorted(p for p in path.glob("*.parquet") if not p.name.startswith("."))
-        if not parts:
-            raise DataError(f"{path}: folder holds no .parquet parts")
-        return pd.concat([_read_parquet(p) for p in parts], ignore_index=True)
+        return pd.concat([_read_parquet(p) for p in parquet_parts(path)], ignore_index=True)
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
     suffix = path.suffix.lower()
@@ -175,10 +194,7 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     both fail with the same one-line messages as ``read_table``.
     """
     if path.is_dir():
-        parts = sorted(p for p in path.glob("*.parquet") if not p.name.startswith("."))
-        if not parts:
-            raise DataError(f"{path}: folder holds no .parquet parts")
-        for part in parts:
+        for part in parquet_parts(path):
             yield from iter_table(part, rows)
         return
     if not path.exists():
@@ -223,35 +239,74 @@ def _first_line(exc: Exception) -> str:
 # ----------------------------------------------------------------------------- cleaning
 
 
-def _coerce(raw: pd.Series, column: Column) -> pd.Series:
+@dataclass(frozen=True)
+class Coerced:
+    """One raw column in its contract type, and what its rules compare."""
+
+    values: pd.Series  # the clean column; what breaks a rule or does not parse is missing
+    comparable: pd.Series  # what range rules compare: numbers as floats, any-resolution times
+    infinite: pd.Series  # numbers given as inf or -inf
+
+
+def _coerce(raw: pd.Series, column: Column) -> Coerced:
     """Convert one raw column to its contract type; unparseable values become missing."""
+    none = pd.Series(False, index=raw.index)
     if column.kind == "str":
+        if raw.map(lambda v: isinstance(v, (list, tuple, dict, np.ndarray))).any():
+            raise DataError(
+                f"{column.name}: expected text, found lists or records; join them into one "
+                "string (hashtags: space- or comma-separated)"
+            )
         out = raw.astype("string")
-        return out.where(out.str.strip().str.len() > 0)
+        out = out.where(out.str.strip().str.len() > 0)
+        return Coerced(out, out, none)
     if column.kind == "timestamp":
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            stamps = pd.Series(raw, copy=False)
-            if stamps.dt.tz is None:
-                return stamps.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
-            return stamps.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        if pd.api.types.is_numeric_dtype(raw):
-            return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-        parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
-        return parsed.astype("datetime64[ns, UTC]")
+        stamps = _any_resolution_utc(raw)
+        low, high = time_range()
+        inside = stamps.isna() | ((stamps >= low) & (stamps <= high))
+        return Coerced(stamps.where(inside).astype("datetime64[ns, UTC]"), stamps, none)
     if column.kind == "bool":
         if pd.api.types.is_bool_dtype(raw):
-            return raw.astype("boolean")
-        words = raw.astype("string").str.strip().str.lower()
-        mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-        return words.map(mapping).astype("boolean")
+            out = raw.astype("boolean")
+        else:
+            words = raw.astype("string").str.strip().str.lower()
+            yes_no = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+            out = words.map(yes_no).astype("boolean")
+        return Coerced(out, out, none)
     if pd.api.types.is_bool_dtype(raw):
         numbers = pd.Series(np.nan, index=raw.index)  # a boolean is no number
     else:
         numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+    infinite = numbers.notna() & ~np.isfinite(numbers.fillna(0.0))
+    numbers = numbers.where(~infinite)
     if column.kind == "int":
         whole = numbers.where(np.isclose(numbers, np.round(numbers)) | numbers.isna())
-        return whole.round().astype("Int64")
-    return numbers
+        # beyond 2^53 a float is no exact integer: the range rule names it, the column drops it
+        exact = whole.where(whole.abs() <= 2**53)
+        return Coerced(exact.round().astype("Int64"), whole, infinite)
+    return Coerced(numbers, numbers, infinite)
+
+
+def _any_resolution_utc(raw: pd.Series) -> pd.Series:
+    """Times as UTC at whatever resolution holds them (year 9999 overflows nanoseconds)."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        stamps = pd.Series(raw, copy=False)
+        return stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+    if pd.api.types.is_numeric_dtype(raw):
+        return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    text = raw.astype("string")
+    try:
+        return pd.to_datetime(text, utc=True, errors="coerce", format="mixed")
+    except (OverflowError, ValueError):  # one value pandas cannot hold: parse one by one
+        return text.map(_one_time).astype("datetime64[us, UTC]")
+
+
+def _one_time(text: object) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(str(text))
+    except (ValueError, OverflowError):
+        return pd.NaT
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _row_numbers(mask: pd.Series) -> tuple[int, ...]:
@@ -283,28 +338,37 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
     for column in columns:
         if column.name not in raw.columns:
             continue
-        values = _coerce(raw[column.name], column)
+        try:
+            coerced = _coerce(raw[column.name], column)
+        except DataError as exc:
+            raise DataError(f"{table}.{exc}") from exc
+        values, comparable = coerced.values, coerced.comparable
         given = raw[column.name].notna()
         if raw[column.name].dtype == object or pd.api.types.is_string_dtype(raw[column.name]):
             given &= raw[column.name].astype("string").str.strip().str.len() > 0
-        wrong = given & values.isna()
+        wrong = given & comparable.isna() & ~coerced.infinite
         if given.any() and wrong.sum() == given.sum() and column.kind != "str":
             raise DataError(
                 f"{table}.{column.name}: no value is a valid {column.kind} "
                 f"(found {raw[column.name].dtype} such as {raw[column.name][given].iloc[0]!r})"
             )
         flag(wrong, column.name, f"expected {column.kind}")
+        flag(coerced.infinite, column.name, "must be a finite number")
         if column.required:
             flag(~given, column.name, "required value missing")
+        if column.kind == "timestamp":
+            low, high = time_range()
+            outside = comparable.notna() & values.isna()
+            flag(outside, column.name, f"must be between {low:%Y-%m-%d} and {high:%Y-%m-%d}")
         if column.minimum is not None:
             below = (
-                values < column.minimum
+                comparable < column.minimum
                 if not column.exclusive_minimum
-                else values <= column.minimum
+                else comparable <= column.minimum
             )
             flag(below, column.name, f"must be {column.rule('below')}")
         if column.maximum is not None:
-            flag(values > column.maximum, column.name, f"must be {column.rule('above')}")
+            flag(comparable > column.maximum, column.name, f"must be {column.rule('above')}")
         clean[column.name] = values
 
     keys = [k for k in KEYS[table] if k in clean.columns]
@@ -468,7 +532,7 @@ def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:
     digest = hashlib.sha256()
     for table in ("videos", "snapshots"):
         path = find_table(Path(data_dir), table)
-        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        files = parquet_parts(path) if path.is_dir() else [path]
         for file in files:
             digest.update(file.name.encode())
             with file.open("rb") as handle:

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="Token for /admin routes; unset disables them."
     )
-    batch_max_items: int = Field(default=1000, ge=1, description="Largest /predict_batch.")
+    batch_max_items: int = Field(
+        default=1000, ge=1, le=10_000, description="Largest /predict_batch (at most 10,000)."
+    )
     batch_max_explain: int = Field(
         default=100, ge=0, description="Most /predict_batch items that may set explain."
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.loading import DataError
+from features.loading import DataError, parquet_parts
 from features.store import Timeline
 from models.bundle import ModelBundle
 from serving.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
@@ -75,13 +75,11 @@ def _scorer(ingredients: Ingredients) -> Scorer:
 def plan(source: Path, rows_per_task: int = ROWS_PER_TASK) -> list[Task]:
     """Tasks of whole row groups, about ``rows_per_task`` rows each, in file order."""
     if source.is_dir():
-        files = sorted(p for p in source.glob("*.parquet") if not p.name.startswith("."))
+        files = parquet_parts(source)
     elif source.suffix.lower() == ".parquet":
         files = [source]
     else:
         raise DataError(f"{source}: the dask engine reads Parquet (a file or a folder of parts)")
-    if not files:
-        raise DataError(f"{source}: folder holds no .parquet parts")
     tasks: list[Task] = []
     first_row = 0
     for path in files:

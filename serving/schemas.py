@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.contract import BIG_COUNT, snapshot_ages, snapshot_problems
+from features.contract import (
+    BIG_COUNT,
+    snapshot_ages,
+    snapshot_problems,
+    time_range,
+)
+from features.contract import (
+    OLDEST_AGE_MINUTES as MAX_AGE_MINUTES,
+)
 
-MAX_AGE_MINUTES = 365 * 24 * 60.0
+MAX_BATCH_ITEMS = 10_000  # the ceiling of LIKECAST_BATCH_MAX_ITEMS
+
 # Inclusive bounds only: BentoML publishes OpenAPI 3.0, which has no numeric
 # exclusiveMinimum, so `gt=0` would make the documented schema invalid.
 MIN_AGE_MINUTES = 0.01
@@ -26,6 +35,21 @@ def to_utc(stamp: datetime, zone: str) -> datetime:
     """
     local = stamp.replace(tzinfo=ZoneInfo(zone)) if stamp.tzinfo is None else stamp
     return local.astimezone(UTC)
+
+
+def _within_time_range(value: datetime | None) -> datetime | None:
+    """The contract's time range (``features.contract.time_range``), for request times."""
+    if value is None:
+        return value
+    low, high = time_range()
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        inside = low.to_pydatetime() <= moment <= high.to_pydatetime()
+    except OverflowError:  # year 1 or 9999 with an offset: no UTC time exists
+        inside = False
+    if not inside:
+        raise ValueError(f"must be between {low:%Y-%m-%d} and {high:%Y-%m-%d}")
+    return value
 
 
 class History(BaseModel):
@@ -64,6 +88,11 @@ class Draft(BaseModel):
     music_trending: bool | None = Field(None, description="Uses a trending sound.")
     history: History | None = Field(None, description="Creator history overrides.")
     explain: bool = Field(False, description="Add the top factors up and down.")
+
+    @field_validator("posted_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        return _within_time_range(value)
 
     @field_validator("timezone")
     @classmethod
@@ -107,6 +136,11 @@ class Early(Draft):
     earlier: list[EarlierSnapshot] = Field(
         default_factory=list, max_length=10, description="Earlier like counts, for growth speed."
     )
+
+    @field_validator("observed_at")
+    @classmethod
+    def _plausible_observation(cls, value: datetime | None) -> datetime | None:
+        return _within_time_range(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Early:
@@ -189,8 +223,14 @@ class Prediction(BaseModel):
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict] = Field(
-        min_length=1, description="Drafts and early requests; an item with likes is early."
+    # Items are checked one by one only after the count: a ceiling in the schema refuses a
+    # huge list before any per-item work (BentoML validates the body before the method runs,
+    # which then applies LIKECAST_BATCH_MAX_ITEMS), and Any keeps junk items out of the
+    # schema's own error list.
+    items: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="Drafts and early requests; an item with likes is early.",
     )
 
 

@@ -129,7 +129,7 @@ class Likecast:
         return self._predict(Early.model_construct(**fields))
 
     @bentoml.api(route="/predict_batch", input_spec=BatchRequest, output_spec=BatchResponse)
-    async def predict_batch(self, items: list[dict]) -> BatchResponse:
+    async def predict_batch(self, items: list[Any]) -> BatchResponse:
         """Many drafts and early requests; each invalid item gets its own error."""
         if len(items) > self.settings.batch_max_items:
             raise RequestInvalid(
@@ -139,6 +139,10 @@ class Likecast:
         results: list[dict] = []  # BatchItemResult fields, validated together at the end
         parsed: list[tuple[int, Draft]] = []
         for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                error = {"loc": ["items", i], "msg": "expected an object", "type": "dict_type"}
+                results.append({"index": i, "error": [error]})
+                continue
             try:
                 parsed.append((i, (Early if "likes" in item else Draft).model_validate(item)))
             except ValidationError as exc:
