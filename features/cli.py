@@ -122,7 +122,7 @@ def materialize_command(
     settings = get_settings()
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
-    moment = parse_instant(at, "--at") if at else data_end(dataset)
+    moment = parse_instant(at, "--at") if at is not None else data_end(dataset)
     timeline = history_timeline(
         dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
     )

@@ -167,7 +167,7 @@ def score_command(
         )
     if engine is Engine.local and scheduler:
         raise UserError("--scheduler needs --engine dask")
-    when = When(age_minutes=age_minutes, at=parse_instant(at, "--at") if at else None)
+    when = When(age_minutes=age_minutes, at=parse_instant(at, "--at") if at is not None else None)
     if output.resolve() == source.resolve() or source.resolve() in output.resolve().parents:
         raise UserError(f"--output {output} would overwrite the input; choose another path")
     if snapshots is not None and not snapshots.exists():

@@ -13,8 +13,8 @@ import pytest
 from features.contract import SNAPSHOT_COLUMNS, VIDEO_COLUMNS
 
 HOSTILE = (
-    "inf", "-inf", "1e30", "-1", "NaN", "abc", "9999-12-31T00:00:00Z",
-    "0001-01-01", "2199-01-01", "=HYPERLINK(1)", "  ", "1.5",
+    "inf", "-inf", "1e30", "-1", "abc", "9999-12-31T00:00:00Z", "0001-01-01",
+    "=HYPERLINK(1)", "  ", "1.5",
 )  # fmt: skip
 GOOD_VIDEO = {
     "video_id": "v0", "creator_id": "c0", "posted_at": "2026-07-01T10:00:00Z",
@@ -26,15 +26,16 @@ GOOD_SNAPSHOT = {
     "replies": "0", "shares": "0", "follows": "0", "completion_rate": "0.3",
     "retention_3s": "0.7", "avg_watch_s": "12",
 }  # fmt: skip
+ROWS = 60
 CASES = [("videos", c.name, v) for c in VIDEO_COLUMNS for v in HOSTILE] + [
     ("snapshots", c.name, v) for c in SNAPSHOT_COLUMNS for v in HOSTILE
 ]
 
 
 def _tables(table: str, column: str, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """200 good videos with a snapshot each; row 1 of ``table`` carries the hostile value."""
-    videos = pd.DataFrame([{**GOOD_VIDEO, "video_id": f"v{i}"} for i in range(200)])
-    snaps = pd.DataFrame([{**GOOD_SNAPSHOT, "video_id": f"v{i}"} for i in range(200)])
+    """60 good videos with a snapshot each; row 1 of ``table`` carries the hostile value."""
+    videos = pd.DataFrame([{**GOOD_VIDEO, "video_id": f"v{i}"} for i in range(ROWS)])
+    snaps = pd.DataFrame([{**GOOD_SNAPSHOT, "video_id": f"v{i}"} for i in range(ROWS)])
     frame = videos if table == "videos" else snaps
     frame[column] = frame[column].astype(object) if column in frame else None
     frame.loc[0, column] = value
@@ -90,8 +91,8 @@ def test_scoring_hostile_videos_rejects_them_by_row(tmp_path: Path, cli, bundle_
 def test_a_folder_mixing_parquet_and_csv_parts_is_refused(tmp_path: Path, cli) -> None:
     videos, snaps = _tables("videos", "caption", "fine")
     (tmp_path / "videos").mkdir()
-    videos.head(100).to_parquet(tmp_path / "videos" / "part-0.parquet", index=False)
-    videos.tail(100).to_csv(tmp_path / "videos" / "part-1.csv", index=False)
+    videos.head(30).to_parquet(tmp_path / "videos" / "part-0.parquet", index=False)
+    videos.tail(30).to_csv(tmp_path / "videos" / "part-1.csv", index=False)
     snaps.to_csv(tmp_path / "snapshots.csv", index=False)
     result = cli("validate", str(tmp_path))
     assert result.code == 2
@@ -127,4 +128,4 @@ def test_scoring_onto_its_own_input_is_refused(tmp_path: Path, cli, bundle_dir) 
                  str(tmp_path / "videos.csv"), "--model", str(bundle_dir))  # fmt: skip
     assert result.code == 2
     assert "would overwrite the input" in result.text
-    assert len(pd.read_csv(tmp_path / "videos.csv")) == 200
+    assert len(pd.read_csv(tmp_path / "videos.csv")) == ROWS

@@ -341,23 +341,16 @@ MATRIX = [(f, t, z) for f in FORMATS for t in TIMINGS for z in ZONES]
 
 
 @pytest.mark.parametrize(("form", "timing", "zone"), MATRIX, ids=["-".join(m) for m in MATRIX])
-def test_every_form_of_the_contract_loads_validates_and_scores_alike(
+def test_every_form_of_the_contract_loads_and_validates_alike(
     little, tmp_path: Path, cli, bundle_dir: Path, form: str, timing: str, zone: str
 ) -> None:
     # given the same 300 videos written in one of the contract's forms
     folder = write_form(little, tmp_path / "data", form, timing, zone)
     reference = load_dataset(write_form(little, tmp_path / "ref", "parquet", "both", "utc"))
-    # when it is loaded, validated and scored
+    # when it is loaded and validated
     loaded = load_dataset(folder)
     validated = cli("validate", str(folder))
-    source = next(p for p in folder.iterdir() if p.name.startswith("videos"))
-    out = tmp_path / "scores.parquet"
-    snapshots = next(p for p in folder.iterdir() if p.name.startswith("snapshots"))
-    scored = cli(
-        "score", "--input", str(source), "--output", str(out), "--snapshots", str(snapshots),
-        "--age-minutes", "90", "--model", str(bundle_dir),
-    )  # fmt: skip
-    # then nothing is rejected and the data, the verdict and the scores are the reference's
+    # then nothing is rejected and the data and the verdict are the reference's
     assert validated.code == 0, validated.text
     assert "clean" in validated.text
     assert not loaded.problems
@@ -366,8 +359,18 @@ def test_every_form_of_the_contract_loads_validates_and_scores_alike(
         pd.testing.assert_series_equal(
             loaded.snapshots[column], reference.snapshots[column], check_dtype=False
         )
-    assert scored.code == 0, scored.text
-    assert len(pd.read_parquet(out)) == 300
+    # and scoring reads it (a Latin square of the matrix: each file form with each timing
+    # once, each zone three times; scoring reads files with the loader's own rules)
+    if (FORMATS.index(form) + TIMINGS.index(timing) + ZONES.index(zone)) % 3 == 0:
+        source = next(p for p in folder.iterdir() if p.name.startswith("videos"))
+        snapshots = next(p for p in folder.iterdir() if p.name.startswith("snapshots"))
+        out = tmp_path / "scores.parquet"
+        scored = cli(
+            "score", "--input", str(source), "--output", str(out), "--snapshots",
+            str(snapshots), "--age-minutes", "90", "--model", str(bundle_dir),
+        )  # fmt: skip
+        assert scored.code == 0, scored.text
+        assert len(pd.read_parquet(out)) == 300
 
 
 @pytest.mark.parametrize(
