@@ -172,7 +172,7 @@ CORPUS: list[tuple[str, Breaker, str]] = [
     ("parquet wrong type", _parquet_wrong_type, "videos.posted_at: no value is a valid timestamp"),
     ("corrupt parquet", _corrupt_parquet, "not a readable Parquet file"),
     ("header only", _header_only, "videos: table has no rows"),
-    ("unknown file type", _wrong_extension, "holds no .parquet parts"),
+    ("unknown file type", _wrong_extension, "holds Parquet parts only, found part-0.xlsx"),
     ("negative counters", _negative_likes, "snapshots.likes: must be >= 0"),
     ("decreasing counters", _decreasing, "decreases over time"),
     ("rate out of range", _rate_out_of_range, "completion_rate: must be between 0 and 1"),
@@ -373,16 +373,10 @@ def test_every_form_of_the_contract_loads_and_validates_alike(
         assert len(pd.read_parquet(out)) == 300
 
 
-@pytest.mark.parametrize(
-    ("form", "timing", "zone"),
-    [
-        ("csv", "age_only", "offset"),
-        ("parts", "observed_only", "naive"),
-        ("parquet", "both", "utc"),
-    ],
-)
-def test_every_form_trains(little, tmp_path: Path, cli, form: str, timing: str, zone: str):
-    # given each form, each timing and each kind of timestamp at least once
+def test_the_least_usual_form_trains(little, tmp_path: Path, cli) -> None:
+    # given CSV with ages only and local times with an offset (every form loads to the same
+    # frames, tested above, so one training run speaks for all of them)
+    form, timing, zone = "csv", "age_only", "offset"
     folder = write_form(little, tmp_path / "data", form, timing, zone)
     params = tmp_path / "params.json"
     params.write_text('{"num_boost_round": 20}')
