@@ -5,7 +5,7 @@ creators with heavy-tailed audiences, content whose latent quality sets per-play
 traffic delivered in rounds, where a video whose feedback beats its peers' is released to a
 pool several times larger. Time runs on an "activity clock" that follows the audience's day,
 so the same round completes faster at 20:00 than at 04:00. Per-play medians are calibrated to
-KuaiRand-Pure (shared/notes/platform-facts.md); the share of hits is a parameter, met by
+KuaiRand-Pure (docs/facts.md); the share of hits is a parameter, met by
 bisection on a pilot sample because the platform, not a formula, decides who crosses.
 """
 

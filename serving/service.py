@@ -63,7 +63,7 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
     workers=SETTINGS.service_workers,
     threads=SETTINGS.service_threads,
     # Each request's bookkeeping lives until its timeout expires, so a long timeout is a
-    # big heap for the collector to walk (shared/notes/stack-facts.md); the slowest request,
+    # big heap for the collector to walk (docs/facts.md); the slowest request,
     # a 1,000-item batch, takes well under a second.
     traffic={"timeout": 10, "max_concurrency": 256},
     logging={"access": {"enabled": False}},
@@ -90,7 +90,7 @@ class Likecast:
         self.holder = ModelHolder(self.settings, self.settings.model_uri, worker)
         self.holder.start()
         # Long-lived objects (model, store, libraries) never need collecting again: freezing
-        # them keeps the collector's pauses short (see shared/notes/stack-facts.md).
+        # them keeps the collector's pauses short (see docs/facts.md).
         gc.collect()
         gc.freeze()
 
