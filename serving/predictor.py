@@ -47,7 +47,7 @@ FOLLOW_INTERVAL_S = 0.2  # how often a worker looks for a staged model or a miss
 
 
 BLANK_ROW = dict.fromkeys(RAW_COLUMNS, np.nan)  # what a request does not say is missing
-STALE_STORE_DAYS = 1.0  # history older than this at posting time earns a warning
+STALE_STORE_DAYS = 2.0  # a store refreshed nightly is a day old; older history earns a warning
 
 
 @dataclass(frozen=True)
