@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pandera.pandas as pa
+
+from features.limits import BIG_COUNT, LONGEST_VIDEO_S, OLDEST_AGE_MINUTES
 
 Kind = Literal["str", "timestamp", "float", "int", "bool"]
 
@@ -36,18 +37,6 @@ class Column:
         if side == "above":
             return f"<= {self.maximum:g}"
         return f"{'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
-
-
-BIG_COUNT = 10**12  # no video has more of anything: a larger count is a broken export
-LONGEST_VIDEO_S = 36_000.0  # ten hours: a longer "short video" is a broken export
-OLDEST_AGE_MINUTES = 10 * 366 * 1440.0  # a snapshot ten years after posting, no later
-EARLIEST_TIME = pd.Timestamp("2000-01-01", tz="UTC")  # before any short-video platform
-PLANNING_DAYS = 366  # a draft may be planned up to a year ahead, no further
-
-
-def time_range() -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The times a posting or a snapshot may have: from 2000 to a year from now."""
-    return EARLIEST_TIME, pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=PLANNING_DAYS)
 
 
 VIDEO_COLUMNS: tuple[Column, ...] = (

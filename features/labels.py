@@ -67,6 +67,8 @@ def known_outcome(
     """
     likes = np.asarray(likes, dtype="float64")
     counted = ~np.isnan(likes)
+    if not counted.any():  # drafts: nothing is settled (and a request's path stays short)
+        return counted, counted
     with np.errstate(invalid="ignore"):
         reached = counted & (likes >= threshold)
         reached &= np.asarray(obs_age_minutes, dtype="float64") <= horizon_minutes

@@ -28,9 +28,9 @@ from features.contract import (
     Column,
     snapshot_ages,
     snapshot_problems,
-    time_range,
 )
 from features.csv_safe import csv_safe
+from features.limits import time_range
 
 FIRST_ROWS_SHOWN = 5
 

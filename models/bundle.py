@@ -86,10 +86,10 @@ class ModelBundle:
             self.spec.threshold,
             self.spec.horizon_minutes,
         )
-        probability = np.zeros(len(matrix))
         if not decided.any():
-            probability = self.predict_matrix(matrix)
-        elif not decided.all():
+            return Answers(self.predict_matrix(matrix), reached, decided)
+        probability = np.zeros(len(matrix))
+        if not decided.all():
             probability[~decided] = self.predict_matrix(matrix[~decided])
         return Answers(with_known_outcomes(probability, reached, decided), reached, decided)
 

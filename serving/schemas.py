@@ -6,18 +6,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.contract import (
-    BIG_COUNT,
-    snapshot_ages,
-    snapshot_problems,
-    time_range,
-)
-from features.contract import (
-    OLDEST_AGE_MINUTES as MAX_AGE_MINUTES,
-)
+from features.limits import BIG_COUNT, time_range
+from features.limits import OLDEST_AGE_MINUTES as MAX_AGE_MINUTES
 
 MAX_BATCH_ITEMS = 10_000  # the ceiling of LIKECAST_BATCH_MAX_ITEMS
 
@@ -44,7 +36,7 @@ def _within_time_range(value: datetime | None) -> datetime | None:
     low, high = time_range()
     moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     try:
-        inside = low.to_pydatetime() <= moment <= high.to_pydatetime()
+        inside = low <= moment <= high
     except OverflowError:  # year 1 or 9999 with an offset: no UTC time exists
         inside = False
     if not inside:
@@ -145,6 +137,10 @@ class Early(Draft):
     @model_validator(mode="after")
     def _consistent(self) -> Early:
         """The rules every path applies to early counts (``features.contract``)."""
+        import numpy as np
+
+        from features.contract import snapshot_problems
+
         if self.age_minutes is None and self.observed_at is None:
             raise ValueError("give age_minutes or observed_at")
         if self.observed_at is not None and self.posted_at is None:
@@ -170,6 +166,10 @@ class Early(Draft):
 
     def age(self) -> float:
         """Minutes from posting to the counts, from age_minutes or observed_at - posted_at."""
+        import numpy as np
+
+        from features.contract import snapshot_ages
+
         zone = self.timezone or "UTC"
         from_times = np.nan
         if self.observed_at is not None and self.posted_at is not None:
