@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,18 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None)
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"{url} not up after {timeout}s")
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
+    """The first truthy value of ``condition()``, polled until ``timeout``; the condition
+    decides, the pause between polls only spares the CPU."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise TimeoutError(f"no {what} after {timeout:.0f} s")
 
 
 @contextmanager

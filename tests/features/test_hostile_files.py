@@ -97,25 +97,34 @@ def test_scoring_hostile_videos_rejects_them_by_row(tmp_path: Path, cli, bundle_
                 assert not any(cell.startswith(("=", "+", "@")) for cell in line.split(","))
 
 
-def test_a_folder_mixing_parquet_and_csv_parts_is_refused(tmp_path: Path, cli) -> None:
-    videos, snaps = _tables("videos", "caption", "fine")
+def _mixed_parts(tmp_path: Path, videos: pd.DataFrame) -> None:
     (tmp_path / "videos").mkdir()
     videos.head(30).to_parquet(tmp_path / "videos" / "part-0.parquet", index=False)
     videos.tail(30).to_csv(tmp_path / "videos" / "part-1.csv", index=False)
-    snaps.to_csv(tmp_path / "snapshots.csv", index=False)
-    result = cli("validate", str(tmp_path))
-    assert result.code == 2
-    assert "Parquet parts only, found part-1.csv" in result.text
 
 
-def test_a_list_typed_text_column_is_refused(tmp_path: Path, cli) -> None:
-    videos, snaps = _tables("videos", "caption", "fine")
+def _list_hashtags(tmp_path: Path, videos: pd.DataFrame) -> None:
     frame = videos.assign(hashtags=[["#a", "#b"]] * len(videos))
     frame.to_parquet(tmp_path / "videos.parquet", index=False)
+
+
+@pytest.mark.parametrize(
+    ("write_videos", "words"),
+    [
+        (_mixed_parts, "Parquet parts only, found part-1.csv"),
+        (_list_hashtags, "videos.hashtags: expected text, found lists"),
+    ],
+    ids=["csv among parquet parts", "list-typed hashtags"],
+)
+def test_a_structural_problem_is_one_line(tmp_path: Path, cli, write_videos, words) -> None:
+    # given good snapshots and videos written in a form the contract does not allow
+    videos, snaps = _tables("videos", "caption", "fine")
+    write_videos(tmp_path, videos)
     snaps.to_csv(tmp_path / "snapshots.csv", index=False)
+    # when they are validated, then the command stops with one line that says why
     result = cli("validate", str(tmp_path))
     assert result.code == 2
-    assert "videos.hashtags: expected text, found lists" in result.text
+    assert words in result.text
 
 
 def test_a_clean_validate_removes_an_older_rejects_file(tmp_path: Path, cli) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 import psutil
 
+from tests.conftest import wait_until
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
 
@@ -36,12 +36,8 @@ def test_a_restarted_worker_refetches_a_corrupt_model_copy(served: Served) -> No
     victim = _workers(served)[0]
     os.kill(victim.pid, signal.SIGKILL)
     # then the new worker downloads the version again instead of crash-looping
-    deadline = time.monotonic() + 180
-    while not _is_model(model_txt) and time.monotonic() < deadline:
-        time.sleep(0.5)  # polling interval; the condition decides
-    assert _is_model(model_txt), "the corrupt copy was never downloaded again"
+    wait_until(lambda: _is_model(model_txt), 180, "download of the corrupt copy")
     # and the service answers on every connection, whichever worker takes it
-    while len(_workers(served)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(lambda: len(_workers(served)) >= 2, 180, "second worker")
     replies = [httpx.post(f"{served.url}/predict_draft", json=DRAFT, timeout=30) for _ in range(20)]
     assert {r.status_code for r in replies} == {200}

@@ -11,21 +11,12 @@ import mlflow
 import pytest
 
 from features.loading import fingerprint
+from tests.conftest import wait_until
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
 from training.connection import connect
 from training.tracking import experiment_id, log_and_register
 from training.train import fit
-
-
-def wait_for(check, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise TimeoutError("condition not met in time")
 
 
 class Traffic:
@@ -72,11 +63,11 @@ def test_a_new_champion_is_swapped_in_with_no_failed_request(served, second_vers
     # given traffic flowing to version 1
     assert served_version(served) == "1"
     with Traffic(served.url) as traffic:
-        wait_for(lambda: len(traffic.versions) > 5)
+        wait_until(lambda: len(traffic.versions) > 5, 60, "the swap")
         # when the champion alias moves to version 2
         served.set_champion(second_version)
-        wait_for(lambda: served_version(served) == second_version)
-        wait_for(lambda: traffic.versions[-1] == second_version)
+        wait_until(lambda: served_version(served) == second_version, 60, "the swap")
+        wait_until(lambda: traffic.versions[-1] == second_version, 60, "the swap")
     # then not one request failed, and answers moved from 1 to 2 once, never back
     assert traffic.failures == []
     first_new = traffic.versions.index(second_version)
@@ -94,7 +85,7 @@ def test_a_broken_champion_is_rejected_and_the_old_one_keeps_serving(
     served, second_version, tmp_path: Path
 ) -> None:
     # given a registered version whose bundle is corrupt
-    wait_for(lambda: served_version(served) == second_version)
+    wait_until(lambda: served_version(served) == second_version, 60, "the swap")
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in ("calibrator.json", "feature_spec.json", "meta.json"):
@@ -118,7 +109,7 @@ def test_a_broken_champion_is_rejected_and_the_old_one_keeps_serving(
                     e for e in http.get("/model").json()["events"] if e["event"] == "reload_failed"
                 ]
 
-        failure = wait_for(rejected)
+        failure = wait_until(rejected, 60, "the rejected swap")
         time.sleep(2)  # a few more polls: it must not retry the same broken version
     # then the old version still answers every request, and the failure was recorded once
     assert traffic.failures == []

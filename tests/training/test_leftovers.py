@@ -5,24 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import BIN
+from tests.conftest import BIN, wait_until
 from tests.training.test_cli import client_for
-
-
-def _wait_for(condition, timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)  # polling interval, not synchronisation: the condition decides
-    raise TimeoutError(f"no {what} after {timeout:.0f} s")
 
 
 def _runs(client: MlflowClient) -> list:
@@ -47,9 +36,9 @@ def test_a_killed_train_is_marked_failed_and_its_temp_folder_removed_by_the_next
     try:
         # the temp folder comes first, then the run; once the folder exists, the tracking
         # database has its tables (opening it earlier would race its creation)
-        folders = _wait_for(lambda: list(tmp.glob("likecast-run-*")), 300, "temp folder")
+        folders = wait_until(lambda: list(tmp.glob("likecast-run-*")), 300, "temp folder")
         client = client_for(home)
-        run = _wait_for(lambda: next(iter(_runs(client)), None), 300, "run")
+        run = wait_until(lambda: next(iter(_runs(client)), None), 300, "run")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
