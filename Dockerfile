@@ -5,6 +5,7 @@ RUN pip install --no-cache-dir "uv==0.13.9"
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project
+COPY likecast likecast
 COPY features features
 COPY models models
 COPY training training

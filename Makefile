@@ -1,4 +1,5 @@
-# likecast: `make demo` serves a freshly trained model; `make test` runs the whole suite.
+# likecast: `make demo` serves a freshly trained model; `make test` runs the whole suite,
+# `make test-fast` the part that starts no server (under a minute).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ DEMO_DATA := .likecast/demo-data
 DEMO_VIDEOS ?= 20000
 PORT ?= 3000
 
-.PHONY: env demo test lint bench browser clean
+.PHONY: env demo test test-fast lint bench browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +33,7 @@ demo: env
 	$(BIN)/likecast train --data $(DEMO_DATA)
 	$(BIN)/likecast promote
 	$(BIN)/likecast features materialize --data $(DEMO_DATA)
-	@$(BIN)/python -m serving.demo --port $(PORT)
+	@$(BIN)/python -m serving.api.demo --port $(PORT)
 	exec $(BIN)/likecast serve --port $(PORT)
 
 browser:
@@ -44,6 +45,10 @@ lint: env
 
 test: env browser lint
 	$(BIN)/pytest
+
+# The tests that start no server and no subprocess: under a minute, for every edit.
+test-fast: env
+	$(BIN)/pytest -m "not slow"
 
 bench: env
 	$(BIN)/python -m bench.run

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from features.settings import get_settings
 from features.store import CreatorStore
+from likecast.settings import get_settings
+from models.registry import load_model
+from serving.api.schemas import Draft
 from serving.predictor import Predictor
-from serving.schemas import Draft
-from training.registry import load_model
 
 SETTINGS = get_settings()
 PREDICTOR = Predictor(

@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 from bench.common import CACHE, peak_rss_mb, timed, write_result
 from features.labels import label_videos
 from features.loading import load_dataset
-from features.memory import keep_freed_memory
 from features.observations import grid_examples, grid_rows, video_rows
 from features.pipeline import SPEC_COLUMNS, build_grid_features, fit_spec
-from features.settings import FIRST_DAY_AGES_MINUTES, Settings
 from features.simulator import SimConfig, simulate, write_platform
+from likecast.memory import keep_freed_memory
+from likecast.settings import FIRST_DAY_AGES_MINUTES, Settings
 
 THRESHOLD, HORIZON, WINDOW = 1000, 7 * 24 * 60.0, 30
 THREADS = Settings().feature_threads

@@ -32,7 +32,7 @@ from bench.common import timed, write_result
 from features.loading import clean_table
 from features.store import CreatorStore
 from models.bundle import ModelBundle
-from serving.scoring import Scorer, When
+from serving.batch.scoring import Scorer, When
 
 ROW_GROUP = 100_000
 

@@ -34,14 +34,14 @@ import psutil
 
 from bench.common import CACHE, timed, write_result
 from features.loading import fingerprint, load_dataset
-from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
 from features.store import CreatorStore, data_end, history_timeline, write_store
-from serving.demo import DRAFT
+from likecast.settings import Settings
+from models.mlflow_client import connect
+from models.registry import load_model
+from serving.api.demo import DRAFT
+from serving.api.schemas import Draft
 from serving.predictor import Predictor
-from serving.schemas import Draft
-from training.connection import connect
-from training.registry import load_model
 from training.tracking import log_and_register
 from training.train import fit
 
@@ -122,7 +122,7 @@ def settle(process: subprocess.Popen, workers: int) -> None:
     while time.monotonic() < deadline:
         commands = [" ".join(p.cmdline()) for p in root.children(recursive=True)]
         if sum("_bentoml_impl.worker" in c for c in commands) == workers and not any(
-            "serving.fetch" in c for c in commands
+            "serving.swap.fetch" in c for c in commands
         ):
             return
         time.sleep(0.5)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import peak_rss_mb, timed, write_result
-from features.memory import keep_freed_memory
 from features.simulator import COUNTERS, ROUNDS, SimConfig, simulate, write_platform
+from likecast.memory import keep_freed_memory
 
 
 def anchor(videos: int, snapshots_per_video: int, seed: int) -> None:

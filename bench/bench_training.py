@@ -23,9 +23,9 @@ import lightgbm as lgb
 
 from bench.common import peak_rss_mb, timed, write_result
 from features.loading import fingerprint, load_dataset
-from features.memory import keep_freed_memory
-from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
+from likecast.memory import keep_freed_memory
+from likecast.settings import Settings
 from models.estimator import lgbm_params, to_matrix
 from training.tracking import log_and_register
 from training.train import fit, prepare

@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from features.console import stages, stderr
-from features.instants import parse_instant
-from features.settings import get_settings
+from likecast.console import stages, stderr
+from likecast.instants import parse_instant
+from likecast.settings import get_settings
 
 # Heavy libraries (pandas, pyarrow, numpy) load inside each command, so that
 # `likecast --help` and argument errors answer at once.

@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.console import UserError
 from features.contract import (
     COUNTER_COLUMNS,
     KEYS,
@@ -31,6 +30,7 @@ from features.contract import (
 )
 from features.csv_safe import csv_safe
 from features.limits import time_range
+from likecast.errors import UserError
 
 FIRST_ROWS_SHOWN = 5
 

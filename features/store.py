@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.console import UserError
 from features.history import history_at
 from features.labels import label_videos
 from features.loading import Dataset
 from features.observations import HISTORY_COLUMNS
+from likecast.errors import UserError
 
 TABLE = "creator_history"
 META = "creator_history_meta"

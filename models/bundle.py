@@ -18,9 +18,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.console import UserError
 from features.labels import known_outcome, with_known_outcomes
 from features.pipeline import FEATURES, FeatureSpec, Raw, build_features, feature_matrix, raw_arrays
+from likecast.errors import UserError
 from models.calibration import Calibrator
 from models.estimator import to_matrix
 from models.single_row import SingleRowPredictor

@@ -51,7 +51,7 @@ class Calibrator:
 
 
 # scikit-learn is imported by the fitting functions only: a served model calibrates with
-# numpy, and the service's workers do not load scikit-learn at all (serving/service.py).
+# numpy, and the service's workers do not load scikit-learn at all (serving/api/service.py).
 
 
 def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:

@@ -6,9 +6,7 @@ Kept free of HTTP so the same object answers the service, tests and the parity c
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -24,13 +22,12 @@ from features.observations import (
     observe_arrays,
 )
 from features.pipeline import Raw, feature_frame, feature_matrix, raw_records
-from features.settings import Settings
 from features.store import CreatorStore, too_early
+from likecast.settings import Settings
 from models.bundle import Answers
 from models.explain import top_factors
-from serving.board import SwapBoard, service_folder, sweep_stopped_services
-from serving.fetch import AliasWatch, Release, fetch
-from serving.schemas import (
+from models.registry import LoadedModel
+from serving.api.schemas import (
     Draft,
     DurationOption,
     Early,
@@ -39,7 +36,6 @@ from serving.schemas import (
     WhatIf,
     to_utc,
 )
-from training.registry import LoadedModel, load_model
 
 log = logging.getLogger("likecast.serving")
 WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
@@ -339,178 +335,3 @@ class Predictor:
             "trained_at": bundle.meta.get("trained_at"),
             "store_creators": self.store.creators(),
         }
-
-
-class ModelHolder:
-    """The served Predictor, switched by all of a service's workers together.
-
-    A request takes ``holder.current`` once and uses that object to the end, so requests in
-    flight finish on the model they started with. A new champion is fetched (in a child
-    process, see ``serving.fetch``), loaded and validated by every worker in the background,
-    and switched to only when all have it (see ``serving.board``). A model that fails to
-    load or validate anywhere is never switched to, and the old one keeps serving.
-    """
-
-    def __init__(self, settings: Settings, model_uri: str | None, worker: int = 1) -> None:
-        self.settings = settings
-        self.uri = model_uri or settings.champion_uri
-        self.follows_registry = self.uri.startswith("models:/")
-        self.worker = worker
-        self.board = SwapBoard(service_folder(settings), worker, settings.service_workers)
-        self.watch = AliasWatch(settings, self.uri)
-        self._serving: Predictor | None = None
-        self._ready: Predictor | None = None  # loaded for the next switch
-        self._rejected: str | None = None  # a version that failed; not retried until it moves
-        self._switching = threading.Lock()
-
-    @property
-    def current(self) -> Predictor | None:
-        """The model to answer with: the one ``serving.json`` names, once it is loaded here."""
-        if not self.follows_registry:
-            return self._serving
-        ready, committed = self._ready, self.board.serving()
-        if ready is not None and committed is not None and ready.version == committed.version:
-            self._switch(ready)
-        return self._serving
-
-    @property
-    def events(self) -> list[dict]:
-        return self.board.events()
-
-    def start(self) -> None:
-        """Load the model to serve before the worker takes requests."""
-        if self.worker == 1:
-            sweep_stopped_services(self.board.folder)
-        if not self.follows_registry:
-            self._serving = self._load(self.uri)
-            return
-        # a sibling worker may have fetched it already
-        release = self.board.serving() or fetch(self.uri, self.board.folder)
-        from serving.fetch import load_or_refetch  # a corrupt copy is downloaded again
-
-        self._serving = load_or_refetch(self._load_release, release, self.board.folder)
-        if self.board.serving() is None:
-            self.board.commit(release)
-        self.watch.mark()
-        threading.Thread(target=self._follow, name="likecast-follow", daemon=True).start()
-
-    # -- loading ------------------------------------------------------------------------
-
-    def _load(self, uri: str, version: str | None = None, run_id: str | None = None) -> Predictor:
-        loaded = load_model(uri, self.settings)
-        if version is not None:
-            loaded = replace(loaded, uri=self.uri, version=version, run_id=run_id)
-        predictor = Predictor(loaded, CreatorStore(self.settings.store_path), self.settings)
-        self._validate(predictor)
-        return predictor
-
-    def _load_release(self, release: Release) -> Predictor:
-        return self._load(release.folder, release.version, release.run_id)
-
-    @staticmethod
-    def _validate(predictor: Predictor) -> None:
-        """A model that cannot answer a plain draft never replaces a working one."""
-        answer = predictor.predict(
-            [Draft(creator_id="validation", category="food", duration_s=30.0)]
-        )[0]
-        if not 0.0 <= answer.probability <= 1.0:
-            raise ValueError(f"validation draft got probability {answer.probability}")
-
-    def _switch(self, fresh: Predictor) -> None:
-        with self._switching:  # the request path and the follower may both get here
-            before = self._serving
-            if before is fresh:
-                return
-            self._serving, self._ready = fresh, None
-        old = before.version if before else None
-        self.board.record({"event": "swapped", "from": old, "to": fresh.version, "at": _now()})
-        log.warning("now serving model version %s (was %s)", fresh.version, old)
-
-    # -- swapping -----------------------------------------------------------------------
-
-    def reload(self, wait: bool = True, rejected: str | None = None) -> dict:
-        """Fetch the model the URI names now; switch every worker to it if it differs and works.
-
-        The poller passes ``wait=False`` (it gives up at once while another worker swaps) and
-        the version that failed last, which it does not try again until the alias moves.
-        """
-        with self.board.exclusive(wait) as mine:
-            if not mine:
-                return {"event": "busy"}
-            before = self._serving.version if self._serving else None
-            version = None
-            try:
-                if not self.follows_registry:
-                    fresh = self._load(self.uri)
-                else:
-                    release = fetch(self.uri, self.board.folder)
-                    version = release.version
-                    if version in (before, rejected):
-                        return {"event": "unchanged", "serving": before, "at": _now()}
-                    fresh = self._load_release(release)
-                    errors = self.board.wait_for_answers(self.board.stage(release))
-                    if errors:
-                        raise ValueError("; ".join(errors))
-                    self.board.commit(release)
-            except Exception as exc:  # any failure keeps the old model serving
-                log.error("model reload failed, still serving %s: %s", before, exc)
-                event = {
-                    "event": "reload_failed",
-                    "serving": before,
-                    "version": version,
-                    "error": str(exc)[:500],
-                    "at": _now(),
-                }
-                self.board.record(event)
-                return event
-            self._switch(fresh)
-            return {"event": "swapped", "from": before, "to": fresh.version, "at": _now()}
-
-    def _follow(self) -> None:
-        """Load what siblings stage; worker 1 also watches the registry's alias."""
-        next_check = time.monotonic() + self.settings.reload_interval_s
-        while True:  # a daemon thread: it ends with the worker
-            time.sleep(FOLLOW_INTERVAL_S)
-            self._answer_staged()
-            self._catch_up()
-            if self.worker == 1 and time.monotonic() >= next_check:
-                next_check = time.monotonic() + self.settings.reload_interval_s
-                known = {self._serving.version if self._serving else "", self._rejected or ""}
-                if self.watch.may_have_moved(known):
-                    event = self.reload(wait=False, rejected=self._rejected)
-                    if event["event"] == "reload_failed" and event["version"]:
-                        self._rejected = event["version"]
-
-    def _answer_staged(self) -> None:
-        staged = self.board.staged()
-        if staged is None:
-            return
-        stage_id, release = staged
-        if self._serving is not None and release.version == self._serving.version:
-            self.board.answer(stage_id, None)  # e.g. a restarted worker seeing an old staging
-            return
-        try:
-            self._ready = self._load_release(release)
-        except Exception as exc:  # reported to the worker that staged it
-            log.error("cannot load staged version %s: %s", release.version, exc)
-            self.board.answer(stage_id, str(exc)[:300])
-        else:
-            self.board.answer(stage_id, None)
-
-    def _catch_up(self) -> None:
-        """A worker that missed a switch (restarted, or started mid-swap) loads what is served."""
-        committed, serving = self.board.serving(), self._serving
-        if committed is None or serving is None or committed.version == serving.version:
-            return
-        ready = self._ready
-        if ready is None or ready.version != committed.version:
-            try:
-                ready = self._load_release(committed)
-            except Exception as exc:  # keep serving what this worker has
-                log.error("cannot load served version %s: %s", committed.version, exc)
-                return
-        self._switch(ready)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -17,8 +17,8 @@ from typing import IO
 import pytest
 
 from features.loading import Dataset, load_dataset
-from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
+from likecast.settings import Settings
 from training.train import TrainOutcome, fit
 
 BIN = Path(sys.executable).parent
@@ -183,7 +183,7 @@ class Result:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``likecast`` in-process through ``main(argv)``, with extra environment variables."""
-    from serving.cli import main
+    from likecast.cli import main
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         for key, value in (env or {}).items():

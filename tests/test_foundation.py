@@ -12,13 +12,15 @@ import click
 import pytest
 import typer
 
-from features.console import UserError
-from features.settings import Settings, get_settings
-from serving.cli import app, main
-from serving.demo import main as demo_main
+from likecast.cli import app, main
+from likecast.errors import UserError
+from likecast.settings import Settings, get_settings
+from serving.api.demo import main as demo_main
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("features", "models", "training", "serving")
+# left to right: the shared ground, then the way data flows
+PACKAGES = ("likecast", "features", "models", "training", "serving")
+CLI_ROOT = "likecast/cli.py"  # mounts every package's commands
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -122,9 +124,11 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_data_flows_one_way(package: str) -> None:
-    """A package imports only from packages to its left."""
+    """A package imports only from packages to its left; only the CLI root sees them all."""
     later = set(PACKAGES[PACKAGES.index(package) + 1 :])
     for path in (ROOT / package).rglob("*.py"):
+        if path == ROOT / CLI_ROOT:
+            continue
         assert not (_imports(path) & later), f"{path.relative_to(ROOT)} imports {later}"
 
 

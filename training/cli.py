@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.console import UserError, stages, stderr
-from features.redact import redact
-from features.settings import Settings, get_settings
+from likecast.console import stages, stderr
+from likecast.errors import UserError
+from likecast.redact import redact
+from likecast.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from features.loading import Dataset
@@ -83,7 +84,7 @@ def train_command(
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import fingerprint
-    from training.connection import connect
+    from models.mlflow_client import connect
     from training.tracking import log_and_register
     from training.train import fit
 
@@ -160,7 +161,7 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.labels import label_videos
     from features.observations import grid_rows, video_rows
-    from training.registry import load_model
+    from models.registry import load_model
     from training.train import evaluate_bundle
 
     settings = get_settings()
@@ -222,7 +223,7 @@ def promote_command(
     force: bool = typer.Option(False, "--force", help="Move the alias without comparing."),
 ) -> None:
     """Move the serving alias to a version that is at least as good as the current one."""
-    from training.connection import connect
+    from models.mlflow_client import connect
     from training.promote import promote
 
     settings = get_settings()
@@ -250,7 +251,7 @@ def promote_command(
 @app.command("models")
 def models_command() -> None:
     """List registered versions, their test metrics, and which holds each alias."""
-    from training.connection import connect
+    from models.mlflow_client import connect
     from training.tracking import version_summary
 
     settings = get_settings()
@@ -289,7 +290,7 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna; each trial is a nested MLflow run."""
     from features.loading import write_text_atomically
-    from training.connection import connect
+    from models.mlflow_client import connect
     from training.tune import tune
 
     settings = _settings(None, None, seed)

@@ -25,7 +25,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.console import UserError
+from likecast.errors import UserError
 
 Trainer = Callable[[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray, dict], lgb.Booster]
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from features.settings import Settings
-from training.connection import TrackingError
+from likecast.settings import Settings
+from models.mlflow_client import TrackingError
+from models.registry import load_model, resolve_version
 from training.metrics import score
-from training.registry import load_model, resolve_version
 from training.tracking import read_test_rows
 
 TOLERANCE = 1e-9  # identical models must compare equal despite float noise

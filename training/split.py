@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.console import UserError
+from likecast.errors import UserError
 
 SLICES = ("train", "valid", "calib", "test")
 # The model that serves should learn from the most recent videos it can. On the same test

@@ -21,9 +21,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from features.settings import Settings
+from likecast.settings import Settings
+from models.mlflow_client import TrackingError, connect
 from models.pyfunc import to_wire
-from training.connection import TrackingError, connect
 from training.leftovers import owner_tags, temp_prefix
 from training.report import html_report, plots
 from training.train import TrainOutcome, spec_summary

@@ -20,7 +20,7 @@ from features.labels import known_outcome, label_videos
 from features.loading import Dataset
 from features.observations import Grid, grid_examples, video_rows
 from features.pipeline import SPEC_COLUMNS, FeatureSpec, build_grid_features, fit_spec
-from features.settings import Settings
+from likecast.settings import Settings
 from models.baselines import (
     creator_hit_rate,
     fit_logistic,

@@ -14,9 +14,9 @@ import optuna
 from sklearn.metrics import log_loss, roc_auc_score
 
 from features.loading import Dataset
-from features.settings import Settings
+from likecast.settings import Settings
 from models.estimator import lgbm_params, train_booster
-from training.connection import connect
+from models.mlflow_client import connect
 from training.tracking import code_version, experiment_id
 from training.train import prepare
 

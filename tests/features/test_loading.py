@@ -11,7 +11,7 @@ import pytest
 
 from features.loading import DataError, Dataset, load_dataset
 from features.simulator import SimConfig, simulate
-from serving.cli import main
+from likecast.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sys
 SCRIPT = """
 import resource, sys
 import numpy as np
-from features.memory import keep_freed_memory
+from likecast.memory import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 def faults():

@@ -19,7 +19,7 @@ from features.pipeline import (
     fit_spec,
     raw_records,
 )
-from features.settings import FIRST_DAY_AGES_MINUTES
+from likecast.settings import FIRST_DAY_AGES_MINUTES
 
 HORIZON = 7 * 24 * 60.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from features.redact import one_line, redact, redact_text
+from likecast.redact import one_line, redact, redact_text
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from features.pipeline import build_features
-from features.settings import Settings
+from likecast.settings import Settings
 from models.bundle import BundleError, ModelBundle
 from models.estimator import to_matrix
 from training.train import TrainOutcome, fit

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from features.loading import Dataset, fingerprint
-from features.settings import Settings
 from features.store import data_end, history_timeline, write_store
+from likecast.settings import Settings
+from models.mlflow_client import connect
 from tests.conftest import BIN, free_port, mlflow_server_in, running
-from training.connection import connect
 from training.tracking import log_and_register
 from training.train import TrainOutcome
 

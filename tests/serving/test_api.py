@@ -10,11 +10,13 @@ from features.labels import label_videos
 from features.observations import single_age_rows, video_rows
 from features.pipeline import build_features, feature_frame
 from features.store import CreatorStore
-from serving import demo
+from models.registry import load_model
+from serving.api import demo
+from serving.api.schemas import Early
 from serving.predictor import Predictor
-from serving.schemas import Early
 from tests.serving.conftest import TOKEN, Served
-from training.registry import load_model
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 # the bodies the README and `make demo` show, for a creator in the test store, at a fixed time
 DRAFT = {

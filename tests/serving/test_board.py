@@ -9,11 +9,13 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from features.settings import Settings, get_settings
-from serving.board import SwapBoard, service_folder, sweep_stopped_services
-from serving.fetch import AliasWatch, FetchError, Release, fetch
-from training.connection import connect
+from likecast.settings import Settings, get_settings
+from models.mlflow_client import connect
+from serving.swap.fetch import AliasWatch, FetchError, Release, fetch
+from serving.swap.workers_folder import SwapBoard, service_folder, sweep_stopped_services
 from training.tracking import experiment_id
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 
 def release(version: str, folder: Path) -> Release:

@@ -6,8 +6,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import BIN
 from tests.serving.conftest import Served
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 CASES_PER_OPERATION = 150  # four POST operations: at least 500 generated cases in all
 

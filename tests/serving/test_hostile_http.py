@@ -15,6 +15,8 @@ from tests.conftest import BIN, free_port, running
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
 
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
+
 
 @pytest.mark.parametrize(
     "path",

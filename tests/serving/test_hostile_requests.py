@@ -14,6 +14,8 @@ import pytest
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT, EARLY
 
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
+
 HOSTILE = (
     1e308, -1e308, -1, 0, "", "x" * 20_000, None, [], {"a": 1}, True,
     "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "=HYPERLINK(1)",

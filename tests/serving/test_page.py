@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.serving.conftest import Served
 
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from tests.conftest import wait_until
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 
 def _workers(served: Served) -> list[psutil.Process]:

@@ -14,6 +14,8 @@ import pytest
 
 from tests.serving.conftest import Served
 
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
+
 AT = pd.Timestamp("2026-07-20T12:00:00Z")
 BASE = {
     "age_minutes": 60.0,

@@ -16,15 +16,17 @@ import pytest
 
 from features.labels import label_videos
 from features.loading import Dataset
-from features.settings import Settings
 from features.simulator import simulate, write_platform
 from features.store import CreatorStore, data_end, history_timeline, write_store
-from serving.dask_engine import plan
+from likecast.settings import Settings
+from models.registry import load_model
+from serving.api.schemas import Early
+from serving.batch.on_dask import plan
 from serving.predictor import Predictor
-from serving.schemas import Early
 from tests.conftest import BIN, SMALL, run_cli
-from training.registry import load_model
 from training.train import fit
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 
 @pytest.fixture(scope="module")

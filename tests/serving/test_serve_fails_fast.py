@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import BIN, free_port
 from tests.training.test_hostile_cli import _broken_version
 
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
+
 
 def _serve(model: str, home: Path, timeout: float) -> tuple[int | None, str]:
     """``likecast serve`` in its own process group, all of it killed if still up at ``timeout``."""

@@ -11,12 +11,14 @@ import mlflow
 import pytest
 
 from features.loading import fingerprint
+from models.mlflow_client import connect
 from tests.conftest import wait_until
 from tests.serving.conftest import Served
 from tests.serving.test_api import DRAFT
-from training.connection import connect
 from training.tracking import experiment_id, log_and_register
 from training.train import fit
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 
 class Traffic:

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
-from serving.demo import DRAFT
+from serving.api.demo import DRAFT
 from tests.conftest import BIN, free_port, running
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 
 def test_the_service_runs_as_many_workers_as_set(bundle_dir: Path, tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from features.settings import Settings
 from features.simulator import SimConfig, simulate, write_platform
+from likecast.settings import Settings
 from tests.conftest import free_port, run_cli
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 FAST = {"num_boost_round": 120}
 

@@ -7,11 +7,14 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import BIN, wait_until
 from tests.training.test_cli import client_for
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 
 def _runs(client: MlflowClient) -> list:

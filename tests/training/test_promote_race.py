@@ -9,12 +9,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from features.loading import Dataset, fingerprint
-from features.settings import Settings
+from likecast.settings import Settings
+from models.mlflow_client import connect
 from tests.conftest import mlflow_server_in
-from training.connection import connect
 from training.promote import promote
 from training.tracking import log_and_register
 from training.train import TrainOutcome, fit
+
+pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
 WEAK = {"num_boost_round": 2, "num_leaves": 2}
 MEDIUM = {"num_boost_round": 12, "num_leaves": 4}

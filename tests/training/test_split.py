@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.console import UserError
+from likecast.errors import UserError
 from training.split import DEFAULT_SHARES, SLICES, split_by_time
 
 

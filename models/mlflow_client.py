@@ -2,7 +2,7 @@
 
 Kept apart from ``training.tracking`` (which logs training runs and so imports the training
 code, scikit-learn and matplotlib) because the service's registry downloads connect too
-(``likecast serve`` before the workers start, and the ``serving.fetch`` child): there only
+(``likecast serve`` before the workers start, and the ``serving.swap.fetch`` child): there only
 MLflow itself should be loaded.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from features.console import UserError
-from features.redact import redact, without_userinfo
-from features.settings import Settings
+from likecast.errors import UserError
+from likecast.redact import redact, without_userinfo
+from likecast.settings import Settings
 
 
 class TrackingError(UserError):

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from features.console import UserError
-from features.settings import Settings
+from likecast.errors import UserError
+from likecast.settings import Settings
 from models.bundle import BundleError, ModelBundle
 
 
@@ -56,7 +56,7 @@ def load_model(uri: str | None, settings: Settings) -> LoadedModel:
         if not local.exists():
             raise UserError(f"{uri}: no such model folder")
         return LoadedModel(ModelBundle.load(_bundle_dir(local)), uri, None, None)
-    from training.connection import connect
+    from models.mlflow_client import connect
 
     version = resolve_version(connect(settings), uri)
     with tempfile.TemporaryDirectory(prefix="likecast-model-") as target:
@@ -73,7 +73,7 @@ def download_version(version: Any, uri: str, target: Path) -> Path:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from training.connection import TrackingError
+    from models.mlflow_client import TrackingError
 
     try:
         path = mlflow.artifacts.download_artifacts(
@@ -88,7 +88,7 @@ def resolve_version(client: Any, uri: str) -> Any:
     """``models:/name@alias`` or ``models:/name/N`` -> the ModelVersion it names now."""
     from mlflow.exceptions import MlflowException
 
-    from training.connection import TrackingError
+    from models.mlflow_client import TrackingError
 
     body = uri.removeprefix("models:/")
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.console import UserError
+from likecast.errors import UserError
 
 EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
 LATEST = pd.Timestamp("2200-01-01", tz="UTC")

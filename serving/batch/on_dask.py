@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from features.loading import DataError, parquet_parts
 from features.store import Timeline
 from models.bundle import ModelBundle
-from serving.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
+from serving.batch.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
 from training.distributed import cluster
 
 ROWS_PER_TASK = 250_000

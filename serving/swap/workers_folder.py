@@ -27,8 +27,8 @@ from pathlib import Path
 
 import psutil
 
-from features.settings import Settings
-from serving.fetch import Release
+from likecast.settings import Settings
+from serving.swap.fetch import Release
 
 ACK_TIMEOUT_S = 120.0
 

@@ -2,7 +2,7 @@
 
 The service's workers never import MLflow: with its SQL store it costs a worker about 75 MB,
 which put two workers over the service's 600 MB budget. A short-lived child process
-(``python -m serving.fetch URI FOLDER``) resolves the URI and downloads the version instead,
+(``python -m serving.swap.fetch URI FOLDER``) resolves the URI and downloads the version instead,
 and the worker loads the folder like any model folder. Whether the alias may have moved is
 checked in the worker, cheaply: the tracking server's REST API, or the SQLite file's stamp.
 """
@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from features.redact import redact_text
-from features.settings import Settings, get_settings
+from likecast.redact import redact_text
+from likecast.settings import Settings, get_settings
 
 log = logging.getLogger("likecast.serving")
 FETCH_TIMEOUT_S = 300.0
@@ -57,8 +57,8 @@ def download(uri: str, settings: Settings, into: Path) -> Release:
     Two workers may fetch the same version at once: each downloads to a folder of its own
     and renames it into place, and the second finds the place taken and uses it.
     """
-    from training.connection import connect
-    from training.registry import download_version, resolve_version
+    from models.mlflow_client import connect
+    from models.registry import download_version, resolve_version
 
     version = resolve_version(connect(settings), uri)
     final = into / f"v{version.version}"
@@ -81,7 +81,7 @@ def fetch(uri: str, into: Path, timeout_s: float = FETCH_TIMEOUT_S) -> Release:
     """``download`` in a child process; its failure comes back as one line."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "serving.fetch", uri, str(into)],
+            [sys.executable, "-m", "serving.swap.fetch", uri, str(into)],
             capture_output=True,
             text=True,
             timeout=timeout_s,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from features.console import UserError
+from likecast.errors import UserError
 
 # The first day's prediction ages; the grid then doubles until it reaches the horizon, so
 # every age from posting to the horizon lies within the ages the model was trained at.

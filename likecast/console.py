@@ -19,12 +19,6 @@ from rich.progress import (
 from rich.text import Text
 
 
-class UserError(Exception):
-    """A failure the user can fix; the CLI prints its one line and exits non-zero."""
-
-    exit_code = 2
-
-
 def stderr() -> Console:
     return Console(stderr=True, highlight=False)
 

@@ -1,6 +1,6 @@
 """The BentoML service: JSON prediction APIs, the creators' page, model info and hot swap.
 
-Run it with ``likecast serve`` (which calls ``bentoml serve serving.service:Likecast``). The
+Run it with ``likecast serve`` (which calls ``bentoml serve serving.api.service:Likecast``). The
 model comes from LIKECAST_MODEL_URI (a folder or models:/ URI) or the registry's champion.
 """
 
@@ -17,11 +17,11 @@ from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
-from features.settings import get_settings
-from serving.guard import JSON_ROUTES, JsonBodyGuard
-from serving.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
-from serving.public import api_page, public_model_info
-from serving.schemas import (
+from likecast.settings import get_settings
+from serving.api.body_limit import JSON_ROUTES, JsonBodyGuard
+from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
+from serving.api.public import api_page, public_model_info
+from serving.api.schemas import (
     BatchRequest,
     BatchResponse,
     Draft,
@@ -39,7 +39,7 @@ UI_FILES = {path.name: path for path in UI_DIR.iterdir() if path.is_file()}
 web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_url=None)
 METRICS = ServiceMetrics(
     (*JSON_ROUTES, "/model", "/ui", "/admin/reload", "/livez", "/readyz", "/metrics", "/docs.json"),
-    os.environ.get("LIKECAST_METRICS_DIR"),  # set by `likecast serve` (serving/metrics.py)
+    os.environ.get("LIKECAST_METRICS_DIR"),  # set by `likecast serve` (serving/api/metrics.py)
 )
 
 
@@ -59,7 +59,7 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
 @bentoml.service(
     name="likecast",
     # Two workers by default: a second one roughly halves p99 at 8 connections on 2 cores
-    # (bench/results/serving.json), and they switch models together (serving/board.py).
+    # (bench/results/serving.json); they switch models together (serving/swap/).
     workers=SETTINGS.service_workers,
     threads=SETTINGS.service_threads,
     # Each request's bookkeeping lives until its timeout expires, so a long timeout is a
@@ -67,7 +67,7 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
     # a 1,000-item batch, takes well under a second.
     traffic={"timeout": 10, "max_concurrency": 256},
     logging={"access": {"enabled": False}},
-    # /metrics is the service's own (serving/metrics.py): BentoML's metrics middleware was
+    # /metrics is the service's own (serving/api/metrics.py): BentoML's metrics middleware was
     # about a tenth of the worker's CPU under load.
     metrics={"enabled": False},
     # No trace exporter is configured, so spans would be built only to be dropped.
@@ -83,7 +83,7 @@ class Likecast:
         # LightGBM imports scikit-learn (64 MB a worker) for an estimator API the service
         # never calls; a None entry makes that optional import fail as if not installed.
         sys.modules.setdefault("sklearn", None)
-        from serving.predictor import ModelHolder
+        from serving.swap.holder import ModelHolder
 
         self.settings = get_settings()
         worker = bentoml.server_context.worker_index or 1  # None when not under `serve`

@@ -1,0 +1,52 @@
+"""The ``likecast`` command: one typer app assembled from each package's own commands.
+
+Each package declares its commands in its ``cli.py``; this root only mounts them, so a new
+command is written where its work lives and appears here without touching this file.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from features.cli import app as features_app
+from likecast.console import stderr
+from likecast.errors import UserError
+from likecast.memory import keep_freed_memory
+from likecast.redact import one_line
+from serving.api.cli import app as serve_app
+from serving.batch.cli import app as score_app
+from training.cli import app as training_app
+
+app = typer.Typer(
+    name="likecast",
+    help="Predict whether a short video reaches 1000 likes within its horizon.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(features_app)
+app.add_typer(training_app)
+app.add_typer(serve_app)
+app.add_typer(score_app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; user errors become one line, never a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        # standalone mode: usage errors print typer's own message and exit 2
+        command.main(args=argv, prog_name="likecast", standalone_mode=True)
+    except UserError as exc:
+        stderr().print(f"[red]error:[/red] {one_line(exc)}", soft_wrap=True)
+        return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point: a process of its own, so its allocator can be tuned."""
+    keep_freed_memory()
+    sys.exit(main())

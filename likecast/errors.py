@@ -1,0 +1,9 @@
+"""The one error type every layer raises for a problem the user can fix."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A failure the user can fix; the CLI prints its one line and exits non-zero."""
+
+    exit_code = 2

@@ -1,0 +1,96 @@
+"""``likecast serve``: start the BentoML service with the model checked first."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from likecast.console import stderr
+from likecast.settings import Settings, get_settings
+
+app = typer.Typer()
+
+
+@app.command("serve")
+def serve_command(
+    host: str | None = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default 3000)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model folder or models:/ URI (default: the registry's champion)."
+    ),
+) -> None:
+    """Serve predictions over HTTP with BentoML (runs until Ctrl-C)."""
+    settings = get_settings()
+    env = {
+        **os.environ,
+        # workers x LightGBM threads <= the cores LightGBM may use
+        "OMP_NUM_THREADS": str(max(1, settings.lgbm_threads // settings.service_workers)),
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    if model:
+        env["LIKECAST_MODEL_URI"] = model
+    host = host or settings.host
+    port = port or settings.port
+    env["LIKECAST_HOST"], env["LIKECAST_PORT"] = host, str(port)
+    uri = model or settings.model_uri or settings.champion_uri
+    if uri.startswith("models:/"):
+        _fetch_for_workers(uri, settings)
+    else:
+        _check_folder(uri, settings)
+    env["LIKECAST_METRICS_DIR"] = str(_metrics_folder(settings))
+    stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
+    bentoml = Path(sys.executable).with_name("bentoml")
+    args = [
+        str(bentoml),
+        "serve",
+        "serving.api.service:Likecast",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    os.execve(args[0], args, env)
+
+
+def _fetch_for_workers(uri: str, settings: Settings) -> None:
+    """Download the registry's model once, here, and name it to the workers.
+
+    This process becomes BentoML's supervisor (exec keeps its pid), so the service folder
+    its workers will look in is known now. Without this each worker would start a fetch of
+    its own (serving/swap/fetch.py), and MLflow loaded here is gone with the exec. A registry
+    that cannot give the model fails the command in one line, before anything starts.
+    """
+    from serving.swap.fetch import download
+    from serving.swap.workers_folder import SwapBoard, service_folder
+
+    folder = service_folder(settings, os.getpid())
+    release = download(uri, settings, folder)
+    _check_folder(release.folder, settings, name=f"{uri} (version {release.version})")
+    SwapBoard(folder, 0, settings.service_workers).commit(release)
+
+
+def _metrics_folder(settings: Settings) -> Path:
+    """An empty folder where this service's workers keep their metrics (serving/api/metrics.py)."""
+    import shutil
+
+    from serving.swap.workers_folder import service_folder
+
+    folder = service_folder(settings, os.getpid()) / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _check_folder(folder: str, settings: Settings, name: str | None = None) -> None:
+    """Load the model once here: a model no worker can load must fail the command in one
+    line, not make BentoML restart crashing workers for ever."""
+    from models.bundle import BundleError
+    from models.registry import load_model
+
+    try:
+        load_model(folder, settings)
+    except BundleError as exc:
+        raise BundleError(f"{name}: {exc}" if name else str(exc)) from exc

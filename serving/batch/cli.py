@@ -1,0 +1,118 @@
+"""``likecast score``: score a file of videos, here in chunks or on Dask."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from likecast.console import stderr
+from likecast.errors import UserError
+from likecast.instants import parse_instant
+from likecast.settings import get_settings
+
+app = typer.Typer()
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+@app.command("score")
+def score_command(
+    source: Path = typer.Option(
+        ..., "--input", help="Videos to score: a .parquet or .csv file, or a folder of parts."
+    ),
+    output: Path = typer.Option(
+        ...,
+        "--output",
+        help="Where to write: .parquet or .csv (local engine), a folder of parts (dask).",
+    ),
+    snapshots: Path | None = typer.Option(
+        None, "--snapshots", help="Snapshots table; each video uses its latest one by the age."
+    ),
+    age_minutes: float | None = typer.Option(
+        None, "--age-minutes", min=0, help="Score every video at this age (default 0: a draft)."
+    ),
+    at: str | None = typer.Option(
+        None, "--at", help="Score each video at its age at this ISO time (UTC if no offset)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Model folder or models:/ URI (default: the registry's champion)."
+    ),
+    engine: Engine = typer.Option(
+        Engine.local, "--engine", help="local: stream in chunks here; dask: run on Dask."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (default: a LocalCluster here)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="LocalCluster workers (default: one per core)."
+    ),
+    explain: bool = typer.Option(
+        False, "--explain", help="Add each video's top factors (as JSON); much slower."
+    ),
+    chunk_rows: int = typer.Option(
+        100_000, "--chunk-rows", min=1, help="Rows per chunk for the local engine."
+    ),
+) -> None:
+    """Score a file of videos with the champion (or --model) and write one row per video."""
+    import time
+
+    import pandas as pd
+
+    from features.store import CreatorStore
+    from likecast.console import rows_progress
+    from models.registry import load_model
+    from serving.batch.scoring import Scorer, When, score_local
+
+    if age_minutes is not None and at is not None:
+        raise UserError("give --age-minutes or --at, not both")
+    if snapshots is not None and age_minutes is None and at is None:
+        raise UserError(
+            "--snapshots needs an age to read the counts at: give --age-minutes A (every "
+            "video at age A) or --at T (each video at its age at time T)"
+        )
+    if engine is Engine.local and scheduler:
+        raise UserError("--scheduler needs --engine dask")
+    when = When(age_minutes=age_minutes, at=parse_instant(at, "--at") if at is not None else None)
+    if output.resolve() == source.resolve() or source.resolve() in output.resolve().parents:
+        raise UserError(f"--output {output} would overwrite the input; choose another path")
+    if snapshots is not None and not snapshots.exists():
+        raise UserError(f"{snapshots}: no such file")
+    settings = get_settings()
+    loaded = load_model(model or settings.model_uri, settings)
+    timeline = CreatorStore(settings.store_path).timeline()
+    if timeline is not None and when.at is not None:
+        timeline.check(pd.Series([when.at]), "--at")
+    scorer = Scorer(
+        bundle=loaded.bundle,
+        version=loaded.version or "local",
+        timeline=timeline,
+        when=when,
+        snapshots=snapshots,
+        explain=explain,
+    )
+    started = time.perf_counter()
+    with rows_progress(f"scoring ({engine.value})") as advance:
+        if engine is Engine.dask:
+            from serving.batch.on_dask import score_dask
+
+            outcome = score_dask(
+                scorer, source, output, settings.max_reject_share, scheduler, workers, advance
+            )
+        else:
+            outcome = score_local(
+                scorer, source, output, chunk_rows, settings.max_reject_share, advance
+            )
+    seconds = time.perf_counter() - started
+    rejected = ", ".join(f"{v} {k}" for k, v in outcome.rejected.items() if v) or "none"
+    files = ", ".join(str(p) for p in outcome.rejects_files)
+    stderr().print(
+        f"scored {outcome.scored:,} of {outcome.rows:,} videos with model {scorer.version} in "
+        f"{seconds:.1f} s ({outcome.rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}; "
+        f"rejected: {rejected}" + (f" (see {files})" if files else ""),
+        soft_wrap=True,
+    )
