@@ -32,7 +32,7 @@ from bench.common import timed, write_result
 from features.loading import clean_table
 from features.store import CreatorStore
 from models.bundle import ModelBundle
-from serving.batch.scoring import Scorer, When
+from serving.batch.scoring import Scorer, ScoringAge
 
 ROW_GROUP = 100_000
 
@@ -55,7 +55,7 @@ def bare_predict(model: Path, store: Path, source: Path) -> float:
     """Rows/s of booster.predict alone on the first million videos' feature matrix."""
     raw = pq.ParquetFile(source).read_row_groups(range(10)).to_pandas()
     videos = clean_table(raw, "videos").clean
-    scorer = Scorer(ModelBundle.load(model), "local", CreatorStore(store).timeline(), When())
+    scorer = Scorer(ModelBundle.load(model), "local", CreatorStore(store).timeline(), ScoringAge())
     _, matrix = scorer.features(videos, np.zeros(len(videos)))
     times: dict[str, float] = {}
     with timed(times, "predict"):
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1M videos")
     args = parser.parse_args(argv)
     copies, large = (1, 2) if args.quick else (args.copies, args.large_copies)
-    model, store = model_and_store(100_000)
+    model, store, _registry = model_and_store(100_000)
     result: dict = {"workers": args.workers}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

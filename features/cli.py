@@ -120,9 +120,10 @@ def materialize_command(
     from features.store import data_end, history_timeline, write_store
 
     settings = get_settings()
+    asked = parse_instant(at, "--at") if at is not None else None  # fail before the work
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
-    moment = parse_instant(at, "--at") if at is not None else data_end(dataset)
+    moment = asked if asked is not None else data_end(dataset)
     timeline = history_timeline(
         dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
     )

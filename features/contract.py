@@ -1,7 +1,11 @@
 """The data contract: what the two input tables hold, in one place.
 
-Real platform exports and the simulator both go through these definitions, so a rule stated
-here (a column, its type, its range) is enforced the same way for every source.
+Each table is declared once (``VIDEOS``, ``SNAPSHOTS``): its columns with their type and
+range, its key, and which columns it cannot do without. The loader applies those rules row
+by row and sets aside what breaks them; the typed frames it hands on are checked against
+the pandera schema derived from the same declaration. Rules that need both tables (a
+snapshot's video, its timing, counts that only grow) are ``snapshot_ages`` and
+``snapshot_problems``, which the service applies to a request's counts as well.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 from features.limits import BIG_COUNT, LONGEST_VIDEO_S, OLDEST_AGE_MINUTES
@@ -19,12 +24,16 @@ Kind = Literal["str", "timestamp", "float", "int", "bool"]
 
 @dataclass(frozen=True)
 class Column:
+    """One column of an input table: its type, whether it must be given, and its range."""
+
     name: str
     kind: Kind
     required: bool = False
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
+    loaded_as: str | None = None  # the loaded frame's dtype, where not the kind's own
+    filled: bool = False  # the loader derives it for every kept row when it is not given
 
     def rule(self, side: Literal["below", "above"]) -> str:
         """The range rule a value broke, in words, for error messages.
@@ -39,18 +48,6 @@ class Column:
         return f"{'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
 
 
-VIDEO_COLUMNS: tuple[Column, ...] = (
-    Column("video_id", "str", required=True),
-    Column("creator_id", "str", required=True),
-    Column("posted_at", "timestamp", required=True),
-    Column("category", "str"),
-    Column("duration_s", "float", minimum=0, exclusive_minimum=True, maximum=LONGEST_VIDEO_S),
-    Column("caption", "str"),
-    Column("hashtags", "str"),
-    Column("creator_followers", "int", minimum=0, maximum=BIG_COUNT),
-    Column("music_trending", "bool"),
-)
-
 COUNTER_COLUMNS: tuple[str, ...] = (
     "views",
     "likes",
@@ -61,71 +58,87 @@ COUNTER_COLUMNS: tuple[str, ...] = (
 )
 RATE_COLUMNS: tuple[str, ...] = ("completion_rate", "retention_3s")
 
-SNAPSHOT_COLUMNS: tuple[Column, ...] = (
-    Column("video_id", "str", required=True),
-    Column("observed_at", "timestamp"),
-    Column("age_minutes", "float", minimum=0, maximum=OLDEST_AGE_MINUTES),
-    Column("likes", "int", required=True, minimum=0, maximum=BIG_COUNT),
-    *(
-        Column(name, "int", minimum=0, maximum=BIG_COUNT)
-        for name in COUNTER_COLUMNS
-        if name != "likes"
-    ),
-    *(Column(name, "float", minimum=0, maximum=1) for name in RATE_COLUMNS),
-    Column("avg_watch_s", "float", minimum=0),
-)
-
-TABLES: dict[str, tuple[Column, ...]] = {
-    "videos": VIDEO_COLUMNS,
-    "snapshots": SNAPSHOT_COLUMNS,
-}
-KEYS: dict[str, tuple[str, ...]] = {
-    "videos": ("video_id",),
-    "snapshots": ("video_id", "age_minutes"),
+DTYPES: dict[Kind, str] = {
+    "str": "string",
+    "timestamp": "datetime64[ns, UTC]",
+    "float": "float64",
+    "int": "Int64",
+    "bool": "boolean",
 }
 
 
-def _schema(columns: tuple[Column, ...], extra: dict[str, pa.Column]) -> pa.DataFrameSchema:
-    dtypes = {
-        "str": "string",
-        "timestamp": "datetime64[ns, UTC]",
-        "float": "float64",
-        "int": "Int64",
-        "bool": "boolean",
-    }
-    checks: dict[str, pa.Column] = {}
-    for col in columns:
-        column_checks = []
-        if col.minimum is not None:
-            column_checks.append(
-                pa.Check.gt(col.minimum) if col.exclusive_minimum else pa.Check.ge(col.minimum)
+@dataclass(frozen=True)
+class Table:
+    """One input table's contract: its columns, its key, and what it cannot do without."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    one_of: tuple[str, ...] = ()  # at least one of these columns must be present
+
+    def missing(self, given: pd.Index) -> list[str]:
+        """The required columns (or choice of columns) ``given`` lacks, for the error line."""
+        missing = [c.name for c in self.columns if c.required and c.name not in given]
+        if self.one_of and not any(name in given for name in self.one_of):
+            missing.append(" or ".join(self.one_of))
+        return missing
+
+    def schema(self) -> pa.DataFrameSchema:
+        """The pandera schema of the typed frame the loader hands on for this table."""
+        columns = {}
+        for col in self.columns:
+            checks = []
+            if col.minimum is not None:
+                low = pa.Check.gt if col.exclusive_minimum else pa.Check.ge
+                checks.append(low(col.minimum))
+            if col.maximum is not None:
+                checks.append(pa.Check.le(col.maximum))
+            columns[col.name] = pa.Column(
+                col.loaded_as or DTYPES[col.kind],
+                checks=checks,
+                nullable=not (col.required or col.filled),
+                required=col.required or col.filled,
+                unique=self.key == (col.name,),
             )
-        if col.maximum is not None:
-            column_checks.append(pa.Check.le(col.maximum))
-        checks[col.name] = pa.Column(
-            dtypes[col.kind], checks=column_checks, nullable=not col.required, required=False
-        )
-    checks.update(extra)
-    return pa.DataFrameSchema(checks, strict=False)
+        return pa.DataFrameSchema(columns, strict=False)
 
 
-# The typed frames the loader hands to the rest of likecast. Validating them after cleaning is
-# cheap and catches a loader bug before it becomes a silent feature bug.
-VIDEOS_SCHEMA = _schema(
-    VIDEO_COLUMNS,
-    {
-        "video_id": pa.Column("string", unique=True),
-        "category": pa.Column("category", nullable=True, required=False),
-    },
+VIDEOS = Table(
+    "videos",
+    (
+        Column("video_id", "str", required=True),
+        Column("creator_id", "str", required=True),
+        Column("posted_at", "timestamp", required=True),
+        Column("category", "str", loaded_as="category"),
+        Column("duration_s", "float", minimum=0, exclusive_minimum=True, maximum=LONGEST_VIDEO_S),
+        Column("caption", "str"),
+        Column("hashtags", "str"),
+        Column("creator_followers", "int", minimum=0, maximum=BIG_COUNT),
+        Column("music_trending", "bool"),
+    ),
+    key=("video_id",),
 )
-SNAPSHOTS_SCHEMA = _schema(
-    SNAPSHOT_COLUMNS,
-    {
-        "video_id": pa.Column("category"),
-        "observed_at": pa.Column("datetime64[ns, UTC]"),
-        "age_minutes": pa.Column("float64", pa.Check.ge(0)),
-    },
+
+SNAPSHOTS = Table(
+    "snapshots",
+    (
+        Column("video_id", "str", required=True, loaded_as="category"),
+        Column("observed_at", "timestamp", filled=True),
+        Column("age_minutes", "float", minimum=0, maximum=OLDEST_AGE_MINUTES, filled=True),
+        Column("likes", "int", required=True, minimum=0, maximum=BIG_COUNT),
+        *(
+            Column(name, "int", minimum=0, maximum=BIG_COUNT)
+            for name in COUNTER_COLUMNS
+            if name != "likes"
+        ),
+        *(Column(name, "float", minimum=0, maximum=1) for name in RATE_COLUMNS),
+        Column("avg_watch_s", "float", minimum=0),
+    ),
+    key=("video_id", "age_minutes"),
+    one_of=("observed_at", "age_minutes"),  # either dates a snapshot
 )
+
+TABLES: dict[str, Table] = {table.name: table for table in (VIDEOS, SNAPSHOTS)}
 
 
 AGE_TOLERANCE_MINUTES = 1.0  # a snapshot's age_minutes and observed_at may differ by rounding
@@ -144,10 +157,12 @@ def snapshot_ages(
         apart = np.abs(from_times - given) > AGE_TOLERANCE_MINUTES
         age = np.where(np.isnan(from_times), given, from_times)
         before = age < 0
+        late = age > OLDEST_AGE_MINUTES  # the age column's bound, for an age from observed_at
     problems = [
         (apart, "age_minutes", "disagrees with observed_at - posted_at"),
         (np.isnan(age), "observed_at", "observed_at or age_minutes required"),
         (before, "observed_at", "snapshot before posted_at"),
+        (late, "observed_at", f"must be <= {OLDEST_AGE_MINUTES:g} minutes after posted_at"),
     ]
     return age, [(mask, column, rule) for mask, column, rule in problems if mask.any()]
 

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandas._libs.tslibs.nattype import NaTType
 
 from features.contract import (
     COUNTER_COLUMNS,
-    KEYS,
-    SNAPSHOTS_SCHEMA,
+    SNAPSHOTS,
     TABLES,
-    VIDEOS_SCHEMA,
+    VIDEOS,
     Column,
     snapshot_ages,
     snapshot_problems,
@@ -41,12 +41,15 @@ class DataError(UserError):
 
 @dataclass(frozen=True)
 class Problem:
+    """One broken rule of one table and every row that breaks it."""
+
     table: str
     column: str
     rule: str
     rows: tuple[int, ...]  # 1-based data row numbers, all of them
 
     def line(self) -> str:
+        """The problem in one line, with its first rows."""
         shown = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
         extra = len(self.rows) - FIRST_ROWS_SHOWN
         more = f" (+{extra} more)" if extra > 0 else ""
@@ -66,17 +69,21 @@ class TableResult:
 
     @property
     def reject_share(self) -> float:
+        """The share of the table's rows set aside."""
         return len(self.rejects) / self.total_rows if self.total_rows else 0.0
 
 
 @dataclass
 class Dataset:
+    """The typed videos and snapshots of a data set, and what loading set aside."""
+
     videos: pd.DataFrame
     snapshots: pd.DataFrame
     results: dict[str, TableResult]
 
     @property
     def problems(self) -> list[Problem]:
+        """Every broken rule of both tables."""
         return [p for r in self.results.values() for p in r.problems]
 
     def check_reject_share(self, limit: float) -> None:
@@ -203,9 +210,8 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         raise DataError(f"{path}: file is empty")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        # Row group by row group: ParquetFile.iter_batches kept allocating as it went
-        # (pyarrow 25 here: +6 MB per 100k rows read), reading whole row groups stays flat.
-        # A row group is Parquet's unit of reading, so memory follows the largest one.
+        # Whole row groups, Parquet's unit of reading: memory follows the largest one and
+        # stays flat, where iter_batches kept allocating (docs/decisions.md, 2026-12-02).
         try:
             parquet = pq.ParquetFile(path)
             for group in range(parquet.num_row_groups):
@@ -267,12 +273,12 @@ def _coerce(raw: pd.Series, column: Column) -> Coerced:
         return Coerced(stamps.where(inside).astype("datetime64[ns, UTC]"), stamps, none)
     if column.kind == "bool":
         if pd.api.types.is_bool_dtype(raw):
-            out = raw.astype("boolean")
+            flags = raw.astype("boolean")
         else:
             words = raw.astype("string").str.strip().str.lower()
             yes_no = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-            out = words.map(yes_no).astype("boolean")
-        return Coerced(out, out, none)
+            flags = words.map(yes_no).astype("boolean")
+        return Coerced(flags, flags, none)
     if pd.api.types.is_bool_dtype(raw):
         numbers = pd.Series(np.nan, index=raw.index)  # a boolean is no number
     else:
@@ -301,7 +307,7 @@ def _any_resolution_utc(raw: pd.Series) -> pd.Series:
         return text.map(_one_time).astype("datetime64[us, UTC]")
 
 
-def _one_time(text: object) -> pd.Timestamp:
+def _one_time(text: object) -> pd.Timestamp | NaTType:
     try:
         stamp = pd.Timestamp(str(text))
     except (ValueError, OverflowError):
@@ -309,33 +315,51 @@ def _one_time(text: object) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _row_numbers(mask: pd.Series) -> tuple[int, ...]:
-    return tuple(int(i) + 1 for i in np.flatnonzero(mask.to_numpy()))
+class _Reasons:
+    """Why each row of one table is set aside, gathered rule by rule.
+
+    Every rule a row breaks is named in its reason, and every broken rule is a ``Problem``
+    listing the rows, numbered as in the user's file.
+    """
+
+    def __init__(self, table: str, index: pd.Index, rows: np.ndarray, problems: list[Problem]):
+        self.table = table
+        self.rows = rows  # each row's 1-based number in the user's file
+        self.problems = problems
+        self.text = pd.Series("", index=index, dtype=object)
+
+    def flag(self, mask: pd.Series, column: str, rule: str) -> None:
+        """Set aside the rows ``mask`` picks (missing counts as False) for ``column``: ``rule``."""
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            picked = self.rows[mask.to_numpy()]
+            self.problems.append(Problem(self.table, column, rule, tuple(int(r) for r in picked)))
+            self.text[mask] = self.text[mask] + f"{column}: {rule}; "
+
+    @property
+    def bad(self) -> pd.Series:
+        """The rows with at least one reason."""
+        return self.text != ""
+
+    def of_bad(self) -> pd.Series:
+        """The reasons of the rows set aside, in one line each."""
+        return self.text[self.bad].str.rstrip("; ")
 
 
 def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
     """Apply the column rules of one table; cross-table rules come after."""
-    columns = TABLES[table]
+    contract = TABLES[table]
     raw = raw.reset_index(drop=True)
-    missing = [c.name for c in columns if c.required and c.name not in raw.columns]
-    if table == "snapshots" and "observed_at" not in raw and "age_minutes" not in raw:
-        missing.append("observed_at or age_minutes")
+    missing = contract.missing(raw.columns)
     if missing:
         raise DataError(f"{table}: missing required column {', '.join(repr(m) for m in missing)}")
     if raw.empty:
         raise DataError(f"{table}: table has no rows")
 
     clean = raw.copy()
-    reasons = pd.Series("", index=raw.index, dtype=object)
-    problems: list[Problem] = []
-
-    def flag(mask: pd.Series, column: str, rule: str) -> None:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            problems.append(Problem(table, column, rule, _row_numbers(mask)))
-            reasons[mask] = reasons[mask] + f"{column}: {rule}; "
-
-    for column in columns:
+    reasons = _Reasons(table, raw.index, np.arange(1, len(raw) + 1), [])
+    flag = reasons.flag
+    for column in contract.columns:
         if column.name not in raw.columns:
             continue
         try:
@@ -371,30 +395,24 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
             flag(comparable > column.maximum, column.name, f"must be {column.rule('above')}")
         clean[column.name] = values
 
-    keys = [k for k in KEYS[table] if k in clean.columns]
-    if table == "videos":
-        flag(
-            clean.duplicated(keys, keep="first") & clean["video_id"].notna(),
-            "video_id",
-            "duplicate key",
-        )
-    return _split(table, raw, clean, reasons, problems)
+    # a key of given columns is checked here; a key with a filled column (the snapshots'
+    # age, which may come from observed_at) once it is filled, in ``attach_snapshots``
+    filled = {c.name for c in contract.columns if c.filled}
+    if not filled.intersection(contract.key):
+        given_key = clean[list(contract.key)].notna().all(axis=1)
+        duplicate = clean.duplicated(list(contract.key), keep="first") & given_key
+        flag(duplicate, contract.key[-1], "duplicate key")
+    return _split(table, raw, clean, reasons)
 
 
-def _split(
-    table: str,
-    raw: pd.DataFrame,
-    clean: pd.DataFrame,
-    reasons: pd.Series,
-    problems: list[Problem],
-) -> TableResult:
-    bad = reasons != ""
+def _split(table: str, raw: pd.DataFrame, clean: pd.DataFrame, reasons: _Reasons) -> TableResult:
+    bad = reasons.bad
     rejects = raw[bad].copy()
     rejects.insert(0, "_row", np.flatnonzero(bad.to_numpy()) + 1)
-    rejects["_reason"] = reasons[bad].str.rstrip("; ")
+    rejects["_reason"] = reasons.of_bad()
     kept = clean[~bad].copy()
     kept["_row"] = np.flatnonzero(~bad.to_numpy()) + 1
-    return TableResult(table, kept, rejects, len(raw), problems)
+    return TableResult(table, kept, rejects, len(raw), reasons.problems)
 
 
 def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult:
@@ -420,17 +438,8 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
         index=snaps.index,
     )
     snaps = snaps.assign(video_id=pd.Series(video_id, index=snaps.index))
-    reasons = pd.Series("", index=snaps.index, dtype=object)
-    problems = list(snapshots.problems)
-
-    def flag(mask: pd.Series, column: str, rule: str) -> None:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            problems.append(
-                Problem("snapshots", column, rule, tuple(int(r) for r in raw_rows[mask.to_numpy()]))
-            )
-            reasons[mask] = reasons[mask] + f"{column}: {rule}; "
-
+    reasons = _Reasons("snapshots", snaps.index, raw_rows, list(snapshots.problems))
+    flag = reasons.flag
     flag(posted.isna(), "video_id", "unknown video (not in videos)")
     missing = np.full(len(snaps), np.nan)
     from_times = missing
@@ -463,14 +472,13 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
         flag(pd.Series(mask, index=snaps.index), column, rule)
 
     merged = TableResult("snapshots", snaps, snapshots.rejects, snapshots.total_rows)
-    bad = reasons != ""
+    bad = reasons.bad
     if bad.any():
-        extra = snaps.loc[bad, ["_row"]].assign(_reason=reasons[bad].str.rstrip("; "))
-        # rejects keep the user's original values: look them up by row number
-        original = _original_rows(snapshots, extra)
-        merged.rejects = pd.concat([snapshots.rejects, original], ignore_index=True)
+        extra = snaps.loc[bad, ["_row"]].assign(_reason=reasons.of_bad())
+        late = _original_rows(snapshots, extra)
+        merged.rejects = pd.concat([snapshots.rejects, late], ignore_index=True)
     merged.clean = snaps[~bad]
-    merged.problems = problems
+    merged.problems = reasons.problems
     return merged
 
 
@@ -479,6 +487,12 @@ def _original_rows(result: TableResult, extra: pd.DataFrame) -> pd.DataFrame:
     rows = result.clean.set_index("_row").loc[extra["_row"]].reset_index()
     rows["_reason"] = extra["_reason"].to_numpy()
     return rows
+
+
+# The typed frames the loader hands on, checked against the contract: a loader bug stops
+# here instead of becoming a silent feature bug.
+VIDEOS_SCHEMA = VIDEOS.schema()
+SNAPSHOTS_SCHEMA = SNAPSHOTS.schema()
 
 
 def _finish_videos(result: TableResult) -> pd.DataFrame:
@@ -521,6 +535,7 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_text_atomically(text: str, path: Path) -> None:
+    """Write text to a temporary file beside the target, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text)
@@ -536,7 +551,7 @@ def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:
         for file in files:
             digest.update(file.name.encode())
             with file.open("rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                while block := handle.read(1 << 20):
                     digest.update(block)
     posted = dataset.videos["posted_at"]
     return {

@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 
 @dataclass(frozen=True)
 class Category:
+    """A video category and how it draws views, likes and text."""
+
     name: str
     weight: float  # share of creators whose home it is
     audience: float  # multiplier on recommendation pool sizes
@@ -104,6 +106,8 @@ COUNTERS = ("views", "likes", "comments", "replies", "shares", "follows", "compl
 
 @dataclass(frozen=True)
 class SimConfig:
+    """The simulated platform's size, seed and shape."""
+
     videos: int = 50_000
     seed: int = 7
     hit_share: float = 0.08
@@ -118,6 +122,8 @@ class SimConfig:
 
 @dataclass
 class Platform:
+    """A simulated platform: its videos, their snapshots, and the hidden truth."""
+
     videos: pd.DataFrame
     snapshots: pa.Table
     truth: pd.DataFrame
@@ -203,6 +209,14 @@ def _rates(rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.n
     n = len(v["hook"])
     hook, value, ctype = v["hook"], v["content_value"], v["content_type"]
     centred = value - 0.5 * v["skill"]  # zero-median part, keeps medians on target
+
+    def engagement(name: str, cap: float, noise: float, *effects: np.ndarray | float) -> np.ndarray:
+        """A rate around its median: effects and noise on the log scale, capped at ``cap``."""
+        log_rate = np.log(MEDIAN_RATES[name])
+        for effect in effects:  # added one by one, in order: the same sums as written out
+            log_rate = log_rate + effect
+        return np.exp(log_rate + rng.normal(0, noise, n)).clip(0, cap)
+
     return {
         "play": _sigmoid(_logit(MEDIAN_RATES["play"]) + 0.35 * hook + rng.normal(0, 0.3, n)),
         "retention_3s": _sigmoid(
@@ -215,34 +229,12 @@ def _rates(rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.n
             - 0.6 * np.log(v["duration_s"] / 40.0)
             + rng.normal(0, 0.4, n)
         ),
-        "like": np.exp(
-            np.log(MEDIAN_RATES["like"])
-            + 0.45 * centred
-            + 0.3 * v["skill"] * 0.5
-            + LIKE_BY_TYPE[ctype]
-            - 0.05
-            + rng.normal(0, 0.35, n)
-        ).clip(0, 0.5),
-        "comment": np.exp(
-            np.log(MEDIAN_RATES["comment"])
-            + 0.4 * centred
-            + 0.3 * (ctype == 1)
-            - 0.1
-            + rng.normal(0, 0.5, n)
-        ).clip(0, 0.2),
-        "share": np.exp(
-            np.log(MEDIAN_RATES["share"])
-            + 0.5 * centred
-            + 0.4 * (ctype == 0)
-            - 0.2
-            + rng.normal(0, 0.6, n)
-        ).clip(0, 0.1),
-        "follow": np.exp(
-            np.log(MEDIAN_RATES["follow"])
-            + 0.3 * centred
-            + 0.2 * v["skill"]
-            + rng.normal(0, 0.5, n)
-        ).clip(0, 0.1),
+        "like": engagement(
+            "like", 0.5, 0.35, 0.45 * centred, 0.3 * v["skill"] * 0.5, LIKE_BY_TYPE[ctype], -0.05
+        ),
+        "comment": engagement("comment", 0.2, 0.5, 0.4 * centred, 0.3 * (ctype == 1), -0.1),
+        "share": engagement("share", 0.1, 0.6, 0.5 * centred, 0.4 * (ctype == 0), -0.2),
+        "follow": engagement("follow", 0.1, 0.5, 0.3 * centred, 0.2 * v["skill"]),
         "reply_per_comment": rng.lognormal(np.log(0.25), 0.5, n),
     }
 
@@ -448,7 +440,9 @@ def simulate(cfg: SimConfig, progress: Callable[[str], None] | None = None) -> P
             "video_id": video_ids,
             "creator_id": _ids("c", len(creators["skill"]))[v["creator"]],
             "posted_at": posted_at,
-            "category": pd.Categorical.from_codes(v["category"], [c.name for c in CATEGORIES]),
+            "category": pd.Categorical.from_codes(
+                v["category"], pd.Index([c.name for c in CATEGORIES])
+            ),
             "duration_s": v["duration_s"],
             "caption": captions,
             "hashtags": hashtags,

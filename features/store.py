@@ -51,6 +51,7 @@ class Timeline:
 
 
 def before_store(oldest: pd.Timestamp) -> str:
+    """Why a moment before ``oldest`` has no history, and the command that fixes it."""
     return (
         f"before the creator store's oldest state ({oldest.isoformat()}): materialize the "
         "store from data that reaches back that far (likecast features materialize --data DIR)"
@@ -58,6 +59,7 @@ def before_store(oldest: pd.Timestamp) -> str:
 
 
 def too_early(what: str, moment: pd.Timestamp | datetime, oldest: pd.Timestamp) -> str:
+    """The one-line error for ``what`` at ``moment``, before the store's oldest state."""
     return f"{what} {pd.Timestamp(moment).isoformat()} is {before_store(oldest)}"
 
 
@@ -119,11 +121,11 @@ def history_as_of(timeline: Timeline, creators: pd.Series, times: pd.Series) -> 
     """
     rows = timeline.rows
     codes = pd.Index(pd.unique(rows["creator_id"]))
-    r_code = codes.get_indexer(rows["creator_id"]).astype(np.int64)
+    r_code = codes.get_indexer(pd.Index(rows["creator_id"])).astype(np.int64)
     r_sec = _seconds(rows["valid_from"])
     order = np.lexsort((r_sec, r_code))
     r_code, r_sec = r_code[order], r_sec[order]
-    q_code = codes.get_indexer(creators.astype("string")).astype(np.int64)
+    q_code = codes.get_indexer(pd.Index(creators.astype("string"))).astype(np.int64)
     q_sec = _seconds(times)
     shift = np.int64(2**33)
     pos = np.searchsorted(r_code * shift + r_sec, q_code * shift + q_sec, side="right") - 1
@@ -214,9 +216,11 @@ class CreatorStore:
 
     @property
     def loaded(self) -> bool:
+        """Whether a store file was found and opened."""
         return self._db is not None
 
     def creators(self) -> int:
+        """How many creators the store holds."""
         if self._db is None:
             return 0
         query = f"SELECT COUNT(DISTINCT creator_id) FROM {TABLE}"
@@ -234,6 +238,7 @@ class CreatorStore:
         return Timeline(frame, self.oldest, self.as_of)
 
     def get(self, creator_id: str, at: datetime) -> dict[str, object] | None:
+        """The history of one creator at ``at``; None for a cold start."""
         return self.get_many([(creator_id, at)])[0]
 
     def get_many(self, queries: Sequence[tuple[str, datetime]]) -> list[dict[str, object] | None]:
@@ -279,8 +284,8 @@ class CreatorStore:
 def _history(row: list) -> dict[str, object]:
     """One creator's stored values; the last post time as a plain datetime (None if none).
 
-    Plain datetimes because a batch request reads a thousand creators: parsing each stamp
-    with pandas was most of the lookup's cost.
+    Plain datetimes: a batch request reads a thousand creators, and a pandas Timestamp per
+    stamp would cost more than the look-up itself.
     """
     values = dict(zip(HISTORY_COLUMNS, row, strict=True))
     stamp = values.pop("hist_last_posted_at")

@@ -20,6 +20,7 @@ from rich.text import Text
 
 
 def stderr() -> Console:
+    """A console on standard error, for progress and messages."""
     return Console(stderr=True, highlight=False)
 
 
@@ -40,6 +41,7 @@ def stages(title: str, total: int) -> Iterator[Callable[[str], None]]:
         started = False
 
         def advance(label: str) -> None:
+            """Move the bar on to the stage ``label``."""
             nonlocal started
             if started:
                 bar.advance(task)
@@ -52,6 +54,7 @@ def stages(title: str, total: int) -> Iterator[Callable[[str], None]]:
 
 class _RowRate(ProgressColumn):
     def render(self, task: Task) -> Text:
+        """The task's rate in rows per second."""
         return Text(f"{task.speed or 0:,.0f} rows/s")
 
 

@@ -8,12 +8,12 @@ globals, which keeps tests free to build their own.
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from likecast.errors import UserError
+from likecast.zones import known_time_zone
 
 # The first day's prediction ages; the grid then doubles until it reaches the horizon, so
 # every age from posting to the horizon lies within the ages the model was trained at.
@@ -99,11 +99,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return known_time_zone(value)
 
     @property
     def horizon_minutes(self) -> float:

@@ -1,11 +1,11 @@
-"""Training commands: train, evaluate, promote, models, mlflow-ui."""
+"""Training commands: train, evaluate, promote, models, tune, mlflow-ui."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from likecast.redact import redact
 from likecast.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from features.loading import Dataset
 
 # MLflow, scikit-learn and LightGBM load inside each command: importing them takes seconds,
@@ -29,6 +31,28 @@ app = typer.Typer(no_args_is_help=True)
 PROMOTION_REFUSED = 3  # exit code of a promote that compared and kept the champion
 
 DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
+
+# How each metric is headed in the tables the commands print.
+METRIC_HEADERS = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "log_loss": "log loss",
+    "brier": "Brier",
+    "ece": "ECE",
+    "positive_rate": "positive rate",
+}
+
+
+def metric_cells(
+    row: Mapping[str, Any] | pd.Series, metrics: Sequence[str], digits: int = 4
+) -> list[str]:
+    """The metrics of one row as table cells; "-" where one is missing (None or NaN)."""
+    return ["-" if row[m] is None or row[m] != row[m] else f"{row[m]:.{digits}f}" for m in metrics]
+
+
+def metric_headers(metrics: Sequence[str]) -> list[str]:
+    """The column headings of ``metrics``."""
+    return [METRIC_HEADERS[m] for m in metrics]
 
 
 def _settings(threshold: int | None, horizon_days: float | None, seed: int | None) -> Settings:
@@ -141,12 +165,10 @@ def _fit_on_dask(
 def _print_tables(tables: dict) -> None:
     from training.train import BASELINES
 
-    table = Table("model", "ROC AUC", "PR AUC", "log loss", "Brier", "ECE", title="test metrics")
+    metrics = ("roc_auc", "pr_auc", "log_loss", "brier", "ece")
+    table = Table("model", *metric_headers(metrics), title="test metrics")
     for name in ("lightgbm", *BASELINES):
-        row = tables[name].loc["all"]
-        table.add_row(
-            name, *(f"{row[m]:.4f}" for m in ("roc_auc", "pr_auc", "log_loss", "brier", "ece"))
-        )
+        table.add_row(name, *metric_cells(tables[name].loc["all"], metrics))
     Console().print(table)
 
 
@@ -181,15 +203,11 @@ def evaluate_command(
     rows = grid_rows(per_video[labeled], dataset.snapshots, spec.ages, spec.horizon_minutes)
     y = labels["label"].to_numpy()[labeled].repeat(len(spec.ages))
     table = evaluate_bundle(loaded.bundle, rows, y, spec.ages)
+    metrics = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "positive_rate")
     printed = Table(
         "age",
         "open rows",
-        "ROC AUC",
-        "PR AUC",
-        "log loss",
-        "Brier",
-        "ECE",
-        "positive rate",
+        *metric_headers(metrics),
         "decided by counts",
         "of them right",
         title=f"{loaded.uri} (version {loaded.version or '-'}): the model on the rows still "
@@ -199,10 +217,7 @@ def evaluate_command(
         printed.add_row(
             str(age),
             f"{row['n']:,.0f}" if row["n"] == row["n"] else "0",
-            *(
-                f"{row[m]:.4f}" if row[m] == row[m] else "-"
-                for m in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "positive_rate")
-            ),
+            *metric_cells(row, metrics),
             f"{row['decided']:,.0f}",
             f"{row['decided_right']:.1%}" if row["decided_right"] == row["decided_right"] else "-",
         )
@@ -231,15 +246,16 @@ def promote_command(
     decision = promote(connect(settings), settings, alias, version, force)
     console = Console()
     if decision.candidate_metrics and decision.champion_metrics:
-        table = Table(
-            "metric", f"candidate v{decision.candidate}", f"champion v{decision.champion}"
+        metrics = ("roc_auc", "log_loss", "ece")
+        table = Table("model", *metric_headers(metrics))
+        table.add_row(
+            f"candidate v{decision.candidate}",
+            *metric_cells(decision.candidate_metrics, metrics, digits=5),
         )
-        for metric in ("roc_auc", "log_loss", "ece"):
-            table.add_row(
-                metric,
-                f"{decision.candidate_metrics[metric]:.5f}",
-                f"{decision.champion_metrics[metric]:.5f}",
-            )
+        table.add_row(
+            f"champion v{decision.champion}",
+            *metric_cells(decision.champion_metrics, metrics, digits=5),
+        )
         console.print(table)
     verb = "moved" if decision.moved else "kept"
     target = decision.candidate if decision.moved else decision.champion
@@ -259,15 +275,13 @@ def models_command() -> None:
     if not rows:
         Console().print(f"no versions of {settings.model_name} registered yet")
         return
-    table = Table("version", "aliases", "ROC AUC", "log loss", "ECE", "created", "run")
+    metrics = ("roc_auc", "log_loss", "ece")
+    table = Table("version", "aliases", *metric_headers(metrics), "created", "run")
     for row in rows:
         table.add_row(
             row["version"],
             ", ".join(f"@{a}" for a in row["aliases"]),
-            *(
-                f"{row[m]:.4f}" if row[m] is not None else "-"
-                for m in ("roc_auc", "log_loss", "ece")
-            ),
+            *metric_cells(row, metrics),
             row["created"][:19],
             row["run_id"] or "-",
         )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.limits import BIG_COUNT, time_range
 from features.limits import OLDEST_AGE_MINUTES as MAX_AGE_MINUTES
+from likecast.zones import known_time_zone
 
 MAX_BATCH_ITEMS = 10_000  # the ceiling of LIKECAST_BATCH_MAX_ITEMS
 
@@ -89,13 +90,7 @@ class Draft(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return None if value is None else known_time_zone(value)
 
 
 class EarlierSnapshot(BaseModel):

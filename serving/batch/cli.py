@@ -16,6 +16,8 @@ app = typer.Typer()
 
 
 class Engine(StrEnum):
+    """Where a scoring job runs."""
+
     local = "local"
     dask = "dask"
 
@@ -66,7 +68,7 @@ def score_command(
     from features.store import CreatorStore
     from likecast.console import rows_progress
     from models.registry import load_model
-    from serving.batch.scoring import Scorer, When, score_local
+    from serving.batch.scoring import Scorer, ScoringAge, score_local
 
     if age_minutes is not None and at is not None:
         raise UserError("give --age-minutes or --at, not both")
@@ -77,7 +79,9 @@ def score_command(
         )
     if engine is Engine.local and scheduler:
         raise UserError("--scheduler needs --engine dask")
-    when = When(age_minutes=age_minutes, at=parse_instant(at, "--at") if at is not None else None)
+    scoring_age = ScoringAge(
+        age_minutes=age_minutes, at=parse_instant(at, "--at") if at is not None else None
+    )
     if output.resolve() == source.resolve() or source.resolve() in output.resolve().parents:
         raise UserError(f"--output {output} would overwrite the input; choose another path")
     if snapshots is not None and not snapshots.exists():
@@ -85,13 +89,13 @@ def score_command(
     settings = get_settings()
     loaded = load_model(model or settings.model_uri, settings)
     timeline = CreatorStore(settings.store_path).timeline()
-    if timeline is not None and when.at is not None:
-        timeline.check(pd.Series([when.at]), "--at")
+    if timeline is not None and scoring_age.at is not None:
+        timeline.check(pd.Series([scoring_age.at]), "--at")
     scorer = Scorer(
         bundle=loaded.bundle,
         version=loaded.version or "local",
         timeline=timeline,
-        when=when,
+        scoring_age=scoring_age,
         snapshots=snapshots,
         explain=explain,
     )

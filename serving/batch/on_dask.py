@@ -2,7 +2,7 @@
 
 Tasks are planned from Parquet metadata alone (row groups and their row counts), so the
 client never reads the data and every task knows the file row number of its first row.
-The scorer's ingredients (model files as text, the creator table, options) are scattered to
+The scorer, as plain data (model files as text, the creator table, options), is scattered to
 the workers once; each worker builds its Scorer on first use and keeps it, so the model is
 loaded once per worker, not once per partition. Each task writes its own part file; the
 client writes ``_SUCCESS`` last and renames the folder into place.
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 from features.loading import DataError, parquet_parts
 from features.store import Timeline
 from models.bundle import ModelBundle
-from serving.batch.scoring import Outcome, Scorer, When, as_arrow, check_share, finish_rejects
+from serving.batch.scoring import Outcome, Scorer, ScoringAge, as_arrow, check_share, finish_rejects
 from training.distributed import cluster
 
 ROWS_PER_TASK = 250_000
@@ -32,6 +33,8 @@ ROWS_PER_TASK = 250_000
 
 @dataclass(frozen=True)
 class Task:
+    """One Dask task: whole row groups of one Parquet file, and the row they start at."""
+
     path: str
     row_groups: tuple[int, ...]
     first_row: int
@@ -39,37 +42,53 @@ class Task:
 
 
 @dataclass(frozen=True)
-class Ingredients:
-    """What a worker needs to build a Scorer; plain data, so nothing is pickled code."""
+class ScorerData:
+    """A Scorer as plain data (its model as text), so nothing shipped to a worker is code."""
 
     model_texts: dict[str, str]
     version: str
     timeline: Timeline | None
-    when: When
+    scoring_age: ScoringAge
     snapshots: str | None
     explain: bool
 
+    @classmethod
+    def of(cls, scorer: Scorer) -> ScorerData:
+        """The plain data that rebuilds ``scorer``."""
+        return cls(
+            model_texts=scorer.bundle.to_texts(),
+            version=scorer.version,
+            timeline=scorer.timeline,
+            scoring_age=scorer.scoring_age,
+            snapshots=str(scorer.snapshots) if scorer.snapshots else None,
+            explain=scorer.explain,
+        )
+
+    def scorer(self) -> Scorer:
+        """The Scorer this data describes; its model is loaded from the texts."""
+        return Scorer(
+            bundle=ModelBundle.from_texts(self.model_texts),
+            version=self.version,
+            timeline=self.timeline,
+            scoring_age=self.scoring_age,
+            snapshots=Path(self.snapshots) if self.snapshots else None,
+            explain=self.explain,
+        )
+
     @cached_property  # hashed once per worker: the scattered object is shared by its tasks
     def key(self) -> str:
-        text = "".join(self.model_texts.values()) + repr((self.when, self.snapshots))
+        """A digest of the model and options: one Scorer per key on a worker."""
+        text = "".join(self.model_texts.values()) + repr((self.scoring_age, self.snapshots))
         return hashlib.sha256(text.encode()).hexdigest()
 
 
 _SCORERS: dict[str, Scorer] = {}  # per worker process: built once, reused by every task
 
 
-def _scorer(ingredients: Ingredients) -> Scorer:
-    key = ingredients.key
-    if key not in _SCORERS:
-        _SCORERS[key] = Scorer(
-            bundle=ModelBundle.from_texts(ingredients.model_texts),
-            version=ingredients.version,
-            timeline=ingredients.timeline,
-            when=ingredients.when,
-            snapshots=Path(ingredients.snapshots) if ingredients.snapshots else None,
-            explain=ingredients.explain,
-        )
-    return _SCORERS[key]
+def _scorer(data: ScorerData) -> Scorer:
+    if data.key not in _SCORERS:
+        _SCORERS[data.key] = data.scorer()
+    return _SCORERS[data.key]
 
 
 def plan(source: Path, rows_per_task: int = ROWS_PER_TASK) -> list[Task]:
@@ -99,10 +118,10 @@ def plan(source: Path, rows_per_task: int = ROWS_PER_TASK) -> list[Task]:
     return tasks
 
 
-def score_task(ingredients: Ingredients, task: Task, folder: str) -> tuple[int, dict]:
+def score_task(data: ScorerData, task: Task, folder: str) -> tuple[int, dict]:
     """Score one task's row groups into its own part file; return rows read and rejects."""
     raw = pq.ParquetFile(task.path).read_row_groups(list(task.row_groups)).to_pandas()
-    scorer = _scorer(ingredients)
+    scorer = _scorer(data)
     scores, rejects = scorer.score(raw, task.first_row)
     part = Path(folder) / f"part-{task.part:05d}.parquet"
     pq.write_table(as_arrow(scores, scorer.explain), part)
@@ -119,25 +138,19 @@ def score_dask(
     advance: Callable[[int], None] = lambda _rows: None,
 ) -> Outcome:
     """Score on a Dask cluster into ``output``/part-*.parquet, then ``_SUCCESS``, then rename."""
-    from dask.distributed import as_completed
+    from dask.distributed import Client, as_completed
 
     tasks = plan(source)
-    ingredients = Ingredients(
-        model_texts=scorer.bundle.to_texts(),
-        version=scorer.version,
-        timeline=scorer.timeline,
-        when=scorer.when,
-        snapshots=str(scorer.snapshots) if scorer.snapshots else None,
-        explain=scorer.explain,
-    )
+    data = ScorerData.of(scorer)
     partial = output.with_name(f".{output.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     outcome = Outcome()
     rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
     try:
-        with cluster(scheduler, workers) as client:
-            shared = client.scatter(ingredients, broadcast=True)
+        with cluster(scheduler, workers) as started:
+            client = cast(Client, started)  # cluster() is typed to yield an object
+            shared = client.scatter(data, broadcast=True)
             futures = [
                 client.submit(score_task, shared, task, str(partial), pure=False) for task in tasks
             ]

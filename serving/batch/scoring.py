@@ -49,13 +49,14 @@ OUTPUT_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class When:
+class ScoringAge:
     """The age each video is scored at: a fixed age, the age at a moment, or 0 (a draft)."""
 
     age_minutes: float | None = None
     at: pd.Timestamp | None = None
 
     def ages(self, posted_at: pd.Series) -> np.ndarray:
+        """Each video's age in minutes at scoring, from its posting time."""
         if self.at is not None:
             return ((self.at - posted_at).dt.total_seconds() / 60.0).to_numpy(dtype="float64")
         return np.full(len(posted_at), float(self.age_minutes or 0.0))
@@ -77,7 +78,7 @@ class Scorer:
     bundle: ModelBundle
     version: str
     timeline: Timeline | None  # the creator store's; None: every creator is a cold start
-    when: When
+    scoring_age: ScoringAge
     snapshots: Path | None = None
     explain: bool = False
 
@@ -86,7 +87,7 @@ class Scorer:
         videos = clean_table(chunk, "videos")
         rejects = {"videos": _renumber(videos.rejects, first_row)}
         good = videos.clean
-        ages = self.when.ages(good["posted_at"])
+        ages = self.scoring_age.ages(good["posted_at"])
         early = ages < 0
         if early.any():
             # set aside and listed, but not a data error
@@ -111,8 +112,8 @@ class Scorer:
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
         if self.timeline is not None:
-            early = good["posted_at"] < self.timeline.oldest
-            why = np.where(early, f"posted_at: {before_store(self.timeline.oldest)}", "")
+            before = (good["posted_at"] < self.timeline.oldest).to_numpy()
+            why = np.where(before, f"posted_at: {before_store(self.timeline.oldest)}", "")
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
@@ -261,10 +262,12 @@ class Outcome:
 
     @property
     def reject_share(self) -> float:
+        """The share of videos rejected as bad data."""
         return self.rejected["videos"] / self.rows if self.rows else 0.0
 
 
 def output_schema(explain: bool) -> pa.Schema:
+    """The Arrow schema of the scores, with ``factors`` when explained."""
     fields = [
         pa.field("video_id", pa.string()),
         pa.field("age_minutes", pa.float64()),
@@ -285,6 +288,7 @@ def as_arrow(scores: pd.DataFrame, explain: bool) -> pa.Table:
 
 
 def rejects_paths(output: Path) -> dict[str, Path]:
+    """Where each table's rejects go, beside ``output``."""
     stem = output.name.removesuffix(output.suffix)
     return {
         "videos": output.with_name(f"{stem}.rejects.csv"),
@@ -312,6 +316,7 @@ def finish_rejects(outcome: Outcome, rejects: dict[str, list[pd.DataFrame]], out
 
 
 def check_share(outcome: Outcome, limit: float) -> None:
+    """Fail when more videos were rejected than ``limit`` allows."""
     if outcome.reject_share > limit:
         raise DataError(
             f"{outcome.rejected['videos']} of {outcome.rows} videos rejected "
@@ -374,6 +379,7 @@ class _Sink:
         return self
 
     def write(self, scores: pd.DataFrame) -> None:
+        """Append one chunk of scores."""
         table = as_arrow(scores, self.explain)
         if self._writer is not None:
             self._writer.write_table(table)

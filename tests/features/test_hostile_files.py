@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.contract import SNAPSHOT_COLUMNS, VIDEO_COLUMNS
+from features.contract import SNAPSHOTS, VIDEOS
+from features.loading import load_dataset
 
 HOSTILE = (
     "inf", "-inf", "1e30", "-1", "abc", "9999-12-31T00:00:00Z", "0001-01-01",
@@ -39,9 +40,7 @@ def _tables(table: str, column: str, value: str) -> tuple[pd.DataFrame, pd.DataF
     return videos, snaps
 
 
-COLUMNS = [("videos", c.name) for c in VIDEO_COLUMNS] + [
-    ("snapshots", c.name) for c in SNAPSHOT_COLUMNS
-]
+COLUMNS = [(table.name, c.name) for table in (VIDEOS, SNAPSHOTS) for c in table.columns]
 
 
 @pytest.mark.parametrize(("table", "column"), COLUMNS, ids=[f"{t}.{c}" for t, c in COLUMNS])
@@ -67,8 +66,10 @@ def test_hostile_values_get_a_clean_verdict_never_a_traceback(
     rejects = tmp_path / f"{table}.rejects.csv"
     empty = pd.DataFrame(columns=["_row", "_reason"])
     reasons = pd.read_csv(rejects) if rejects.exists() else empty
+    kept = set(load_dataset(tmp_path).results[table].clean["_row"])
     for row, value in enumerate(HOSTILE, start=1):
         why = reasons.loc[reasons["_row"] == row, "_reason"]
+        assert row in kept or len(why), (value, "neither kept nor in the rejects file")
         if len(why):
             named = column in why.iloc[0] or "video_id" in why.iloc[0]
             assert named, (value, why.iloc[0])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.loading import DataError, Dataset, load_dataset
+from features.loading import Dataset, load_dataset
 from features.simulator import SimConfig, simulate
 from likecast.cli import main
 
@@ -128,6 +128,12 @@ def _before_posting(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
     return write(tmp / "d", v, s.drop(columns="age_minutes"))
 
 
+def _long_after_posting(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
+    v = v.copy()
+    v.loc[many(v), "posted_at"] = pd.Timestamp("2001-01-01", tz="UTC")  # snapshots 25 years on
+    return write(tmp / "d", v, s.drop(columns="age_minutes"))
+
+
 def _unknown_videos(tmp: Path, v: pd.DataFrame, s: pd.DataFrame) -> Path:
     s = s.copy()
     rows = many(s)
@@ -177,6 +183,7 @@ CORPUS: list[tuple[str, Breaker, str]] = [
     ("decreasing counters", _decreasing, "decreases over time"),
     ("rate out of range", _rate_out_of_range, "completion_rate: must be between 0 and 1"),
     ("snapshot before posting", _before_posting, "snapshot before posted_at"),
+    ("snapshot years after posting", _long_after_posting, "minutes after posted_at"),
     ("unknown videos", _unknown_videos, "unknown video (not in videos)"),
     ("duplicate video ids", _duplicate_videos, "video_id: duplicate key"),
     ("duplicate snapshots", _duplicate_snapshots, "duplicate key (video_id, age)"),
@@ -259,9 +266,14 @@ def test_a_folder_of_parquet_parts_is_one_table(base, tmp_path: Path) -> None:
     assert len(load_dataset(folder).snapshots) == len(snapshots)
 
 
-def test_data_error_is_a_user_error() -> None:
-    with pytest.raises(DataError, match="no such directory"):
-        load_dataset(Path("/definitely/not/here"))
+def test_data_error_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from likecast.cli import main
+
+    # given a data folder that does not exist, when it is validated
+    code = main(["validate", "/definitely/not/here"])
+    # then the command exits 2 with one line naming the folder, as for any user error
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "error: /definitely/not/here: no such directory"
 
 
 @pytest.mark.parametrize(("suffix", "rows"), [(".parquet", 300), (".csv", 300), (".parquet", 5000)])

@@ -21,7 +21,6 @@ from features.store import CreatorStore, data_end, history_timeline, write_store
 from likecast.settings import Settings
 from models.registry import load_model
 from serving.api.schemas import Early
-from serving.batch.on_dask import plan
 from serving.predictor import Predictor
 from tests.conftest import BIN, SMALL, run_cli
 from training.train import fit
@@ -280,16 +279,6 @@ def test_unsupported_files_are_named(
     )  # fmt: skip
     assert result.code == 2
     assert message in result.text
-
-
-def test_plan_covers_every_row_once_in_file_order(parts: Path) -> None:
-    tasks = plan(parts, rows_per_task=300)
-    sizes = [sum(1 for _ in t.row_groups) for t in tasks]
-    assert all(size >= 1 for size in sizes)
-    starts = [t.first_row for t in tasks]
-    assert starts == sorted(starts)
-    assert starts[0] == 0
-    assert [t.part for t in tasks] == list(range(len(tasks)))
 
 
 def test_training_on_dask_registers_a_model_as_good_as_local(
