@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.pipeline import build_features
+from features.matrix import build_features
 from likecast.settings import Settings
 from models.bundle import BundleError, ModelBundle
 from models.estimator import to_matrix
@@ -141,7 +141,7 @@ def test_a_cold_start_creator_gets_a_lower_draft_probability(trained: TrainOutco
         hist_median_likes=np.nan,
         hist_p90_likes=np.nan,
         hist_hit_rate=np.nan,
-        hist_last_posted_at=pd.NaT,
+        hist_last_posted_at=None,
     )
     strong = drafts.assign(
         hist_videos=30.0,
