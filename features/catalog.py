@@ -6,8 +6,13 @@ derived from ``CATALOG``: the feature list and order (``FEATURES``), LightGBM's 
 constraints (``MONOTONE``), the frame's schema (``FEATURES_SCHEMA``), the raw columns each
 group reads (``inputs_of``) and the explanation texts (``models.explain``).
 
-Adding a feature is one entry here (plus its tests). Saved models list their features by
-name, so a model keeps working as long as each of its features stays in the catalog.
+Adding a feature computed from existing raw columns is one entry here (plus its tests).
+A feature that needs a new raw column also needs that column where rows come from: the data
+contract (``features/contract.py``) and the request schema (``serving/api/schemas.py``); for
+an engagement count, ``OBSERVED_COUNTERS`` in ``features/rows.py``; for a history statistic,
+``features/history.py``; for text, times or flags, their sets in ``features/arrays.py``.
+Saved models list their features by name, so a model keeps working as long as each of its
+features stays in the catalogue.
 """
 
 from __future__ import annotations

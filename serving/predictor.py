@@ -125,8 +125,10 @@ class Predictor:
     def _observations(
         self, answerable: list[tuple[Draft, tuple[datetime, float]]]
     ) -> list[dict[str, float]]:
-        """What each request's counts say at its age: the counts now and ``earlier`` are
-        its snapshots, looked up as training and batch look theirs up."""
+        """What each request's counts say at its age, looked up as training's and batch's are.
+
+        The counts now and ``earlier`` are the request's snapshots; a draft has none.
+        """
         names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
         seen = [
             SeenCounts(

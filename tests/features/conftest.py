@@ -12,6 +12,17 @@ from features.spec import FeatureSpec, fit_spec
 from likecast.settings import FIRST_DAY_AGES_MINUTES
 
 HORIZON = 7 * 24 * 60.0
+# a spec as training would fit it, small enough to read
+SPEC = FeatureSpec(
+    categories=("food", "music"),
+    threshold=1000,
+    horizon_minutes=10080.0,
+    timezone="Asia/Shanghai",
+    szabo_huberman_ages=(15.0, 10080.0),
+    szabo_huberman_offsets=(2.0, 0.0),
+    szabo_huberman_sigmas=(0.5, 0.05),
+    ages=(0.0, 15.0),
+)
 
 
 def examples(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:

@@ -18,18 +18,8 @@ from features.catalog import (
     inputs_of,
 )
 from features.rows import BLANK_ROW, RAW_COLUMNS, request_arrays
-from features.spec import FeatureSpec
+from tests.features.conftest import SPEC
 
-SPEC = FeatureSpec(
-    categories=("food", "music"),
-    threshold=1000,
-    horizon_minutes=10080.0,
-    timezone="Asia/Shanghai",
-    szabo_huberman_ages=(15.0, 10080.0),
-    szabo_huberman_offsets=(2.0, 0.0),
-    szabo_huberman_sigmas=(0.5, 0.05),
-    ages=(0.0, 15.0),
-)
 ROW = BLANK_ROW | {
     "creator_id": "c1",
     "category": "food",

@@ -23,7 +23,7 @@ from features.rows import (
     rows_at_ages,
     with_history,
 )
-from tests.features.test_catalog import SPEC
+from tests.features.conftest import SPEC
 
 HORIZON = SPEC.horizon_minutes
 POSTED = datetime(2026, 7, 1, 12, tzinfo=UTC)
