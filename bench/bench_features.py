@@ -18,11 +18,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from bench.common import CACHE, peak_rss_mb, timed, write_result
+from features.examples import grid_examples, grid_rows, video_rows
 from features.labels import label_videos
 from features.loading import load_dataset
-from features.observations import grid_examples, grid_rows, video_rows
-from features.pipeline import SPEC_COLUMNS, build_grid_features, fit_spec
+from features.matrix import build_grid_features
 from features.simulator import SimConfig, simulate, write_platform
+from features.spec import SPEC_COLUMNS, fit_spec
 from likecast.memory import keep_freed_memory
 from likecast.settings import FIRST_DAY_AGES_MINUTES, Settings
 
@@ -71,19 +72,19 @@ def reference(videos: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
     labels = label_videos(videos, snapshots, THRESHOLD, HORIZON)
     v = videos.merge(labels, on="video_id")
     v["closes_at"] = v["posted_at"] + pd.Timedelta(minutes=HORIZON)
-    history = []
+    records: list[dict] = []
     for _, group in v.groupby("creator_id", observed=True):
         for _, video in group.iterrows():
             known = group[(group["closes_at"] <= video["posted_at"]) & group["labeled"]]
             recent = known.sort_values("closes_at").tail(WINDOW)["likes_at_horizon"]
-            history.append(
+            records.append(
                 {
                     "video_id": video["video_id"],
                     "hist_videos": float(len(known)),
                     "hist_median_likes": recent.median() if len(recent) else np.nan,
                 }
             )
-    history = pd.DataFrame(history)
+    history = pd.DataFrame(records)
     snaps = snapshots[snapshots["age_minutes"] > 0].assign(obs_age=snapshots["age_minutes"])
     snaps = snaps.assign(video_id=snaps["video_id"].astype(str)).sort_values("age_minutes")
     labeled = v[v["labeled"]].assign(video_id=lambda f: f["video_id"].astype(str))

@@ -22,7 +22,7 @@ import pandas as pd
 from features.history import history_at
 from features.labels import label_videos
 from features.loading import Dataset
-from features.observations import HISTORY_COLUMNS
+from features.rows import HISTORY_COLUMNS
 from likecast.errors import UserError
 
 TABLE = "creator_history"

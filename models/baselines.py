@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from features.pipeline import FeatureSpec
+from features.spec import FeatureSpec
 
 
 def szabo_huberman(features: pd.DataFrame, spec: FeatureSpec, prior: float) -> np.ndarray:
@@ -28,7 +28,7 @@ def szabo_huberman(features: pd.DataFrame, spec: FeatureSpec, prior: float) -> n
     """
     projected = features["projected_likes_log"].to_numpy()
     obs_age = (features["age_minutes"] - features["minutes_since_obs"]).to_numpy()
-    sigma = spec.sh_sigma(np.nan_to_num(obs_age, nan=1.0))
+    sigma = spec.szabo_huberman_sigma(np.nan_to_num(obs_age, nan=1.0))
     z = (projected - np.log1p(spec.threshold)) / sigma
     p = np.where(np.isnan(projected), prior, ndtr(np.nan_to_num(z)))
     return np.clip(p, 1e-6, 1 - 1e-6)
@@ -41,8 +41,8 @@ def creator_hit_rate(features: pd.DataFrame, prior: float, strength: float = 5.0
     return np.clip((rate * n + prior * strength) / (n + strength), 1e-6, 1 - 1e-6)
 
 
-# One BLAS thread: on a 20k-row fit, waking OpenBLAS's second thread for each small product
-# cost more than it saved (0.55 s against 0.21 s on 2 cores).
+# One BLAS thread: on fits this small, waking OpenBLAS's second thread for each small
+# product costs more than it saves.
 @threadpool_limits.wrap(limits=1, user_api="blas")
 def fit_logistic(features: pd.DataFrame, y: np.ndarray, seed: int):
     """Median-imputed, standardized, one-hot categories; missingness is itself a signal."""

@@ -18,14 +18,21 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.arrays import RowArrays, frame_arrays
+from features.catalog import BY_NAME
 from features.labels import known_outcome, with_known_outcomes
-from features.pipeline import FEATURES, FeatureSpec, Raw, build_features, feature_matrix, raw_arrays
+from features.matrix import build_features, feature_matrix
+from features.rows import RAW_COLUMNS
+from features.spec import FeatureSpec
 from likecast.errors import UserError
 from models.calibration import Calibrator
 from models.estimator import to_matrix
-from models.single_row import SingleRowPredictor
+from models.row_scorer import RowScorer
 
-FEW_ROWS = 2_048
+# Below this many rows (a request-sized batch: at most 1,000 items) LightGBM predicts on one
+# thread: with the other core busy, as in a loaded server, OpenMP waiting for a second thread
+# cost more than it saved.
+ONE_THREAD_BELOW_ROWS = 2_048
 FILES = {
     "booster": "model.txt",
     "calibrator": "calibrator.json",
@@ -53,36 +60,33 @@ class ModelBundle:
     calibrator: Calibrator
     spec: FeatureSpec
     meta: dict[str, Any] = field(default_factory=dict)
-    _single_row: SingleRowPredictor | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    _row_scorer: RowScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
-        return self.booster.predict(to_matrix(features), raw_score=True)
+        """LightGBM's raw scores (log-odds, before calibration) of a feature frame."""
+        return np.asarray(self.booster.predict(to_matrix(features), raw_score=True))
 
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated probability of reaching the threshold within the horizon."""
         if len(matrix) == 1:
-            if self._single_row is None:
-                self._single_row = SingleRowPredictor(self.booster)
-            raw = np.array([self._single_row.raw_score(matrix[0])])
+            if self._row_scorer is None:
+                self._row_scorer = RowScorer(self.booster)
+            log_odds = np.array([self._row_scorer.log_odds(matrix[0])])
+        elif len(matrix) < ONE_THREAD_BELOW_ROWS:
+            log_odds = np.asarray(self.booster.predict(matrix, raw_score=True, num_threads=1))
         else:
-            # Request-sized inputs (a batch is at most 1,000 items) predict on one thread:
-            # with the other core busy, as in a loaded server, two threads took 7.0 ms for
-            # 1,000 rows against 4.7 ms on one (OpenMP waits for the second thread).
-            few = {"num_threads": 1} if len(matrix) < FEW_ROWS else {}
-            raw = self.booster.predict(matrix, raw_score=True, **few)
-        return self.calibrator(raw)
+            log_odds = np.asarray(self.booster.predict(matrix, raw_score=True))
+        return self.calibrator(log_odds)
 
-    def answer_matrix(self, matrix: np.ndarray, raw: Raw) -> Answers:
-        """Answers for rows whose raw columns (likes and ages) are in ``raw``.
+    def answer_matrix(self, matrix: np.ndarray, arrays: RowArrays) -> Answers:
+        """Answers for rows whose raw columns (likes and ages) are in ``arrays``.
 
         Only the rows the counts leave open go to the model: it was trained on those alone.
         """
         reached, decided = known_outcome(
-            raw["likes"],
-            raw["obs_age_minutes"],
-            raw["age_minutes"],
+            arrays["likes"],
+            arrays["obs_age_minutes"],
+            arrays["age_minutes"],
             self.spec.threshold,
             self.spec.horizon_minutes,
         )
@@ -94,14 +98,16 @@ class ModelBundle:
         return Answers(with_known_outcomes(probability, reached, decided), reached, decided)
 
     def answer_rows(self, rows: pd.DataFrame) -> Answers:
-        """Answers for batch raw rows (``features.observations.RAW_COLUMNS``)."""
-        raw = raw_arrays(rows)
-        return self.answer_matrix(feature_matrix(raw, self.spec), raw)
+        """Answers for batch raw rows (``features.rows.RAW_COLUMNS``)."""
+        arrays = frame_arrays(rows, RAW_COLUMNS)
+        return self.answer_matrix(feature_matrix(arrays, self.spec), arrays)
 
     def predict_features(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities of a feature frame."""
         return self.predict_matrix(to_matrix(features))
 
     def predict_rows(self, rows: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities of batch raw rows (the model alone, no known outcomes)."""
         return self.predict_features(build_features(rows, self.spec))
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -173,7 +179,7 @@ class ModelBundle:
             )
         if not self.spec.ages:
             raise BundleError("model does not record the ages it was trained at: retrain it")
-        unknown = [name for name in self.spec.features if name not in FEATURES]
+        unknown = [name for name in self.spec.features if name not in BY_NAME]
         if unknown:
             raise BundleError(
                 f"trained on features this version does not compute ({', '.join(unknown)}): "

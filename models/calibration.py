@@ -25,14 +25,14 @@ class Calibrator:
     a: float = 1.0  # platt slope
     b: float = 0.0  # platt intercept
 
-    def __call__(self, raw: np.ndarray) -> np.ndarray:
-        raw = np.asarray(raw, dtype="float64")
+    def __call__(self, log_odds: np.ndarray) -> np.ndarray:
+        log_odds = np.asarray(log_odds, dtype="float64")
         if self.method == "isotonic":
-            p = np.interp(raw, *self._knots)
+            p = np.interp(log_odds, *self._knots)
         elif self.method == "platt":
-            p = 1.0 / (1.0 + np.exp(-(self.a * raw + self.b)))
+            p = 1.0 / (1.0 + np.exp(-(self.a * log_odds + self.b)))
         else:
-            p = 1.0 / (1.0 + np.exp(-raw))
+            p = 1.0 / (1.0 + np.exp(-log_odds))
         return np.clip(p, EPS, 1 - EPS)
 
     @cached_property
@@ -41,32 +41,36 @@ class Calibrator:
         return np.array(self.x), np.array(self.y)
 
     def to_json(self) -> str:
+        """The calibrator as the bundle's JSON file."""
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> Calibrator:
-        raw = json.loads(text)
-        raw["x"], raw["y"] = tuple(raw["x"]), tuple(raw["y"])
-        return cls(**raw)
+        """A calibrator from its JSON."""
+        saved = json.loads(text)
+        saved["x"], saved["y"] = tuple(saved["x"]), tuple(saved["y"])
+        return cls(**saved)
 
 
 # scikit-learn is imported by the fitting functions only: a served model calibrates with
 # numpy, and the service's workers do not load scikit-learn at all (serving/api/service.py).
 
 
-def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+def fit_isotonic(log_odds: np.ndarray, y: np.ndarray) -> Calibrator:
+    """An isotonic map from log-odds to the observed rate."""
     from sklearn.isotonic import IsotonicRegression
 
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=EPS, y_max=1 - EPS).fit(raw, y)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=EPS, y_max=1 - EPS).fit(log_odds, y)
     return Calibrator(
         "isotonic", x=tuple(map(float, iso.X_thresholds_)), y=tuple(map(float, iso.y_thresholds_))
     )
 
 
-def fit_platt(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+def fit_platt(log_odds: np.ndarray, y: np.ndarray) -> Calibrator:
+    """A logistic map from log-odds to probability (slope kept positive)."""
     from sklearn.linear_model import LogisticRegression
 
-    lr = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+    lr = LogisticRegression(C=1e6).fit(log_odds.reshape(-1, 1), y)
     a = max(float(lr.coef_[0, 0]), 1e-3)  # never flip the ranking
     return Calibrator("platt", a=a, b=float(lr.intercept_[0]))
 
@@ -75,7 +79,7 @@ FITTERS = {"isotonic": fit_isotonic, "platt": fit_platt}
 
 
 def choose_calibrator(
-    raw: np.ndarray, y: np.ndarray, groups: np.ndarray
+    log_odds: np.ndarray, y: np.ndarray, groups: np.ndarray
 ) -> tuple[Calibrator, dict]:
     """Pick isotonic or Platt by two-fold log loss (folds by video), then refit on all.
 
@@ -86,15 +90,17 @@ def choose_calibrator(
 
     fold = (np.unique(groups, return_inverse=True)[1] % 2).astype(bool)
     scores = {}
-    # one-feature fits: a second BLAS thread only adds wake-ups (0.29 s against 0.17 s)
+    # one-feature fits: a second BLAS thread only adds wake-ups
     with threadpool_limits(limits=1, user_api="blas"):
         for name, fit in FITTERS.items():
             losses = []
             for held in (fold, ~fold):
                 if held.all() or (~held).all() or len(np.unique(y[~held])) < 2:
                     continue
-                model = fit(raw[~held], y[~held])
-                losses.append(log_loss(y[held], model(raw[held]), labels=[0, 1]))
+                model = fit(log_odds[~held], y[~held])
+                losses.append(log_loss(y[held], model(log_odds[held]), labels=[0, 1]))
             scores[name] = float(np.mean(losses)) if losses else float("inf")
-        best = min(scores, key=scores.get)
-        return FITTERS[best](raw, y), {f"calibration_logloss_{k}": v for k, v in scores.items()}
+        best = min(scores, key=scores.__getitem__)
+        return FITTERS[best](log_odds, y), {
+            f"calibration_logloss_{k}": v for k, v in scores.items()
+        }

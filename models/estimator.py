@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.pipeline import FEATURES
+from features.catalog import MONOTONE
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -35,7 +36,7 @@ def lgbm_params(overrides: dict[str, Any], features: list[str], seed: int, threa
         deterministic=True,
         force_row_wise=True,
         verbose=-1,
-        monotone_constraints=[FEATURES.get(name, 0) for name in features],
+        monotone_constraints=[MONOTONE.get(name, 0) for name in features],
         # "advanced" broke the constraints on our data (LightGBM 4.7: raw scores fell when
         # likes rose); "basic" kept them and scored best, see tests/models/test_behaviour.py
         monotone_constraints_method="basic",
@@ -59,7 +60,7 @@ def train_booster(
         x_train, label=y_train, categorical_feature=["category"], free_raw_data=True
     )
     valid = lgb.Dataset(x_valid, label=y_valid, reference=train)
-    callbacks = [lgb.early_stopping(patience, verbose=False)]
+    callbacks: list[Callable[..., Any]] = [lgb.early_stopping(patience, verbose=False)]
     if on_iteration is not None:
         callbacks.append(on_iteration)
     return lgb.train(params, train, rounds, valid_sets=[valid], callbacks=callbacks)

@@ -7,16 +7,15 @@ this path: it loads the bundle into native LightGBM directly.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.observations import RAW_COLUMNS
+from features.arrays import TEXT_COLUMNS, TIME_COLUMNS
+from features.rows import RAW_COLUMNS
 from models.bundle import ModelBundle
-
-TIMESTAMP_COLUMNS = ("posted_at", "hist_last_posted_at")
-STRING_COLUMNS = ("video_id", "creator_id", "category", "caption", "hashtags")
 
 
 def to_wire(rows: pd.DataFrame) -> pd.DataFrame:
@@ -27,10 +26,10 @@ def to_wire(rows: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=rows.index)
     for name in RAW_COLUMNS:
         column = rows[name]
-        if name in TIMESTAMP_COLUMNS:
+        if name in TIME_COLUMNS:
             stamps = pd.to_datetime(column, utc=True)
             out[name] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S%z").fillna("").astype(object)
-        elif name in STRING_COLUMNS:
+        elif name in TEXT_COLUMNS:
             out[name] = column.astype("string").fillna("").astype(object)
         else:
             out[name] = pd.to_numeric(column.astype("Float64"), errors="coerce").astype("float64")
@@ -38,15 +37,19 @@ def to_wire(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def from_wire(wire: pd.DataFrame) -> pd.DataFrame:
+    """The pyfunc's plain-typed input back as raw rows (times and missing text restored)."""
     rows = wire.copy()
-    for name in TIMESTAMP_COLUMNS:
+    for name in TIME_COLUMNS:
         rows[name] = pd.to_datetime(rows[name].replace("", None), utc=True, format="ISO8601")
-    for name in STRING_COLUMNS:
-        rows[name] = rows[name].astype("string").replace("", pd.NA)
+    for name in TEXT_COLUMNS:
+        # pandas-stubs reject NA as a replacement value; pandas takes it
+        rows[name] = rows[name].astype("string").replace("", pd.NA)  # type: ignore[call-overload]
     return rows
 
 
 class BundlePyfunc:
+    """A bundle behind MLflow's pyfunc interface: raw rows in, probabilities out."""
+
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
 
@@ -59,4 +62,4 @@ class BundlePyfunc:
 
 def _load_pyfunc(data_path: str) -> BundlePyfunc:
     """MLflow's loader_module hook."""
-    return BundlePyfunc(ModelBundle.load(data_path))
+    return BundlePyfunc(ModelBundle.load(Path(data_path)))

@@ -12,16 +12,18 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from features.arrays import RowArrays
 from features.history import COLD_START
-from features.observations import (
+from features.matrix import feature_frame, feature_matrix
+from features.rows import (
     DRAFT_COLUMNS,
-    HISTORY_COLUMNS,
     OBSERVED_COUNTERS,
     OBSERVED_RATES,
-    RAW_COLUMNS,
-    observe_arrays,
+    SeenCounts,
+    observe_requests,
+    request_arrays,
+    request_row,
 )
-from features.pipeline import Raw, feature_frame, feature_matrix, raw_records
 from features.store import CreatorStore, too_early
 from likecast.settings import Settings
 from models.bundle import Answers
@@ -42,7 +44,6 @@ WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
 FOLLOW_INTERVAL_S = 0.2  # how often a worker looks for a staged model or a missed switch
 
 
-BLANK_ROW = dict.fromkeys(RAW_COLUMNS, np.nan)  # what a request does not say is missing
 STALE_STORE_DAYS = 2.0  # a store refreshed nightly is a day old; older history earns a warning
 
 
@@ -121,43 +122,25 @@ class Predictor:
             for request, timing in zip(requests, timings, strict=True)
         ]
 
-    def _observations(self, answerable: list[tuple[Draft, tuple[datetime, float]]]) -> list[dict]:
-        """What each request's counts say at its age, by the look-up training and batch use.
+    def _observations(
+        self, answerable: list[tuple[Draft, tuple[datetime, float]]]
+    ) -> list[dict[str, float]]:
+        """What each request's counts say at its age, looked up as training's and batch's are.
 
-        The counts now and ``earlier`` become the request's snapshots; counts read past the
-        horizon are taken as the counts at the horizon, as the label reads them.
+        The counts now and ``earlier`` are the request's snapshots; a draft has none.
         """
-        if not any(isinstance(request, Early) for request, _ in answerable):
-            return [{}] * len(answerable)  # drafts: nothing observed (BLANK_ROW says so)
-        horizon = self.loaded.bundle.spec.horizon_minutes
-        codes: list[int] = []
-        values: dict[str, list[float]] = {"age_minutes": []}
         names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
-        for name in names:
-            values[name] = []
-        for i, (request, (_, age)) in enumerate(answerable):
-            if not isinstance(request, Early):
-                continue
-            now = min(age, horizon)
-            snaps = [(now, {n: getattr(request, n) for n in names})]
-            snaps += [
-                (e.age_minutes, {"likes": e.likes}) for e in request.earlier if e.age_minutes < now
-            ]
-            for snap_age, counts in sorted(snaps, key=lambda s: s[0]):
-                codes.append(i)
-                values["age_minutes"].append(snap_age)
-                for name in names:
-                    value = counts.get(name)
-                    values[name].append(np.nan if value is None else float(value))
-        ages = np.array([min(age, horizon) for _, (_, age) in answerable], dtype="float64")
-        seen = observe_arrays(
-            np.array(codes, dtype=np.int64),
-            {k: np.array(v, dtype="float64") for k, v in values.items()},
-            np.arange(len(answerable), dtype=np.int64),
-            ages,
-        )
-        columns = list(seen)
-        return [dict(zip(columns, row, strict=True)) for row in zip(*seen.values(), strict=True)]
+        seen = [
+            SeenCounts(
+                {name: getattr(request, name) for name in names},
+                [(e.age_minutes, {"likes": e.likes}) for e in request.earlier],
+            )
+            if isinstance(request, Early)
+            else None
+            for request, _ in answerable
+        ]
+        ages = [age for _, (_, age) in answerable]
+        return observe_requests(seen, ages, self.loaded.bundle.spec.horizon_minutes)
 
     def _built(
         self,
@@ -165,18 +148,11 @@ class Predictor:
         posted: datetime,
         age: float,
         stored: dict[str, object] | None,
-        observed: dict,
+        observed: dict[str, float],
     ) -> Built:
         history, source = self._history(request, posted, stored)
-        row: dict[str, object] = dict(BLANK_ROW)
-        # the row training and batch build: the draft's columns, as the request gives them
-        row.update({name: getattr(request, name) for name in DRAFT_COLUMNS})
-        row.update(
-            posted_at=posted,
-            age_minutes=age,
-            **{k: history[k] for k in HISTORY_COLUMNS},
-            **observed,
-        )
+        draft = {name: getattr(request, name) for name in DRAFT_COLUMNS}
+        row = request_row({**draft, "posted_at": posted}, history, age, observed)
         return Built(row, source, self._warnings(request, posted, age, source))
 
     def _history(
@@ -226,11 +202,10 @@ class Predictor:
             )
         return tuple(said)
 
-    def features(self, rows: list[dict]) -> tuple[Raw, np.ndarray]:
+    def features(self, rows: list[dict]) -> tuple[RowArrays, np.ndarray]:
         """Request rows -> raw arrays and the model's feature matrix, by the batch rows' code."""
-        # every request row is its own video (the pipeline shares draft features by id)
-        raw = raw_records([{**row, "video_id": i} for i, row in enumerate(rows)])
-        return raw, feature_matrix(raw, self.loaded.bundle.spec)
+        arrays = request_arrays(rows)
+        return arrays, feature_matrix(arrays, self.loaded.bundle.spec)
 
     # -- answers ------------------------------------------------------------------------
 

@@ -181,8 +181,8 @@ def evaluate_command(
     output: Path | None = typer.Option(None, "--output", help="Also write the metrics as JSON."),
 ) -> None:
     """Score labeled data with a model and report metrics overall and by age."""
+    from features.examples import grid_rows, video_rows
     from features.labels import label_videos
-    from features.observations import grid_rows, video_rows
     from models.registry import load_model
     from training.train import evaluate_bundle
 

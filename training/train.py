@@ -16,10 +16,11 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.examples import Grid, grid_examples, video_rows
 from features.labels import known_outcome, label_videos
 from features.loading import Dataset
-from features.observations import Grid, grid_examples, video_rows
-from features.pipeline import SPEC_COLUMNS, FeatureSpec, build_grid_features, fit_spec
+from features.matrix import build_grid_features
+from features.spec import SPEC_COLUMNS, FeatureSpec, fit_spec
 from likecast.settings import Settings
 from models.baselines import (
     creator_hit_rate,

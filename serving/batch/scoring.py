@@ -20,9 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.arrays import RowArrays, frame_arrays
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
 from features.csv_safe import csv_safe
-from features.history import COLD_START
 from features.loading import (
     DataError,
     attach_snapshots,
@@ -30,8 +30,8 @@ from features.loading import (
     iter_table,
     write_atomically,
 )
-from features.observations import HISTORY_COLUMNS, draft_rows, single_age_rows
-from features.pipeline import Raw, feature_frame, feature_matrix, raw_arrays
+from features.matrix import feature_frame, feature_matrix
+from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
 from models.bundle import ModelBundle
 from models.explain import top_factors
@@ -161,16 +161,16 @@ class Scorer:
 
     def features(
         self, videos: pd.DataFrame, ages: np.ndarray, snapshots: pd.DataFrame = _NO_SNAPSHOTS
-    ) -> tuple[Raw, np.ndarray]:
+    ) -> tuple[RowArrays, np.ndarray]:
         """Clean videos at their ages -> their raw arrays and the model's feature matrix."""
         spec = self.bundle.spec
-        rows = single_age_rows(
+        rows = rows_at_ages(
             self._with_history(draft_rows(videos)), snapshots, ages, spec.horizon_minutes
         )
-        raw = raw_arrays(rows)
-        return raw, feature_matrix(raw, spec)
+        arrays = frame_arrays(rows, RAW_COLUMNS)
+        return arrays, feature_matrix(arrays, spec)
 
-    def _unanswerable(self, ages: np.ndarray, raw: Raw) -> np.ndarray:
+    def _unanswerable(self, ages: np.ndarray, raw: RowArrays) -> np.ndarray:
         """Why each row cannot be answered ("" where it can): never an extrapolation."""
         spec = self.bundle.spec
         why = np.full(len(ages), "", dtype=object)
@@ -189,12 +189,10 @@ class Scorer:
     def _with_history(self, per_video: pd.DataFrame) -> pd.DataFrame:
         """Each video's creator history as of its posting, from the store; without a store
         every creator is a cold start."""
-        per_video = per_video.reset_index(drop=True)
         if self.timeline is None:
-            history = pd.DataFrame({k: [v] * len(per_video) for k, v in COLD_START.items()})
-        else:
-            history = history_as_of(self.timeline, per_video["creator_id"], per_video["posted_at"])
-        return pd.concat([per_video, history[list(HISTORY_COLUMNS)].reset_index(drop=True)], axis=1)
+            return with_history(per_video, cold_start_history(len(per_video)))
+        history = history_as_of(self.timeline, per_video["creator_id"], per_video["posted_at"])
+        return with_history(per_video, history)
 
     def _snapshots_of(self, videos: pd.DataFrame) -> pd.DataFrame:
         """The snapshots of this chunk's videos only, so memory follows the chunk size."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -24,3 +25,12 @@ def test_labels_do_not_depend_on_snapshot_order(small_dataset: Dataset, seed: in
     assert in_order["labeled"].any()
     assert (in_order["label"] == 1).any()
     assert (in_order["label"] == 0).any()
+
+
+def test_unlabeled_videos_have_no_label(three_posts: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    videos, snaps = three_posts
+    labels = label_videos(videos, snaps, 1000, HORIZON).set_index("video_id")
+    assert labels.loc["a", "label"] == 1.0
+    assert labels.loc["b", "label"] == 0.0
+    assert not labels.loc["c", "labeled"]
+    assert np.isnan(labels["label"].to_numpy()[labels.index.get_loc("c")])

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from features.pipeline import build_features
 from likecast.settings import Settings
-from models.bundle import BundleError, ModelBundle
-from models.estimator import to_matrix
 from training.train import TrainOutcome, fit
-
-
-@pytest.fixture(scope="module")
-def early_rows(trained: TrainOutcome) -> pd.DataFrame:
-    """Test rows one to four hours after posting, with all counters observed."""
-    rows = trained.test_rows.drop(columns="label")
-    rows = rows[rows["age_minutes"].between(60, 240)].dropna(subset=["views", "comments"])
-    return rows.head(300).reset_index(drop=True)
 
 
 @pytest.mark.parametrize("counter", ["likes", "views", "comments", "shares", "follows"])
@@ -141,7 +128,7 @@ def test_a_cold_start_creator_gets_a_lower_draft_probability(trained: TrainOutco
         hist_median_likes=np.nan,
         hist_p90_likes=np.nan,
         hist_hit_rate=np.nan,
-        hist_last_posted_at=pd.NaT,
+        hist_last_posted_at=None,
     )
     strong = drafts.assign(
         hist_videos=30.0,
@@ -161,60 +148,6 @@ def test_probabilities_are_calibrated_and_beat_the_early_count_rule(trained) -> 
     assert trained.metrics["test_ece"] < 0.03
     for age in ("15", "60", "240"):  # by a day, both are near 1.0 on this small data
         assert table["lightgbm"].loc[age, "roc_auc"] > table["szabo_huberman"].loc[age, "roc_auc"]
-
-
-def test_native_matrix_path_equals_lightgbm_dataframe_path(trained, early_rows) -> None:
-    features = build_features(early_rows, trained.bundle.spec)
-    ours = trained.bundle.raw_score(features)
-    theirs = trained.bundle.booster.predict(features, raw_score=True)
-    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
-
-
-@pytest.mark.parametrize("best_iteration", [None, 30])
-def test_one_row_at_a_time_equals_the_batch_path(
-    bundle_dir: Path, early_rows, best_iteration: int | None
-) -> None:
-    # given a bundle as loaded from its files, or as early stopping leaves one (trees past
-    # the best round kept, predictions use the trees up to it)
-    bundle = ModelBundle.load(bundle_dir)
-    if best_iteration is not None:
-        bundle.booster.best_iteration = best_iteration
-    matrix = to_matrix(build_features(early_rows.head(40), bundle.spec))
-    # when each row is predicted alone (the single-row C API) and all together
-    alone = np.concatenate([bundle.predict_matrix(matrix[i : i + 1]) for i in range(40)])
-    together = bundle.predict_matrix(matrix)
-    # then the probabilities agree
-    np.testing.assert_allclose(alone, together, rtol=0, atol=1e-12)
-
-
-def test_bundle_round_trips_through_files(trained, bundle_dir: Path, early_rows) -> None:
-    loaded = ModelBundle.load(bundle_dir)
-    np.testing.assert_array_equal(
-        loaded.predict_rows(early_rows), trained.bundle.predict_rows(early_rows)
-    )
-    assert not list(bundle_dir.glob("*.pkl")), "bundles hold no pickles"
-
-
-def test_a_broken_bundle_is_refused(bundle_dir: Path, tmp_path: Path) -> None:
-    (tmp_path / "b").mkdir()
-    for name in ("calibrator.json", "feature_spec.json", "meta.json"):
-        (tmp_path / "b" / name).write_text((bundle_dir / name).read_text())
-    with pytest.raises(BundleError, match=r"missing model\.txt"):
-        ModelBundle.load(tmp_path / "b")
-    (tmp_path / "b" / "model.txt").write_text("not a model")
-    with pytest.raises(BundleError, match="unreadable"):
-        ModelBundle.load(tmp_path / "b")
-
-
-def test_a_bundle_from_an_older_feature_set_is_refused(bundle_dir: Path, tmp_path: Path) -> None:
-    # given a bundle trained when a per-view rate was a feature
-    old = tmp_path / "old"
-    old.mkdir()
-    for path in bundle_dir.iterdir():
-        (old / path.name).write_text(path.read_text().replace("replies_log", "reply_rate"))
-    # then loading it names the feature and what to do
-    with pytest.raises(BundleError, match=r"does not compute \(reply_rate\): retrain"):
-        ModelBundle.load(old)
 
 
 def test_training_is_deterministic(small_dataset, settings: Settings, trained) -> None:

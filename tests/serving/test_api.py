@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.examples import video_rows
 from features.labels import label_videos
-from features.observations import single_age_rows, video_rows
-from features.pipeline import build_features, feature_frame
+from features.matrix import build_features, feature_frame
+from features.rows import rows_at_ages
 from features.store import CreatorStore
 from models.registry import load_model
 from serving.api import demo
@@ -335,7 +336,7 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
         index=choices.index,
     )
     sample = sample[ages.notna().to_numpy()].reset_index(drop=True)
-    batch_rows = single_age_rows(sample, snapshots, ages.dropna().to_numpy(), horizon)
+    batch_rows = rows_at_ages(sample, snapshots, ages.dropna().to_numpy(), horizon)
     assert batch_rows["age_minutes"].nunique() >= 8, "several ages, not one"
     assert (batch_rows["age_minutes"] == horizon).any(), "the horizon too"
     bundle = load_model(None, served.settings).bundle

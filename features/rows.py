@@ -1,38 +1,27 @@
-"""Raw example rows: a video's draft, its creator's history and what was observed by an age.
+"""Raw rows: a video's draft, its creator's history and what was observed by an age.
 
-Training, batch scoring and the HTTP service all produce rows of this one shape
-(``RAW_COLUMNS``) and hand them to ``features.pipeline.build_features``; that shared step is
-what keeps the features served equal to the features trained on.
+The one builder of the model's input rows. Training (``features.examples``), batch scoring
+and the HTTP service all build their rows here, in the one shape ``RAW_COLUMNS``, and hand
+them to ``features.matrix``; that shared path is what keeps the features served equal to the
+features trained on. The draft and history columns are the inputs the feature catalogue
+declares; the observation columns are what the snapshot look-up below gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from features.history import history_at
+from features.arrays import RowArrays, record_arrays
+from features.catalog import inputs_of
+from features.history import COLD_START
 
-DRAFT_COLUMNS = (
-    "creator_id",
-    "category",
-    "duration_s",
-    "posted_at",
-    "caption",
-    "hashtags",
-    "creator_followers",
-    "music_trending",
-)
-HISTORY_COLUMNS = (
-    "hist_videos",
-    "hist_median_likes",
-    "hist_p90_likes",
-    "hist_hit_rate",
-    "hist_last_posted_at",
-)
+DRAFT_COLUMNS = ("creator_id", *inputs_of("draft"))
+HISTORY_COLUMNS = tuple(c for c in inputs_of("history") if c not in DRAFT_COLUMNS)
 OBSERVED_COUNTERS = ("views", "likes", "comments", "replies", "shares", "follows")
 OBSERVED_RATES = ("completion_rate", "retention_3s")
 OBSERVATION_COLUMNS = (
@@ -44,9 +33,23 @@ OBSERVATION_COLUMNS = (
     "lag2_age_minutes",
     "lag2_likes",
 )
-RAW_COLUMNS = ("video_id", *DRAFT_COLUMNS, *HISTORY_COLUMNS, "age_minutes", *OBSERVATION_COLUMNS)
+VIDEO_COLUMNS = ("video_id", *DRAFT_COLUMNS, *HISTORY_COLUMNS)
+EXAMPLE_COLUMNS = ("age_minutes", *OBSERVATION_COLUMNS)
+RAW_COLUMNS = (*VIDEO_COLUMNS, *EXAMPLE_COLUMNS)
+
+_unobserved = set(inputs_of("engagement")) - set(EXAMPLE_COLUMNS)
+if _unobserved:
+    raise ValueError(
+        f"engagement features read {sorted(_unobserved)}, which the snapshot look-up does "
+        "not give: add them to OBSERVED_COUNTERS or OBSERVED_RATES"
+    )
+
+BLANK_ROW: dict[str, object] = dict.fromkeys(RAW_COLUMNS, np.nan)  # what a request leaves out
 
 _SHIFT = np.int64(2**32)  # video code * 2^32 + centi-minutes: one sortable int64 key
+
+
+# -- what was observed by an age -----------------------------------------------------------
 
 
 def observe(
@@ -68,7 +71,8 @@ def observe(
         s_code = ids.cat.codes.to_numpy().astype(np.int64)
     else:
         codes = pd.Index(pd.unique(ids))
-        s_code = codes.get_indexer(ids).astype(np.int64)
+        # pandas-stubs ask get_indexer for an Index; pandas takes any array-like
+        s_code = codes.get_indexer(ids).astype(np.int64)  # type: ignore[arg-type]
     values = {
         name: snaps[name].to_numpy(dtype="float64", na_value=np.nan)
         for name in ("age_minutes", *OBSERVED_COUNTERS, *OBSERVED_RATES)
@@ -107,8 +111,6 @@ def observe_arrays(
     pos = np.searchsorted(key, q_code * _SHIFT + q_age, side="right") - 1
 
     def at(offset: int) -> tuple[np.ndarray, np.ndarray]:
-        if not len(order):  # no snapshot at all (drafts only): nothing observed
-            return np.zeros(len(pos), dtype=np.int64), np.zeros(len(pos), dtype=bool)
         p = pos - offset
         ok = (p >= 0) & (q_code >= 0)
         clipped = np.clip(p, 0, len(order) - 1)
@@ -116,7 +118,7 @@ def observe_arrays(
         return (clipped if presorted else order[clipped]), ok
 
     def column(name: str, rows: np.ndarray, unseen: np.ndarray) -> np.ndarray:
-        if name not in values or not len(order):
+        if name not in values:
             return np.full(len(q_code), np.nan)
         picked = values[name][rows]  # a fresh array: blanked in place, not copied again
         picked[unseen] = np.nan
@@ -141,6 +143,9 @@ def observe_arrays(
         return gather(pool.map)
 
 
+# -- batch rows (DataFrames) ----------------------------------------------------------------
+
+
 def draft_rows(videos: pd.DataFrame) -> pd.DataFrame:
     """The draft columns, with optional ones the data lacks present as missing."""
     out = pd.DataFrame({"video_id": videos["video_id"]})
@@ -149,32 +154,29 @@ def draft_rows(videos: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def video_rows(
-    videos: pd.DataFrame,
-    labels: pd.DataFrame,
-    threshold: int,
-    horizon_minutes: float,
-    history_window: int,
-) -> pd.DataFrame:
-    """Draft plus point-in-time creator history, one row per video (age not yet set)."""
-    history = history_at(
-        videos["creator_id"],
-        videos["posted_at"],
-        videos,
-        labels,
-        threshold,
-        horizon_minutes,
-        history_window,
-    )
+def cold_start_history(videos: int) -> pd.DataFrame:
+    """The history of ``videos`` videos whose creators have no earlier post."""
+    return pd.DataFrame({k: [COLD_START[k]] * videos for k in HISTORY_COLUMNS})
+
+
+def with_history(drafts: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Draft rows beside their creator's history (row for row): one row per video."""
     return pd.concat(
-        [draft_rows(videos).reset_index(drop=True), history.reset_index(drop=True)], axis=1
+        [drafts.reset_index(drop=True), history[list(HISTORY_COLUMNS)].reset_index(drop=True)],
+        axis=1,
     )
 
 
-def _attach(
+def rows_at_ages(
     per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray, horizon_minutes: float
 ) -> pd.DataFrame:
+    """Each video at its own age (batch scoring: a fixed age, or the age at a timestamp).
+
+    Counts are looked up at the age, or at the horizon for ages past it: what happens after
+    the horizon never counts, as in the label.
+    """
     per_video = per_video.reset_index(drop=True)
+    ages = np.asarray(ages, dtype="float64")
     seen = observe(snapshots, per_video["video_id"], np.minimum(ages, horizon_minutes))
     columns = {"age_minutes": ages, **seen}
     # copy=False: the columns are fresh arrays; copying them into consolidated blocks
@@ -185,93 +187,73 @@ def _attach(
     )
 
 
-VIDEO_COLUMNS = ("video_id", *DRAFT_COLUMNS, *HISTORY_COLUMNS)
-EXAMPLE_COLUMNS = ("age_minutes", *OBSERVATION_COLUMNS)
+# -- request rows (dicts) -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Grid:
-    """Every video at every grid age (the training examples), held in two parts.
+class SeenCounts:
+    """What a request says its audience did: the counts at its age, and likes before."""
 
-    A video's draft and history are the same at each of its ages, so they are kept once per
-    video (``videos``) and only the observations once per example (``observed``, video-major:
-    a video's ages are consecutive rows). Repeating the per-video columns at every age took
-    1.3 GB for 1M videos, on a VM that hands out fresh memory at about 1 GB/s, only for the
-    feature step to take them apart again. ``rows()`` gives the flat form where one is needed.
+    now: Mapping[str, float | None]
+    earlier: Sequence[tuple[float, Mapping[str, float | None]]] = ()
+
+
+def observe_requests(
+    seen: Sequence[SeenCounts | None], ages: Sequence[float], horizon_minutes: float
+) -> list[dict[str, float]]:
+    """What each request's counts say at its age, by the look-up training and batch use.
+
+    ``seen[i]`` is None for a draft. Counts read past the horizon are taken as the counts
+    at the horizon, as the label reads them; counts said to be earlier than that are kept.
     """
-
-    videos: pd.DataFrame  # VIDEO_COLUMNS, one row per video
-    observed: pd.DataFrame  # EXAMPLE_COLUMNS, one row per example
-    ages: int  # examples per video
-
-    def __len__(self) -> int:
-        return len(self.observed)
-
-    def video_of_example(self) -> np.ndarray:
-        return np.repeat(np.arange(len(self.videos)), self.ages)
-
-    def per_example(self, name: str) -> np.ndarray:
-        """One raw column with a value per example."""
-        if name in self.observed.columns:
-            return self.observed[name].to_numpy()
-        return self.videos[name].to_numpy().repeat(self.ages)
-
-    def rows(
-        self, mask: np.ndarray | None = None, columns: tuple[str, ...] = RAW_COLUMNS
-    ) -> pd.DataFrame:
-        """Flat raw rows of the examples ``mask`` selects (all by default), indexed by example.
-
-        Text columns come back categorical: a video's caption, repeated at each age, is then
-        one integer per row instead of one string copy each.
-        """
-        picked = np.arange(len(self)) if mask is None else np.flatnonzero(mask)
-        video = picked // self.ages
-        out = {}
-        for name in columns:
-            if name in self.observed.columns:
-                out[name] = self.observed[name].to_numpy()[picked]
-                continue
-            values = self.videos[name].array
-            if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
-                codes, uniques = pd.factorize(values)
-                out[name] = pd.Categorical.from_codes(codes[video], uniques)
-            else:
-                out[name] = values.take(video)
-        return pd.DataFrame(out, index=pd.Index(picked), copy=False)
+    if not any(seen):
+        return [{} for _ in seen]  # drafts: nothing observed (BLANK_ROW says so)
+    names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
+    codes: list[int] = []
+    values: dict[str, list[float]] = {"age_minutes": [], **{name: [] for name in names}}
+    clipped = [min(age, horizon_minutes) for age in ages]
+    for i, (counts, now) in enumerate(zip(seen, clipped, strict=True)):
+        if counts is None:
+            continue
+        snaps = [(now, counts.now), *((a, c) for a, c in counts.earlier if a < now)]
+        for snap_age, snap in sorted(snaps, key=lambda s: s[0]):
+            codes.append(i)
+            values["age_minutes"].append(snap_age)
+            for name in names:
+                value = snap.get(name)
+                values[name].append(np.nan if value is None else float(value))
+    observed = observe_arrays(
+        np.array(codes, dtype=np.int64),
+        {k: np.array(v, dtype="float64") for k, v in values.items()},
+        np.arange(len(seen), dtype=np.int64),
+        np.array(clipped, dtype="float64"),
+    )
+    columns = list(observed)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*observed.values(), strict=True)]
 
 
-def grid_examples(
-    per_video: pd.DataFrame,
-    snapshots: pd.DataFrame,
-    grid: tuple[float, ...],
-    horizon_minutes: float,
-    threads: int = 1,
-) -> Grid:
-    """Every video at every grid age: the training examples.
+def request_row(
+    draft: Mapping[str, object],
+    history: Mapping[str, object],
+    age_minutes: float,
+    observed: Mapping[str, float],
+) -> dict[str, object]:
+    """One request's raw row: its draft columns, its creator's history and its counts.
 
-    Counts are looked up at the age, or at the horizon for ages past it: what happens after
-    the horizon never counts, as in the label.
+    Args:
+        draft: every one of ``DRAFT_COLUMNS``, ``posted_at`` in UTC.
+        history: every one of ``HISTORY_COLUMNS``.
+        age_minutes: the age the request asks about (0 for a draft).
+        observed: ``observe_requests``'s answer for the request.
     """
-    videos = per_video.reset_index(drop=True)[list(VIDEO_COLUMNS)]
-    k = len(grid)
-    ages = np.tile(np.asarray(grid, dtype="float64"), len(videos))
-    seen = observe(snapshots, videos["video_id"], np.minimum(ages, horizon_minutes), k, threads)
-    observed = {"age_minutes": ages, **seen}
-    return Grid(videos, pd.DataFrame(observed, columns=list(EXAMPLE_COLUMNS), copy=False), k)
+    row = dict(BLANK_ROW)
+    row.update({name: draft[name] for name in DRAFT_COLUMNS})
+    row.update({name: history[name] for name in HISTORY_COLUMNS})
+    row["age_minutes"] = age_minutes
+    row.update(observed)
+    return row
 
 
-def grid_rows(
-    per_video: pd.DataFrame,
-    snapshots: pd.DataFrame,
-    grid: tuple[float, ...],
-    horizon_minutes: float,
-) -> pd.DataFrame:
-    """Every video at every grid age as flat raw rows, video-major order."""
-    return grid_examples(per_video, snapshots, grid, horizon_minutes).rows()
-
-
-def single_age_rows(
-    per_video: pd.DataFrame, snapshots: pd.DataFrame, ages: np.ndarray, horizon_minutes: float
-) -> pd.DataFrame:
-    """Each video at its own age (batch scoring: a fixed age, or the age at a timestamp)."""
-    return _attach(per_video, snapshots, np.asarray(ages, dtype="float64"), horizon_minutes)
+def request_arrays(rows: list[dict[str, object]]) -> RowArrays:
+    """Request rows -> raw arrays, without a DataFrame; each row is its own video."""
+    return record_arrays([{**row, "video_id": i} for i, row in enumerate(rows)], RAW_COLUMNS)

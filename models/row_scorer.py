@@ -1,11 +1,10 @@
 """One row at a time through LightGBM's single-row C API, for the service's hot path.
 
 ``Booster.predict`` sets a predictor up on every call (parameters parsed, buffers sized,
-an OpenMP region entered): about 60 us for one row of a 160-tree model here, and several
-times that in a loaded server. ``LGBM_BoosterPredictForMatSingleRowFast`` does that set-up
-once, in ``...FastInit``, and then costs about 14 us a row. The HTTP service predicts one
-draft per request, so the difference is per request. LightGBM's Python package does not
-wrap this part of its C API; its ctypes handle to the library reaches it.
+an OpenMP region entered); ``LGBM_BoosterPredictForMatSingleRowFast`` does that set-up once,
+in ``...FastInit``, and then scores each row for a fraction of the cost. The HTTP service
+predicts one draft per request, so the difference is per request. LightGBM's Python package
+does not wrap this part of its C API; its ctypes handle to the library reaches it.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ def _free(config: ctypes.c_void_p) -> None:
     _safe_call(_LIB.LGBM_FastConfigFree(config))
 
 
-class SingleRowPredictor:
-    """Raw scores of single rows, with the same trees ``Booster.predict`` would use."""
+class RowScorer:
+    """Log-odds scores of single rows, with the same trees ``Booster.predict`` would use."""
 
     def __init__(self, booster: lgb.Booster) -> None:
         self._booster = booster  # the fast config points into it: keep it alive as long
@@ -46,7 +45,8 @@ class SingleRowPredictor:
         )
         weakref.finalize(self, _free, self._config)
 
-    def raw_score(self, row: np.ndarray) -> float:
+    def log_odds(self, row: np.ndarray) -> float:
+        """The row's raw score (log-odds, before calibration)."""
         row = np.ascontiguousarray(row, dtype=np.float64)
         if row.shape != (self._columns,):
             raise ValueError(f"expected {self._columns} features, got shape {row.shape}")

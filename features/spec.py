@@ -1,0 +1,125 @@
+"""What the feature step learns from training data, saved as JSON inside the model bundle.
+
+Everything that depends on training data (the category list, the Szabo-Huberman offsets) is
+fitted once on the training slice, so a served request is transformed exactly as its training
+examples were.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.catalog import FEATURES
+
+# Bundles saved before the Szabo-Huberman fields were spelled out still load.
+_OLD_NAMES = {
+    "sh_ages": "szabo_huberman_ages",
+    "sh_offsets": "szabo_huberman_offsets",
+    "sh_sigmas": "szabo_huberman_sigmas",
+}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the feature step learned from training data; saved as JSON with the model.
+
+    The Szabo-Huberman fields hold, at each observation age, the mean and spread of
+    ln(1 + likes at the horizon) - ln(1 + likes at that age) over the training videos.
+    """
+
+    categories: tuple[str, ...]
+    threshold: int
+    horizon_minutes: float
+    timezone: str
+    szabo_huberman_ages: tuple[float, ...] = ()
+    szabo_huberman_offsets: tuple[float, ...] = ()
+    szabo_huberman_sigmas: tuple[float, ...] = ()
+    features: tuple[str, ...] = field(default_factory=lambda: FEATURES)
+    ages: tuple[float, ...] = ()  # the prediction ages it was trained at
+
+    @property
+    def max_age(self) -> float:
+        """The oldest age the model answers for; past the horizon the counts answer."""
+        return max(self.ages, default=0.0)
+
+    def to_json(self) -> str:
+        """The spec as the bundle's JSON file."""
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> FeatureSpec:
+        """A spec from its JSON, including one saved under the fields' earlier names."""
+        saved = json.loads(text)
+        fields: dict[str, Any] = {
+            _OLD_NAMES.get(k, k): tuple(v) if isinstance(v, list) else v for k, v in saved.items()
+        }
+        return cls(**fields)
+
+    def szabo_huberman_offset(self, obs_age: np.ndarray) -> np.ndarray:
+        """ln(1+N_horizon) - ln(1+N_age) expected at each age, interpolated in log-age."""
+        return self._interp(obs_age, self.szabo_huberman_offsets)
+
+    def szabo_huberman_sigma(self, obs_age: np.ndarray) -> np.ndarray:
+        """The spread of that projection at each age, interpolated in log-age."""
+        return self._interp(obs_age, self.szabo_huberman_sigmas)
+
+    # Derived once per spec, not per call: a served request is one row, for which building
+    # these small arrays and dicts cost as much as the features themselves.
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each feature's column in the model's matrix."""
+        return {name: j for j, name in enumerate(self.features)}
+
+    @cached_property
+    def category_lookup(self) -> dict[str, float]:
+        """Each training category's code, as the float the matrix holds."""
+        return {c: float(i) for i, c in enumerate(self.categories)}
+
+    @cached_property
+    def _log_ages(self) -> np.ndarray:
+        return np.log1p(np.array(self.szabo_huberman_ages))
+
+    def _interp(self, obs_age: np.ndarray, values: tuple[float, ...]) -> np.ndarray:
+        if not self.szabo_huberman_ages:
+            return np.full(np.shape(obs_age), np.nan)
+        x = np.log1p(np.asarray(obs_age, dtype="float64"))
+        return np.interp(x, self._log_ages, values)
+
+
+SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes")  # what fit_spec reads
+
+
+def fit_spec(
+    rows: pd.DataFrame,
+    likes_at_horizon: pd.Series,
+    threshold: int,
+    horizon_minutes: float,
+    timezone: str,
+    ages: tuple[float, ...],
+) -> FeatureSpec:
+    """Learn categories and the per-age log-linear offsets from training rows only."""
+    categories = tuple(sorted(str(c) for c in pd.unique(rows["category"].dropna())))
+    observed = rows["obs_age_minutes"].notna() & likes_at_horizon.notna()
+    gap = np.log1p(likes_at_horizon[observed]) - np.log1p(rows.loc[observed, "likes"])
+    by_age = pd.DataFrame({"age": rows.loc[observed, "age_minutes"], "gap": gap})
+    stats = by_age.groupby("age")["gap"].agg(["mean", "std"]).dropna()
+    fitted_ages = (*stats.index.astype(float), horizon_minutes)
+    offsets = (*stats["mean"].astype(float), 0.0)
+    sigmas = (*stats["std"].clip(lower=0.05).astype(float), 0.05)
+    order = np.argsort(fitted_ages)
+    return FeatureSpec(
+        categories=categories,
+        threshold=threshold,
+        horizon_minutes=horizon_minutes,
+        timezone=timezone,
+        szabo_huberman_ages=tuple(float(fitted_ages[i]) for i in order),
+        szabo_huberman_offsets=tuple(float(offsets[i]) for i in order),
+        szabo_huberman_sigmas=tuple(float(sigmas[i]) for i in order),
+        ages=tuple(float(a) for a in sorted(ages)),
+    )
