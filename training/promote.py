@@ -99,6 +99,10 @@ def _compare(
     name = settings.model_name
     cand = load_model(f"models:/{name}/{candidate}", settings)
     champ = load_model(f"models:/{name}/{champion}", settings)
+    if cand.run_id is None:
+        raise TrackingError(
+            f"version {candidate} of {name} has no run: no test slice to compare on"
+        )
     rows = read_test_rows(client, cand.run_id)
     y = rows.pop("label").to_numpy()
     ours = score(y, cand.bundle.predict_rows(rows))
