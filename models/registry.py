@@ -21,6 +21,8 @@ from models.bundle import BundleError, ModelBundle
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """A bundle and where it came from."""
+
     bundle: ModelBundle
     uri: str
     version: str | None  # registry version, when loaded through the registry
