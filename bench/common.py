@@ -7,6 +7,7 @@ import os
 import platform
 import resource
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,8 @@ CACHE = Path(__file__).parent / ".cache"
 
 
 @contextmanager
-def timed(into: dict[str, float], key: str):
+def timed(into: dict[str, float], key: str) -> Iterator[None]:
+    """Store the seconds the block took in ``into[key]``."""
     start = time.perf_counter()
     yield
     into[key] = round(time.perf_counter() - start, 4)
@@ -29,6 +31,7 @@ def peak_rss_mb() -> float:
 
 
 def machine() -> dict[str, Any]:
+    """What a result was measured on, and when."""
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -2,13 +2,11 @@
 
 glibc gives every allocation above 32 MB (one float column of a few million rows) its own
 mmap and unmaps it when freed, so the next array of that size has its pages faulted in
-again. On the 2-core VM this project is measured on, a page fault costs about 9 us: at
-1M videos, kernel time was 10.5 of the 16.5 s the observation step took, and building
-features went from 38.8 s to about 25 s with mmap turned off (bench/results/features.json).
-The price: memory goes back to the OS when the process ends, not when an array is freed.
-That suits the batch commands (``train``, ``score``, ``materialize``...), which are the
-ones the ``likecast`` entry point runs in its own process; the HTTP service does not call
-this.
+again, and those page faults were most of the feature build's time (the figures are in
+docs/decisions.md, "keeping freed memory"). The price: memory goes back to the OS when
+the process ends, not when an array is freed. That suits the batch commands (``train``,
+``score``, ``materialize``...), which the ``likecast`` entry point runs in its own process;
+the HTTP service does not call this.
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
 
     @property
     def horizon_minutes(self) -> float:
+        """The horizon in minutes, the unit of every age."""
         return self.horizon_days * 24 * 60
 
     @property
@@ -133,10 +134,12 @@ class Settings(BaseSettings):
 
     @property
     def artifact_root(self) -> Path:
+        """Where a local tracking store keeps run artifacts."""
         return self.home.resolve() / "artifacts"
 
     @property
     def store_path(self) -> Path:
+        """The creator store's SQLite file."""
         return self.home.resolve() / "creator_store.sqlite"
 
 

@@ -1,7 +1,7 @@
 """Loading a model bundle from a folder or from the MLflow registry.
 
 Kept apart from ``training.tracking`` so that loading a model folder never imports MLflow
-(about ten seconds here): batch jobs and the service given a folder start at once, and the
+(seconds of imports): batch jobs and the service given a folder start at once, and the
 registry path imports MLflow only when it is used.
 """
 
@@ -21,6 +21,8 @@ from models.bundle import BundleError, ModelBundle
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """A bundle and where it came from."""
+
     bundle: ModelBundle
     uri: str
     version: str | None  # registry version, when loaded through the registry

@@ -1,4 +1,4 @@
-"""The project's promises about itself: CLI help, settings, layering, container, CI."""
+"""The project's promises about itself: CLI help, layering, container, CI."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import pytest
 import typer
 
 from likecast.cli import app, main
-from likecast.errors import UserError
-from likecast.settings import Settings, get_settings
 from serving.api.demo import main as demo_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,54 +59,6 @@ def test_every_command_and_option_explains_itself(name: str, command: click.Comm
         if param.name == "help":
             continue
         assert getattr(param, "help", None), f"{name} {param.name} has no help"
-
-
-def test_settings_defaults_match_the_documented_ones(monkeypatch) -> None:
-    monkeypatch.delenv("LIKECAST_HOME")
-    settings = Settings()
-    assert settings.home == Path(".likecast")
-    assert settings.resolved_tracking_uri == f"sqlite:///{Path('.likecast').resolve()}/mlflow.db"
-    assert (settings.model_name, settings.alias) == ("likecast", "champion")
-    assert (settings.threshold, settings.horizon_days) == (1000, 7.0)
-    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
-    assert settings.lgbm_threads == 2
-
-
-def test_settings_read_the_environment_and_are_frozen(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("LIKECAST_HOME", str(tmp_path))
-    monkeypatch.setenv("LIKECAST_THRESHOLD", "500")
-    settings = get_settings()
-    assert settings.threshold == 500
-    assert settings.store_path == tmp_path / "creator_store.sqlite"
-    with pytest.raises(ValueError, match="frozen"):
-        settings.threshold = 10
-    monkeypatch.setenv("LIKECAST_TIMEZONE", "Mars/Olympus")
-    with pytest.raises(UserError, match=r"LIKECAST_TIMEZONE: .*unknown time zone"):
-        get_settings()
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "rule"),
-    [
-        ("LIKECAST_SERVICE_WORKERS", "0", "greater than or equal to 1"),
-        ("LIKECAST_THRESHOLD", "many", "valid integer"),
-        ("LIKECAST_TIMEZONE", "Mars/Olympus", "unknown time zone"),
-    ],
-)
-def test_a_bad_setting_is_one_line_naming_the_variable(
-    monkeypatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, rule: str
-) -> None:
-    # given a bad value in the environment
-    monkeypatch.setenv(variable, value)
-    # when a command reads its settings
-    code = main(["serve"])
-    # then it exits 2 with one line naming the variable and the rule, no traceback
-    err = capsys.readouterr().err
-    assert code == 2
-    assert variable in err
-    assert rule in err
-    assert "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1
 
 
 def _imports(path: Path) -> set[str]:

@@ -23,8 +23,8 @@ def ranking_scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """ROC AUC and average precision (PR AUC) from one sort, ties treated as scikit-learn
     treats them (tests compare the two).
 
-    A run scores four models at ten age buckets: scikit-learn's checks and its two sorts
-    per metric were a fifth of what training spends outside LightGBM.
+    A run scores four models at every age bucket, so one sort for both metrics instead of
+    scikit-learn's checks and two sorts per metric (docs/decisions.md, "metrics").
     """
     if len(y) == 0:
         return float("nan"), float("nan")
@@ -42,6 +42,7 @@ def ranking_scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
 
 
 def score(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Every metric in ``METRICS`` of probabilities ``p`` against 0/1 labels ``y``."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     roc_auc, pr_auc = ranking_scores(y, p)
     clipped = np.clip(p, 1e-6, 1 - 1e-6)

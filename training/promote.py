@@ -32,6 +32,8 @@ ATTEMPTS = 3  # comparisons before giving up on an alias that keeps moving
 
 @dataclass(frozen=True)
 class Decision:
+    """What a promotion decided, why, and the metrics it compared."""
+
     candidate: str
     champion: str | None
     moved: bool
@@ -47,7 +49,11 @@ def promote(
     version: str | None = None,
     force: bool = False,
 ) -> Decision:
-    """Move ``alias`` to ``version`` (default: the newest) if it is at least as good."""
+    """Move ``alias`` to ``version`` (default: the newest) if it is at least as good.
+
+    Raises:
+        TrackingError: The version is not registered, or the alias kept moving.
+    """
     name = settings.model_name
     with promotion_lock(settings, name):
         candidate = version or _newest(client, name)
@@ -99,6 +105,10 @@ def _compare(
     name = settings.model_name
     cand = load_model(f"models:/{name}/{candidate}", settings)
     champ = load_model(f"models:/{name}/{champion}", settings)
+    if cand.run_id is None:
+        raise TrackingError(
+            f"version {candidate} of {name} has no run: no test slice to compare on"
+        )
     rows = read_test_rows(client, cand.run_id)
     y = rows.pop("label").to_numpy()
     ours = score(y, cand.bundle.predict_rows(rows))

@@ -1,4 +1,4 @@
-"""Plots and a Markdown report of a training run, so a person can judge it in the MLflow UI."""
+"""Plots and an HTML report of a training run, so a person can judge it in the MLflow UI."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def roc_pr(outcome: TrainOutcome, folder: Path) -> Path:
+    """ROC and precision-recall curves of LightGBM and the baselines on the test slice."""
     y = outcome.test_predictions["y"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for name in MODELS:
         p = outcome.test_predictions[name]
         fpr, tpr, _ = roc_curve(y, p)
         precision, recall, _ = precision_recall_curve(y, p)
-        auc = outcome.tables[name].loc["all", "roc_auc"]
+        auc = float(outcome.tables[name]["roc_auc"]["all"])
         left.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
         right.plot(recall, precision, label=name)
     left.plot([0, 1], [0, 1], "k:", lw=0.8)
@@ -46,6 +47,7 @@ def roc_pr(outcome: TrainOutcome, folder: Path) -> Path:
 
 
 def reliability(outcome: TrainOutcome, folder: Path, bins: int = 15) -> Path:
+    """Observed hit rate against predicted probability, with the predictions' histogram."""
     y, p = outcome.test_predictions["y"], outcome.test_predictions["lightgbm"]
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
@@ -67,6 +69,7 @@ def reliability(outcome: TrainOutcome, folder: Path, bins: int = 15) -> Path:
 
 
 def auc_by_age(outcome: TrainOutcome, folder: Path) -> Path:
+    """Test ROC AUC of each model at each prediction age."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in MODELS:
         table = outcome.tables[name].drop(index="all")
@@ -83,6 +86,7 @@ def auc_by_age(outcome: TrainOutcome, folder: Path) -> Path:
 
 
 def importance(outcome: TrainOutcome, folder: Path, top: int = 20) -> Path:
+    """The ``top`` features by total split gain."""
     booster = outcome.bundle.booster
     gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
     gain = gain.sort_values().tail(top)
@@ -93,6 +97,7 @@ def importance(outcome: TrainOutcome, folder: Path, top: int = 20) -> Path:
 
 
 def shap_summary(outcome: TrainOutcome, folder: Path, seed: int, top: int = 20) -> Path:
+    """The ``top`` features by mean absolute SHAP value on a seeded sample of test rows."""
     features = outcome.test_features
     if len(features) > SHAP_ROWS:
         features = features.sample(SHAP_ROWS, random_state=seed)
@@ -105,6 +110,7 @@ def shap_summary(outcome: TrainOutcome, folder: Path, seed: int, top: int = 20) 
 
 
 def plots(outcome: TrainOutcome, folder: Path, seed: int) -> list[Path]:
+    """Every plot of a run as PNG files in ``folder``; their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     return [
         roc_pr(outcome, folder),
@@ -118,6 +124,7 @@ def plots(outcome: TrainOutcome, folder: Path, seed: int) -> list[Path]:
 def html_report(outcome: TrainOutcome, fingerprint: dict[str, Any], images: list[Path]) -> str:
     """The run at a glance, self-contained (images inlined) so the MLflow UI shows it whole."""
     lgb = outcome.tables["lightgbm"]
+    overall = lgb.loc["all"].astype(float)
     auc = pd.DataFrame({m: outcome.tables[m]["roc_auc"] for m in MODELS}).round(4)
     data = pd.Series(fingerprint, name="value").to_frame()
     pictures = "".join(
@@ -129,8 +136,8 @@ def html_report(outcome: TrainOutcome, fingerprint: dict[str, Any], images: list
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}img{{max-width:100%}}</style>
 </head><body><h1>likecast training run</h1>
-<p>Test ROC AUC <b>{lgb.loc["all", "roc_auc"]:.4f}</b>, log loss {lgb.loc["all", "log_loss"]:.4f},
-ECE {lgb.loc["all", "ece"]:.4f}; calibration {outcome.bundle.calibrator.method};
+<p>Test ROC AUC <b>{overall["roc_auc"]:.4f}</b>, log loss {overall["log_loss"]:.4f},
+ECE {overall["ece"]:.4f}; calibration {outcome.bundle.calibrator.method};
 {outcome.bundle.booster.num_trees()} trees.</p>
 <h2>Test ROC AUC by prediction age: LightGBM and the baselines</h2>{auc.to_html()}
 <h2>LightGBM metrics by age</h2>{lgb.round(4).to_html()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,15 @@ EXAMPLE_ROWS = 5
 
 @dataclass(frozen=True)
 class Registered:
+    """The run a training was logged as, and the registry version made from it."""
+
     run_id: str
     version: str
     model_uri: str
 
 
 def experiment_id(client: MlflowClient, name: str, settings: Settings) -> str:
+    """The id of experiment ``name``, created (artifacts under the home when local) if new."""
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
@@ -70,8 +74,23 @@ def log_and_register(
     fingerprint: dict[str, Any],
     settings: Settings,
     experiment: str,
-    advance: Any = lambda _s: None,
+    advance: Callable[[str], None] = lambda _s: None,
 ) -> Registered:
+    """Log a training run (params, metrics, plots, report, test slice, model), then register it.
+
+    Args:
+        outcome: What ``training.train.fit`` returned.
+        fingerprint: The data set's description, logged as ``data_*`` params.
+        settings: The tracking store and the registered model's name.
+        experiment: The MLflow experiment to log under.
+        advance: Called with each stage's name as it starts.
+
+    Returns:
+        The run id, the new version and the logged model's URI.
+
+    Raises:
+        TrackingError: The store cannot be reached or the registration failed.
+    """
     client = connect(settings)
     exp = experiment_id(client, experiment, settings)
     with tempfile.TemporaryDirectory(prefix=temp_prefix()) as tmp_name:

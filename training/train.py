@@ -33,12 +33,14 @@ from models.calibration import Calibrator, choose_calibrator
 from models.estimator import lgbm_params, train_booster
 from models.explain import typical_values
 from training.metrics import age_bucket, flatten, score, score_by_age
-from training.split import Split, split_by_time
+from training.split import SLICES, Split, split_by_time
 
-# a linear baseline of 28 features: test AUC 0.9698 fitted on 20k rows, 0.9702 on 50k (twice
-# the time; 1M examples)
+# the logistic baseline's fit is capped: more rows cost time and barely move its AUC
+# (docs/decisions.md, "the logistic baseline's sample")
 LOGISTIC_MAX_ROWS = 20_000
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
+
+Parts = dict[str, np.ndarray]  # slice name -> mask of its open examples
 
 
 class StageClock:
@@ -55,6 +57,7 @@ class StageClock:
         self.seconds: dict[str, float] = {}
 
     def advance(self, stage: str) -> None:
+        """Close the running stage and start ``stage``."""
         self._close()
         self._stage, self._started = stage, time.perf_counter()
         self._advance(stage)
@@ -65,6 +68,7 @@ class StageClock:
             self.seconds[key] = round(time.perf_counter() - self._started, 3)
 
     def finish(self) -> dict[str, float]:
+        """Close the running stage; every stage's seconds, keyed with underscores."""
         self._close()
         self._stage = None
         return self.seconds
@@ -93,6 +97,8 @@ class Examples:
 
 @dataclass
 class TrainOutcome:
+    """Everything a training run produced, for ``training.tracking`` to record."""
+
     bundle: ModelBundle
     params: dict[str, Any]
     tables: dict[str, pd.DataFrame]  # model name -> metrics by age bucket, on test
@@ -110,6 +116,15 @@ def build_examples(
     horizon_minutes: float,
     advance: Callable[[str], None],
 ) -> Examples:
+    """Label the videos, split them by time and lay them out at every training age.
+
+    Args:
+        dataset: The loaded videos and snapshots.
+        settings: Ages, history window and threads.
+        threshold: Likes that make a hit.
+        horizon_minutes: Time a video has to reach ``threshold``.
+        advance: Called with each stage's name as it starts.
+    """
     advance("labels")
     labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
     advance("creator history")
@@ -180,79 +195,62 @@ def fit(
     advance: Callable[[str], None] = lambda _s: None,
     trainer: Callable[..., lgb.Booster] = train_booster,
 ) -> TrainOutcome:
-    """The whole pipeline; ``trainer`` is the booster step (local, or on Dask)."""
+    """The whole pipeline, from a validated data set to an evaluated, described bundle.
+
+    Args:
+        dataset: The loaded videos and snapshots.
+        settings: Threshold, horizon, ages, seed and threads.
+        params_override: LightGBM parameters that replace the defaults.
+        advance: Called with each stage's name as it starts (progress display).
+        trainer: The booster step: ``train_booster`` locally, or a Dask trainer.
+
+    Returns:
+        The bundle with its metadata, the test metrics of it and of the baselines, and
+        what ``training.tracking`` logs.
+    """
     clock = StageClock(advance)
-    advance = clock.advance
-    threshold = settings.threshold
-    ex, spec, features = prepare(dataset, settings, advance)
-    parts = {name: ex.part(name) for name in ("train", "valid", "calib", "test")}
+    ex, spec, features = prepare(dataset, settings, clock.advance)
+    parts = {name: ex.part(name) for name in SLICES}
+    train_x, train_y = features[parts["train"]], ex.y[parts["train"]]
 
-    advance("lightgbm")
+    clock.advance("lightgbm")
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
-    train_x = features[parts["train"]]
-    booster = trainer(
-        train_x,
-        ex.y[parts["train"]],
-        features[parts["valid"]],
-        ex.y[parts["valid"]],
-        params,
+    booster = trainer(train_x, train_y, features[parts["valid"]], ex.y[parts["valid"]], params)
+
+    clock.advance("calibration")
+    calib = parts["calib"]
+    bundle, calibration_scores = calibrate(
+        booster, spec, features[calib], ex.y[calib], ex.grid.per_example("video_id")[calib]
     )
 
-    advance("calibration")
-    uncalibrated = ModelBundle(booster, Calibrator("identity"), spec)
-    calib_raw = uncalibrated.raw_score(features[parts["calib"]])
-    calibrator, calib_scores = choose_calibrator(
-        calib_raw, ex.y[parts["calib"]], ex.grid.per_example("video_id")[parts["calib"]]
-    )
-    bundle = ModelBundle(booster, calibrator, spec)
-
-    advance("baselines")
-    prior = float(ex.y[parts["train"]].mean())
+    clock.advance("baselines")
     test_x, test_y = features[parts["test"]], ex.y[parts["test"]]
     predictions = {
         "lightgbm": bundle.predict_features(test_x),
-        "szabo_huberman": szabo_huberman(test_x, spec, prior),
-        "logistic": predict_logistic(
-            _fit_logistic(features, ex.y, parts["train"], settings.seed), test_x
-        ),
-        "creator_hit_rate": creator_hit_rate(test_x, prior),
+        **baseline_predictions(train_x, train_y, test_x, spec, settings.seed),
     }
 
-    advance("evaluation")
+    clock.advance("evaluation")
     test_ages = ex.grid.per_example("age_minutes")[parts["test"]]
     tables = {
         name: score_by_age(test_y, p, test_ages, spec.ages) for name, p in predictions.items()
     }
-    metrics: dict[str, float] = {}
-    for name, table in tables.items():
-        metrics.update(flatten(table, "test" if name == "lightgbm" else f"baseline_{name}"))
-    for name in BASELINES:
-        metrics[f"auc_gain_over_{name}"] = (
-            tables["lightgbm"].loc["all", "roc_auc"] - tables[name].loc["all", "roc_auc"]
-        )
-    metrics.update(_creator_disjoint(ex, parts, predictions["lightgbm"]))
-    metrics.update(calib_scores)
-    metrics["best_iteration"] = float(booster.best_iteration)
+    metrics = {
+        **comparison_metrics(tables),
+        **creator_disjoint_metrics(ex, parts, predictions["lightgbm"]),
+        **calibration_scores,
+        "best_iteration": float(booster.best_iteration),
+    }
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
-    test_rows = ex.grid.rows(parts["test"]).assign(label=test_y)
-    bundle.meta = {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "threshold": threshold,
-        "horizon_days": settings.horizon_days,
-        "calibration": calibrator.method,
-        "best_iteration": booster.best_iteration,
-        "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
-        "split_cutoffs": ex.split.cutoffs,
-        "base_rate": prior,
-        "typical": typical_values(train_x),
-    }
+    prior = float(train_y.mean())
+    bundle.meta = bundle_meta(bundle, settings, metrics, ex.split, prior, train_x)
     return TrainOutcome(
         bundle=bundle,
         params={k: v for k, v in params.items() if k != "monotone_constraints"},
         tables=tables,
         metrics=metrics,
-        test_rows=test_rows,
+        test_rows=ex.grid.rows(parts["test"]).assign(label=test_y),
         test_predictions={**predictions, "y": test_y, "age_minutes": test_ages},
         test_features=test_x,
         summary={
@@ -262,16 +260,60 @@ def fit(
     )
 
 
-def _fit_logistic(features: pd.DataFrame, y: np.ndarray, train: np.ndarray, seed: int):
-    """A capped, seeded sample: the baseline needs a fair fit, not every row."""
-    idx = np.flatnonzero(train)
-    if len(idx) > LOGISTIC_MAX_ROWS:
-        idx = np.sort(np.random.default_rng(seed).choice(idx, LOGISTIC_MAX_ROWS, replace=False))
-    return fit_logistic(features.iloc[idx], y[idx], seed)
+def calibrate(
+    booster: lgb.Booster,
+    spec: FeatureSpec,
+    calib_x: pd.DataFrame,
+    calib_y: np.ndarray,
+    calib_videos: np.ndarray,
+) -> tuple[ModelBundle, dict[str, float]]:
+    """The bundle with the calibrator chosen on the calib slice, and that choice's scores.
+
+    ``calib_videos`` (each row's video) keeps a video's rows together in the calibrator's
+    cross-validation.
+    """
+    raw = ModelBundle(booster, Calibrator("identity"), spec).raw_score(calib_x)
+    calibrator, scores = choose_calibrator(raw, calib_y, calib_videos)
+    return ModelBundle(booster, calibrator, spec), scores
 
 
-def _creator_disjoint(ex: Examples, parts: dict[str, np.ndarray], p: np.ndarray) -> dict:
-    """Test metrics on creators never seen in training: does it generalize to new creators?"""
+def baseline_predictions(
+    train_x: pd.DataFrame,
+    train_y: np.ndarray,
+    test_x: pd.DataFrame,
+    spec: FeatureSpec,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Each simple baseline's probabilities on ``test_x``, keyed by the names in ``BASELINES``.
+
+    The logistic baseline is fitted on (a seeded sample of) the training slice; the others
+    fall back to the training slice's hit rate where a row has no evidence.
+    """
+    prior = float(train_y.mean())
+    return {
+        "szabo_huberman": szabo_huberman(test_x, spec, prior),
+        "logistic": predict_logistic(_fit_logistic(train_x, train_y, seed), test_x),
+        "creator_hit_rate": creator_hit_rate(test_x, prior),
+    }
+
+
+def comparison_metrics(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Run metrics from each model's table by age: LightGBM's as ``test_*``, the baselines'
+    as ``baseline_<name>_*``, and LightGBM's ROC AUC gain over each baseline."""
+    metrics: dict[str, float] = {}
+    for name, table in tables.items():
+        metrics.update(flatten(table, "test" if name == "lightgbm" else f"baseline_{name}"))
+    ours = float(tables["lightgbm"]["roc_auc"]["all"])
+    for name in BASELINES:
+        metrics[f"auc_gain_over_{name}"] = ours - float(tables[name]["roc_auc"]["all"])
+    return metrics
+
+
+def creator_disjoint_metrics(ex: Examples, parts: Parts, p: np.ndarray) -> dict[str, float]:
+    """Test metrics on creators never seen in training: does it generalize to new creators?
+
+    Empty when the test slice holds too few such examples (under 50) or a single class.
+    """
     creators = pd.factorize(ex.grid.videos["creator_id"])[0].repeat(ex.grid.ages)
     new = ~np.isin(creators[parts["test"]], creators[parts["train"]])
     if new.sum() < 50 or len(np.unique(ex.y[parts["test"]][new])) < 2:
@@ -282,6 +324,36 @@ def _creator_disjoint(ex: Examples, parts: dict[str, np.ndarray], p: np.ndarray)
         "test_new_creators_log_loss": result["log_loss"],
         "test_new_creators_n": result["n"],
     }
+
+
+def bundle_meta(
+    bundle: ModelBundle,
+    settings: Settings,
+    metrics: dict[str, float],
+    split: Split,
+    prior: float,
+    train_x: pd.DataFrame,
+) -> dict[str, Any]:
+    """What a bundle carries about its training: when, for what target, how well, on what."""
+    return {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "threshold": settings.threshold,
+        "horizon_days": settings.horizon_days,
+        "calibration": bundle.calibrator.method,
+        "best_iteration": bundle.booster.best_iteration,
+        "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
+        "split_cutoffs": split.cutoffs,
+        "base_rate": prior,
+        "typical": typical_values(train_x),
+    }
+
+
+def _fit_logistic(train_x: pd.DataFrame, train_y: np.ndarray, seed: int) -> Any:
+    """A capped, seeded sample: the baseline needs a fair fit, not every row."""
+    idx = np.arange(len(train_x))
+    if len(idx) > LOGISTIC_MAX_ROWS:
+        idx = np.sort(np.random.default_rng(seed).choice(idx, LOGISTIC_MAX_ROWS, replace=False))
+    return fit_logistic(train_x.iloc[idx], train_y[idx], seed)
 
 
 def evaluate_bundle(
@@ -314,4 +386,5 @@ def evaluate_bundle(
 
 
 def spec_summary(spec: FeatureSpec) -> dict[str, Any]:
+    """The spec's feature and category names, as a run records them."""
     return {"features": list(spec.features), "categories": list(spec.categories)}

@@ -22,6 +22,7 @@ from training.train import prepare
 
 
 def search_space(trial: optuna.Trial) -> dict[str, Any]:
+    """The LightGBM parameters a trial draws, and their ranges."""
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.2, log=True),
         "num_leaves": trial.suggest_int("num_leaves", 15, 255, log=True),
