@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         "220 MB); they switch to a new champion together.",
     )
     service_threads: int = Field(default=4, ge=1, description="BentoML threads per worker.")
+    service_dir: Path | None = Field(
+        default=None,
+        description="Folder a running service's workers share: the model they serve, its "
+        "downloads, swap events and metrics. Set by `likecast serve` for its workers.",
+    )
     admin_token: str | None = Field(
         default=None, description="Token for /admin routes; unset disables them."
     )

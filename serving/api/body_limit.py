@@ -1,4 +1,4 @@
-"""An ASGI guard in front of the JSON APIs: only JSON bodies, and not too many bytes of them.
+"""An ASGI middleware in front of the JSON APIs: only JSON bodies, and not too many bytes.
 
 BentoML parses a body by its Content-Type before any of our code runs, and a malformed one
 (multipart without a boundary, say) ends in a 500 there; a huge body costs memory before
@@ -8,25 +8,26 @@ validation can refuse it. Both are refused here with the right 4xx instead.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-JSON_ROUTES = ("/predict_draft", "/predict_early", "/predict_batch", "/whatif")
+from serving.api.asgi import ASGIApp, Message, Receive, Scope, Send
 
 
-class JsonBodyGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+class JsonBodyLimit:
+    """Refuses a body on ``json_routes`` that is not JSON (415) or over ``max_body_bytes`` (413).
+
+    Args:
+        app: the ASGI app behind it.
+        json_routes: the paths whose bodies it checks; others pass untouched.
+        max_body_bytes: the largest body accepted.
+    """
+
+    def __init__(self, app: ASGIApp, json_routes: frozenset[str], max_body_bytes: int) -> None:
         self.app = app
+        self.json_routes = json_routes
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in JSON_ROUTES:
+        if scope["type"] != "http" or scope["path"] not in self.json_routes:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}

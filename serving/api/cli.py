@@ -35,12 +35,13 @@ def serve_command(
     host = host or settings.host
     port = port or settings.port
     env["LIKECAST_HOST"], env["LIKECAST_PORT"] = host, str(port)
+    folder = _service_folder(settings)
+    env["LIKECAST_SERVICE_DIR"] = str(folder)
     uri = model or settings.model_uri or settings.champion_uri
     if uri.startswith("models:/"):
-        _fetch_for_workers(uri, settings)
+        _fetch_for_workers(uri, settings, folder)
     else:
         _check_folder(uri, settings)
-    env["LIKECAST_METRICS_DIR"] = str(_metrics_folder(settings))
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
     bentoml = Path(sys.executable).with_name("bentoml")
     args = [
@@ -55,33 +56,31 @@ def serve_command(
     os.execve(args[0], args, env)
 
 
-def _fetch_for_workers(uri: str, settings: Settings) -> None:
-    """Download the registry's model once, here, and name it to the workers.
+def _service_folder(settings: Settings) -> Path:
+    """The folder this service's workers share, named by this process (BentoML's supervisor
+    once it execs), with an empty ``metrics`` folder; those of stopped services are removed.
+    """
+    from serving.swap.workers_folder import service_folder, sweep_stopped_services
 
-    This process becomes BentoML's supervisor (exec keeps its pid), so the service folder
-    its workers will look in is known now. Without this each worker would start a fetch of
-    its own (serving/swap/fetch.py), and MLflow loaded here is gone with the exec. A registry
-    that cannot give the model fails the command in one line, before anything starts.
+    folder = service_folder(settings.home, os.getpid())
+    (folder / "metrics").mkdir(parents=True, exist_ok=True)
+    sweep_stopped_services(folder)
+    return folder
+
+
+def _fetch_for_workers(uri: str, settings: Settings, folder: Path) -> None:
+    """Download the registry's model once, here, and name it to the workers in ``folder``.
+
+    Without this each worker would start a fetch of its own (serving/swap/fetch.py), and
+    MLflow loaded here is gone with the exec. A registry that cannot give the model fails
+    the command in one line, before anything starts.
     """
     from serving.swap.fetch import download
-    from serving.swap.workers_folder import SwapBoard, service_folder
+    from serving.swap.workers_folder import WorkersFolder
 
-    folder = service_folder(settings, os.getpid())
-    release = download(uri, settings, folder)
-    _check_folder(release.folder, settings, name=f"{uri} (version {release.version})")
-    SwapBoard(folder, 0, settings.service_workers).commit(release)
-
-
-def _metrics_folder(settings: Settings) -> Path:
-    """An empty folder where this service's workers keep their metrics (serving/api/metrics.py)."""
-    import shutil
-
-    from serving.swap.workers_folder import service_folder
-
-    folder = service_folder(settings, os.getpid()) / "metrics"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
+    fetched = download(uri, settings, folder)
+    _check_folder(fetched.folder, settings, name=f"{uri} (version {fetched.version})")
+    WorkersFolder(folder, 0, settings.service_workers).commit(fetched)
 
 
 def _check_folder(folder: str, settings: Settings, name: str | None = None) -> None:

@@ -1,21 +1,20 @@
 """Prometheus metrics for ``/metrics``: requests by route and status, latency by route.
 
-BentoML's own metrics middleware resolves its labels, an in-progress gauge and a histogram
-on every request; under load it was about a tenth of the worker's CPU (py-spy, see
-bench/results/serving.json). This middleware keeps what an operator reads at a fraction of
-that: one labelled child per route and status, found in a dict, one histogram observation.
+The service's own middleware instead of BentoML's, which costs far more per request
+(docs/decisions.md, "the service's own metrics"): one labelled child per route and status,
+found in a dict, one histogram observation.
 
 Each BentoML worker is a process with its own counters, and a scrape reaches whichever worker
-accepts it; so the workers write their values to files in the service's own folder
-(``LIKECAST_METRICS_DIR``, emptied by ``likecast serve`` at start) and a scrape adds up all
-of them (prometheus_client's multi-process mode).
+accepts it; so the workers write their values to files in the service's folder
+(``<LIKECAST_SERVICE_DIR>/metrics``, made empty by ``likecast serve``) and a scrape adds up
+all of them (prometheus_client's multi-process mode).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -28,29 +27,31 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from serving.api.asgi import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-# A draft takes about a millisecond, a 1,000-item batch about fifty.
+# from a draft's milliseconds to a full batch's fraction of a second
 BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class ServiceMetrics:
-    """The service's own registry; routes outside ``routes`` are counted as "other"."""
+    """The service's own registry; paths outside ``routes`` are counted as "other".
 
-    def __init__(self, routes: tuple[str, ...], shared_dir: str | None = None) -> None:
-        self.routes = frozenset(routes)
+    Args:
+        routes: the paths counted under their own label.
+        shared_dir: the folder where all workers keep their values, or None for this
+            process's values alone.
+    """
+
+    def __init__(self, routes: frozenset[str], shared_dir: Path | None = None) -> None:
+        self.routes = routes
         self.registry = CollectorRegistry()
         self.shared_dir = shared_dir
         if shared_dir:
             # BentoML points PROMETHEUS_MULTIPROC_DIR at a folder all services of this user
             # share (and each one empties at start); the values go to this service's instead.
             # It is read when the first value is created, i.e. on the first request.
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared_dir
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared_dir)
             if values.ValueClass is values.MutexValue:  # chosen at import, without the folder
                 values.ValueClass = values.MultiProcessValue()
         self._requests = Counter(
@@ -69,6 +70,7 @@ class ServiceMetrics:
         self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, path: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
         route = path if path in self.routes else "other"
         children = self._children.get((route, status))
         if children is None:
@@ -85,7 +87,7 @@ class ServiceMetrics:
         if not self.shared_dir:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.shared_dir)
+        MultiProcessCollector(registry, path=str(self.shared_dir))
         return generate_latest(registry)
 
 

@@ -1,10 +1,11 @@
 """Fetching a registry version into a local folder, in a process of its own.
 
-The service's workers never import MLflow: with its SQL store it costs a worker about 75 MB,
-which put two workers over the service's 600 MB budget. A short-lived child process
-(``python -m serving.swap.fetch URI FOLDER``) resolves the URI and downloads the version instead,
-and the worker loads the folder like any model folder. Whether the alias may have moved is
-checked in the worker, cheaply: the tracking server's REST API, or the SQLite file's stamp.
+The service's workers never import MLflow, which would make each of them much bigger
+(docs/decisions.md, "the workers never import MLflow"). A short-lived child process
+(``python -m serving.swap.fetch URI FOLDER``) resolves the URI and downloads the version
+instead, and the worker loads the folder like any model folder. Whether the alias may have
+moved is checked in the worker, cheaply: the tracking server's REST API, or the SQLite
+file's stamp.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class FetchError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Release:
-    """A registry version, downloaded to a folder the workers load it from."""
+class FetchedVersion:
+    """A registry version, downloaded to ``folder``, which the workers load it from."""
 
     version: str
     folder: str
@@ -44,14 +45,16 @@ class Release:
     run_id: str | None
 
     def to_json(self) -> str:
+        """One line of JSON, as ``serving.json`` and the fetch child hold it."""
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> Release:
+    def from_json(cls, text: str) -> FetchedVersion:
+        """The inverse of ``to_json``."""
         return cls(**json.loads(text))
 
 
-def download(uri: str, settings: Settings, into: Path) -> Release:
+def download(uri: str, settings: Settings, into: Path) -> FetchedVersion:
     """Resolve ``uri`` now and download that version to ``into/v<version>`` (once).
 
     Two workers may fetch the same version at once: each downloads to a folder of its own
@@ -74,10 +77,10 @@ def download(uri: str, settings: Settings, into: Path) -> Release:
                     raise
         finally:
             shutil.rmtree(partial, ignore_errors=True)
-    return Release(str(version.version), str(final), uri, version.run_id)
+    return FetchedVersion(str(version.version), str(final), uri, version.run_id)
 
 
-def fetch(uri: str, into: Path, timeout_s: float = FETCH_TIMEOUT_S) -> Release:
+def fetch(uri: str, into: Path, timeout_s: float = FETCH_TIMEOUT_S) -> FetchedVersion:
     """``download`` in a child process; its failure comes back as one line."""
     try:
         done = subprocess.run(
@@ -92,32 +95,32 @@ def fetch(uri: str, into: Path, timeout_s: float = FETCH_TIMEOUT_S) -> Release:
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
         raise FetchError(f"{uri}: {reason}")
-    return Release.from_json(done.stdout.strip().splitlines()[-1])
+    return FetchedVersion.from_json(done.stdout.strip().splitlines()[-1])
 
 
-def refetch(release: Release, into: Path) -> Release:
-    """Download ``release``'s version again, its local copy being unusable (say, corrupt).
+def refetch(fetched: FetchedVersion, into: Path) -> FetchedVersion:
+    """Download ``fetched``'s version again, its local copy being unusable (say, corrupt).
 
     Without this a worker restarted over a broken copy would fail the same way each time,
     and BentoML would restart it for ever.
     """
     log.warning(
-        "model version %s: the local copy does not load; downloading it again", release.version
+        "model version %s: the local copy does not load; downloading it again", fetched.version
     )
-    shutil.rmtree(release.folder, ignore_errors=True)
-    name = release.uri.removeprefix("models:/").partition("@")[0].partition("/")[0]
-    fresh = fetch(f"models:/{name}/{release.version}", into)
-    return Release(fresh.version, fresh.folder, release.uri, fresh.run_id)
+    shutil.rmtree(fetched.folder, ignore_errors=True)
+    name = fetched.uri.removeprefix("models:/").partition("@")[0].partition("/")[0]
+    fresh = fetch(f"models:/{name}/{fetched.version}", into)
+    return FetchedVersion(fresh.version, fresh.folder, fetched.uri, fresh.run_id)
 
 
-def load_or_refetch(load: Callable[[Release], T], release: Release, into: Path) -> T:
-    """``load(release)``; if its local copy is no usable bundle, download it again first."""
+def load_or_refetch(load: Callable[[FetchedVersion], T], fetched: FetchedVersion, into: Path) -> T:
+    """``load(fetched)``; if its local copy is no usable bundle, download it again first."""
     from models.bundle import BundleError
 
     try:
-        return load(release)
+        return load(fetched)
     except BundleError:
-        return load(refetch(release, into))
+        return load(refetch(fetched, into))
 
 
 class AliasWatch:
@@ -154,7 +157,7 @@ class AliasWatch:
         if not self.tracking.startswith("sqlite:///"):
             return None
         db = Path(self.tracking.removeprefix("sqlite:///"))
-        stamps = []
+        stamps: list[tuple[int, int] | None] = []
         for path in (db, db.with_name(db.name + "-wal")):
             try:
                 stat = path.stat()
@@ -176,16 +179,16 @@ class AliasWatch:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child: print the Release as JSON, or one line saying why not."""
+    """The child: print the FetchedVersion as JSON, or one line saying why not."""
     uri, into = argv if argv is not None else sys.argv[1:]
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     try:
-        release = download(uri, get_settings(), Path(into))
+        fetched = download(uri, get_settings(), Path(into))
     except Exception as exc:  # any failure is reported to the worker, which keeps serving
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         print(redact_text(reason), file=sys.stderr)  # the worker logs it
         return 1
-    print(release.to_json())
+    print(fetched.to_json())
     return 0
 
 

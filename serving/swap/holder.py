@@ -7,14 +7,15 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from features.store import CreatorStore
 from likecast.settings import Settings
 from models.registry import load_model
 from serving.api.schemas import Draft
 from serving.predictor import Predictor
-from serving.swap.fetch import AliasWatch, Release, fetch, load_or_refetch
-from serving.swap.workers_folder import SwapBoard, service_folder, sweep_stopped_services
+from serving.swap.fetch import AliasWatch, FetchedVersion, fetch, load_or_refetch
+from serving.swap.workers_folder import WorkersFolder
 
 log = logging.getLogger("likecast.serving")
 FOLLOW_INTERVAL_S = 0.2  # how often a worker looks for a staged model or a missed switch
@@ -23,51 +24,64 @@ FOLLOW_INTERVAL_S = 0.2  # how often a worker looks for a staged model or a miss
 class ModelHolder:
     """The served Predictor, switched by all of a service's workers together.
 
-    A request takes ``holder.current`` once and uses that object to the end, so requests in
-    flight finish on the model they started with. A new champion is fetched in a child
-    process (``serving.swap.fetch``), loaded and validated by every worker in the
-    background, and switched to only when all have it (``serving.swap.workers_folder``).
-    A model that fails to load or validate anywhere is never switched to.
+    A request calls ``switch_to_committed()`` once and uses the Predictor it returns to the
+    end, so requests in flight finish on the model they started with. A new champion is
+    fetched in a child process (``serving.swap.fetch``), loaded and validated by every
+    worker in the background, and switched to only when all have it
+    (``serving.swap.workers_folder``). A model that fails to load or validate anywhere is
+    never switched to.
+
+    Args:
+        settings: the service's settings; ``model_uri`` (or the champion) names the model.
+        folder: the service's folder, shared by its workers (``Settings.service_dir``).
+        worker: this worker's number, from 1.
     """
 
-    def __init__(self, settings: Settings, model_uri: str | None, worker: int = 1) -> None:
+    def __init__(self, settings: Settings, folder: Path, worker: int = 1) -> None:
         self.settings = settings
-        self.uri = model_uri or settings.champion_uri
+        self.uri = settings.model_uri or settings.champion_uri
         self.follows_registry = self.uri.startswith("models:/")
         self.worker = worker
-        self.board = SwapBoard(service_folder(settings), worker, settings.service_workers)
+        self.shared = WorkersFolder(folder, worker, settings.service_workers)
         self.watch = AliasWatch(settings, self.uri)
         self._serving: Predictor | None = None
         self._ready: Predictor | None = None  # loaded for the next switch
         self._rejected: str | None = None  # a version that failed; not retried until it moves
         self._switching = threading.Lock()
 
-    @property
-    def current(self) -> Predictor | None:
-        """The model to answer with: the one ``serving.json`` names, once it is loaded here."""
+    def switch_to_committed(self) -> Predictor | None:
+        """Switch to the model ``serving.json`` names if it is loaded here; the model to use.
+
+        The request path calls this before each answer: once the switch is written, no
+        worker answers from the old model, even before its follower thread looks.
+        """
         if not self.follows_registry:
             return self._serving
-        ready, committed = self._ready, self.board.serving()
+        ready, committed = self._ready, self.shared.serving()
         if ready is not None and committed is not None and ready.version == committed.version:
             self._switch(ready)
         return self._serving
 
     @property
+    def serving(self) -> Predictor | None:
+        """The model this worker answers with now (None before ``start``); switches nothing."""
+        return self._serving
+
+    @property
     def events(self) -> list[dict]:
-        return self.board.events()
+        """The service's latest swap events, whichever worker saw them."""
+        return self.shared.events()
 
     def start(self) -> None:
         """Load the model to serve before the worker takes requests."""
-        if self.worker == 1:
-            sweep_stopped_services(self.board.folder)
         if not self.follows_registry:
             self._serving = self._load(self.uri)
             return
-        # a sibling worker may have fetched it already
-        release = self.board.serving() or fetch(self.uri, self.board.folder)
-        self._serving = load_or_refetch(self._load_release, release, self.board.folder)
-        if self.board.serving() is None:
-            self.board.commit(release)
+        # `likecast serve` or a sibling worker has fetched it already
+        fetched = self.shared.serving() or fetch(self.uri, self.shared.path)
+        self._serving = load_or_refetch(self._load_fetched, fetched, self.shared.path)
+        if self.shared.serving() is None:
+            self.shared.commit(fetched)
         self.watch.mark()
         threading.Thread(target=self._follow, name="likecast-follow", daemon=True).start()
 
@@ -81,15 +95,16 @@ class ModelHolder:
         self._validate(predictor)
         return predictor
 
-    def _load_release(self, release: Release) -> Predictor:
-        return self._load(release.folder, release.version, release.run_id)
+    def _load_fetched(self, fetched: FetchedVersion) -> Predictor:
+        return self._load(fetched.folder, fetched.version, fetched.run_id)
 
     @staticmethod
     def _validate(predictor: Predictor) -> None:
         """A model that cannot answer a plain draft never replaces a working one."""
-        answer = predictor.predict(
-            [Draft(creator_id="validation", category="food", duration_s=30.0)]
-        )[0]
+        draft = Draft.model_validate(
+            {"creator_id": "validation", "category": "food", "duration_s": 30.0}
+        )
+        answer = predictor.predict([draft])[0]
         if not 0.0 <= answer.probability <= 1.0:
             raise ValueError(f"validation draft got probability {answer.probability}")
 
@@ -100,7 +115,7 @@ class ModelHolder:
                 return
             self._serving, self._ready = fresh, None
         old = before.version if before else None
-        self.board.record({"event": "swapped", "from": old, "to": fresh.version, "at": _now()})
+        self.shared.record({"event": "swapped", "from": old, "to": fresh.version, "at": _now()})
         log.warning("now serving model version %s (was %s)", fresh.version, old)
 
     # -- swapping -----------------------------------------------------------------------
@@ -111,7 +126,7 @@ class ModelHolder:
         The poller passes ``wait=False`` (it gives up at once while another worker swaps) and
         the version that failed last, which it does not try again until the alias moves.
         """
-        with self.board.exclusive(wait) as mine:
+        with self.shared.exclusive(wait) as mine:
             if not mine:
                 return {"event": "busy"}
             before = self._serving.version if self._serving else None
@@ -120,15 +135,15 @@ class ModelHolder:
                 if not self.follows_registry:
                     fresh = self._load(self.uri)
                 else:
-                    release = fetch(self.uri, self.board.folder)
-                    version = release.version
+                    fetched = fetch(self.uri, self.shared.path)
+                    version = fetched.version
                     if version in (before, rejected):
                         return {"event": "unchanged", "serving": before, "at": _now()}
-                    fresh = self._load_release(release)
-                    errors = self.board.wait_for_answers(self.board.stage(release))
+                    fresh = self._load_fetched(fetched)
+                    errors = self.shared.wait_for_answers(self.shared.stage(fetched))
                     if errors:
                         raise ValueError("; ".join(errors))
-                    self.board.commit(release)
+                    self.shared.commit(fetched)
             except Exception as exc:  # any failure keeps the old model serving
                 log.error("model reload failed, still serving %s: %s", before, exc)
                 event = {
@@ -138,7 +153,7 @@ class ModelHolder:
                     "error": str(exc)[:500],
                     "at": _now(),
                 }
-                self.board.record(event)
+                self.shared.record(event)
                 return event
             self._switch(fresh)
             return {"event": "swapped", "from": before, "to": fresh.version, "at": _now()}
@@ -159,30 +174,30 @@ class ModelHolder:
                         self._rejected = event["version"]
 
     def _answer_staged(self) -> None:
-        staged = self.board.staged()
+        staged = self.shared.staged()
         if staged is None:
             return
-        stage_id, release = staged
-        if self._serving is not None and release.version == self._serving.version:
-            self.board.answer(stage_id, None)  # e.g. a restarted worker seeing an old staging
+        stage_id, fetched = staged
+        if self._serving is not None and fetched.version == self._serving.version:
+            self.shared.answer(stage_id, None)  # e.g. a restarted worker seeing an old staging
             return
         try:
-            self._ready = self._load_release(release)
+            self._ready = self._load_fetched(fetched)
         except Exception as exc:  # reported to the worker that staged it
-            log.error("cannot load staged version %s: %s", release.version, exc)
-            self.board.answer(stage_id, str(exc)[:300])
+            log.error("cannot load staged version %s: %s", fetched.version, exc)
+            self.shared.answer(stage_id, str(exc)[:300])
         else:
-            self.board.answer(stage_id, None)
+            self.shared.answer(stage_id, None)
 
     def _catch_up(self) -> None:
         """A worker that missed a switch (restarted, or started mid-swap) loads what is served."""
-        committed, serving = self.board.serving(), self._serving
+        committed, serving = self.shared.serving(), self._serving
         if committed is None or serving is None or committed.version == serving.version:
             return
         ready = self._ready
         if ready is None or ready.version != committed.version:
             try:
-                ready = self._load_release(committed)
+                ready = self._load_fetched(committed)
             except Exception as exc:  # keep serving what this worker has
                 log.error("cannot load served version %s: %s", committed.version, exc)
                 return

@@ -1,16 +1,17 @@
 """How the workers of one service agree on the model they serve.
 
 BentoML runs each worker as a process of its own, sharing nothing but the file system, so
-the workers agree through a folder of small files (one folder per running service):
+the workers agree through a folder of small files (one folder per running service, chosen by
+``likecast serve`` and given to the workers as ``LIKECAST_SERVICE_DIR``):
 
-- ``serving.json``: the Release every worker serves. Writing it is the switch.
-- ``staged.json``: a Release about to be served. Every worker loads it in the background and
-  answers in ``ready-<worker>.json`` (loaded, or why not); the worker that staged it writes
-  ``serving.json`` only when all have it loaded, and not at all if one failed.
+- ``serving.json``: the FetchedVersion every worker serves. Writing it is the switch.
+- ``staged.json``: a FetchedVersion about to be served. Every worker loads it in the
+  background and answers in ``ready-<worker>.json`` (loaded, or why not); the worker that
+  staged it writes ``serving.json`` only when all have it loaded, and not at all if one failed.
 - ``events.jsonl``: swaps and failures, whichever worker saw them, for ``GET /model``.
 
-A request looks at ``serving.json``'s stat (about a microsecond) and switches to the model its
-worker already has loaded, so once the switch is written no worker answers from the old one.
+Before each request a worker looks at ``serving.json``'s stat and switches to the model it
+already has loaded, so once the switch is written no worker answers from the old one.
 """
 
 from __future__ import annotations
@@ -27,21 +28,20 @@ from pathlib import Path
 
 import psutil
 
-from likecast.settings import Settings
-from serving.swap.fetch import Release
+from serving.swap.fetch import FetchedVersion
 
 ACK_TIMEOUT_S = 120.0
 
 
-def service_folder(settings: Settings, supervisor_pid: int | None = None) -> Path:
-    """A service's folder: named by the supervisor process all its workers share (by default
-    this process's parent, as seen from a worker).
+def service_folder(home: Path, supervisor_pid: int) -> Path:
+    """The folder of the service whose supervisor process is ``supervisor_pid``.
 
     Its start time is part of the name, so a later service that happens to get the same
-    process id never reads an old service's files.
+    process id never reads an old service's files, and a folder whose process is gone can
+    be swept.
     """
-    supervisor = psutil.Process(supervisor_pid or os.getppid())
-    return settings.home.resolve() / "serving" / f"{supervisor.pid}-{int(supervisor.create_time())}"
+    supervisor = psutil.Process(supervisor_pid)
+    return home.resolve() / "serving" / f"{supervisor.pid}-{int(supervisor.create_time())}"
 
 
 def sweep_stopped_services(folder: Path) -> None:
@@ -65,45 +65,54 @@ def _write(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-class SwapBoard:
-    def __init__(self, folder: Path, worker: int, workers: int) -> None:
-        self.folder, self.worker, self.workers = folder, worker, workers
-        folder.mkdir(parents=True, exist_ok=True)
-        self._serving_path = folder / "serving.json"
-        self._staged_path = folder / "staged.json"
+class WorkersFolder:
+    """One worker's view of its service's folder: what is served, staged, and happened.
+
+    Args:
+        path: the service's folder (``Settings.service_dir``).
+        worker: this worker's number, from 1 (0 for ``likecast serve`` itself).
+        workers: how many workers the service runs.
+    """
+
+    def __init__(self, path: Path, worker: int, workers: int) -> None:
+        self.path, self.worker, self.workers = path, worker, workers
+        path.mkdir(parents=True, exist_ok=True)
+        self._serving_path = path / "serving.json"
+        self._staged_path = path / "staged.json"
         self._serving_stamp: tuple[int, int] | None = None
-        self._serving: Release | None = None
+        self._serving: FetchedVersion | None = None
         self._staged_seen: str | None = None
 
     # -- the switch ---------------------------------------------------------------------
 
-    def serving(self) -> Release | None:
-        """The Release the service serves now; rereads the file only when it changed."""
+    def serving(self) -> FetchedVersion | None:
+        """The FetchedVersion the service serves now; rereads the file only when it changed."""
         try:
             stat = os.stat(self._serving_path)
         except FileNotFoundError:
             return None
         stamp = (stat.st_ino, stat.st_mtime_ns)
         if stamp != self._serving_stamp:
-            self._serving = Release.from_json(self._serving_path.read_text())
+            self._serving = FetchedVersion.from_json(self._serving_path.read_text())
             self._serving_stamp = stamp
         return self._serving
 
-    def commit(self, release: Release) -> None:
+    def commit(self, fetched: FetchedVersion) -> None:
+        """Make ``fetched`` the served version: the switch every worker follows."""
         before = self.serving()
-        _write(self._serving_path, release.to_json())
-        self._prune(keep={release.folder} | ({before.folder} if before else set()))
+        _write(self._serving_path, fetched.to_json())
+        self._prune(keep={fetched.folder} | ({before.folder} if before else set()))
 
     # -- staging ------------------------------------------------------------------------
 
-    def stage(self, release: Release) -> str:
-        """Ask every worker to load ``release``; returns the id their answers carry."""
+    def stage(self, fetched: FetchedVersion) -> str:
+        """Ask every worker to load ``fetched``; returns the id their answers carry."""
         stage_id = uuid.uuid4().hex
         self._staged_seen = stage_id  # the stager has it loaded already
-        _write(self._staged_path, json.dumps({"id": stage_id, "release": release.to_json()}))
+        _write(self._staged_path, json.dumps({"id": stage_id, "fetched": fetched.to_json()}))
         return stage_id
 
-    def staged(self) -> tuple[str, Release] | None:
+    def staged(self) -> tuple[str, FetchedVersion] | None:
         """A staging this worker has not answered yet, if any."""
         try:
             staged = json.loads(self._staged_path.read_text())
@@ -112,10 +121,11 @@ class SwapBoard:
         if staged["id"] == self._staged_seen:
             return None
         self._staged_seen = staged["id"]
-        return staged["id"], Release.from_json(staged["release"])
+        return staged["id"], FetchedVersion.from_json(staged["fetched"])
 
     def answer(self, stage_id: str, error: str | None) -> None:
-        _write(self.folder / f"ready-{self.worker}.json", json.dumps([stage_id, error]))
+        """Tell the stager this worker loaded staging ``stage_id`` (``error`` None) or not."""
+        _write(self.path / f"ready-{self.worker}.json", json.dumps([stage_id, error]))
 
     def wait_for_answers(self, stage_id: str, timeout_s: float = ACK_TIMEOUT_S) -> list[str]:
         """Every other worker's answer to ``stage_id``: the reasons of those that failed."""
@@ -125,7 +135,7 @@ class SwapBoard:
         while len(errors) < len(others):
             for worker in others:
                 try:
-                    answered, error = json.loads((self.folder / f"ready-{worker}.json").read_text())
+                    answered, error = json.loads((self.path / f"ready-{worker}.json").read_text())
                 except (FileNotFoundError, ValueError):
                     continue
                 if answered == stage_id:
@@ -138,7 +148,7 @@ class SwapBoard:
     @contextmanager
     def exclusive(self, wait: bool) -> Iterator[bool]:
         """One swap at a time across the workers; yields False if busy and not waiting."""
-        with (self.folder / "swap.lock").open("w") as handle:
+        with (self.path / "swap.lock").open("w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
@@ -152,19 +162,21 @@ class SwapBoard:
     # -- events -------------------------------------------------------------------------
 
     def record(self, event: dict) -> None:
+        """Append a swap event, stamped with this worker's number."""
         line = json.dumps({**event, "worker": self.worker}) + "\n"
-        with (self.folder / "events.jsonl").open("a") as log:  # one append: whole lines
+        with (self.path / "events.jsonl").open("a") as log:  # one append: whole lines
             log.write(line)
 
     def events(self, last: int = 10) -> list[dict]:
+        """The ``last`` events of every worker, oldest first."""
         try:
-            lines = (self.folder / "events.jsonl").read_text().splitlines()
+            lines = (self.path / "events.jsonl").read_text().splitlines()
         except FileNotFoundError:
             return []
         return [json.loads(line) for line in lines[-last:]]
 
     def _prune(self, keep: set[str]) -> None:
         """Downloaded versions other than the one served and the one before go."""
-        for model in self.folder.glob("v*"):
+        for model in self.path.glob("v*"):
             if str(model) not in keep:
                 shutil.rmtree(model, ignore_errors=True)
