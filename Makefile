@@ -39,13 +39,14 @@ demo: env
 	@$(BIN)/python -m serving.api.demo --port $(PORT)
 	exec $(BIN)/likecast serve --port $(PORT)
 
-# Chromium for the page test (tests/serving/test_page.py), from apt when it is missing.
+# Chromium for the page test (tests/serving/api/test_page.py), from apt when it is missing.
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The packages' types (pyproject.toml [tool.mypy] names them; pandas-stubs installed).
 typecheck: env

@@ -3,7 +3,7 @@
 A ``Feature`` names its group, the raw columns it reads, how it is computed, its monotone
 sign and how to say it and its value to a creator, in English and Chinese. Everything else is
 derived from ``CATALOG``: the feature list and order (``FEATURES``), LightGBM's monotone
-constraints (``MONOTONE``), the frame's schema (``FEATURES_SCHEMA``), the raw columns each
+constraints (``MONOTONE``), the frame's schema (``features_schema``), the raw columns each
 group reads (``inputs_of``) and the explanation texts (``models.explain``).
 
 Adding a feature computed from existing raw columns is one entry here (plus its tests).
@@ -17,6 +17,7 @@ features stays in the catalogue.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -414,14 +415,22 @@ if len(BY_NAME) != len(CATALOG):
 FEATURES: tuple[str, ...] = tuple(BY_NAME)
 MONOTONE: dict[str, int] = {feature.name: feature.monotone for feature in CATALOG}
 
-FEATURES_SCHEMA = pa.DataFrameSchema(
-    {
-        name: pa.Column("category" if name == "category" else "float64", nullable=True)
-        for name in FEATURES
-    },
-    strict=True,
-    ordered=True,
-)
+
+@functools.cache
+def features_schema(names: tuple[str, ...] = FEATURES) -> pa.DataFrameSchema:
+    """The feature frame's schema for a model's own feature list.
+
+    A saved model lists the features it was trained on; the frame it gets is checked against
+    that list, so a feature added to the catalogue later does not break it.
+    """
+    return pa.DataFrameSchema(
+        {
+            name: pa.Column("category" if name == "category" else "float64", nullable=True)
+            for name in names
+        },
+        strict=True,
+        ordered=True,
+    )
 
 
 def inputs_of(*groups: Group) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.arrays import RowArrays, VideoArrays, frame_arrays
-from features.catalog import BY_NAME, FEATURES_SCHEMA, Feature, Inputs, inputs_of
+from features.catalog import BY_NAME, Feature, Inputs, features_schema, inputs_of
 from features.examples import Grid
 from features.rows import EXAMPLE_COLUMNS, RAW_COLUMNS, VIDEO_COLUMNS
 from features.spec import FeatureSpec
@@ -115,7 +115,7 @@ def feature_frame(
     categories = pd.Index(list(spec.categories))
     # pandas-stubs leave Categorical out of insert's values; pandas takes any array-like
     frame.insert(0, "category", pd.Categorical.from_codes(codes, categories))  # type: ignore[arg-type]
-    return FEATURES_SCHEMA.validate(frame, inplace=True)
+    return features_schema(spec.features).validate(frame, inplace=True)
 
 
 def build_features(rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

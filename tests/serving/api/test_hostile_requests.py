@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
+from tests.serving.api.test_http import DRAFT, EARLY
 from tests.serving.conftest import Served
-from tests.serving.test_api import DRAFT, EARLY
 
 pytestmark = pytest.mark.slow  # starts servers or subprocesses
 

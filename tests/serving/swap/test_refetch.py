@@ -11,8 +11,8 @@ import psutil
 import pytest
 
 from tests.conftest import wait_until
+from tests.serving.api.test_http import DRAFT
 from tests.serving.conftest import Served
-from tests.serving.test_api import DRAFT
 
 pytestmark = pytest.mark.slow  # starts servers or subprocesses
 

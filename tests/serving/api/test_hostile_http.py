@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import BIN, free_port, running
+from tests.serving.api.test_http import DRAFT
 from tests.serving.conftest import Served
-from tests.serving.test_api import DRAFT
 
 pytestmark = pytest.mark.slow  # starts servers or subprocesses
 

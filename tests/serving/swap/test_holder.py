@@ -13,8 +13,8 @@ import pytest
 from features.loading import fingerprint
 from models.mlflow_client import connect
 from tests.conftest import wait_until
+from tests.serving.api.test_http import DRAFT
 from tests.serving.conftest import Served
-from tests.serving.test_api import DRAFT
 from training.tracking import experiment_id, log_and_register
 from training.train import fit
 
