@@ -206,6 +206,19 @@ def _counter(counter: str, en: str, zh: str, monotone: int = 1) -> Feature:
     )
 
 
+def _past_likes(statistic: str, en: str, zh: str) -> Feature:
+    """A statistic of the creator's earlier likes, on a log scale; more never lowers it."""
+    return Feature(
+        f"{statistic}_log",
+        "history",
+        (statistic,),
+        lambda x: np.log1p(x[statistic]),
+        Words(en, zh),
+        _count,
+        monotone=1,
+    )
+
+
 def _rate(name: str, en: str, zh: str) -> Feature:
     """A rate the platform reports as such (not a count per view, see below)."""
     return Feature(name, "engagement", (name,), lambda x: x[name], Words(en, zh), _share)
@@ -299,24 +312,8 @@ CATALOG: tuple[Feature, ...] = (
         Words("earlier videos with a known outcome", "已有结果的往期视频"),
         _units("{:.0f}", "{:.0f} 个"),
     ),
-    Feature(
-        "hist_median_likes_log",
-        "history",
-        ("hist_median_likes",),
-        lambda x: np.log1p(x["hist_median_likes"]),
-        Words("creator's median likes", "往期视频点赞数的中位数"),
-        _count,
-        monotone=1,
-    ),
-    Feature(
-        "hist_p90_likes_log",
-        "history",
-        ("hist_p90_likes",),
-        lambda x: np.log1p(x["hist_p90_likes"]),
-        Words("creator's best-10% likes", "往期最好的 10% 视频的点赞数"),
-        _count,
-        monotone=1,
-    ),
+    _past_likes("hist_median_likes", "creator's median likes", "往期视频点赞数的中位数"),
+    _past_likes("hist_p90_likes", "creator's best-10% likes", "往期最好的 10% 视频的点赞数"),
     Feature(
         "hist_hit_rate",
         "history",

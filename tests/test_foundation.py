@@ -82,6 +82,22 @@ def test_data_flows_one_way(package: str) -> None:
         assert not (_imports(path) & later), f"{path.relative_to(ROOT)} imports {later}"
 
 
+def test_the_architecture_map_names_every_module_and_only_real_ones() -> None:
+    # given the map and the packages' modules
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    modules = {
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if path.name != "__init__.py"
+    }
+    # when the module paths it names are read
+    named = set(re.findall(r"`((?:likecast|features|models|training|serving)/[\w/]+\.py)`", text))
+    # then every module has its line, and every path it names exists
+    assert modules - named == set(), "modules missing from docs/architecture.md"
+    assert named - modules == set(), "docs/architecture.md names modules that do not exist"
+
+
 def test_the_dockerfile_copies_real_paths_and_runs_a_real_command(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

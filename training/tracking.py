@@ -1,4 +1,4 @@
-"""MLflow: recording training runs, the model registry, and loading a registered bundle.
+"""MLflow: recording training runs and registering their bundles as model versions.
 
 A model version is registered only after every artifact of its run was logged, so a failure
 anywhere (including a tracking server going away) never leaves a half-registered version.
