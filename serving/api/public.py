@@ -20,9 +20,13 @@ _TAG_MANAGER = re.compile(
 _REMOTE = re.compile(r"<(script|iframe)\b[^>]*\bsrc=[\"']?(https?:)?//.*?</\1>", re.DOTALL | re.I)
 
 
-def public_model_info(described: dict, events: list[dict]) -> dict:
-    """``Predictor.describe()`` and swap events without paths or error texts."""
+def public_model_info(
+    described: dict, events: list[dict], registry_check: dict | None = None
+) -> dict:
+    """``Predictor.describe()``, swap events and the last registry check, without paths or
+    error texts."""
     info = {k: v for k, v in described.items() if k != "model_uri"}
+    info["registry_check"] = registry_check
     uri = str(described.get("model_uri") or "")
     info["model_source"] = uri if uri.startswith("models:/") else "folder"
     info["events"] = [

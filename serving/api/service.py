@@ -127,7 +127,8 @@ class Likecast:
     def model_info(self) -> JSONResponse:
         """The served version, its metrics, threshold, horizon, features, load time."""
         with self._model() as model:
-            return JSONResponse(public_model_info(model.describe(), self.holder.events))
+            check = self.holder.shared.registry_check()
+            return JSONResponse(public_model_info(model.describe(), self.holder.events, check))
 
     @web.get("/", response_class=HTMLResponse)
     @web.get("/docs", response_class=HTMLResponse)

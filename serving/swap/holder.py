@@ -48,6 +48,7 @@ class ModelHolder:
         self._ready: Predictor | None = None  # loaded for the next switch
         self._rejected: str | None = None  # a version that failed; not retried until it moves
         self._switching = threading.Lock()
+        self._checks = 0  # of the registry's alias, by worker 1
 
     def switch_to_committed(self) -> Predictor | None:
         """Switch to the model ``serving.json`` names if it is loaded here; the model to use.
@@ -168,7 +169,10 @@ class ModelHolder:
             if self.worker == 1 and time.monotonic() >= next_check:
                 next_check = time.monotonic() + self.settings.reload_interval_s
                 known = {self._serving.version if self._serving else "", self._rejected or ""}
-                if self.watch.may_have_moved(known):
+                moved = self.watch.may_have_moved(known)
+                self._checks += 1
+                self.shared.note_registry_check(_now(), self._checks)
+                if moved:
                     event = self.reload(wait=False, rejected=self._rejected)
                     if event["event"] == "reload_failed" and event["version"]:
                         self._rejected = event["version"]

@@ -9,6 +9,7 @@ the workers agree through a folder of small files (one folder per running servic
   background and answers in ``ready-<worker>.json`` (loaded, or why not); the worker that
   staged it writes ``serving.json`` only when all have it loaded, and not at all if one failed.
 - ``events.jsonl``: swaps and failures, whichever worker saw them, for ``GET /model``.
+- ``registry-check.json``: when worker 1 last asked the registry where the alias points.
 
 Before each request a worker looks at ``serving.json``'s stat and switches to the model it
 already has loaded, so once the switch is written no worker answers from the old one.
@@ -174,6 +175,17 @@ class WorkersFolder:
         except FileNotFoundError:
             return []
         return [json.loads(line) for line in lines[-last:]]
+
+    def note_registry_check(self, at: str, count: int) -> None:
+        """Record that the registry's alias was checked, ``count`` times so far, at ``at``."""
+        _write(self.path / "registry-check.json", json.dumps({"at": at, "count": count}))
+
+    def registry_check(self) -> dict | None:
+        """The last check of the registry's alias (``at``, ``count``); None before the first."""
+        try:
+            return dict(json.loads((self.path / "registry-check.json").read_text()))
+        except FileNotFoundError:
+            return None
 
     def _prune(self, keep: set[str]) -> None:
         """Downloaded versions other than the one served and the one before go."""

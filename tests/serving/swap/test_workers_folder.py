@@ -90,6 +90,16 @@ def test_events_of_every_worker_are_shared(folders) -> None:
 
 
 @pytest.mark.slow  # starts a subprocess
+def test_every_worker_sees_the_last_check_of_the_alias(folders) -> None:
+    # given no check yet, then worker 1 checking the alias twice
+    one, two = folders
+    assert two.registry_check() is None
+    one.note_registry_check("2026-12-02T10:00:00+00:00", 1)
+    one.note_registry_check("2026-12-02T10:00:05+00:00", 2)
+    # when worker 2 reads it, then it sees the latest
+    assert two.registry_check() == {"at": "2026-12-02T10:00:05+00:00", "count": 2}
+
+
 def test_folders_of_stopped_services_are_swept(tmp_path: Path) -> None:
     # given this process's service folder and one of a process that has exited
     mine = service_folder(tmp_path / "home", os.getpid())
