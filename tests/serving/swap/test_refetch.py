@@ -10,6 +10,7 @@ import httpx
 import psutil
 import pytest
 
+from serving.swap.fetch import FetchedVersion
 from tests.conftest import wait_until
 from tests.serving.api.test_http import DRAFT
 from tests.serving.conftest import Served
@@ -30,10 +31,11 @@ def _is_model(path: Path) -> bool:
 
 
 def test_a_restarted_worker_refetches_a_corrupt_model_copy(served: Served) -> None:
-    # given the served version's local copy corrupted on disk
-    copies = sorted((served.home / "serving").glob("*/v*/**/model.txt"))
-    assert copies, "no downloaded model found"
-    model_txt = copies[-1]
+    # given the served version's local copy (serving.json names it) corrupted on disk;
+    # earlier tests may have left other versions' copies beside it
+    (serving_json,) = (served.home / "serving").glob("*/serving.json")
+    served_folder = Path(FetchedVersion.from_json(serving_json.read_text()).folder)
+    (model_txt,) = served_folder.rglob("model.txt")
     model_txt.write_text("corrupted")
     # when a worker dies and BentoML starts another
     victim = _workers(served)[0]
