@@ -193,26 +193,14 @@ def _projected_likes_log(x: Inputs) -> np.ndarray:
     return np.where(np.isnan(likes), np.nan, np.log1p(likes) + offset)
 
 
-def _counter(counter: str, en: str, zh: str, monotone: int = 1) -> Feature:
-    """An audience count at the observation, on a log scale."""
+def _log_count(column: str, group: Group, en: str, zh: str) -> Feature:
+    """A count on a log scale: an audience count at the observation, or a statistic of the
+    creator's earlier likes. More never lowers the probability."""
     return Feature(
-        f"{counter}_log",
-        "engagement",
-        (counter,),
-        lambda x: np.log1p(x[counter]),
-        Words(en, zh),
-        _count,
-        monotone,
-    )
-
-
-def _past_likes(statistic: str, en: str, zh: str) -> Feature:
-    """A statistic of the creator's earlier likes, on a log scale; more never lowers it."""
-    return Feature(
-        f"{statistic}_log",
-        "history",
-        (statistic,),
-        lambda x: np.log1p(x[statistic]),
+        f"{column}_log",
+        group,
+        (column,),
+        lambda x: np.log1p(x[column]),
         Words(en, zh),
         _count,
         monotone=1,
@@ -312,8 +300,10 @@ CATALOG: tuple[Feature, ...] = (
         Words("earlier videos with a known outcome", "已有结果的往期视频"),
         _units("{:.0f}", "{:.0f} 个"),
     ),
-    _past_likes("hist_median_likes", "creator's median likes", "往期视频点赞数的中位数"),
-    _past_likes("hist_p90_likes", "creator's best-10% likes", "往期最好的 10% 视频的点赞数"),
+    _log_count("hist_median_likes", "history", "creator's median likes", "往期视频点赞数的中位数"),
+    _log_count(
+        "hist_p90_likes", "history", "creator's best-10% likes", "往期最好的 10% 视频的点赞数"
+    ),
     Feature(
         "hist_hit_rate",
         "history",
@@ -348,12 +338,12 @@ CATALOG: tuple[Feature, ...] = (
         Words("minutes since the counts were read", "读取数据后过去的分钟数"),
         _number("{:.0f}"),
     ),
-    _counter("views", "views", "播放量"),
-    _counter("likes", "likes", "点赞数"),
-    _counter("comments", "comments", "评论数"),
-    _counter("shares", "shares", "分享数"),
-    _counter("follows", "follows", "带来的关注数"),
-    _counter("replies", "replies to comments", "评论的回复数"),
+    _log_count("views", "engagement", "views", "播放量"),
+    _log_count("likes", "engagement", "likes", "点赞数"),
+    _log_count("comments", "engagement", "comments", "评论数"),
+    _log_count("shares", "engagement", "shares", "分享数"),
+    _log_count("follows", "engagement", "follows", "带来的关注数"),
+    _log_count("replies", "engagement", "replies to comments", "评论的回复数"),
     # No counts per view (likes per view and the like): at the same likes, more views would
     # be a lower rate and could lower the probability, breaking the promise that more views
     # never do. Completion and 3-second retention stay, as the audience's own rates.
