@@ -194,3 +194,14 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def score(cli, small_data: Path, tmp_path: Path):
+    """``likecast score`` of the small data set into ``tmp_path/scores.csv``, plus options."""
+
+    def run(*options: str):
+        videos = str(small_data / "videos.parquet")
+        return cli("score", "--input", videos, "--output", str(tmp_path / "scores.csv"), *options)
+
+    return run

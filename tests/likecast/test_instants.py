@@ -31,20 +31,10 @@ def test_materialize_at_a_moment_that_is_not_one_exits_2(
 
 @pytest.mark.parametrize("moment", BAD_MOMENTS)
 def test_score_at_a_moment_that_is_not_one_exits_2(
-    moment: str, small_data: Path, bundle_dir: Path, tmp_path: Path, cli
+    moment: str, bundle_dir: Path, tmp_path: Path, score
 ) -> None:
     # given videos and a model, when they are scored at a nonsense moment
-    result = cli(
-        "score",
-        "--input",
-        str(small_data / "videos.parquet"),
-        "--output",
-        str(tmp_path / "scores.csv"),
-        "--model",
-        str(bundle_dir),
-        "--at",
-        moment,
-    )
+    result = score("--model", str(bundle_dir), "--at", moment)
     # then one line names --at, and nothing is written
     _one_line_exit_2(result)
     assert not (tmp_path / "scores.csv").exists()

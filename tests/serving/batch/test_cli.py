@@ -8,23 +8,13 @@ import pytest
 
 
 @pytest.mark.parametrize("model", ["/etc", "empty"])
-def test_score_with_a_folder_that_is_not_a_model_exits_2(
-    model: str, small_data: Path, tmp_path: Path, cli
-) -> None:
+def test_score_with_a_folder_that_is_not_a_model_exits_2(model: str, tmp_path: Path, score) -> None:
     # given a folder that holds no likecast model
     folder = tmp_path / "empty"
     folder.mkdir()
     target = "/etc" if model == "/etc" else str(folder)
     # when videos are scored with it
-    result = cli(
-        "score",
-        "--input",
-        str(small_data / "videos.parquet"),
-        "--output",
-        str(tmp_path / "scores.csv"),
-        "--model",
-        target,
-    )
+    result = score("--model", target)
     # then one line names the folder, and nothing is written
     assert result.code == 2, result.text
     assert "Traceback" not in result.err
