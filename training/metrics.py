@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "positive_rate", "n")
+METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "ece",
+    "calibration_gap",
+    "positive_rate",
+    "n",
+)
+# the calibration gap counts only bins this full: fewer rows are mostly sampling noise
+GAP_MIN_ROWS = 100
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> float:
@@ -17,6 +28,24 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> 
         which, weights=p, minlength=bins
     )
     return float(np.abs(gaps).sum() / len(y))
+
+
+def calibration_gap(
+    y: np.ndarray, p: np.ndarray, min_rows: int = GAP_MIN_ROWS, bins: int = 10
+) -> float:
+    """The largest |observed rate - mean prediction| over equal-width bins of ``min_rows``
+    rows or more; NaN when no bin is that full.
+
+    ECE averages over rows, so the many rows near zero can hide a bin that is far off; this
+    figure cannot be hidden that way.
+    """
+    which = np.clip((np.asarray(p) * bins).astype(int), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    gaps = np.bincount(which, weights=y, minlength=bins) - np.bincount(
+        which, weights=p, minlength=bins
+    )
+    full = counts >= min_rows
+    return float(np.max(np.abs(gaps[full]) / counts[full])) if full.any() else float("nan")
 
 
 def ranking_scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -52,6 +81,7 @@ def score(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))),
         "brier": float(np.mean((p - y) ** 2)),
         "ece": expected_calibration_error(y, p),
+        "calibration_gap": calibration_gap(y, p),
         "positive_rate": float(y.mean()),
         "n": float(len(y)),
     }

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from training.metrics import expected_calibration_error, score
+from training.metrics import calibration_gap, expected_calibration_error, score
 
 
 def _case(kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -69,3 +69,24 @@ def test_ece_weighs_each_bins_gap_by_its_count(
     ece = expected_calibration_error(np.array(y, dtype=float), np.array(p, dtype=float))
     # then it is the count-weighted mean gap between observed rate and mean prediction
     assert ece == pytest.approx(expected, abs=1e-12)
+
+
+def test_calibration_gap_is_not_hidden_by_the_rows_near_zero() -> None:
+    # given 9,000 rows near zero predicted right, and 200 rows at 0.5 that hit 70% of the time
+    y = np.r_[np.zeros(9_000), np.ones(140), np.zeros(60)]
+    p = np.r_[np.zeros(9_000), np.full(200, 0.5)]
+    # when the calibration is summed up
+    ece, gap = expected_calibration_error(y, p), calibration_gap(y, p, min_rows=100)
+    # then the average barely moves, while the gap shows the bin that is 0.2 off
+    assert ece < 0.005
+    assert gap == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(("min_rows", "expected"), [(100, 0.2), (201, float("nan"))])
+def test_calibration_gap_counts_only_full_bins(min_rows: int, expected: float) -> None:
+    # given one bin of 200 rows, 0.2 off
+    y, p = np.r_[np.ones(140), np.zeros(60)], np.full(200, 0.5)
+    # when only bins of min_rows rows or more count
+    gap = calibration_gap(y, p, min_rows=min_rows)
+    # then a bin below the minimum gives no figure at all
+    assert gap == pytest.approx(expected, nan_ok=True)
