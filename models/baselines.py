@@ -2,80 +2,49 @@
 
 - Szabo-Huberman: the early count, projected log-linearly to the horizon, with the spread of
   that projection turned into a probability; the classic early-popularity baseline.
-- Logistic regression on the same features: does boosting earn its complexity?
+- Logistic regression on the same features (``models.logistic``): does boosting earn its
+  complexity?
 - The creator's own historical hit rate: what a creator would guess from their past.
+
+Each takes the model's feature matrix, so the served blend (``models.blend``) computes the
+first two for a request exactly as training evaluated them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy.special import ndtr
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
+from scipy.special import log_ndtr
 
 from features.spec import FeatureSpec
 
+EPS = 1e-6
 
-def szabo_huberman(features: pd.DataFrame, spec: FeatureSpec, prior: float) -> np.ndarray:
-    """P(ln(1+N_h) >= ln(1+T)) with ln(1+N_h) ~ Normal(projection, sigma(age)).
+
+def szabo_huberman_log_odds(matrix: np.ndarray, spec: FeatureSpec, prior: float) -> np.ndarray:
+    """log-odds of P(ln(1+N_h) >= ln(1+T)) with ln(1+N_h) ~ Normal(projection, sigma(age)).
 
     A draft has no early count, so it gets the training base rate.
     """
-    projected = features["projected_likes_log"].to_numpy()
-    obs_age = (features["age_minutes"] - features["minutes_since_obs"]).to_numpy()
+    at = spec.positions
+    projected = matrix[:, at["projected_likes_log"]]
+    obs_age = matrix[:, at["age_minutes"]] - matrix[:, at["minutes_since_obs"]]
     sigma = spec.szabo_huberman_sigma(np.nan_to_num(obs_age, nan=1.0))
-    z = (projected - np.log1p(spec.threshold)) / sigma
-    p = np.where(np.isnan(projected), prior, ndtr(np.nan_to_num(z)))
-    return np.clip(p, 1e-6, 1 - 1e-6)
+    z = np.nan_to_num((projected - np.log1p(spec.threshold)) / sigma)
+    # log P(hit) - log P(miss), from log-CDFs so a far projection keeps its order
+    log_odds = np.clip(log_ndtr(z) - log_ndtr(-z), -13.8, 13.8)
+    return np.where(np.isnan(projected), np.log(prior / (1 - prior)), log_odds)
 
 
-def creator_hit_rate(features: pd.DataFrame, prior: float, strength: float = 5.0) -> np.ndarray:
+def szabo_huberman(matrix: np.ndarray, spec: FeatureSpec, prior: float) -> np.ndarray:
+    """The early-count rule's probabilities."""
+    return np.clip(1 / (1 + np.exp(-szabo_huberman_log_odds(matrix, spec, prior))), EPS, 1 - EPS)
+
+
+def creator_hit_rate(
+    matrix: np.ndarray, spec: FeatureSpec, prior: float, strength: float = 5.0
+) -> np.ndarray:
     """The creator's recent hit rate, shrunk toward the base rate when history is short."""
-    n = np.minimum(features["hist_videos"].to_numpy(), 30.0)
-    rate = np.nan_to_num(features["hist_hit_rate"].to_numpy(), nan=prior)
-    return np.clip((rate * n + prior * strength) / (n + strength), 1e-6, 1 - 1e-6)
-
-
-# One BLAS thread: on fits this small, waking OpenBLAS's second thread for each small
-# product costs more than it saves.
-@threadpool_limits.wrap(limits=1, user_api="blas")
-def fit_logistic(features: pd.DataFrame, y: np.ndarray, seed: int):
-    """Median-imputed, standardized, one-hot categories; missingness is itself a signal."""
-    numeric = [c for c in features.columns if c != "category"]
-    prep = ColumnTransformer(
-        [
-            (
-                "num",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                    StandardScaler(),
-                ),
-                numeric,
-            ),
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="missing"),
-                    OneHotEncoder(handle_unknown="ignore"),
-                ),
-                ["category"],
-            ),
-        ]
-    )
-    model = make_pipeline(prep, LogisticRegression(max_iter=500, C=1.0, random_state=seed))
-    return model.fit(_for_sklearn(features), y)
-
-
-def predict_logistic(model, features: pd.DataFrame) -> np.ndarray:
-    return np.clip(model.predict_proba(_for_sklearn(features))[:, 1], 1e-6, 1 - 1e-6)
-
-
-def _for_sklearn(features: pd.DataFrame) -> pd.DataFrame:
-    out = features.copy()
-    out["category"] = out["category"].astype(object).where(out["category"].notna(), "missing")
-    return out
+    at = spec.positions
+    n = np.minimum(matrix[:, at["hist_videos"]], 30.0)
+    rate = np.nan_to_num(matrix[:, at["hist_hit_rate"]], nan=prior)
+    return np.clip((rate * n + prior * strength) / (n + strength), EPS, 1 - EPS)

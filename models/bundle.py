@@ -25,6 +25,7 @@ from features.matrix import build_features, feature_matrix
 from features.rows import RAW_COLUMNS
 from features.spec import FeatureSpec
 from likecast.errors import UserError
+from models.blend import Blend
 from models.calibration import Calibrator
 from models.estimator import to_matrix
 from models.row_scorer import RowScorer
@@ -52,12 +53,14 @@ class Answers:
     probability: np.ndarray
     reached: np.ndarray  # the threshold was reached by the horizon: probability 1
     decided: np.ndarray  # the counts settle the outcome: probability 1 or 0
+    low: np.ndarray  # the 80% interval; NaN from a model saved before intervals existed
+    high: np.ndarray
 
 
 @dataclass
 class ModelBundle:
     booster: lgb.Booster
-    calibrator: Calibrator
+    calibrator: Blend | Calibrator  # a Calibrator in bundles saved before the blend
     spec: FeatureSpec
     meta: dict[str, Any] = field(default_factory=dict)
     _row_scorer: RowScorer | None = field(default=None, init=False, repr=False, compare=False)
@@ -76,7 +79,15 @@ class ModelBundle:
             log_odds = np.asarray(self.booster.predict(matrix, raw_score=True, num_threads=1))
         else:
             log_odds = np.asarray(self.booster.predict(matrix, raw_score=True))
-        return self.calibrator(log_odds)
+        if isinstance(self.calibrator, Calibrator):
+            return self.calibrator(log_odds)
+        return self.calibrator.probability(matrix, log_odds, self.spec)
+
+    def interval(self, matrix: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 80% interval of probabilities ``p`` of the matrix's rows (NaN without one)."""
+        if isinstance(self.calibrator, Calibrator):
+            return np.full(len(p), np.nan), np.full(len(p), np.nan)
+        return self.calibrator.interval(p, matrix[:, self.spec.positions["age_minutes"]])
 
     def answer_matrix(self, matrix: np.ndarray, arrays: RowArrays) -> Answers:
         """Answers for rows whose raw columns (likes and ages) are in ``arrays``.
@@ -91,11 +102,16 @@ class ModelBundle:
             self.spec.horizon_minutes,
         )
         if not decided.any():
-            return Answers(self.predict_matrix(matrix), reached, decided)
-        probability = np.zeros(len(matrix))
+            p = self.predict_matrix(matrix)
+            return Answers(p, reached, decided, *self.interval(matrix, p))
+        probability, low, high = np.zeros(len(matrix)), np.zeros(len(matrix)), np.zeros(len(matrix))
         if not decided.all():
-            probability[~decided] = self.predict_matrix(matrix[~decided])
-        return Answers(with_known_outcomes(probability, reached, decided), reached, decided)
+            open_ = matrix[~decided]
+            probability[~decided] = self.predict_matrix(open_)
+            low[~decided], high[~decided] = self.interval(open_, probability[~decided])
+        known = with_known_outcomes(probability, reached, decided)
+        low[decided], high[decided] = known[decided], known[decided]  # the counts are certain
+        return Answers(known, reached, decided, low, high)
 
     def answer_rows(self, rows: pd.DataFrame) -> Answers:
         """Answers for batch raw rows (``features.rows.RAW_COLUMNS``)."""
@@ -128,7 +144,7 @@ class ModelBundle:
     def from_texts(cls, texts: dict[str, str]) -> ModelBundle:
         bundle = cls(
             booster=lgb.Booster(model_str=texts[FILES["booster"]]),
-            calibrator=Calibrator.from_json(texts[FILES["calibrator"]]),
+            calibrator=read_calibration(texts[FILES["calibrator"]]),
             spec=FeatureSpec.from_json(texts[FILES["spec"]]),
             meta=json.loads(texts[FILES["meta"]]),
         )
@@ -161,7 +177,7 @@ class ModelBundle:
             _check_booster_text(folder / FILES["booster"])
             bundle = cls(
                 booster=lgb.Booster(model_file=str(folder / FILES["booster"])),
-                calibrator=Calibrator.from_json((folder / FILES["calibrator"]).read_text()),
+                calibrator=read_calibration((folder / FILES["calibrator"]).read_text()),
                 spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
                 meta=json.loads((folder / FILES["meta"]).read_text()),
             )
@@ -185,6 +201,13 @@ class ModelBundle:
                 f"trained on features this version does not compute ({', '.join(unknown)}): "
                 "retrain it"
             )
+
+
+def read_calibration(text: str) -> Blend | Calibrator:
+    """The bundle's last step from its JSON: a blend, or an older bundle's calibrator."""
+    if json.loads(text).get("method") == "blend":
+        return Blend.from_json(text)
+    return Calibrator.from_json(text)
 
 
 def _check_booster_text(path: Path) -> None:

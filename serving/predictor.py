@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from features.rows import (
 )
 from features.store import CreatorStore, too_early
 from likecast.settings import Settings
+from models.blend import GROUP, LEVEL
 from models.bundle import Answers
 from models.explain import top_factors
 from models.registry import LoadedModel
@@ -43,6 +44,7 @@ from serving.api.schemas import (
 )
 
 log = logging.getLogger("likecast.serving")
+Option = TypeVar("Option", HourOption, DurationOption)
 WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
 
 
@@ -291,6 +293,7 @@ class Predictor:
 
         return {
             "probability": _rounded(answers.probability[i], 4),
+            "interval": _interval(answers.low[i], answers.high[i]),
             "reached": bool(answers.reached[i]),
             "decided": bool(answers.decided[i]),
             "warnings": list(built.warnings),
@@ -321,7 +324,10 @@ class Predictor:
         rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
         rows.append(base)
-        p = self.loaded.bundle.predict_matrix(self.features(rows)[1])
+        bundle = self.loaded.bundle
+        matrix = self.features(rows)[1]
+        p = bundle.predict_matrix(matrix)
+        low, high = bundle.interval(matrix[-1:], p[-1:])
         hour_options = [
             HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour, probability=float(p[i]))
             for i, h in enumerate(hours)
@@ -330,13 +336,20 @@ class Predictor:
             DurationOption(duration_s=d, probability=float(p[24 + i]))
             for i, d in enumerate(WHATIF_DURATIONS)
         ]
-        return WhatIf(
-            current=float(p[-1]),
-            hours=hour_options,
-            durations=duration_options,
-            best_hour=max(hour_options, key=lambda o: o.probability),
-            best_duration=max(duration_options, key=lambda o: o.probability),
-            model_version=self.version,
+        choices = bundle.meta.get("draft_choices", {})
+        best_hour = _worth_it(hour_options, choices.get("posting_time"), high[0])
+        best_duration = _worth_it(duration_options, choices.get("duration"), high[0])
+        return WhatIf.model_validate(
+            {
+                "current": float(p[-1]),
+                "current_interval": _interval(low[0], high[0]),
+                "hours": hour_options,
+                "durations": duration_options,
+                "best_hour": best_hour,
+                "best_duration": best_duration,
+                "advice": _advice(best_hour, best_duration, float(p[-1])),
+                "model_version": self.version,
+            }
         )
 
     def describe(self) -> dict:
@@ -355,6 +368,43 @@ class Predictor:
             "trained_at": bundle.meta.get("trained_at"),
             "store_creators": self.store.creators(),
         }
+
+
+def _interval(low: float, high: float) -> dict | None:
+    """The answer's interval in the shape of ``Interval``; none from an older model."""
+    if np.isnan(low):
+        return None
+    return {"low": _rounded(low, 4), "high": _rounded(high, 4), "level": LEVEL, "of_videos": GROUP}
+
+
+def _worth_it(options: list[Option], choice: dict | None, high: float) -> Option | None:
+    """The best option, if the choice measurably matters for this model (held-out test at
+    training, ``training.choices``) and the option's gain lifts it above the current
+    answer's interval; otherwise none: the gain is within the model's noise."""
+    if not choice or not choice.get("measurable"):
+        return None
+    best = max(options, key=lambda o: o.probability)
+    return best if best.probability > high else None
+
+
+def _advice(hour: HourOption | None, duration: DurationOption | None, now: float) -> list[str]:
+    """The what-if in plain words."""
+    said = []
+    if hour is None:
+        said.append("Posting time makes no measurable difference for this draft.")
+    else:
+        said.append(
+            f"Posting at {hour.local_hour:02d}:00 raises the chance from {now:.0%} to "
+            f"{hour.probability:.0%}."
+        )
+    if duration is None:
+        said.append("Video length makes no measurable difference for this draft.")
+    else:
+        said.append(
+            f"A {duration.duration_s:g}-second video raises the chance from {now:.0%} to "
+            f"{duration.probability:.0%}."
+        )
+    return said
 
 
 def _batch_item(index: int, item: Any) -> Draft | list[dict]:

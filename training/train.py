@@ -22,22 +22,16 @@ from features.loading import Dataset
 from features.matrix import build_grid_features
 from features.spec import SPEC_COLUMNS, FeatureSpec, fit_spec
 from likecast.settings import Settings
-from models.baselines import (
-    creator_hit_rate,
-    fit_logistic,
-    predict_logistic,
-    szabo_huberman,
-)
+from models.baselines import creator_hit_rate, szabo_huberman
+from models.blend import INPUTS, Blend, fit_blend
 from models.bundle import ModelBundle
-from models.calibration import Calibrator, choose_calibrator
-from models.estimator import lgbm_params, train_booster
+from models.estimator import lgbm_params, to_matrix, train_booster
 from models.explain import typical_values
+from models.logistic import LogisticBaseline, fit_logistic, predict_proba
+from training.choices import draft_choices
 from training.metrics import age_bucket, flatten, score, score_by_age
 from training.split import SLICES, Split, split_by_time
 
-# the logistic baseline's fit is capped: more rows cost time and barely move its AUC
-# (docs/decisions.md, "the logistic baseline's sample")
-LOGISTIC_MAX_ROWS = 20_000
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
 
 Parts = dict[str, np.ndarray]  # slice name -> mask of its open examples
@@ -217,17 +211,19 @@ def fit(
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
     booster = trainer(train_x, train_y, features[parts["valid"]], ex.y[parts["valid"]], params)
 
-    clock.advance("calibration")
+    clock.advance("blend")
+    prior = float(train_y.mean())
+    logistic = fit_logistic(train_x, train_y, len(spec.categories), settings.seed)
     calib = parts["calib"]
-    bundle, calibration_scores = calibrate(
-        booster, spec, features[calib], ex.y[calib], ex.grid.per_example("video_id")[calib]
-    )
+    bundle = blend(booster, spec, logistic, prior, features[calib], ex.y[calib])
+    drafts = calib & (ex.grid.per_example("age_minutes") == 0)
+    choices = draft_choices(bundle, to_matrix(features[drafts]), ex.y[drafts], settings.seed)
 
     clock.advance("baselines")
     test_x, test_y = features[parts["test"]], ex.y[parts["test"]]
     predictions = {
         "lightgbm": bundle.predict_features(test_x),
-        **baseline_predictions(train_x, train_y, test_x, spec, settings.seed),
+        **baseline_predictions(to_matrix(test_x), spec, logistic, prior),
     }
 
     clock.advance("evaluation")
@@ -238,13 +234,14 @@ def fit(
     metrics = {
         **comparison_metrics(tables),
         **creator_disjoint_metrics(ex, parts, predictions["lightgbm"]),
-        **calibration_scores,
+        **blend_weights(bundle),
+        **{f"draft_{name}_loss_increase": c["loss_increase"] for name, c in choices.items()},
         "best_iteration": float(booster.best_iteration),
     }
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
-    prior = float(train_y.mean())
     bundle.meta = bundle_meta(bundle, settings, metrics, ex.split, prior, train_x)
+    bundle.meta["draft_choices"] = choices  # what the what-if may advise on
     return TrainOutcome(
         bundle=bundle,
         params={k: v for k, v in params.items() if k != "monotone_constraints"},
@@ -260,40 +257,44 @@ def fit(
     )
 
 
-def calibrate(
+def blend(
     booster: lgb.Booster,
     spec: FeatureSpec,
+    logistic: LogisticBaseline,
+    prior: float,
     calib_x: pd.DataFrame,
     calib_y: np.ndarray,
-    calib_videos: np.ndarray,
-) -> tuple[ModelBundle, dict[str, float]]:
-    """The bundle with the calibrator chosen on the calib slice, and that choice's scores.
-
-    ``calib_videos`` (each row's video) keeps a video's rows together in the calibrator's
-    cross-validation.
-    """
-    raw = ModelBundle(booster, Calibrator("identity"), spec).raw_score(calib_x)
-    calibrator, scores = choose_calibrator(raw, calib_y, calib_videos)
-    return ModelBundle(booster, calibrator, spec), scores
+) -> ModelBundle:
+    """The bundle whose answers blend LightGBM with the baselines, per age, as fitted on the
+    calib slice: videos neither the booster nor the logistic baseline trained on."""
+    matrix = to_matrix(calib_x)
+    log_odds = np.asarray(booster.predict(matrix, raw_score=True))
+    return ModelBundle(booster, fit_blend(matrix, log_odds, calib_y, spec, logistic, prior), spec)
 
 
 def baseline_predictions(
-    train_x: pd.DataFrame,
-    train_y: np.ndarray,
-    test_x: pd.DataFrame,
-    spec: FeatureSpec,
-    seed: int,
+    test_matrix: np.ndarray, spec: FeatureSpec, logistic: LogisticBaseline, prior: float
 ) -> dict[str, np.ndarray]:
-    """Each simple baseline's probabilities on ``test_x``, keyed by the names in ``BASELINES``.
+    """Each simple baseline's probabilities on the test rows, keyed by ``BASELINES``' names.
 
-    The logistic baseline is fitted on (a seeded sample of) the training slice; the others
-    fall back to the training slice's hit rate where a row has no evidence.
+    The Szabo-Huberman rule and the creator's hit rate fall back to the training slice's hit
+    rate (``prior``) where a row has no evidence.
     """
-    prior = float(train_y.mean())
     return {
-        "szabo_huberman": szabo_huberman(test_x, spec, prior),
-        "logistic": predict_logistic(_fit_logistic(train_x, train_y, seed), test_x),
-        "creator_hit_rate": creator_hit_rate(test_x, prior),
+        "szabo_huberman": szabo_huberman(test_matrix, spec, prior),
+        "logistic": predict_proba(logistic, test_matrix),
+        "creator_hit_rate": creator_hit_rate(test_matrix, spec, prior),
+    }
+
+
+def blend_weights(bundle: ModelBundle) -> dict[str, float]:
+    """The blend's weight of each input at each age, as run metrics: where a baseline
+    carries the answer, its weight shows it."""
+    assert isinstance(bundle.calibrator, Blend)
+    return {
+        f"blend_{name}_age_{age.age:g}": weight
+        for age in bundle.calibrator.ages
+        for name, weight in zip(INPUTS, age.weights, strict=True)
     }
 
 
@@ -346,14 +347,6 @@ def bundle_meta(
         "base_rate": prior,
         "typical": typical_values(train_x),
     }
-
-
-def _fit_logistic(train_x: pd.DataFrame, train_y: np.ndarray, seed: int) -> Any:
-    """A capped, seeded sample: the baseline needs a fair fit, not every row."""
-    idx = np.arange(len(train_x))
-    if len(idx) > LOGISTIC_MAX_ROWS:
-        idx = np.sort(np.random.default_rng(seed).choice(idx, LOGISTIC_MAX_ROWS, replace=False))
-    return fit_logistic(train_x.iloc[idx], train_y[idx], seed)
 
 
 def evaluate_bundle(

@@ -197,8 +197,22 @@ class HistoryUsed(BaseModel):
     hist_days_since_prev_post: float | None
 
 
+class Interval(BaseModel):
+    low: float = Field(description="Lower end, as a probability.")
+    high: float = Field(description="Upper end, as a probability.")
+    level: float = Field(description="Share of groups of similar videos it holds (0.8).")
+    of_videos: int = Field(
+        description="The interval is for the hit rate among this many videos like this one."
+    )
+
+
 class Prediction(BaseModel):
     probability: float = Field(description="P(likes >= threshold within the horizon).")
+    interval: Interval | None = Field(
+        default=None,
+        description="Where the hit rate of videos like this one likely lies; none from a "
+        "model trained before intervals existed.",
+    )
     reached: bool = Field(description="The counts given already reach the threshold.")
     decided: bool = Field(
         description="The counts settle the outcome (reached, or at or past the horizon): "
@@ -252,8 +266,18 @@ class DurationOption(BaseModel):
 
 class WhatIf(BaseModel):
     current: float = Field(description="Probability of the draft as given.")
+    current_interval: Interval | None = Field(
+        default=None, description="The interval of the current probability."
+    )
     hours: list[HourOption]
     durations: list[DurationOption]
-    best_hour: HourOption
-    best_duration: DurationOption
+    best_hour: HourOption | None = Field(
+        description="The hour to recommend, only when its gain beats the uncertainty."
+    )
+    best_duration: DurationOption | None = Field(
+        description="The duration to recommend, only when its gain beats the uncertainty."
+    )
+    advice: list[str] = Field(
+        description="In plain words: what to change, or that it makes no measurable difference."
+    )
     model_version: str

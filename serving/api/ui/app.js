@@ -59,11 +59,16 @@ async function post(path, data) {
   return answer;
 }
 
-function gauge(p) {
+function gauge(answer) {
+  const p = answer.probability;
   const arc = document.getElementById("gauge-arc");
   const length = arc.getTotalLength();
   arc.style.strokeDasharray = `${length * p} ${length}`;
   document.getElementById("probability").textContent = `${(p * 100).toFixed(1)}%`;
+  const range = answer.interval;
+  document.getElementById("interval").textContent = !range || answer.decided ? "" :
+    `Of ${range.of_videos} videos like this one, likely ${Math.round(range.low * range.of_videos)}` +
+    ` to ${Math.round(range.high * range.of_videos)} reach ${answer.threshold} likes.`;
 }
 
 // What the counts settled is said as a fact, not as a model's estimate.
@@ -97,7 +102,9 @@ function chart(whatif) {
     const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
     rect.setAttribute("x", i * width + 2); rect.setAttribute("width", width - 4);
     rect.setAttribute("y", 135 - height); rect.setAttribute("height", height);
-    if (hour.local_hour === whatif.best_hour.local_hour) rect.setAttribute("class", "best");
+    if (whatif.best_hour && hour.local_hour === whatif.best_hour.local_hour) {
+      rect.setAttribute("class", "best");
+    }
     const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
     title.textContent = `${hour.local_hour}:00 → ${(hour.probability * 100).toFixed(1)}%`;
     rect.appendChild(title);
@@ -106,9 +113,7 @@ function chart(whatif) {
     label.textContent = hour.local_hour;
     svg.append(rect, label);
   });
-  document.getElementById("best-hour").textContent =
-    `Best hour: ${whatif.best_hour.local_hour}:00 (${(whatif.best_hour.probability * 100).toFixed(1)}%)` +
-    `; best length: ${whatif.best_duration.duration_s} s.`;
+  document.getElementById("best-hour").textContent = whatif.advice.join(" ");
 }
 
 form.addEventListener("submit", async (event) => {
@@ -121,7 +126,7 @@ form.addEventListener("submit", async (event) => {
     const draft = Object.fromEntries(Object.entries(data).filter(([k]) => !EARLY.includes(k)));
     const whatif = await post("/whatif", {...draft, explain: false});
     document.getElementById("result").hidden = false;
-    gauge(answer.probability);
+    gauge(answer);
     facts(answer);
     document.getElementById("model-version").textContent =
       `model version ${answer.model_version} · history: ${answer.history.source}`;

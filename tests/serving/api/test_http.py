@@ -119,17 +119,25 @@ def test_a_batch_asking_too_many_explanations_is_refused(served: Served) -> None
     assert "at most 100 may set explain, got 101" in reply.text
 
 
-def test_whatif_covers_each_hour_and_picks_the_best(served: Served) -> None:
+def test_whatif_covers_each_hour_and_recommends_only_beyond_the_noise(served: Served) -> None:
+    # given a draft, when its what-if is asked for
     with served.client() as http:
         answer = http.post("/whatif", json=DRAFT).json()
+    # then every hour and a few durations are scored
     assert len(answer["hours"]) == 24
     assert sorted(h["local_hour"] for h in answer["hours"]) == list(range(24))
-    best = max(answer["hours"], key=lambda h: h["probability"])
-    assert answer["best_hour"] == best
     assert len(answer["durations"]) >= 4
-    assert answer["best_duration"]["probability"] == max(
-        d["probability"] for d in answer["durations"]
-    )
+    # and a choice is recommended only above the current answer's interval, else advice says so
+    high = answer["current_interval"]["high"]
+    for best, options, name in [
+        (answer["best_hour"], answer["hours"], "Posting time"),
+        (answer["best_duration"], answer["durations"], "Video length"),
+    ]:
+        if best is None:
+            assert f"{name} makes no measurable difference for this draft." in answer["advice"]
+        else:
+            assert best == max(options, key=lambda o: o["probability"])
+            assert best["probability"] > high
 
 
 def test_model_info_describes_what_is_served(served: Served) -> None:

@@ -59,7 +59,8 @@ def test_a_draft_shows_probability_reasons_and_hour_chart(
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#probability")).to_have_text(re.compile(r"^\d+(\.\d)?%$"))
     expect(page.locator("#hour-chart rect")).to_have_count(24)
-    expect(page.locator("#best-hour")).to_contain_text("Best hour")
+    expect(page.locator("#interval")).to_contain_text("Of 100 videos like this one, likely")
+    expect(page.locator("#best-hour")).to_contain_text(re.compile("Posting (time|at)"))
     expect(page.locator("#model-version")).to_contain_text("model version")
     assert page.locator("#reasons-up li, #reasons-down li").count() >= 1
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)

@@ -101,9 +101,13 @@ def test_scores_answer_like_the_model_does_on_the_same_rows(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     scores = pd.read_csv(out)
-    # then every video has a probability in [0, 1] at age 0 with the model's settings
+    # then every video has a probability in [0, 1] inside its interval, at age 0, with the
+    # model's settings
     assert len(scores) == 4000
     assert scores["probability"].between(0, 1).all()
+    assert (
+        scores["probability"].between(scores["probability_low"], scores["probability_high"]).all()
+    )
     assert (scores["age_minutes"] == 0).all()
     assert set(scores["threshold"]) == {1000}
     assert set(scores["model_version"]) == {"local"}

@@ -1,0 +1,167 @@
+"""The served answer's last step: per age, LightGBM blended with the two simple baselines.
+
+At each age the model was trained at, one small logistic regression on held-out videos
+(the calib slice) maps three log-odds to the probability: LightGBM's, the Szabo-Huberman
+early count's and the logistic baseline's. Its weights are never negative, so where a
+baseline knows better the blend leans on it, and since every input is monotone in the early
+counts, so is the answer. Fitted per age, it is also the calibration at that age.
+
+Each answer's interval says how many of ``GROUP`` videos like this one would likely reach the
+threshold: the central 80% of a beta-binomial, centred on the answer, as sure of it as the
+calib videos behind each tenth of that age's calibration allow (docs/decisions.md, "never
+worse than the simple rule" and "intervals").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from features.spec import FeatureSpec
+from models.baselines import szabo_huberman_log_odds
+from models.logistic import LogisticBaseline, lists_as_tuples
+
+INPUTS = ("lightgbm", "szabo_huberman", "logistic")
+EPS = 1e-6
+LEVEL = 0.8
+GROUP = 100  # the interval is for the hit rate among this many videos like the one asked about
+MIN_AGE_ROWS = 200  # fewer calib rows at an age: that age shares the all-ages fit
+# the probabilities an age's interval is worked out at; answers between them interpolate
+KNOTS = tuple(float(k) for k in expit(np.linspace(-9, 9, 61)))
+L2 = 1e-3  # keeps the pooled weights finite when one input separates the slice
+# Each age's weights are pulled toward the all-ages fit as if by this many rows: an age with
+# a few hundred rows stays near it, one with thousands decides for itself.
+POOL_ROWS = 500
+
+
+@dataclass(frozen=True)
+class AgeBlend:
+    """The blend at one training age: weights of ``INPUTS``, intercept, interval knots."""
+
+    age: float
+    weights: tuple[float, ...]
+    intercept: float
+    evidence: float  # calib rows behind the calibration at any one probability
+    low: tuple[float, ...]  # at each of ``KNOTS``
+    high: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Per-age blends plus what the baselines need at answer time."""
+
+    ages: tuple[AgeBlend, ...]
+    logistic: LogisticBaseline
+    prior: float  # training hit rate: the early-count rule's answer when there is no count
+    method: str = "blend"
+
+    def probability(
+        self, matrix: np.ndarray, log_odds: np.ndarray, spec: FeatureSpec
+    ) -> np.ndarray:
+        """Probabilities of the feature matrix's rows, given LightGBM's log-odds of them."""
+        inputs = blend_inputs(matrix, log_odds, spec, self.logistic, self.prior)
+        which = self._which(matrix[:, spec.positions["age_minutes"]])
+        weights = np.array([a.weights for a in self.ages])[which]
+        intercept = np.array([a.intercept for a in self.ages])[which]
+        return np.clip(expit((inputs * weights).sum(1) + intercept), EPS, 1 - EPS)
+
+    def interval(self, p: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 80% interval around each probability, from its age's bins."""
+        low, high = np.empty(len(p)), np.empty(len(p))
+        which = self._which(ages)
+        for k in np.unique(which):
+            rows, age = which == k, self.ages[k]
+            low[rows] = np.interp(p[rows], KNOTS, age.low)
+            high[rows] = np.interp(p[rows], KNOTS, age.high)
+        return np.minimum(low, p), np.maximum(high, p)
+
+    def _which(self, ages: np.ndarray) -> np.ndarray:
+        """Index of the training age at or below each age (the first for younger ones)."""
+        edges = np.array([a.age for a in self.ages])
+        return np.clip(np.searchsorted(edges, ages, side="right") - 1, 0, len(edges) - 1)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Blend:
+        saved = json.loads(text)
+        ages = tuple(AgeBlend(**lists_as_tuples(a)) for a in saved["ages"])
+        return cls(ages, LogisticBaseline.from_dict(saved["logistic"]), saved["prior"])
+
+
+def blend_inputs(
+    matrix: np.ndarray,
+    log_odds: np.ndarray,
+    spec: FeatureSpec,
+    logistic: LogisticBaseline,
+    prior: float,
+) -> np.ndarray:
+    """The ``INPUTS`` log-odds of the matrix's rows, one column each."""
+    return np.column_stack(
+        [log_odds, szabo_huberman_log_odds(matrix, spec, prior), logistic.log_odds(matrix)]
+    )
+
+
+def fit_blend(
+    matrix: np.ndarray,
+    log_odds: np.ndarray,
+    y: np.ndarray,
+    spec: FeatureSpec,
+    logistic: LogisticBaseline,
+    prior: float,
+) -> Blend:
+    """One blend per training age, from held-out rows (the calib slice) and their labels."""
+    inputs = blend_inputs(matrix, log_odds, spec, logistic, prior)
+    ages = _bucket(matrix[:, spec.positions["age_minutes"]], spec.ages)
+    pooled = _weights(inputs, y, np.zeros(inputs.shape[1]), L2 * len(y))
+    fitted = []
+    for age in sorted(spec.ages):
+        rows = ages == age
+        enough = rows.sum() >= MIN_AGE_ROWS and 0 < y[rows].sum() < rows.sum()
+        w = _weights(inputs[rows], y[rows], pooled[:-1], POOL_ROWS) if enough else pooled
+        weights, intercept = tuple(map(float, w[:-1])), float(w[-1])
+        evidence = max(rows.sum() / 10, 10.0)  # as if each tenth of the rows were one bin
+        fitted.append(AgeBlend(float(age), weights, intercept, evidence, *_range(evidence)))
+    return Blend(tuple(fitted), logistic, prior)
+
+
+def _bucket(ages: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
+    edges = np.array(sorted(grid))
+    return edges[np.clip(np.searchsorted(edges, ages, side="right") - 1, 0, len(edges) - 1)]
+
+
+def _weights(x: np.ndarray, y: np.ndarray, anchor: np.ndarray, strength: float) -> np.ndarray:
+    """Non-negative weights and a free intercept minimizing the mean log loss, plus a pull
+    toward ``anchor`` worth ``strength`` rows."""
+    # scipy's optimize and stats are imported where a blend is fitted: a service that only
+    # answers never loads them
+    from scipy.optimize import minimize
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w[:-1] + w[-1]
+        pull = strength / len(y)
+        away = w[:-1] - anchor
+        value = np.mean(np.logaddexp(0, z) - y * z) + pull * away @ away
+        residual = (expit(z) - y) / len(y)
+        return float(value), np.r_[x.T @ residual + 2 * pull * away, residual.sum()]
+
+    rate = np.clip(y.mean(), EPS, 1 - EPS)
+    start = np.r_[np.zeros(x.shape[1]), np.log(rate / (1 - rate))]
+    bounds = [(0.0, None)] * x.shape[1] + [(None, None)]
+    return minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+
+
+def _range(evidence: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """At each of ``KNOTS``, the central 80% of the hit rate among ``GROUP`` new videos whose
+    probability is known as if from ``evidence`` videos (a beta-binomial)."""
+    from scipy.stats import betabinom
+
+    knots = np.array(KNOTS)
+    group = betabinom(GROUP, knots * evidence, (1 - knots) * evidence)
+    tail = (1 - LEVEL) / 2
+    low, high = group.ppf(tail) / GROUP, group.ppf(1 - tail) / GROUP
+    return tuple(map(float, low)), tuple(map(float, high))
