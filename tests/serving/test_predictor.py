@@ -1,0 +1,75 @@
+"""The predictor's answers say how reliable they are, for bundles saved today and before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from features.store import CreatorStore
+from likecast.settings import Settings
+from models.bundle import ModelBundle
+from models.registry import LoadedModel
+from serving.api.schemas import Draft, Early
+from serving.predictor import Predictor
+from training.train import TrainOutcome
+
+SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
+DRAFT = {"creator_id": "c000003", "category": "food", "duration_s": 35.0}
+
+
+def predictor_for(bundle: ModelBundle, settings: Settings, tmp_path: Path) -> Predictor:
+    """A predictor of ``bundle`` without a creator store: every creator is new."""
+    loaded = LoadedModel(bundle, "folder", None, None)
+    return Predictor(loaded, CreatorStore(tmp_path / "no-store.sqlite"), settings)
+
+
+@pytest.mark.parametrize(("age", "bucket"), [(None, "0"), (45.0, "30"), (1500.0, "1440")])
+def test_an_answer_carries_the_test_figures_of_its_age_bucket(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path, age: float | None, bucket: str
+) -> None:
+    # given a freshly trained model and a draft, or an early request with few likes
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    request = Draft(**DRAFT) if age is None else Early(**DRAFT, age_minutes=age, likes=3)
+    # when it answers
+    answer = predictor.predict([request])[0]
+    # then the reliability is the test figures of the grid age at or below the request's
+    measured = trained.tables["lightgbm"].loc[bucket]
+    assert not answer.decided
+    assert answer.reliability.age_bucket_minutes == float(bucket)
+    assert answer.reliability.roc_auc == round(measured["roc_auc"], 4)
+    assert answer.reliability.test_videos == measured["n"]
+    assert f"{measured['roc_auc']:.0%} of the time" in answer.reliability.text
+
+
+def test_an_answer_the_counts_decide_says_so_instead_of_a_test_figure(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    answer = predictor.predict([Early(**DRAFT, age_minutes=60, likes=1500)])[0]
+    assert answer.decided
+    assert (answer.reliability.band, answer.reliability.roc_auc) == ("settled", None)
+
+
+def test_model_info_carries_the_test_metrics_by_age_as_strict_json(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    described = predictor_for(trained.bundle, settings, tmp_path).describe()
+    by_age = described["metrics_by_age"]
+    assert set(by_age) == set(trained.tables["lightgbm"].index) - {"all"}
+    assert {"roc_auc", "log_loss", "calibration_gap", "positive_rate", "n"} <= set(by_age["0"])
+    json.dumps(described, allow_nan=False)  # what /model's JSONResponse requires
+
+
+def test_a_bundle_saved_before_test_figures_by_age_still_answers_unknown(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # given a bundle saved before training recorded its metrics by age
+    predictor = predictor_for(ModelBundle.load(SAVED), settings, tmp_path)
+    # when it answers a draft and describes itself
+    answer = predictor.predict([Draft(**DRAFT)])[0]
+    # then the answer says its reliability is unknown, and /model has no figures by age
+    assert answer.reliability.band == "unknown"
+    assert "saved without test results by age" in answer.reliability.text
+    assert predictor.describe()["metrics_by_age"] is None
