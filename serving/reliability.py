@@ -19,7 +19,8 @@ AUC_BANDS: tuple[tuple[float, str], ...] = (
     (0.95, "very reliable"),
     (0.85, "good"),
     (0.70, "fair"),
-    (-np.inf, "rough"),
+    (0.55, "rough"),
+    (-np.inf, "no better than guessing"),
 )
 # fewer test videos than this at an age, and the AUC itself can move by several points
 FEW_TEST_VIDEOS = 200
@@ -33,8 +34,9 @@ def band(roc_auc: float) -> str:
     The cut points follow the usual reading of discrimination (below 0.7 poor, 0.7-0.8
     acceptable, above 0.8 good; Hosmer and Lemeshow, *Applied Logistic Regression*),
     shifted up: a creator acts on a single video's number, so "good" asks for more than a
-    population-level screen would. They are a judgement, kept here so that every answer,
-    the page and ``/model`` use the same words.
+    population-level screen would. Below 0.55 the model barely beats a coin (small,
+    sparse data sets do that), and the word says so. The cuts are a judgement, kept here
+    so that every answer and the page use the same words.
     """
     return next(word for floor, word in AUC_BANDS if roc_auc >= floor)
 

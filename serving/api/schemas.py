@@ -201,7 +201,9 @@ class Reliability(BaseModel):
     """How far to trust an answer: the model's test figures at the request's age
     (``serving.reliability``)."""
 
-    band: Literal["rough", "fair", "good", "very reliable", "unknown", "settled"] = Field(
+    band: Literal[
+        "no better than guessing", "rough", "fair", "good", "very reliable", "unknown", "settled"
+    ] = Field(
         description="The test ROC AUC at this age in a word; `settled` when the counts "
         "decided the answer, `unknown` when the model has no test figure for this age."
     )

@@ -17,7 +17,8 @@ BY_AGE = {
 
 @pytest.mark.parametrize(
     ("auc", "word"),
-    [(0.3, "rough"), (0.64, "rough"), (0.7, "fair"), (0.849, "fair"), (0.85, "good"),
+    [(0.3, "no better than guessing"), (0.549, "no better than guessing"), (0.55, "rough"),
+     (0.64, "rough"), (0.7, "fair"), (0.849, "fair"), (0.85, "good"),
      (0.95, "very reliable"), (1.0, "very reliable")],
 )  # fmt: skip
 def test_each_auc_gets_the_word_of_its_band(auc: float, word: str) -> None:
