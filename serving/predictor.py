@@ -42,6 +42,7 @@ from serving.api.schemas import (
     WhatIf,
     to_utc,
 )
+from serving.reliability import bucket_reliability, reliabilities
 
 log = logging.getLogger("likecast.serving")
 Option = TypeVar("Option", HourOption, DurationOption)
@@ -73,6 +74,14 @@ class Predictor:
     store: CreatorStore
     settings: Settings
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # each age bucket's reliability, worded once per model rather than once per answer
+    reliability: dict[float, dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        bundle = self.loaded.bundle
+        self.reliability = bucket_reliability(
+            bundle.meta.get("by_age"), bundle.spec.ages, bundle.spec.threshold
+        )
 
     @property
     def version(self) -> str:
@@ -280,9 +289,13 @@ class Predictor:
             typical = bundle.meta.get("typical", {})
             for position, i in enumerate(explain):
                 factors[i] = top_factors(features.iloc[i], contributions.iloc[position], typical)
-        return [self._answer(b, answers, i, factors.get(i)) for i, b in enumerate(built)]
+        ages = np.array([b.row["age_minutes"] for b in built], dtype=float)
+        trust = reliabilities(self.reliability, ages, answers.decided)
+        return [self._answer(b, answers, i, factors.get(i), trust[i]) for i, b in enumerate(built)]
 
-    def _answer(self, built: Built, answers: Answers, i: int, factors: object) -> dict:
+    def _answer(
+        self, built: Built, answers: Answers, i: int, factors: object, reliability: dict
+    ) -> dict:
         spec = self.loaded.bundle.spec
         row = built.row
         last = row["hist_last_posted_at"]
@@ -310,6 +323,7 @@ class Predictor:
                 "hist_days_since_prev_post": person(days, 1),
             },
             "factors": factors,
+            "reliability": reliability,
         }
 
     def whatif(self, draft: Draft) -> WhatIf:
@@ -365,6 +379,8 @@ class Predictor:
             "features": list(bundle.spec.features),
             "categories": list(bundle.spec.categories),
             "metrics": bundle.meta.get("metrics", {}),
+            # absent (null) in bundles saved before training recorded them
+            "metrics_by_age": bundle.meta.get("by_age"),
             "trained_at": bundle.meta.get("trained_at"),
             "store_creators": self.store.creators(),
         }

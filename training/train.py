@@ -240,7 +240,9 @@ def fit(
     }
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
-    bundle.meta = bundle_meta(bundle, settings, metrics, ex.split, prior, train_x)
+    bundle.meta = bundle_meta(
+        bundle, settings, metrics, tables["lightgbm"], ex.split, prior, train_x
+    )
     bundle.meta["draft_choices"] = choices  # what the what-if may advise on
     return TrainOutcome(
         bundle=bundle,
@@ -331,11 +333,17 @@ def bundle_meta(
     bundle: ModelBundle,
     settings: Settings,
     metrics: dict[str, float],
+    by_age: pd.DataFrame,
     split: Split,
     prior: float,
     train_x: pd.DataFrame,
 ) -> dict[str, Any]:
-    """What a bundle carries about its training: when, for what target, how well, on what."""
+    """What a bundle carries about its training: when, for what target, how well, on what.
+
+    ``by_age`` is LightGBM's test table (``score_by_age``): the served answers say how
+    reliable a prediction at the request's age was on the test slice, so the bundle keeps
+    each age bucket's test metrics (``None`` where a metric is undefined, e.g. one class).
+    """
     return {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "threshold": settings.threshold,
@@ -343,6 +351,10 @@ def bundle_meta(
         "calibration": bundle.calibrator.method,
         "best_iteration": bundle.booster.best_iteration,
         "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
+        "by_age": {
+            str(age): {name: float(v) if np.isfinite(v) else None for name, v in row.items()}
+            for age, row in by_age.drop(index="all").iterrows()
+        },
         "split_cutoffs": split.cutoffs,
         "base_rate": prior,
         "typical": typical_values(train_x),

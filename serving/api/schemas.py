@@ -206,6 +206,28 @@ class Interval(BaseModel):
     )
 
 
+class Reliability(BaseModel):
+    """How far to trust an answer: the model's test figures at the request's age
+    (``serving.reliability``)."""
+
+    band: Literal[
+        "no better than guessing", "rough", "fair", "good", "very reliable", "unknown", "settled"
+    ] = Field(
+        description="The test ROC AUC at this age in a word; `settled` when the counts "
+        "decided the answer, `unknown` when the model has no test figure for this age."
+    )
+    text: str = Field(description="What that means, in a sentence a creator reads.")
+    age_bucket_minutes: float | None = Field(
+        description="The training age the answer was judged at: the grid age at or below "
+        "the request's age."
+    )
+    roc_auc: float | None = Field(
+        description="Test ROC AUC at that age: how often a video that reached the threshold "
+        "ranked above one that did not."
+    )
+    test_videos: int | None = Field(description="Test videos (open rows) at that age.")
+
+
 class Prediction(BaseModel):
     probability: float = Field(description="P(likes >= threshold within the horizon).")
     interval: Interval | None = Field(
@@ -227,6 +249,7 @@ class Prediction(BaseModel):
     model_version: str
     history: HistoryUsed
     factors: Factors | None = None
+    reliability: Reliability
 
 
 class BatchRequest(BaseModel):

@@ -1,57 +1,119 @@
-"""The predictor's answers: each with its interval, and a what-if that advises only beyond
-the model's noise."""
+"""The predictor's answers: how reliable they are, each with its interval, and a what-if
+that advises only beyond the model's noise; for bundles saved today and before."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from features.store import CreatorStore
 from likecast.settings import Settings
-from models.registry import load_model
-from serving.api.schemas import Draft
+from models.bundle import ModelBundle
+from models.registry import LoadedModel
+from serving.api.schemas import Draft, Early
 from serving.predictor import Predictor
+from training.train import TrainOutcome
 
-OLD_BUNDLE = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
-DRAFT = Draft(creator_id="c000003", category="food", duration_s=35, caption="spicy noodles")
+SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
+DRAFT = {"creator_id": "c000003", "category": "food", "duration_s": 35.0}
 
 
-def _predictor(bundle: Path, tmp_path: Path, choices: dict | None = None) -> Predictor:
-    settings = Settings(home=tmp_path)
-    loaded = load_model(str(bundle), settings)
-    if choices is not None:
-        loaded.bundle.meta["draft_choices"] = choices
-    return Predictor(loaded, CreatorStore(tmp_path / "none.sqlite"), settings)
+def predictor_for(bundle: ModelBundle, settings: Settings, tmp_path: Path) -> Predictor:
+    """A predictor of ``bundle`` without a creator store: every creator is new."""
+    loaded = LoadedModel(bundle, "folder", None, None)
+    return Predictor(loaded, CreatorStore(tmp_path / "no-store.sqlite"), settings)
+
+
+@pytest.mark.parametrize(("age", "bucket"), [(None, "0"), (45.0, "30"), (1500.0, "1440")])
+def test_an_answer_carries_the_test_figures_of_its_age_bucket(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path, age: float | None, bucket: str
+) -> None:
+    # given a freshly trained model and a draft, or an early request with few likes
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    request = Draft(**DRAFT) if age is None else Early(**DRAFT, age_minutes=age, likes=3)
+    # when it answers
+    answer = predictor.predict([request])[0]
+    # then the reliability is the test figures of the grid age at or below the request's
+    measured = trained.tables["lightgbm"].loc[bucket]
+    assert not answer.decided
+    assert answer.reliability.age_bucket_minutes == float(bucket)
+    assert answer.reliability.roc_auc == round(measured["roc_auc"], 4)
+    assert answer.reliability.test_videos == measured["n"]
+    assert f"{measured['roc_auc']:.0%} of the time" in answer.reliability.text
+
+
+def test_an_answer_the_counts_decide_says_so_instead_of_a_test_figure(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    answer = predictor.predict([Early(**DRAFT, age_minutes=60, likes=1500)])[0]
+    assert answer.decided
+    assert (answer.reliability.band, answer.reliability.roc_auc) == ("settled", None)
+
+
+def test_model_info_carries_the_test_metrics_by_age_as_strict_json(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    described = predictor_for(trained.bundle, settings, tmp_path).describe()
+    by_age = described["metrics_by_age"]
+    assert set(by_age) == set(trained.tables["lightgbm"].index) - {"all"}
+    assert {"roc_auc", "log_loss", "calibration_gap", "positive_rate", "n"} <= set(by_age["0"])
+    json.dumps(described, allow_nan=False)  # what /model's JSONResponse requires
+
+
+def test_a_bundle_saved_before_test_figures_by_age_still_answers_unknown(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # given a bundle saved before training recorded its metrics by age
+    predictor = predictor_for(ModelBundle.load(SAVED), settings, tmp_path)
+    # when it answers a draft and describes itself
+    answer = predictor.predict([Draft(**DRAFT)])[0]
+    # then the answer says its reliability is unknown, and /model has no figures by age
+    assert answer.reliability.band == "unknown"
+    assert "saved without test results by age" in answer.reliability.text
+    assert predictor.describe()["metrics_by_age"] is None
+
+
+def _with_choices(bundle_dir: Path, settings: Settings, tmp_path: Path, choices: dict) -> Predictor:
+    """A predictor of a fresh copy of the trained bundle, with its held-out test's findings
+    on the draft choices replaced by ``choices``."""
+    bundle = ModelBundle.load(bundle_dir)
+    bundle.meta["draft_choices"] = choices
+    return predictor_for(bundle, settings, tmp_path)
 
 
 def test_an_answer_carries_an_interval_around_its_probability(
-    bundle_dir: Path, tmp_path: Path
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
 ) -> None:
     # given the trained model, when a draft is answered
-    answer = _predictor(bundle_dir, tmp_path).predict([DRAFT])[0]
+    answer = predictor_for(trained.bundle, settings, tmp_path).predict([Draft(**DRAFT)])[0]
     # then its 80% interval, for 100 videos like it, holds the probability
     assert answer.interval is not None
     assert answer.interval.low <= answer.probability <= answer.interval.high
     assert (answer.interval.level, answer.interval.of_videos) == (0.8, 100)
 
 
-def test_a_model_from_before_intervals_answers_without_one(tmp_path: Path) -> None:
+def test_a_model_from_before_intervals_answers_without_one(
+    settings: Settings, tmp_path: Path
+) -> None:
     # given a bundle saved before the blend, when a draft is answered
-    answer = _predictor(OLD_BUNDLE, tmp_path).predict([DRAFT])[0]
+    predictor = predictor_for(ModelBundle.load(SAVED), settings, tmp_path)
+    answer = predictor.predict([Draft(**DRAFT)])[0]
     # then it answers, and says it has no interval rather than inventing one
     assert 0 < answer.probability < 1
     assert answer.interval is None
 
 
 def test_the_what_if_recommends_nothing_when_the_choice_is_not_measurable(
-    bundle_dir: Path, tmp_path: Path
+    bundle_dir: Path, settings: Settings, tmp_path: Path
 ) -> None:
     # given a model whose held-out test found neither choice measurable
     unmeasured = {"measurable": False, "loss_increase": 0.0, "standard_error": 0.01}
     choices = {"posting_time": unmeasured, "duration": unmeasured}
     # when a draft's what-if is asked for
-    whatif = _predictor(bundle_dir, tmp_path, choices).whatif(DRAFT)
+    whatif = _with_choices(bundle_dir, settings, tmp_path, choices).whatif(Draft(**DRAFT))
     # then it scores every option but recommends none, and says so
     assert len(whatif.hours) == 24
     assert whatif.best_hour is None
@@ -64,12 +126,12 @@ def test_the_what_if_recommends_nothing_when_the_choice_is_not_measurable(
 
 @pytest.mark.parametrize("choice", ["posting_time", "duration"])
 def test_a_measurable_choice_is_recommended_only_above_the_interval(
-    bundle_dir: Path, tmp_path: Path, choice: str
+    bundle_dir: Path, settings: Settings, tmp_path: Path, choice: str
 ) -> None:
     # given a model whose held-out test found the choice measurable
     choices = {choice: {"measurable": True, "loss_increase": 0.1, "standard_error": 0.01}}
     # when a draft's what-if is asked for
-    whatif = _predictor(bundle_dir, tmp_path, choices).whatif(DRAFT)
+    whatif = _with_choices(bundle_dir, settings, tmp_path, choices).whatif(Draft(**DRAFT))
     # then the best option is recommended exactly when it beats the current interval's top
     options = whatif.hours if choice == "posting_time" else whatif.durations
     best = max(options, key=lambda o: o.probability)

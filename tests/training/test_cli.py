@@ -13,7 +13,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from features.simulator import SimConfig, simulate, write_platform
+from features.store import CreatorStore
 from likecast.settings import Settings
+from models.registry import load_model
+from serving.api.schemas import Draft, Early
+from serving.predictor import Predictor
 from tests.conftest import free_port, run_cli
 
 pytestmark = pytest.mark.slow  # starts servers or subprocesses
@@ -253,3 +257,109 @@ def test_tune_runs_nested_trials_and_writes_usable_params(
     assert len(children) == 3
     assert all("valid_log_loss" in r.data.metrics for r in children)
     assert "best_valid_log_loss" in parents[0].data.metrics
+
+
+SPARSE_CATEGORIES = ("food", "comedy", "gaming", "music")
+
+
+def crawls_once_a_day(video_ids: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Each video's crawl ages: one about a day after posting (19 to 31 hours), and for
+    seven in ten one more at the 7-day horizon (without it a video has no label)."""
+    first = 1440 * rng.uniform(0.8, 1.3, len(video_ids))
+    second = np.where(rng.random(len(video_ids)) < 0.7, 7 * 1440.0, np.nan)
+    crawls = pd.DataFrame({"video_id": np.r_[video_ids, video_ids], "crawl": np.r_[first, second]})
+    return crawls.dropna()
+
+
+def counts_at_crawls(crawls: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:
+    """Snapshots at the crawl ages, each with the counts of the latest simulated snapshot at
+    or before it: counts still only grow, and likes stay within views.
+
+    A crawl after a video's last simulated snapshot is dropped: it was not that old yet.
+    """
+    simulated = simulated.drop(columns="observed_at").astype({"video_id": str})
+    oldest = crawls["video_id"].map(simulated.groupby("video_id")["age_minutes"].max())
+    snapshots = pd.merge_asof(
+        crawls[crawls["crawl"] <= oldest].sort_values("crawl"),
+        simulated.sort_values("age_minutes"),
+        left_on="crawl",
+        right_on="age_minutes",
+        by="video_id",
+    )
+    snapshots["age_minutes"] = snapshots.pop("crawl").round(2)
+    return snapshots.sort_values(["video_id", "age_minutes"])
+
+
+@pytest.fixture(scope="module")
+def sparse_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A thousand videos of a few hundred creators in four categories, no caption or
+    hashtags, crawled once a day after posting and, for most, once at the horizon: the
+    data a small team's first export looks like."""
+    platform = simulate(
+        SimConfig(videos=3000, seed=1, window_days=60, pilot_videos=3000, videos_per_creator=3.0)
+    )
+    kept = platform.videos[platform.videos["category"].isin(SPARSE_CATEGORIES)]
+    videos = kept.sample(1000, random_state=1).sort_values("posted_at")
+    videos = videos.assign(
+        category=videos["category"].cat.remove_unused_categories(), caption="", hashtags=None
+    )
+    crawls = crawls_once_a_day(videos["video_id"].to_numpy(dtype=str), np.random.default_rng(1))
+    out = tmp_path_factory.mktemp("sparse")
+    videos.to_parquet(out / "videos.parquet", index=False)
+    counts_at_crawls(crawls, platform.snapshots.to_pandas()).to_parquet(
+        out / "snapshots.parquet", index=False
+    )
+    return out
+
+
+def test_small_sparse_data_trains_evaluates_and_serves(
+    sparse_data: Path, tmp_path: Path, cli
+) -> None:
+    # given the sparse data set: one or two crawls per video, the first a day after posting
+    snapshots = pd.read_parquet(sparse_data / "snapshots.parquet")
+    assert set(snapshots.groupby("video_id").size()) == {1, 2}
+    assert snapshots["age_minutes"].min() >= 0.8 * 1440
+    env = {"LIKECAST_HOME": str(tmp_path / "home")}
+    # when it is trained, evaluated and materialized into a creator store
+    trained = cli("train", "--data", str(sparse_data), env=env)
+    assert trained.code == 0, trained.err
+    out = tmp_path / "metrics.json"
+    evaluated = cli(
+        "evaluate",
+        "--data",
+        str(sparse_data),
+        "--model",
+        "models:/likecast/1",
+        "--output",
+        str(out),
+        env=env,
+    )
+    assert evaluated.code == 0, evaluated.err
+    assert json.loads(out.read_text())["all"]["roc_auc"] is not None
+    assert cli("features", "materialize", "--data", str(sparse_data), env=env).code == 0
+    # then the registered model answers a draft, a video an hour old (an age its training
+    # never saw counts at) and one a day old, each with its reliability at its age
+    settings = Settings(home=tmp_path / "home")
+    predictor = Predictor(
+        load_model("models:/likecast/1", settings), CreatorStore(settings.store_path), settings
+    )
+    video = pd.read_parquet(sparse_data / "videos.parquet").iloc[-1]
+    draft = {
+        "creator_id": video["creator_id"],
+        "category": video["category"],
+        "duration_s": video["duration_s"],
+        "posted_at": video["posted_at"],
+        "caption": "",
+    }
+    answers = predictor.predict(
+        [
+            Draft(**draft),
+            Early(**draft, age_minutes=60, likes=10, views=200),
+            Early(**draft, age_minutes=1500, likes=120, views=3000),
+        ]
+    )
+    assert [a.reliability.age_bucket_minutes for a in answers] == [0, 60, 1440]
+    for answer in answers:
+        assert 0 < answer.probability < 1
+        assert answer.reliability.band != "unknown"
+    assert predictor.describe()["metrics_by_age"]["0"]["n"] > 0

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from features.labels import label_videos
 from features.loading import Dataset
+from models.bundle import ModelBundle
 from training.train import TrainOutcome
 
 
@@ -23,3 +27,19 @@ def test_new_creators_are_test_rows_whose_creator_never_trained(
     # then that is the number its creator-disjoint metrics are computed on
     assert expected > 0
     assert trained.metrics["test_new_creators_n"] == expected
+
+
+def test_the_bundle_keeps_lightgbms_test_metrics_by_age_as_strict_json(
+    trained: TrainOutcome, tmp_path: Path
+) -> None:
+    # given the run's LightGBM test table, with ages where no AUC exists (a single class)
+    table = trained.tables["lightgbm"]
+    assert table["roc_auc"].isna().any()
+    # when the bundle is saved and read back
+    meta = ModelBundle.load(trained.bundle.save(tmp_path / "bundle")).meta
+    # then it holds every age bucket's metrics, an undefined one as null, never NaN
+    assert set(meta["by_age"]) == set(table.index) - {"all"}
+    for age, scores in meta["by_age"].items():
+        expected = table.loc[age].astype(object).where(table.loc[age].notna(), None)
+        assert scores == expected.to_dict()
+    json.dumps(meta["by_age"], allow_nan=False)

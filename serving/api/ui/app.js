@@ -84,6 +84,13 @@ function facts(answer) {
   }));
 }
 
+// How far to trust the number: the model's test figures at this age, in a sentence.
+function reliability(said) {
+  const line = document.getElementById("reliability");
+  line.textContent = said.text;
+  line.dataset.band = said.band;
+}
+
 function reasons(id, list) {
   const ul = document.getElementById(id);
   ul.replaceChildren(...list.map((factor) => {
@@ -127,6 +134,7 @@ form.addEventListener("submit", async (event) => {
     const whatif = await post("/whatif", {...draft, explain: false});
     document.getElementById("result").hidden = false;
     gauge(answer);
+    reliability(answer.reliability);
     facts(answer);
     document.getElementById("model-version").textContent =
       `model version ${answer.model_version} · history: ${answer.history.source}`;

@@ -43,6 +43,8 @@ def test_a_draft_gets_a_probability_and_its_context(served: Served) -> None:
     assert answer["model_version"] == "1"
     assert answer["age_minutes"] == 0
     assert answer["factors"] is None, "explanations only when asked"
+    assert answer["reliability"]["age_bucket_minutes"] == 0
+    assert answer["reliability"]["text"].startswith("Predictions before posting are")
 
 
 @pytest.mark.parametrize(
@@ -99,6 +101,7 @@ def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:
     assert results[0]["prediction"]["age_minutes"] == 0
     assert "likes: must be <= views" in results[1]["error"][0]["msg"]
     assert results[2]["prediction"]["age_minutes"] == 60
+    assert results[2]["prediction"]["reliability"]["age_bucket_minutes"] == 60
     assert results[3]["error"][0]["loc"] == ["creator_id"]
 
 
@@ -148,6 +151,8 @@ def test_model_info_describes_what_is_served(served: Served) -> None:
     assert "likes_log" in info["features"]
     assert "food" in info["categories"]
     assert info["metrics"]["test_roc_auc"] > 0.8
+    assert 0.5 < info["metrics_by_age"]["60"]["roc_auc"] <= 1
+    assert info["metrics_by_age"]["0"]["n"] > 100
     assert info["loaded_at"]
     assert info["store_creators"] > 100
 

@@ -58,6 +58,11 @@ def test_a_draft_shows_probability_reasons_and_hour_chart(
     # then the probability, the reasons and the 24-hour chart appear
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#probability")).to_have_text(re.compile(r"^\d+(\.\d)?%$"))
+    # with how reliable a draft's number is, in words, right under it
+    expect(page.locator("#reliability")).to_contain_text("Predictions before posting are")
+    expect(page.locator("#reliability")).to_contain_text(
+        re.compile(r"ranked a video that went on to reach 1,000 likes above one that did not \d+%")
+    )
     expect(page.locator("#hour-chart rect")).to_have_count(24)
     expect(page.locator("#interval")).to_contain_text("Of 100 videos like this one, likely")
     expect(page.locator("#best-hour")).to_contain_text(re.compile("Posting (time|at)"))
@@ -89,6 +94,7 @@ def test_counts_past_the_threshold_are_shown_as_a_fact(browser_page: Page) -> No
     # then the page says it is reached, at 100%, not a model's guess
     expect(page.locator("#probability")).to_have_text("100.0%")
     expect(page.locator("#facts")).to_contain_text("Reached")
+    expect(page.locator("#reliability")).to_have_text(re.compile("^Not an estimate"))
 
 
 def test_an_unknown_creator_is_told_so_in_a_sentence(browser_page: Page) -> None:
