@@ -215,7 +215,8 @@ def fit(
     prior = float(train_y.mean())
     logistic = fit_logistic(train_x, train_y, len(spec.categories), settings.seed)
     calib = parts["calib"]
-    bundle = blend(booster, spec, logistic, prior, features[calib], ex.y[calib])
+    calib_videos = ex.grid.per_example("video_id")[calib]
+    bundle = blend(booster, spec, logistic, prior, features[calib], ex.y[calib], calib_videos)
     drafts = calib & (ex.grid.per_example("age_minutes") == 0)
     choices = draft_choices(bundle, to_matrix(features[drafts]), ex.y[drafts], settings.seed)
 
@@ -266,12 +267,14 @@ def blend(
     prior: float,
     calib_x: pd.DataFrame,
     calib_y: np.ndarray,
+    calib_videos: np.ndarray,
 ) -> ModelBundle:
     """The bundle whose answers blend LightGBM with the baselines, per age, as fitted on the
     calib slice: videos neither the booster nor the logistic baseline trained on."""
     matrix = to_matrix(calib_x)
     log_odds = np.asarray(booster.predict(matrix, raw_score=True))
-    return ModelBundle(booster, fit_blend(matrix, log_odds, calib_y, spec, logistic, prior), spec)
+    fitted = fit_blend(matrix, log_odds, calib_y, calib_videos, spec, logistic, prior)
+    return ModelBundle(booster, fitted, spec)
 
 
 def baseline_predictions(

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.matrix import build_features
 from likecast.settings import Settings
 from training.train import TrainOutcome, fit
 
@@ -45,9 +46,11 @@ def test_a_better_track_record_never_lowers_the_draft_probability(
     before = trained.bundle.predict_rows(rows)
     # when the creator's record is better, all else equal
     after = trained.bundle.predict_rows(rows.assign(**{column: better(rows[column])}))
-    # then no draft's probability went down
+    # then no draft's probability went down, and LightGBM's own answer rose for some (on this
+    # small data the served draft answer may be the early-count rule's: models/blend.py)
     assert (after >= before - 1e-12).all()
-    assert (after > before).any(), "the record should matter for some drafts"
+    raised = _log_odds(trained, rows.assign(**{column: better(rows[column])}))
+    assert (raised > _log_odds(trained, rows)).any(), "the record should matter for some drafts"
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +140,13 @@ def test_a_cold_start_creator_gets_a_lower_draft_probability(trained: TrainOutco
         hist_hit_rate=0.7,
         hist_last_posted_at=drafts["posted_at"] - pd.Timedelta(days=2),
     )
-    # then the strong creator's drafts score higher, on average and nearly always
+    # then LightGBM scores the strong creator's drafts higher nearly always, and the served
+    # answers never lower (on this small data they may be the early-count rule's)
+    z_cold, z_strong = _log_odds(trained, cold), _log_odds(trained, strong)
+    assert (z_strong > z_cold).mean() > 0.9
+    assert z_strong.mean() > z_cold.mean() + np.log(1.3)
     p_cold, p_strong = trained.bundle.predict_rows(cold), trained.bundle.predict_rows(strong)
-    assert p_strong.mean() > 1.3 * p_cold.mean()
-    assert (p_strong > p_cold).mean() > 0.9
+    assert (p_strong >= p_cold - 1e-12).all()
 
 
 def test_probabilities_are_calibrated_and_beat_the_early_count_rule(trained) -> None:
@@ -154,3 +160,8 @@ def test_training_is_deterministic(small_dataset, settings: Settings, trained) -
     again = fit(small_dataset, settings, {"num_boost_round": 150})
     assert again.bundle.booster.model_to_string() == trained.bundle.booster.model_to_string()
     assert again.bundle.calibrator == trained.bundle.calibrator
+
+
+def _log_odds(trained: TrainOutcome, rows: pd.DataFrame) -> np.ndarray:
+    """LightGBM's own log-odds of raw rows, before the blend: the lessons it learned."""
+    return trained.bundle.raw_score(build_features(rows, trained.bundle.spec))

@@ -44,12 +44,15 @@ def test_the_blend_leans_on_the_baselines_when_lightgbm_knows_nothing(
     y = trained.test_predictions["y"]
     noise = np.random.default_rng(0).normal(size=len(y))
     # when a blend is fitted on them
-    fitted = fit_blend(matrix, noise, y, trained.bundle.spec, blend.logistic, blend.prior)
-    # then LightGBM gets (almost) no weight and the baselines carry every age
+    videos = trained.test_rows["video_id"].to_numpy()
+    spec = trained.bundle.spec
+    fitted = fit_blend(matrix, noise, y, videos, spec, blend.logistic, blend.prior)
+    # then the baselines carry every age, the noise at most a little (a few hundred videos
+    # an age leave room for some chance fit)
     for age in fitted.ages:
         weights = dict(zip(INPUTS, age.weights, strict=True))
-        assert weights["lightgbm"] < 0.05, age.age
-        assert weights["szabo_huberman"] + weights["logistic"] > 0.2, age.age
+        assert weights["lightgbm"] < 0.25, age.age
+        assert weights["szabo_huberman"] + weights["logistic"] > 2 * weights["lightgbm"], age.age
 
 
 def test_weights_are_never_negative_so_answers_stay_monotone(trained: TrainOutcome) -> None:
