@@ -188,6 +188,8 @@ def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
         versions = client.search_model_versions(f"name = '{name}'")
     except MlflowException as exc:
         raise TrackingError(f"cannot list {name}: {exc.message}") from exc
+    if not versions:  # nor is the model registered, so it has no aliases to read
+        return []
     aliases: dict[str, list[str]] = {}
     for alias, number in client.get_registered_model(name).aliases.items():
         aliases.setdefault(str(number), []).append(alias)
