@@ -56,7 +56,8 @@ def test_train_registers_a_version_with_everything_a_run_should_hold(first_run, 
     # then the table of metrics was printed and version 1 exists
     assert "test metrics" in first_run.stdout
     assert "szabo_huberman" in first_run.stdout
-    assert "beats LightGBM" in first_run.stdout
+    assert "logistic *" in first_run.stdout  # starred: it beats LightGBM
+    assert "* beats LightGBM: logistic overall" in first_run.stdout
     client = client_for(home)
     version = client.get_model_version("likecast", "1")
     run = client.get_run(version.run_id)
