@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from features.loading import Dataset
+    from training.metrics import Beat
 
 # MLflow, scikit-learn and LightGBM load inside each command: importing them takes seconds,
 # which `likecast --help` and argument errors should not pay.
 
 app = typer.Typer(no_args_is_help=True)
 
-PROMOTION_REFUSED = 3  # exit code of a promote that compared and kept the champion
+PROMOTION_REFUSED = 3  # exit code of a promote that refused its candidate (README, "The CLI")
 
 DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
 
@@ -39,6 +40,7 @@ METRIC_HEADERS = {
     "log_loss": "log loss",
     "brier": "Brier",
     "ece": "ECE",
+    "calibration_gap": "calib. gap",
     "positive_rate": "positive rate",
 }
 
@@ -74,6 +76,10 @@ def _load(data: Path, settings: Settings) -> Dataset:
 
 
 def _read_params(path: Path | None) -> dict[str, Any]:
+    """The ``--params`` file's overrides, refused whole when any key or value is wrong: a
+    misspelt key silently left at its default would train another model than intended."""
+    from models.estimator import params_problems
+
     if path is None:
         return {}
     try:
@@ -82,6 +88,9 @@ def _read_params(path: Path | None) -> dict[str, Any]:
         raise UserError(f"{path}: cannot read LightGBM parameters as JSON ({exc})") from exc
     if not isinstance(params, dict):
         raise UserError(f"{path}: expected a JSON object of LightGBM parameters")
+    problems = params_problems(params)
+    if problems:
+        raise UserError(f'{path}: {"; ".join(problems)} (README, "The params file")')
     return params
 
 
@@ -109,6 +118,7 @@ def train_command(
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import fingerprint
     from models.mlflow_client import connect
+    from training.metrics import baseline_beats, describe_beats, disqualifying
     from training.tracking import log_and_register
     from training.train import fit
 
@@ -131,10 +141,18 @@ def train_command(
         registered = log_and_register(
             outcome, fingerprint(data, dataset), settings, experiment, advance
         )
-    _print_tables(outcome.tables)
+    beats = baseline_beats(outcome.tables)
+    _print_tables(outcome.tables, beats)
+    losses = disqualifying(beats)
+    if losses:
+        stderr().print(
+            f"warning: {describe_beats(losses)}; promote will refuse this version",
+            soft_wrap=True,
+        )
+    advice = "" if losses else "; promote it with: likecast promote"
     Console().print(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
-        f"(run {registered.run_id}); promote it with: likecast promote"
+        f"(run {registered.run_id}){advice}"
     )
 
 
@@ -162,13 +180,28 @@ def _fit_on_dask(
         return fit(dataset, settings, overrides, advance, dask_trainer(client))
 
 
-def _print_tables(tables: dict) -> None:
+def _print_tables(tables: Mapping[str, Any], beats: Sequence[Beat]) -> None:
+    """Test metrics of LightGBM and each baseline; a baseline that beats LightGBM (overall or
+    at an age) is starred, and the caption says where."""
+    from training.metrics import RIVALS, in_words
     from training.train import BASELINES
 
-    metrics = ("roc_auc", "pr_auc", "log_loss", "brier", "ece")
-    table = Table("model", *metric_headers(metrics), title="test metrics")
-    for name in ("lightgbm", *BASELINES):
-        table.add_row(name, *metric_cells(tables[name].loc["all"], metrics))
+    # Brier left to the run and its report: the calibration gap takes its place in 80 columns
+    metrics = ("roc_auc", "pr_auc", "log_loss", "ece", "calibration_gap")
+    where = {
+        name: in_words([beat.bucket for beat in beats if beat.baseline == name])
+        for name in BASELINES
+    }
+    notes = [f"* beats LightGBM: {name} {at}" for name, at in where.items() if at]
+    references = [name for name in BASELINES if name not in RIVALS]
+    notes.append(f"{', '.join(references)}: a reference, never a reason to refuse promotion")
+    labels = {name: f"{name} *" if where.get(name) else name for name in ("lightgbm", *BASELINES)}
+    table = Table(title="test metrics", caption="\n".join(notes))
+    table.add_column("model", min_width=max(map(len, labels.values())))  # names never cut
+    for header in metric_headers(metrics):
+        table.add_column(header)
+    for name, label in labels.items():
+        table.add_row(label, *metric_cells(tables[name].loc["all"], metrics))
     Console().print(table)
 
 
@@ -235,9 +268,12 @@ def promote_command(
         None, "--version", help="Version to promote (default: the newest)."
     ),
     alias: str | None = typer.Option(None, "--alias", help="Alias to move (default champion)."),
-    force: bool = typer.Option(False, "--force", help="Move the alias without comparing."),
+    force: bool = typer.Option(
+        False, "--force", help="Move the alias without comparing with the champion or baselines."
+    ),
 ) -> None:
-    """Move the serving alias to a version that is at least as good as the current one."""
+    """Move the serving alias to a version at least as good as the current one and beaten by
+    no baseline; exit 3 when the candidate is refused."""
     from models.mlflow_client import connect
     from training.promote import promote
 
@@ -257,9 +293,13 @@ def promote_command(
             *metric_cells(decision.champion_metrics, metrics, digits=5),
         )
         console.print(table)
-    verb = "moved" if decision.moved else "kept"
-    target = decision.candidate if decision.moved else decision.champion
-    console.print(f"@{alias} {verb} on version {target}: {decision.reason}")
+    if decision.moved:
+        outcome = f"moved on version {decision.candidate}"
+    elif decision.champion is None:
+        outcome = f"left unset, not moved to version {decision.candidate}"
+    else:
+        outcome = f"kept on version {decision.champion}"
+    console.print(f"@{alias} {outcome}: {decision.reason}", soft_wrap=True)
     if not decision.moved and decision.champion != decision.candidate:
         raise typer.Exit(PROMOTION_REFUSED)  # scripts must see the candidate was not promoted
 
@@ -275,14 +315,19 @@ def models_command() -> None:
     if not rows:
         Console().print(f"no versions of {settings.model_name} registered yet")
         return
-    metrics = ("roc_auc", "log_loss", "ece")
-    table = Table("version", "aliases", *metric_headers(metrics), "created", "run")
-    for row in rows:
+    metrics = ("roc_auc", "log_loss", "ece", "calibration_gap")
+    aliases = [", ".join(f"@{a}" for a in row["aliases"]) for row in rows]
+    table = Table("version")
+    table.add_column("aliases", min_width=max(map(len, aliases)))  # never cut short
+    for header in (*metric_headers(metrics), "created"):
+        table.add_column(header)
+    table.add_column("run", overflow="fold")  # 32 characters: folded, never cut short
+    for row, held in zip(rows, aliases, strict=True):
         table.add_row(
             row["version"],
-            ", ".join(f"@{a}" for a in row["aliases"]),
+            held,
             *metric_cells(row, metrics),
-            row["created"][:19],
+            row["created"][:16].replace("T", " "),
             row["run_id"] or "-",
         )
     Console().print(table)

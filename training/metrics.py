@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +20,17 @@ METRICS = (
 )
 # the calibration gap counts only bins this full: fewer rows are mostly sampling noise
 GAP_MIN_ROWS = 100
+GAP_BINS = 10
+
+# When a baseline beats LightGBM at an age bucket (docs/decisions.md, "when a baseline beats
+# LightGBM"): only at buckets this full, by more than these margins.
+BEAT_MIN_ROWS = 100
+BEAT_MIN_CLASS_ROWS = 10  # of each class: a handful of hits makes AUC and log loss noise
+BEAT_AUC_MARGIN = 0.005
+BEAT_LOG_LOSS_SHARE = 0.02  # log loss lower by more than 2%
+# the baselines a model must not lose to; creator_hit_rate is a reference, shown only
+RIVALS = ("szabo_huberman", "logistic")
+METRIC_WORDS = {"roc_auc": "ROC AUC", "log_loss": "log loss"}
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> float:
@@ -30,8 +44,22 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> 
     return float(np.abs(gaps).sum() / len(y))
 
 
+def calibration_bins(
+    y: np.ndarray, p: np.ndarray, bins: int = GAP_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, hits and summed predictions in each of ``bins`` equal-width probability bins.
+
+    One binning for the calibration gap and the reliability plots, so a plot shows exactly
+    the bins its figure was taken from.
+    """
+    which = np.clip((np.asarray(p) * bins).astype(int), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    hits = np.bincount(which, weights=y, minlength=bins)
+    return counts, hits, np.bincount(which, weights=p, minlength=bins)
+
+
 def calibration_gap(
-    y: np.ndarray, p: np.ndarray, min_rows: int = GAP_MIN_ROWS, bins: int = 10
+    y: np.ndarray, p: np.ndarray, min_rows: int = GAP_MIN_ROWS, bins: int = GAP_BINS
 ) -> float:
     """The largest |observed rate - mean prediction| over equal-width bins of ``min_rows``
     rows or more; NaN when no bin is that full.
@@ -39,13 +67,10 @@ def calibration_gap(
     ECE averages over rows, so the many rows near zero can hide a bin that is far off; this
     figure cannot be hidden that way.
     """
-    which = np.clip((np.asarray(p) * bins).astype(int), 0, bins - 1)
-    counts = np.bincount(which, minlength=bins)
-    gaps = np.bincount(which, weights=y, minlength=bins) - np.bincount(
-        which, weights=p, minlength=bins
-    )
+    counts, hits, predicted = calibration_bins(y, p, bins)
     full = counts >= min_rows
-    return float(np.max(np.abs(gaps[full]) / counts[full])) if full.any() else float("nan")
+    gaps = np.abs(hits[full] - predicted[full]) / counts[full]
+    return float(np.max(gaps)) if full.any() else float("nan")
 
 
 def ranking_scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -115,3 +140,89 @@ def flatten(table: pd.DataFrame, prefix: str) -> dict[str, float]:
             if metric != "n" and np.isfinite(value):
                 out[f"{prefix}_{metric}{suffix}"] = float(value)
     return out
+
+
+@dataclass(frozen=True)
+class Beat:
+    """An age bucket (or "all") where a baseline beats LightGBM, and the figures showing it."""
+
+    baseline: str
+    bucket: str
+    metric: str  # "roc_auc" or "log_loss"
+    theirs: float
+    ours: float
+
+
+def beat_on(ours: pd.Series, theirs: pd.Series) -> str | None:
+    """The metric on which a baseline's row beats LightGBM's row of the same bucket, if any.
+
+    A bucket counts only with enough rows of each class: with a handful of hits, one video
+    ranked differently moves the AUC by more than the margin.
+    """
+    hits = round(float(ours["n"] * ours["positive_rate"]))
+    if ours["n"] < BEAT_MIN_ROWS or min(hits, ours["n"] - hits) < BEAT_MIN_CLASS_ROWS:
+        return None
+    if theirs["roc_auc"] > ours["roc_auc"] + BEAT_AUC_MARGIN:
+        return "roc_auc"
+    if theirs["log_loss"] < ours["log_loss"] * (1 - BEAT_LOG_LOSS_SHARE):
+        return "log_loss"
+    return None
+
+
+def baseline_beats(tables: Mapping[str, pd.DataFrame]) -> list[Beat]:
+    """Every (baseline, bucket) where a baseline beats LightGBM, in the tables' order.
+
+    ``tables`` maps model names to their metrics by age bucket ("lightgbm" and each
+    baseline); the one rule behind train's table and warning, the run's metrics and promote.
+    """
+    ours = tables["lightgbm"]
+    found = []
+    for name, table in tables.items():
+        if name == "lightgbm":
+            continue
+        for bucket in ours.index.intersection(table.index):
+            metric = beat_on(ours.loc[bucket], table.loc[bucket])
+            if metric is not None:
+                theirs, mine = table.loc[bucket, metric], ours.loc[bucket, metric]
+                found.append(Beat(name, str(bucket), metric, float(theirs), float(mine)))
+    return found
+
+
+def disqualifying(beats: Sequence[Beat]) -> list[Beat]:
+    """The beats that bar a model from promotion: those of the baselines in ``RIVALS``."""
+    return [beat for beat in beats if beat.baseline in RIVALS]
+
+
+def beat_metrics(tables: Mapping[str, pd.DataFrame]) -> dict[str, float]:
+    """Run metrics ``baseline_<name>_beats_lightgbm[_age_<a>]``: 1 where it beats, else 0."""
+    beats = {(b.baseline, b.bucket) for b in baseline_beats(tables)}
+    buckets = [str(bucket) for bucket in tables["lightgbm"].index]
+    out: dict[str, float] = {}
+    for name in tables.keys() - {"lightgbm"}:
+        marks = pd.DataFrame(
+            {"beats_lightgbm": [float((name, b) in beats) for b in buckets]}, index=buckets
+        )
+        out.update(flatten(marks, f"baseline_{name}"))
+    return out
+
+
+def in_words(buckets: Sequence[str]) -> str:
+    """Buckets in words: "overall and at ages 15, 30 min"."""
+    ages = [b for b in buckets if b != "all"]
+    at = f"at age{'s' if len(ages) > 1 else ''} {', '.join(ages)} min" if ages else ""
+    overall = "overall" if "all" in buckets else ""
+    return " and ".join(part for part in (overall, at) if part)
+
+
+def describe_beats(beats: Sequence[Beat]) -> str:
+    """One line: which baseline beats LightGBM where, with the figures of its first bucket."""
+    parts = []
+    for name in dict.fromkeys(beat.baseline for beat in beats):
+        mine = [beat for beat in beats if beat.baseline == name]
+        first = mine[0]
+        at = "overall" if first.bucket == "all" else f"at {first.bucket} min"
+        parts.append(
+            f"{name} beats LightGBM {in_words([b.bucket for b in mine])} "
+            f"({METRIC_WORDS[first.metric]} {first.theirs:.4f} against {first.ours:.4f} {at})"
+        )
+    return "; ".join(parts)

@@ -1,7 +1,10 @@
-"""Guarded promotion: the serving alias moves only to a model at least as good as the champion.
+"""Guarded promotion: the serving alias moves only to a model at least as good as the champion
+and beaten by none of its baselines.
 
-Both are scored on the candidate's own test slice (the newest data either has seen), so the
-comparison is like for like; ``force`` exists for rollbacks and first deployments.
+Both models are scored on the candidate's own test slice (the newest data either has seen), so
+the comparison is like for like. The baselines are judged from the candidate run's logged
+metrics by age, by the rule training printed (``training.metrics.baseline_beats``). ``force``
+exists for rollbacks and first deployments.
 
 Two promotions at once must not both compare with the old champion and then both move the
 alias (the worse one last): the whole decision runs under a file lock shared by every
@@ -15,16 +18,17 @@ import fcntl
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from likecast.settings import Settings
 from models.mlflow_client import TrackingError
 from models.registry import load_model, resolve_version
-from training.metrics import score
-from training.tracking import read_test_rows
+from training.metrics import baseline_beats, describe_beats, disqualifying, score
+from training.tracking import read_tables, read_test_rows
 
 TOLERANCE = 1e-9  # identical models must compare equal despite float noise
 ATTEMPTS = 3  # comparisons before giving up on an alias that keeps moving
@@ -64,12 +68,10 @@ def promote(
                 return Decision(
                     candidate, champion, False, f"version {candidate} already holds @{alias}"
                 )
-            if force or champion is None:
-                decision = Decision(
-                    candidate, champion, True, "forced" if force else f"no version held @{alias}"
-                )
+            if force:
+                decision = Decision(candidate, champion, True, "forced")
             else:
-                decision = _compare(client, settings, candidate, champion, alias)
+                decision = _judge(client, settings, candidate, champion, alias)
             if not decision.moved:
                 return decision
             if _holder(client, name, alias) == champion:  # compare-and-set
@@ -98,9 +100,36 @@ def _holder(client: MlflowClient, name: str, alias: str) -> str | None:
         return None
 
 
-def _compare(
-    client: MlflowClient, settings: Settings, candidate: str, champion: str, alias: str
+def _judge(
+    client: MlflowClient, settings: Settings, candidate: str, champion: str | None, alias: str
 ) -> Decision:
+    """The candidate against the champion (if any) and against its baselines; every reason
+    it falls short, in one line."""
+    if champion is None:
+        decision = Decision(candidate, None, True, f"no version held @{alias}")
+    else:
+        decision = _compare(client, settings, candidate, champion)
+    beats = disqualifying(baseline_beats(_logged_tables(client, settings.model_name, candidate)))
+    if not beats:
+        return decision
+    lost = f"version {candidate} loses to a baseline: {describe_beats(beats)}"
+    reason = f"{decision.reason}; {lost}" if not decision.moved else lost
+    return replace(decision, moved=False, reason=reason)
+
+
+def _logged_tables(client: MlflowClient, name: str, version: str) -> dict[str, pd.DataFrame]:
+    """The candidate run's metrics by age bucket, for LightGBM and each baseline."""
+    run_id = client.get_model_version(name, version).run_id
+    tables = read_tables(client, run_id) if run_id else {}
+    if "lightgbm" not in tables:
+        raise TrackingError(
+            f"version {version} of {name} has no logged test metrics by age to check against "
+            "its baselines; promote it with --force if it should serve anyway"
+        )
+    return tables
+
+
+def _compare(client: MlflowClient, settings: Settings, candidate: str, champion: str) -> Decision:
     """Both versions scored on the candidate's test slice."""
     name = settings.model_name
     cand = load_model(f"models:/{name}/{candidate}", settings)
@@ -119,7 +148,7 @@ def _compare(
         reason = "at least as good on log loss and ROC AUC"
     else:
         worse = [m for m, ok in (("log loss", better_loss), ("ROC AUC", better_auc)) if not ok]
-        reason = f"worse on {' and '.join(worse)}; alias stays"
+        reason = f"worse on {' and '.join(worse)}"
     return Decision(candidate, champion, better_loss and better_auc, reason, ours, theirs)
 
 

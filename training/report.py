@@ -14,6 +14,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from training.metrics import (
+    GAP_MIN_ROWS,
+    age_bucket,
+    baseline_beats,
+    calibration_bins,
+    describe_beats,
+)
 from training.train import BASELINES, TrainOutcome
 
 MODELS = ("lightgbm", *BASELINES)
@@ -56,16 +63,72 @@ def reliability(outcome: TrainOutcome, folder: Path, bins: int = 15) -> Path:
         .groupby("bin")
         .agg(observed=("y", "mean"), predicted=("p", "mean"), n=("y", "size"))
     )
+    gap = float(outcome.tables["lightgbm"]["calibration_gap"]["all"])
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6.5), height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], "k:", lw=0.8)
     top.plot(frame["predicted"], frame["observed"], "o-")
     top.set(
         ylabel="observed hit rate",
-        title=f"Reliability, test (ECE {outcome.metrics['test_ece']:.4f})",
+        title=f"Reliability, test (ECE {outcome.metrics['test_ece']:.4f}, "
+        f"calibration gap {gap:.4f})",
     )
     bottom.hist(p, bins=edges, log=True)
     bottom.set(xlabel="predicted probability", ylabel="rows")
     return _save(fig, folder / "reliability.png")
+
+
+def reliability_bins(outcome: TrainOutcome) -> dict[str, pd.DataFrame]:
+    """LightGBM's calibration bins at each age bucket of the test slice (rows, observed rate,
+    mean prediction, and whether the bin counts for the calibration gap)."""
+    y, p = outcome.test_predictions["y"], outcome.test_predictions["lightgbm"]
+    buckets = age_bucket(outcome.test_predictions["age_minutes"], outcome.bundle.spec.ages)
+    out = {}
+    for age in np.unique(buckets):
+        inside = buckets == age
+        rows, hits, predicted = calibration_bins(y[inside], p[inside])
+        used = rows > 0
+        out[f"{float(age):g}"] = pd.DataFrame(
+            {
+                "rows": rows[used],
+                "observed": hits[used] / rows[used],
+                "predicted": predicted[used] / rows[used],
+                "counted": rows[used] >= GAP_MIN_ROWS,
+            }
+        )
+    return out
+
+
+def reliability_by_age(outcome: TrainOutcome, folder: Path, columns: int = 4) -> Path:
+    """One reliability panel per age bucket, each bin labelled with its rows: a bucket whose
+    few confident rows are far off shows here, where the overall curve averages it away.
+
+    Filled points are bins of at least ``GAP_MIN_ROWS`` rows, the ones the calibration gap
+    in each panel's title is taken over.
+    """
+    panels = reliability_bins(outcome)
+    gaps = outcome.tables["lightgbm"]["calibration_gap"].to_dict()
+    grid_rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(
+        grid_rows, columns, figsize=(3.2 * columns, 3.0 * grid_rows), squeeze=False
+    )
+    for ax, (age, bins) in zip(axes.flat, panels.items(), strict=False):
+        gap = float(gaps[age])
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.plot(bins["predicted"], bins["observed"], "-", color="C0", lw=0.8)
+        for counted, style in ((True, "C0"), (False, "none")):
+            chosen = bins[bins["counted"] == counted]
+            ax.scatter(chosen["predicted"], chosen["observed"], facecolors=style, edgecolors="C0")
+        for rows, x, y in zip(bins["rows"], bins["predicted"], bins["observed"], strict=True):
+            ax.annotate(f"{rows:.0f}", (x, y), fontsize=6)
+        shown = "-" if gap != gap else f"{gap:.3f}"
+        ax.set_title(f"{age} min: gap {shown}, {bins['rows'].sum():.0f} rows", fontsize=8)
+        ax.set(xlim=(0, 1), ylim=(0, 1))
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    fig.supxlabel("predicted probability")
+    fig.supylabel("observed hit rate")
+    return _save(fig, folder / "reliability_by_age.png")
 
 
 def auc_by_age(outcome: TrainOutcome, folder: Path) -> Path:
@@ -115,6 +178,7 @@ def plots(outcome: TrainOutcome, folder: Path, seed: int) -> list[Path]:
     return [
         roc_pr(outcome, folder),
         reliability(outcome, folder),
+        reliability_by_age(outcome, folder),
         auc_by_age(outcome, folder),
         importance(outcome, folder),
         shap_summary(outcome, folder, seed),
@@ -127,6 +191,7 @@ def html_report(outcome: TrainOutcome, fingerprint: dict[str, Any], images: list
     overall = lgb.loc["all"].astype(float)
     auc = pd.DataFrame({m: outcome.tables[m]["roc_auc"] for m in MODELS}).round(4)
     data = pd.Series(fingerprint, name="value").to_frame()
+    beaten = describe_beats(baseline_beats(outcome.tables)) or "no baseline beats LightGBM"
     pictures = "".join(
         f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
         f'{base64.b64encode(p.read_bytes()).decode()}"><figcaption>{p.stem}</figcaption></figure>'
@@ -137,8 +202,9 @@ def html_report(outcome: TrainOutcome, fingerprint: dict[str, Any], images: list
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}img{{max-width:100%}}</style>
 </head><body><h1>likecast training run</h1>
 <p>Test ROC AUC <b>{overall["roc_auc"]:.4f}</b>, log loss {overall["log_loss"]:.4f},
-ECE {overall["ece"]:.4f}; calibration {outcome.bundle.calibrator.method};
-{outcome.bundle.booster.num_trees()} trees.</p>
+ECE {overall["ece"]:.4f}, calibration gap {overall["calibration_gap"]:.4f};
+calibration {outcome.bundle.calibrator.method}; {outcome.bundle.booster.num_trees()} trees.</p>
+<p>Baselines: {beaten}.</p>
 <h2>Test ROC AUC by prediction age: LightGBM and the baselines</h2>{auc.to_html()}
 <h2>LightGBM metrics by age</h2>{lgb.round(4).to_html()}
 <h2>Data</h2>{data.to_html()}

@@ -26,10 +26,12 @@ from likecast.settings import Settings
 from models.mlflow_client import TrackingError, connect
 from models.pyfunc import to_wire
 from training.leftovers import owner_tags, temp_prefix
+from training.metrics import baseline_beats, beat_metrics, describe_beats, disqualifying
 from training.report import html_report, plots
 from training.train import TrainOutcome, spec_summary
 
 EXAMPLE_ROWS = 5
+SUMMARY_METRICS = ("roc_auc", "log_loss", "ece", "calibration_gap")  # of each version
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,9 @@ def log_and_register(
             mlflow.log_params(
                 {**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}}
             )
-            mlflow.log_metrics(outcome.metrics)
+            mlflow.log_metrics({**outcome.metrics, **beat_metrics(outcome.tables)})
+            beats = disqualifying(baseline_beats(outcome.tables))
+            mlflow.set_tag("baseline_beats_lightgbm", describe_beats(beats) or "none")
             mlflow.log_dict(spec_summary(outcome.bundle.spec), "feature_spec_summary.json")
             advance("plots and report")
             images = plots(outcome, tmp / "plots", settings.seed)
@@ -159,12 +163,33 @@ def read_test_rows(client: MlflowClient, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(path)
 
 
+def read_tables(client: MlflowClient, run_id: str) -> dict[str, pd.DataFrame]:
+    """Each model's test metrics by age bucket, as logged by the run (``metrics_by_age_*``).
+
+    Promotion judges a candidate against its baselines from these: the figures its training
+    printed, for every version likecast ever registered.
+    """
+    prefix = "evaluation/metrics_by_age_"
+    tables = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for artifact in client.list_artifacts(run_id, "evaluation"):
+            if artifact.path.startswith(prefix) and artifact.path.endswith(".csv"):
+                path = client.download_artifacts(run_id, artifact.path, tmp)
+                name = artifact.path.removeprefix(prefix).removesuffix(".csv")
+                tables[name] = pd.read_csv(
+                    path, index_col="age_minutes", dtype={"age_minutes": str}
+                )
+    return tables
+
+
 def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
     """Every version with its key test metrics and aliases, newest first."""
     try:
         versions = client.search_model_versions(f"name = '{name}'")
     except MlflowException as exc:
         raise TrackingError(f"cannot list {name}: {exc.message}") from exc
+    if not versions:  # nor is the model registered, so it has no aliases to read
+        return []
     aliases: dict[str, list[str]] = {}
     for alias, number in client.get_registered_model(name).aliases.items():
         aliases.setdefault(str(number), []).append(alias)
@@ -177,7 +202,7 @@ def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
                 "aliases": aliases.get(str(v.version), []),
                 "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
                 "run_id": v.run_id,
-                **{k: metrics.get(f"test_{k}") for k in ("roc_auc", "log_loss", "ece")},
+                **{k: metrics.get(f"test_{k}") for k in SUMMARY_METRICS},
             }
         )
     return out

@@ -60,6 +60,8 @@ def test_train_registers_a_version_with_everything_a_run_should_hold(first_run, 
     # then the table of metrics was printed and version 1 exists
     assert "test metrics" in first_run.stdout
     assert "szabo_huberman" in first_run.stdout
+    assert "logistic *" in first_run.stdout  # starred: it beats LightGBM
+    assert "* beats LightGBM: logistic overall" in first_run.stdout
     client = client_for(home)
     version = client.get_model_version("likecast", "1")
     run = client.get_run(version.run_id)
@@ -74,6 +76,8 @@ def test_train_registers_a_version_with_everything_a_run_should_hold(first_run, 
         "baseline_szabo_huberman_roc_auc",
         "auc_gain_over_logistic",
         "test_positive_rate",
+        "test_calibration_gap",
+        "baseline_logistic_beats_lightgbm_age_60",
     ):
         assert key in run.data.metrics, key
     # a fingerprint of the data and the code version
@@ -84,7 +88,14 @@ def test_train_registers_a_version_with_everything_a_run_should_hold(first_run, 
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert {
         f"plots/{n}.png"
-        for n in ("roc_pr", "reliability", "auc_by_age", "importance_gain", "shap_summary")
+        for n in (
+            "roc_pr",
+            "reliability",
+            "reliability_by_age",
+            "auc_by_age",
+            "importance_gain",
+            "shap_summary",
+        )
     } <= artifacts
     top = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"report.html", "evaluation", "feature_spec_summary.json"} <= top
@@ -105,22 +116,56 @@ def test_the_pyfunc_returns_probabilities(first_run, home: Path, small_dataset):
     assert len(np.unique(p)) > 1
 
 
-def test_promote_sets_the_champion_and_models_lists_it(first_run, home: Path, cli):
+def test_train_warns_in_one_line_when_a_baseline_beats_lightgbm(first_run, home: Path):
+    # given the small data set, on which the logistic baseline is the better model
+    # then train warned in one line, with no advice to promote, and the run records it
+    warnings = [line for line in first_run.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, first_run.stderr
+    assert warnings[0].startswith("warning: logistic beats LightGBM overall")
+    assert warnings[0].endswith("; promote will refuse this version")
+    assert "promote it" not in first_run.stdout
+    client = client_for(home)
+    run = client.get_run(client.get_model_version("likecast", "1").run_id)
+    assert run.data.metrics["baseline_logistic_beats_lightgbm"] == 1.0
+    assert run.data.metrics["baseline_creator_hit_rate_beats_lightgbm_age_1440"] == 0.0
+    assert (
+        run.data.tags["baseline_beats_lightgbm"]
+        == warnings[0].split(": ", 1)[1].split("; promote")[0]
+    )
+
+
+def test_promote_refuses_a_version_a_baseline_beats_unless_forced(first_run, home: Path, cli):
+    # given version 1, which the logistic baseline beats, and no champion yet
     env = {"LIKECAST_HOME": str(home)}
-    promoted = cli("promote", env=env)
+    # when it is promoted, then it is refused with exit code 3 and one line saying why
+    refused = cli("promote", env=env)
+    assert refused.code == 3, refused.text
+    assert (
+        "@champion left unset, not moved to version 1: version 1 loses to a baseline: "
+        "logistic beats LightGBM overall" in refused.out
+    )
+    # and --force promotes it anyway
+    promoted = cli("promote", "--force", env=env)
     assert promoted.code == 0, promoted.err
-    assert "@champion moved on version 1" in promoted.text
+    assert "@champion moved on version 1: forced" in promoted.text
+    # and models lists it as champion, with its calibration gap
     listed = cli("models", env=env)
     assert listed.code == 0
     line = next(row for row in listed.out.splitlines() if "@champion" in row)
     assert "│ 1 " in line
+    gap = (
+        client_for(home)
+        .get_run(client_for(home).get_model_version("likecast", "1").run_id)
+        .data.metrics["test_calibration_gap"]
+    )
+    assert f"{gap:.4f}" in line
 
 
 def test_a_worse_model_is_not_promoted_unless_forced(
     first_run, home: Path, small_data: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ):
     env = {"LIKECAST_HOME": str(home)}
-    cli("promote", env=env)
+    cli("promote", "--version", "1", "--force", env=env)
     weak = tmp_path / "weak.json"
     weak.write_text(json.dumps({"num_boost_round": 3, "num_leaves": 2}))
     trained = cli("train", "--data", str(small_data), "--params", str(weak), env=env)

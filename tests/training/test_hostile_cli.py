@@ -1,7 +1,9 @@
-"""Hostile settings and broken models: one line and exit code 2, never a secret or traceback."""
+"""Hostile settings, params and broken models: one line and exit code 2, never a secret or
+traceback."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,25 @@ def test_evaluate_with_a_model_that_is_not_one_exits_2(
     # then one line names it
     _one_line_exit_2(result)
     assert "not a likecast model" in result.text or "unreadable" in result.text
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"n_estimators": 100, "num_leaves": 31}, "unknown LightGBM parameters n_estimators"),
+        ({"num_leaves": "many"}, "num_leaves must be a whole number"),
+        ({"num_threads": 8}, "set by likecast, not by --params: num_threads"),
+    ],
+)
+def test_a_params_file_with_a_wrong_key_or_value_is_refused_in_one_line(
+    params: dict, named: str, tmp_path: Path, cli
+) -> None:
+    # given a params file with an unknown key, a non-numeric value or a fixed key
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    # when training is asked to use it
+    result = cli("train", "--data", str(tmp_path), "--params", str(path))
+    # then it stops before any work, in one line naming the file and the key
+    _one_line_exit_2(result)
+    assert named in result.text
+    assert str(path) in result.text

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from training.metrics import calibration_gap, expected_calibration_error, score
+from training.metrics import (
+    Beat,
+    baseline_beats,
+    beat_metrics,
+    calibration_bins,
+    calibration_gap,
+    describe_beats,
+    disqualifying,
+    expected_calibration_error,
+    score,
+)
 
 
 def _case(kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,3 +101,96 @@ def test_calibration_gap_counts_only_full_bins(min_rows: int, expected: float) -
     gap = calibration_gap(y, p, min_rows=min_rows)
     # then a bin below the minimum gives no figure at all
     assert gap == pytest.approx(expected, nan_ok=True)
+
+
+def test_the_calibration_bins_are_the_ones_the_gap_is_taken_over() -> None:
+    # given 1,000 predictions spread over the probability range, labels drawn from them
+    rng = np.random.default_rng(5)
+    p = rng.random(1_000)
+    y = (rng.random(1_000) < p**2).astype(float)
+    # when they are binned as the reliability plots bin them
+    rows, hits, predicted = calibration_bins(y, p)
+    # then every row is in one bin, and the largest gap over the full bins is the figure
+    assert rows.sum() == 1_000
+    full = rows >= 100
+    assert calibration_gap(y, p) == pytest.approx(
+        np.max(np.abs(hits[full] - predicted[full]) / rows[full])
+    )
+
+
+def _row(auc: float, loss: float, n: float = 1_000, positive_rate: float = 0.1) -> dict:
+    return {"roc_auc": auc, "log_loss": loss, "n": n, "positive_rate": positive_rate}
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "expected"),
+    [
+        (_row(0.900, 0.200), _row(0.906, 0.200), "roc_auc"),  # AUC higher by over 0.005
+        (_row(0.900, 0.200), _row(0.904, 0.200), None),  # within the margin: noise
+        (_row(0.900, 0.200), _row(0.890, 0.195), "log_loss"),  # 2.5% lower log loss
+        (_row(0.900, 0.200), _row(0.900, 0.197), None),  # 1.5% lower: within the margin
+        (_row(0.900, 0.200, n=99), _row(0.990, 0.100, n=99), None),  # too few rows
+        (_row(0.900, 0.200, positive_rate=0.009), _row(0.990, 0.1), None),  # 9 hits in 1,000
+        (_row(0.900, 0.200, positive_rate=0.991), _row(0.990, 0.1), None),  # 9 misses
+        (_row(np.nan, 0.010, positive_rate=0.0), _row(np.nan, 0.001), None),  # one class
+    ],
+)
+def test_a_baseline_beats_lightgbm_only_by_more_than_noise(
+    ours: dict, theirs: dict, expected: str | None
+) -> None:
+    # given LightGBM's and a baseline's metrics at one age bucket
+    tables = {"lightgbm": pd.DataFrame({"60": ours}).T, "logistic": pd.DataFrame({"60": theirs}).T}
+    # when the rule compares them
+    beats = baseline_beats(tables)
+    # then the baseline beats LightGBM only past a margin, and only on a bucket that can tell
+    assert [beat.metric for beat in beats] == ([expected] if expected else [])
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    """LightGBM beaten by logistic overall and at 15 minutes, by creator_hit_rate at 0."""
+    ours = {"all": _row(0.90, 0.20), "0": _row(0.60, 0.30), "15": _row(0.80, 0.25)}
+    theirs = {
+        "logistic": {"all": _row(0.95, 0.20), "0": _row(0.60, 0.30), "15": _row(0.80, 0.20)},
+        "szabo_huberman": {"all": _row(0.85, 0.3), "0": _row(0.5, 0.3), "15": _row(0.7, 0.3)},
+        "creator_hit_rate": {"all": _row(0.6, 0.3), "0": _row(0.7, 0.3), "15": _row(0.6, 0.3)},
+    }
+    return {
+        "lightgbm": pd.DataFrame(ours).T,
+        **{name: pd.DataFrame(rows).T for name, rows in theirs.items()},
+    }
+
+
+def test_every_beaten_bucket_is_found_and_only_the_rivals_disqualify() -> None:
+    # given tables where logistic and the creator_hit_rate reference beat LightGBM somewhere
+    beats = baseline_beats(_tables())
+    # then each (baseline, bucket) is found with its figures
+    assert beats == [
+        Beat("logistic", "all", "roc_auc", 0.95, 0.90),
+        Beat("logistic", "15", "log_loss", 0.20, 0.25),
+        Beat("creator_hit_rate", "0", "roc_auc", 0.7, 0.6),
+    ]
+    # and only logistic's bar promotion: creator_hit_rate is a reference
+    assert {beat.baseline for beat in disqualifying(beats)} == {"logistic"}
+
+
+def test_the_run_marks_each_baseline_overall_and_per_age() -> None:
+    # when the beats become run metrics
+    metrics = beat_metrics(_tables())
+    # then each baseline has a 0/1 mark overall and at each age
+    assert metrics["baseline_logistic_beats_lightgbm"] == 1.0
+    assert metrics["baseline_logistic_beats_lightgbm_age_0"] == 0.0
+    assert metrics["baseline_logistic_beats_lightgbm_age_15"] == 1.0
+    assert metrics["baseline_creator_hit_rate_beats_lightgbm_age_0"] == 1.0
+    assert metrics["baseline_szabo_huberman_beats_lightgbm"] == 0.0
+    assert len(metrics) == 3 * 3
+
+
+def test_the_beats_read_as_one_line() -> None:
+    # when the beats are described
+    line = describe_beats(baseline_beats(_tables()))
+    # then each baseline is named with where it wins and its first figures
+    assert line == (
+        "logistic beats LightGBM overall and at age 15 min (ROC AUC 0.9500 against 0.9000 "
+        "overall); creator_hit_rate beats LightGBM at age 0 min (ROC AUC 0.7000 against 0.6000 "
+        "at 0 min)"
+    )

@@ -1,20 +1,21 @@
-"""Promotion under concurrency and its exit codes, against a real `mlflow server`."""
+"""Promotion under concurrency, against the baselines, and its exit codes, against a real
+`mlflow server`."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from features.loading import Dataset, fingerprint
+from features.loading import fingerprint, load_dataset
+from features.simulator import SimConfig, simulate, write_platform
 from likecast.settings import Settings
 from models.mlflow_client import connect
 from tests.conftest import mlflow_server_in
 from training.promote import promote
 from training.tracking import log_and_register
-from training.train import TrainOutcome, fit
+from training.train import fit
 
 pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
@@ -22,24 +23,24 @@ WEAK = {"num_boost_round": 2, "num_leaves": 2}
 MEDIUM = {"num_boost_round": 12, "num_leaves": 4}
 
 
+# the smallest simulated platform tried on which default LightGBM beats every baseline at
+# every age (on 4,000-12,000 videos logistic wins somewhere: docs/decisions.md)
+BIG_ENOUGH = SimConfig(videos=20_000, seed=7, pilot_videos=4000)
+
+
 @pytest.fixture(scope="module")
-def registry(
-    trained: TrainOutcome,
-    small_data: Path,
-    small_dataset: Dataset,
-    tmp_path_factory: pytest.TempPathFactory,
-):
-    """A server holding v1 (weak, @champion), v2 (medium) and v3 (the strong one)."""
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    """A server holding v1 (weak), v2 (medium), both beaten by baselines, and v3, which
+    beats them all."""
+    data = tmp_path_factory.mktemp("promote-data")
+    write_platform(simulate(BIG_ENOUGH), data)
+    dataset = load_dataset(data)
     with mlflow_server_in(tmp_path_factory.mktemp("promote-registry")) as url:
         home = tmp_path_factory.mktemp("promote-home")
         settings = Settings(home=home, tracking_uri=url)
-        prints = fingerprint(small_data, small_dataset)
-        for outcome in (
-            fit(small_dataset, settings, WEAK),
-            fit(small_dataset, settings, MEDIUM),
-            trained,
-        ):
-            log_and_register(outcome, prints, settings, "promote-tests")
+        prints = fingerprint(data, dataset)
+        for params in (WEAK, MEDIUM, {}):
+            log_and_register(fit(dataset, settings, params), prints, settings, "promote-tests")
         yield url, home
 
 
@@ -97,21 +98,36 @@ def test_two_promotes_at_once_leave_the_better_model_champion(registry) -> None:
 
 
 def test_an_alias_moved_during_the_comparison_is_compared_again(registry) -> None:
-    # given v1 holds @champion and v2 is being compared with it
+    # given v1 holds @champion and v3 is being compared with it
     url, home = registry
     settings = Settings(home=home, tracking_uri=url)
     connect(settings).set_registered_model_alias("likecast", "champion", "1")
 
     def someone_else_moves_it(reads: int) -> None:
         if reads == 1:  # after the first look, before the move
-            MlflowClient(url, url).set_registered_model_alias("likecast", "champion", "3")
+            MlflowClient(url, url).set_registered_model_alias("likecast", "champion", "2")
 
-    # when someone outside likecast moves the alias to v3 meanwhile
-    decision = promote(_Ordered(url, on_read=someone_else_moves_it), settings, "champion", "2")
-    # then v2 is compared with v3 too, and refused
-    assert not decision.moved
-    assert decision.champion == "3"
+    # when someone outside likecast moves the alias to v2 meanwhile
+    decision = promote(_Ordered(url, on_read=someone_else_moves_it), settings, "champion", "3")
+    # then v3 is compared with v2 too, and moved over it
+    assert decision.moved, decision.reason
+    assert decision.champion == "2"
     assert _champion(url) == "3"
+
+
+def test_a_version_no_baseline_beats_takes_an_unset_alias(registry, cli) -> None:
+    # given an alias no version holds
+    url, home = registry
+    env = {"LIKECAST_HOME": str(home), "LIKECAST_TRACKING_URI": url}
+    # when v3, which every baseline loses to, is promoted to it
+    promoted = cli("promote", "--version", "3", "--alias", "canary", env=env)
+    # then it moves
+    assert promoted.code == 0, promoted.text
+    assert "@canary moved on version 3: no version held @canary" in promoted.text
+    # and v2, which the baselines beat, is refused where no version holds the alias either
+    refused = cli("promote", "--version", "2", "--alias", "canary-2", env=env)
+    assert refused.code == 3, refused.text
+    assert "not moved to version 2: version 2 loses to a baseline:" in refused.text
 
 
 def test_a_refused_promotion_exits_3_and_force_overrides(registry, cli) -> None:
@@ -121,9 +137,10 @@ def test_a_refused_promotion_exits_3_and_force_overrides(registry, cli) -> None:
     assert cli("promote", "--version", "3", "--force", env=env).code == 0
     # when the weaker v1 is promoted
     refused = cli("promote", "--version", "1", env=env)
-    # then it is refused with exit code 3 and the alias stays
+    # then it is refused with exit code 3, for both reasons, and the alias stays
     assert refused.code == 3, refused.text
     assert "@champion kept on version 3: worse on" in refused.text
+    assert "; version 1 loses to a baseline: " in refused.text
     assert _champion(url) == "3"
     # and --force moves it anyway
     forced = cli("promote", "--version", "1", "--force", env=env)

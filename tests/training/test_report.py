@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from training.report import MODELS, html_report, plots
+import pytest
+
+from training.metrics import GAP_MIN_ROWS
+from training.report import MODELS, html_report, plots, reliability_bins
 from training.train import TrainOutcome
 
 
@@ -17,6 +20,7 @@ def test_the_report_is_one_html_page_with_every_plot_inlined(
     assert [p.name for p in images] == [
         "roc_pr.png",
         "reliability.png",
+        "reliability_by_age.png",
         "auc_by_age.png",
         "importance_gain.png",
         "shap_summary.png",
@@ -33,3 +37,20 @@ def test_the_report_is_one_html_page_with_every_plot_inlined(
     overall = float(trained.tables["lightgbm"]["roc_auc"]["all"])
     assert f"Test ROC AUC <b>{overall:.4f}</b>" in page
     assert "<td>4000</td>" in page
+    # and it says which baseline beats LightGBM (on this small set, logistic does)
+    assert "Baselines: logistic beats LightGBM overall" in page
+
+
+def test_the_reliability_panels_hold_every_test_row_of_their_age(trained: TrainOutcome) -> None:
+    # when the test slice is binned for the reliability plot, one panel per age bucket
+    panels = reliability_bins(trained)
+    # then there is a panel for every age bucket with open test rows, holding all of them
+    table = trained.tables["lightgbm"].drop(index="all")
+    assert list(panels) == list(table.index)
+    for age, bins in panels.items():
+        assert bins["rows"].sum() == table.loc[age, "n"]
+        assert bins["counted"].tolist() == (bins["rows"] >= GAP_MIN_ROWS).tolist()
+        # and the gap the panel shows is the largest over its counted bins
+        counted = bins[bins["counted"]]
+        gap = (counted["observed"] - counted["predicted"]).abs().max()
+        assert table.loc[age, "calibration_gap"] == pytest.approx(gap, nan_ok=True)

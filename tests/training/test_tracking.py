@@ -51,3 +51,12 @@ def test_a_registered_version_holds_its_run_and_loads_as_the_same_model(
     np.testing.assert_array_equal(
         loaded.bundle.predict_rows(rows), trained.bundle.predict_rows(rows)
     )
+
+
+def test_a_store_without_versions_lists_none(cli) -> None:
+    # given a fresh tracking store, where no model is registered yet
+    # when the versions are listed
+    listed = cli("models")
+    # then the command says so, instead of failing on the model it cannot find
+    assert listed.code == 0, listed.text
+    assert "no versions of likecast registered yet" in listed.text
