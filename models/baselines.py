@@ -23,11 +23,14 @@ EPS = 1e-6
 def szabo_huberman_log_odds(matrix: np.ndarray, spec: FeatureSpec, prior: float) -> np.ndarray:
     """log-odds of P(ln(1+N_h) >= ln(1+T)) with ln(1+N_h) ~ Normal(projection, sigma(age)).
 
-    A draft has no early count, so it gets the training base rate.
+    A draft has no early count, so it gets the training base rate; so does a count read
+    younger than any age training saw counts at, whose growth to the horizon is unknown.
     """
     at = spec.positions
     projected = matrix[:, at["projected_likes_log"]]
     obs_age = matrix[:, at["age_minutes"]] - matrix[:, at["minutes_since_obs"]]
+    youngest = min(spec.szabo_huberman_ages, default=np.inf)
+    projected = np.where(obs_age < youngest, np.nan, projected)
     sigma = spec.szabo_huberman_sigma(np.nan_to_num(obs_age, nan=1.0))
     z = np.nan_to_num((projected - np.log1p(spec.threshold)) / sigma)
     # log P(hit) - log P(miss), from log-CDFs so a far projection keeps its order
