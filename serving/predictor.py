@@ -6,6 +6,7 @@ Kept free of HTTP so the same object answers the service, tests and the parity c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -351,8 +352,17 @@ class Predictor:
             for i, d in enumerate(WHATIF_DURATIONS)
         ]
         choices = bundle.meta.get("draft_choices", {})
-        best_hour = _worth_it(hour_options, choices.get("posting_time"), high[0])
-        best_duration = _worth_it(duration_options, choices.get("duration"), high[0])
+        given = base["duration_s"]
+        best_hour = recommend(
+            hour_options, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
+        )
+        best_duration = recommend(
+            duration_options,
+            choices.get("duration"),
+            low[0],
+            high[0],
+            lambda o: abs(np.log(o.duration_s / given)) if given == given else o.duration_s,
+        )
         return WhatIf.model_validate(
             {
                 "current": float(p[-1]),
@@ -393,14 +403,28 @@ def _interval(low: float, high: float) -> dict | None:
     return {"low": _rounded(low, 4), "high": _rounded(high, 4), "level": LEVEL, "of_videos": GROUP}
 
 
-def _worth_it(options: list[Option], choice: dict | None, high: float) -> Option | None:
-    """The best option, if the choice measurably matters for this model (held-out test at
-    training, ``training.choices``) and the option's gain lifts it above the current
-    answer's interval; otherwise none: the gain is within the model's noise."""
+def recommend(
+    options: list[Option],
+    choice: dict | None,
+    low: float,
+    high: float,
+    change: Callable[[Option], Any],
+) -> Option | None:
+    """The option to recommend, if the choice measurably matters for this model (held-out
+    test at training, ``training.choices``) and an option lifts the answer above the current
+    interval; otherwise none: the gain is within the model's noise.
+
+    Options within half the interval's width of the best are as good as it, given that
+    noise; of those, the smallest ``change`` from the draft as given (the soonest hour, the
+    nearest length), which also keeps the advice the same across retrained models.
+    """
     if not choice or not choice.get("measurable"):
         return None
-    best = max(options, key=lambda o: o.probability)
-    return best if best.probability > high else None
+    best = max(o.probability for o in options)
+    if best <= high:
+        return None
+    near = [o for o in options if o.probability > high and o.probability >= best - (high - low) / 2]
+    return min(near, key=change)
 
 
 def _advice(hour: HourOption | None, duration: DurationOption | None, now: float) -> list[str]:

@@ -4,6 +4,7 @@ that advises only beyond the model's noise; for bundles saved today and before."
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ from features.store import CreatorStore
 from likecast.settings import Settings
 from models.bundle import ModelBundle
 from models.registry import LoadedModel
-from serving.api.schemas import Draft, Early
-from serving.predictor import Predictor
+from serving.api.schemas import Draft, DurationOption, Early
+from serving.predictor import Predictor, recommend
 from training.train import TrainOutcome
 
 SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
@@ -124,20 +125,35 @@ def test_the_what_if_recommends_nothing_when_the_choice_is_not_measurable(
     ]
 
 
-@pytest.mark.parametrize("choice", ["posting_time", "duration"])
-def test_a_measurable_choice_is_recommended_only_above_the_interval(
-    bundle_dir: Path, settings: Settings, tmp_path: Path, choice: str
+MEASURABLE = {"measurable": True, "loss_increase": 0.1, "standard_error": 0.01}
+
+
+def _lengths(*probabilities: float) -> list[DurationOption]:
+    return [
+        DurationOption(duration_s=d, probability=p)
+        for d, p in zip((10, 15, 30, 60), probabilities, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("choice", "probabilities", "expected"),
+    [
+        # the choice was not measurable on held-out drafts: never advised
+        ({**MEASURABLE, "measurable": False}, (0.9, 0.2, 0.2, 0.2), None),
+        # nothing rises above the current interval (0.15 to 0.25): within the noise
+        (MEASURABLE, (0.24, 0.2, 0.2, 0.22), None),
+        # one option clearly best: that one
+        (MEASURABLE, (0.40, 0.2, 0.2, 0.2), 10),
+        # 10 s and 15 s are alike given the noise: the smaller change from the draft's 30 s
+        (MEASURABLE, (0.34, 0.32, 0.2, 0.2), 15),
+    ],
+)
+def test_the_what_if_recommends_the_smallest_change_that_beats_the_noise(
+    choice: dict, probabilities: tuple[float, ...], expected: float | None
 ) -> None:
-    # given a model whose held-out test found the choice measurable
-    choices = {choice: {"measurable": True, "loss_increase": 0.1, "standard_error": 0.01}}
-    # when a draft's what-if is asked for
-    whatif = _with_choices(bundle_dir, settings, tmp_path, choices).whatif(Draft(**DRAFT))
-    # then the best option is recommended exactly when it beats the current interval's top
-    options = whatif.hours if choice == "posting_time" else whatif.durations
-    best = max(options, key=lambda o: o.probability)
-    recommended = whatif.best_hour if choice == "posting_time" else whatif.best_duration
-    assert whatif.current_interval is not None
-    assert (recommended is not None) == (best.probability > whatif.current_interval.high)
-    if recommended is not None:
-        assert recommended == best
-        assert "raises the chance" in " ".join(whatif.advice)
+    # given a draft of 30 s answered at 0.2 (interval 0.15 to 0.25) and four lengths' answers
+    options = _lengths(*probabilities)
+    # when the what-if picks its recommendation
+    picked = recommend(options, choice, 0.15, 0.25, lambda o: abs(math.log(o.duration_s / 30)))
+    # then it recommends as expected
+    assert (None if picked is None else picked.duration_s) == expected
