@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import expit
@@ -64,9 +65,9 @@ class Blend:
         """Probabilities of the feature matrix's rows, given LightGBM's log-odds of them."""
         inputs = blend_inputs(matrix, log_odds, spec, self.logistic, self.prior)
         which = self._which(matrix[:, spec.positions["age_minutes"]])
-        weights = np.array([a.weights for a in self.ages])[which]
-        intercept = np.array([a.intercept for a in self.ages])[which]
-        return np.clip(expit((inputs * weights).sum(1) + intercept), EPS, 1 - EPS)
+        weights, intercepts = self._table
+        z = (inputs * weights[which]).sum(1) + intercepts[which]
+        return np.clip(expit(z), EPS, 1 - EPS)
 
     def interval(self, p: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 80% interval around each probability, from its age's bins."""
@@ -80,8 +81,18 @@ class Blend:
 
     def _which(self, ages: np.ndarray) -> np.ndarray:
         """Index of the training age at or below each age (the first for younger ones)."""
-        edges = np.array([a.age for a in self.ages])
+        edges = self._edges
         return np.clip(np.searchsorted(edges, ages, side="right") - 1, 0, len(edges) - 1)
+
+    # Derived once per model, not per call: a served request is one row.
+    @cached_property
+    def _edges(self) -> np.ndarray:
+        return np.array([a.age for a in self.ages])
+
+    @cached_property
+    def _table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each age's weights (a row each) and intercepts."""
+        return np.array([a.weights for a in self.ages]), np.array([a.intercept for a in self.ages])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -9,6 +9,7 @@ likes never lower its answer either.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -39,13 +40,29 @@ class LogisticBaseline:
 
     def log_odds(self, matrix: np.ndarray) -> np.ndarray:
         """The baseline's log-odds for rows of the model's feature matrix."""
-        z = self._standardized(matrix) @ np.asarray(self.coef) + self.intercept
+        numeric, flags, categories, intercept = self._folded
+        values = matrix[:, self.numeric]
+        z = np.where(np.isnan(values), self._medians, values) @ numeric + intercept
+        z += np.isnan(matrix[:, self.flagged]) @ flags
+        if self.category >= 0:
+            codes = matrix[:, self.category]
+            known = ~np.isnan(codes)
+            z[known] += categories[codes[known].astype(int)]
         return np.asarray(z, dtype="float64")
 
-    def _standardized(self, matrix: np.ndarray) -> np.ndarray:
-        design = _design(matrix, self.numeric, np.asarray(self.medians), self.flagged)
-        design = np.hstack([design, _one_hot(matrix, self.category, self.n_categories)])
-        return (design - np.asarray(self.means)) / np.asarray(self.scales)
+    # Derived once per model, not per call: a served request is one row.
+    @cached_property
+    def _medians(self) -> np.ndarray:
+        return np.array(self.medians)
+
+    @cached_property
+    def _folded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """The coefficients with the standardization folded in, split by the design's
+        parts: numbers, missingness flags, categories; and the intercept."""
+        scaled = np.array(self.coef) / np.array(self.scales)
+        intercept = self.intercept - float(np.array(self.means) @ scaled)
+        n, f = len(self.numeric), len(self.flagged)
+        return scaled[:n], scaled[n : n + f], scaled[n + f :], intercept
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -64,3 +64,12 @@ def test_rows_with_missing_values_still_get_a_probability(missing: str) -> None:
     p = predict_proba(model, matrix)
     assert np.isfinite(p).all()
     assert ((p > 0) & (p < 1)).all()
+
+
+def test_its_answers_on_the_rows_it_was_fitted_on_average_to_their_hit_rate() -> None:
+    # given a baseline fitted on fewer rows than its sample cap
+    frame, y = _frame(3_000)
+    model = fit_logistic(frame, y, n_categories=2, seed=1)
+    # when it answers those rows, then its mean answer is their hit rate (a fitted logistic
+    # regression with a free intercept matches the labels' sum)
+    assert predict_proba(model, to_matrix(frame)).mean() == pytest.approx(y.mean(), abs=1e-4)
