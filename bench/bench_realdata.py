@@ -26,13 +26,14 @@ import pandas as pd
 from bench.common import timed, write_result
 from features.loading import load_dataset
 from features.simulator import SimConfig, simulate, write_platform
+from features.spec import age_bucket
 from features.store import CreatorStore
 from likecast.settings import Settings
 from models.estimator import to_matrix
 from models.registry import LoadedModel
 from serving.api.schemas import Draft
 from serving.predictor import Predictor
-from training.metrics import age_bucket, calibration_gap, score
+from training.metrics import calibration_gap, score
 from training.train import TrainOutcome, fit
 
 MODELS = {"likecast": "lightgbm", "early_count_rule": "szabo_huberman", "logistic": "logistic"}

@@ -95,6 +95,17 @@ class FeatureSpec:
 SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes")  # what fit_spec reads
 
 
+def grid_index(ages: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Index of the grid age (``grid`` sorted) at or below each age; the first for younger."""
+    return np.clip(np.searchsorted(grid, ages, side="right") - 1, 0, len(grid) - 1)
+
+
+def age_bucket(ages: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
+    """The grid age at or below each age: 45 minutes falls in the 30-minute bucket."""
+    edges = np.array(sorted(grid))
+    return edges[grid_index(ages, edges)]
+
+
 def fit_spec(
     rows: pd.DataFrame,
     likes_at_horizon: pd.Series,

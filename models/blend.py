@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import expit
 
-from features.spec import FeatureSpec
+from features.spec import FeatureSpec, age_bucket, grid_index
 from models.baselines import szabo_huberman_log_odds
 from models.logistic import LogisticBaseline, lists_as_tuples
 
@@ -81,8 +81,7 @@ class Blend:
 
     def _which(self, ages: np.ndarray) -> np.ndarray:
         """Index of the training age at or below each age (the first for younger ones)."""
-        edges = self._edges
-        return np.clip(np.searchsorted(edges, ages, side="right") - 1, 0, len(edges) - 1)
+        return grid_index(ages, self._edges)
 
     # Derived once per model, not per call: a served request is one row.
     @cached_property
@@ -132,7 +131,7 @@ def fit_blend(
     videos, not rows.
     """
     inputs = blend_inputs(matrix, log_odds, spec, logistic, prior)
-    ages = _bucket(matrix[:, spec.positions["age_minutes"]], spec.ages)
+    ages = age_bucket(matrix[:, spec.positions["age_minutes"]], spec.ages)
     video = np.unique(video_ids, return_inverse=True)[1]
     rows_per_video = len(y) / max(video.max() + 1, 1)
     pooled = _checked(inputs, y, video, RULE, RULE_VIDEOS * rows_per_video)
@@ -145,11 +144,6 @@ def fit_blend(
         evidence = max(rows.sum() / 10, 10.0)  # as if each tenth of the rows were one bin
         fitted.append(AgeBlend(float(age), weights, intercept, evidence, *_range(evidence)))
     return Blend(tuple(fitted), logistic, prior)
-
-
-def _bucket(ages: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
-    edges = np.array(sorted(grid))
-    return edges[np.clip(np.searchsorted(edges, ages, side="right") - 1, 0, len(edges) - 1)]
 
 
 def _checked(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from training.metrics import age_bucket
+from features.spec import age_bucket
 
 # ROC AUC -> the word a creator reads; the first band whose floor the AUC reaches.
 AUC_BANDS: tuple[tuple[float, str], ...] = (

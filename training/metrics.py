@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.spec import age_bucket
+
 METRICS = (
     "roc_auc",
     "pr_auc",
@@ -110,13 +112,6 @@ def score(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "positive_rate": float(y.mean()),
         "n": float(len(y)),
     }
-
-
-def age_bucket(ages: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
-    """The grid age at or below each age: 45 minutes falls in the 30-minute bucket."""
-    grid_arr = np.array(sorted(grid))
-    idx = np.clip(np.searchsorted(grid_arr, ages, side="right") - 1, 0, len(grid_arr) - 1)
-    return grid_arr[idx]
 
 
 def score_by_age(

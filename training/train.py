@@ -20,7 +20,7 @@ from features.examples import Grid, grid_examples, video_rows
 from features.labels import known_outcome, label_videos
 from features.loading import Dataset
 from features.matrix import build_grid_features
-from features.spec import SPEC_COLUMNS, FeatureSpec, fit_spec
+from features.spec import SPEC_COLUMNS, FeatureSpec, age_bucket, fit_spec
 from likecast.settings import Settings
 from models.baselines import creator_hit_rate, szabo_huberman
 from models.blend import INPUTS, Blend, fit_blend
@@ -29,7 +29,7 @@ from models.estimator import lgbm_params, to_matrix, train_booster
 from models.explain import typical_values
 from models.logistic import LogisticBaseline, fit_logistic, predict_proba
 from training.choices import draft_choices
-from training.metrics import age_bucket, flatten, score, score_by_age
+from training.metrics import flatten, score, score_by_age
 from training.split import SLICES, Split, split_by_time
 
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
