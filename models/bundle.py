@@ -132,6 +132,12 @@ class ModelBundle:
         values = self.booster.predict(to_matrix(features), pred_contrib=True)
         return pd.DataFrame(values, columns=[*features.columns, "_base"], index=features.index)
 
+    def pushes(self, matrix: np.ndarray) -> np.ndarray:
+        """SHAP values of the matrix's rows, one column per feature and the base value last
+        (``contributions`` without a frame, as the service's explanations need them)."""
+        threads = 1 if len(matrix) < ONE_THREAD_BELOW_ROWS else 0  # 0: OpenMP's default
+        return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=threads))
+
     def probability_without(
         self, matrix: np.ndarray, contributions: np.ndarray, probability: np.ndarray
     ) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import BY_NAME, Feature, Language, Words
-from features.matrix import feature_frame
+from features.spec import FeatureSpec
 from models.bundle import ModelBundle
 
 MOST = 5  # factors shown per answer
@@ -105,8 +105,7 @@ def explain(
     if not len(matrix):
         return []
     spec = bundle.spec
-    frame = feature_frame(matrix, spec)
-    contributions = bundle.contributions(frame).to_numpy()
+    contributions = bundle.pushes(matrix)
     points = 100 * (
         probability[:, None] - bundle.probability_without(matrix, contributions, probability)
     )
@@ -126,8 +125,7 @@ def explain(
     typical = bundle.meta.get("typical", {})
     out = []
     for i, columns in enumerate(chosen):
-        category = frame["category"].iloc[i] if "category" in frame else None
-        category = None if pd.isna(category) else str(category)
+        category = _category(matrix[i], spec)
         out.append(
             [
                 {
@@ -136,7 +134,7 @@ def explain(
                     "points": round(float(points[i, j]), 2),
                     "text": factor_text(
                         BY_NAME[names[j]],
-                        frame[names[j]].iloc[i],
+                        category if names[j] == "category" else matrix[i, j],
                         float(points[i, j]),
                         category,
                         Context(
@@ -305,3 +303,9 @@ def _tail(
 def _named(category: str) -> str:
     """A category code as a creator reads it (the same in every language)."""
     return BY_NAME["category"].show(category, "en")  # type: ignore[arg-type]
+
+
+def _category(row: np.ndarray, spec: FeatureSpec) -> str | None:
+    """The row's category code as its name; None when unknown to the model."""
+    code = row[spec.positions["category"]] if "category" in spec.positions else np.nan
+    return None if np.isnan(code) else spec.categories[int(code)]

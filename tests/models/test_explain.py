@@ -307,7 +307,7 @@ def test_a_bundle_saved_before_the_blend_still_explains() -> None:
     explained = explain(bundle, matrix, p, low, high, "zh")
     # then the points are the calibrated answer without each push, and no advice is given
     assert any(explained)
-    contributions = bundle.contributions(feature_frame(matrix, bundle.spec))
+    contributions = bundle.contributions(feature_frame(matrix, bundle.spec))  # by a frame
     for i, factors in enumerate(explained):
         for factor in factors:
             push = contributions[factor["key"]].iloc[i]
