@@ -260,8 +260,8 @@ class Prediction(BaseModel):
     factors: list[Factor] | None = Field(
         default=None,
         description="With `explain`: at most five factors, biggest effect first; empty when "
-        "no factor moved the answer by half a point or more, or the model's own trees did not "
-        "answer at this age.",
+        "no factor moved the answer by half a point or more, when the counts decided it, or "
+        "when the blend at this age does not use LightGBM.",
     )
     reliability: Reliability
 
