@@ -110,7 +110,7 @@ def explain(
         probability[:, None] - bundle.probability_without(matrix, contributions, probability)
     )
     names = list(spec.features)
-    technical = np.array([name in TECHNICAL or name not in BY_NAME for name in names])
+    technical = np.array([name in TECHNICAL for name in names])
     shown = ~np.isnan(matrix) & ~technical & (np.abs(points) >= NOISE_POINTS)
     chosen = [
         [j for j in np.argsort(-np.abs(points[i]), kind="stable") if shown[i, j]][:MOST]
@@ -126,6 +126,9 @@ def explain(
     out = []
     for i, columns in enumerate(chosen):
         category = _category(matrix[i], spec)
+        context = Context(
+            spec.threshold, typical, bool(advisable[i]), frozenset(recorded), language
+        )
         out.append(
             [
                 {
@@ -137,13 +140,7 @@ def explain(
                         category if names[j] == "category" else matrix[i, j],
                         float(points[i, j]),
                         category,
-                        Context(
-                            spec.threshold,
-                            typical,
-                            bool(advisable[i]),
-                            frozenset(recorded),
-                            language,
-                        ),
+                        context,
                         advice.get((i, j)),
                     ),
                     "contribution": round(float(contributions[i, j]), 4),
