@@ -1,5 +1,7 @@
 """The growth an early answer saw: like speeds per stretch, their trend and its sentence."""
 
+# ruff: noqa: RUF001 (the Chinese texts use full-width punctuation on purpose)
+
 from __future__ import annotations
 
 import pytest
@@ -72,7 +74,8 @@ def test_the_trend_is_steady_within_the_tolerance(
         ("en", [(90, 60), (60, 30)], "Likes per hour rising: 60 now, 30 before"),
         ("en", [(90, 50), (60, 40)], "Likes per hour falling: 20 now, 40 before"),
         ("en", [(120, 42), (60, 20)], "Likes per hour steady: 22 now, 20 before"),
-        ("en", [(120, 5)], "2.5 likes per hour since posting; an earlier count would show the trend"),
+        ("en", [(120, 5)],
+         "2.5 likes per hour since posting; an earlier count would show the trend"),
         ("zh", [(90, 60), (60, 30)], "每小时点赞数在上升：现在 60，之前 30"),
         ("zh", [(90, 50), (60, 40)], "每小时点赞数在下降：现在 20，之前 40"),
         ("zh", [(120, 42), (60, 20)], "每小时点赞数保持平稳：现在 22，之前 20"),
@@ -93,4 +96,3 @@ def test_the_growth_is_said_in_the_requested_language(
 )  # fmt: skip
 def test_a_like_speed_is_shown_in_whole_likes_above_ten(value: float, shown: str) -> None:
     assert per_hour(value) == shown
-
