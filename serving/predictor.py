@@ -424,13 +424,17 @@ class Predictor:
 
 
 def _counts(row: dict) -> list[tuple[float, float]]:
-    """(age, likes) of the counts a row holds: now and the two before; none for a draft."""
+    """(age, likes) of the counts a row holds: now and the two before; none for a draft.
+
+    As Python floats: arithmetic on numpy scalars would triple the growth's cost."""
     pairs = (
         ("obs_age_minutes", "likes"),
         ("lag1_age_minutes", "lag1_likes"),
         ("lag2_age_minutes", "lag2_likes"),
     )
-    return [(row[a], row[n]) for a, n in pairs if row[a] == row[a] and row[n] == row[n]]
+    return [
+        (float(row[a]), float(row[n])) for a, n in pairs if row[a] == row[a] and row[n] == row[n]
+    ]
 
 
 def _interval(low: float, high: float) -> dict | None:
