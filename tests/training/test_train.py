@@ -47,17 +47,29 @@ def test_the_bundle_keeps_lightgbms_test_metrics_by_age_as_strict_json(
     json.dumps(meta["by_age"], allow_nan=False)
 
 
-def test_category_rates_are_each_categorys_share_of_videos_that_reached_the_threshold() -> None:
-    # given five videos' categories (one missing) and labels
-    categories = np.array(["food", "food", "food", "beauty", None], dtype=object)
-    labels = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
-    # when their rates are taken
-    rates = category_rates(categories, labels)
+@pytest.mark.parametrize(
+    ("categories", "labels", "expected"),
+    [
+        # five videos, one without a category: each category's share and count of videos
+        (
+            ["food", "food", "food", "beauty", None],
+            [1.0, 0.0, 0.0, 1.0, 1.0],
+            {
+                "food": {"rate": pytest.approx(1 / 3), "videos": 3},
+                "beauty": {"rate": 1.0, "videos": 1},
+            },
+        ),
+        # a data set without categories: no rates, so answers say nothing of a category
+        ([None, None], [1.0, 0.0], {}),
+    ],
+)
+def test_category_rates_are_each_categorys_share_of_videos_that_reached_the_threshold(
+    categories: list[str | None], labels: list[float], expected: dict
+) -> None:
+    # given videos' categories and labels, when their rates are taken
+    rates = category_rates(np.array(categories, dtype=object), np.array(labels))
     # then each category has its share and its count of videos; the uncategorized none
-    assert rates == {
-        "food": {"rate": pytest.approx(1 / 3), "videos": 3},
-        "beauty": {"rate": 1.0, "videos": 1},
-    }
+    assert rates == expected
 
 
 def test_the_bundle_keeps_the_category_rates_of_the_training_videos(
