@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib.metadata import version
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,6 +82,41 @@ def test_early_numbers_move_the_probability_the_right_way(served: Served) -> Non
     assert high["probability"] >= low["probability"]
 
 
+def test_an_early_answer_carries_its_context_and_the_growth_it_saw(served: Served) -> None:
+    # given a creator in the store and an early request with two earlier counts
+    with served.client() as http:
+        rates = http.get("/model").json()["category_rates"]
+        answer = http.post("/predict_early", json=EARLY).json()
+    history = answer["history"]
+    assert history["source"] == "store"
+    assert history["hist_videos"] > 0
+    # then the context is the food videos' share in training and the creator's recent share
+    category, creator = answer["context"]["category"], answer["context"]["creator"]
+    assert category["rate"] == round(rates["food"]["rate"], 4)
+    assert category["videos"] == rates["food"]["videos"]
+    assert category["text"].startswith("Typically ")
+    assert "of food videos reach 1,000 likes" in category["text"]
+    assert creator["videos"] == min(history["hist_videos"], 30)
+    assert creator["rate"] == pytest.approx(history["hist_hit_rate"], abs=5e-4)
+    assert creator["text"].startswith(f"Your last {creator['videos']} video")
+    # and the growth: 28 likes from 15 to 30 minutes (112/h), 55 from 30 to 60 (110/h)
+    assert answer["growth"] == {
+        "likes_per_hour": 110.0,
+        "earlier_likes_per_hour": 112.0,
+        "trend": "steady",
+        "text": "Likes per hour steady: 110 now, 112 before",
+    }
+
+
+def test_a_draft_has_no_growth_and_a_new_creator_no_creator_context(served: Served) -> None:
+    body = {**DRAFT, "creator_id": "nobody-knows-me"}
+    with served.client() as http:
+        answer = http.post("/predict_draft", json=body).json()
+    assert answer["growth"] is None
+    assert answer["context"]["creator"] is None
+    assert answer["context"]["category"]["videos"] > 0
+
+
 def test_explanations_size_each_factor_in_points_biggest_first(served: Served) -> None:
     # given an early request an hour after posting, which the blend answers with LightGBM
     with served.client() as http:
@@ -123,6 +161,8 @@ def test_answers_speak_the_language_the_request_asks_for(
         answer["reliability"]["text"],
         *answer["warnings"],
         *(f["text"] for f in answer["factors"]),
+        answer["context"]["category"]["text"],
+        answer["growth"]["text"],
         *whatif.json()["advice"],
     ]
     assert answer["warnings"], "the unknown creator is named"
@@ -140,7 +180,8 @@ def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:
     results = reply.json()["results"]
     assert [r["index"] for r in results] == [0, 1, 2, 3]
     assert results[0]["prediction"]["age_minutes"] == 0
-    assert "likes: must be <= views" in results[1]["error"][0]["msg"]
+    assert results[1]["error"][0]["loc"] == ["likes"]
+    assert "must be <= views" in results[1]["error"][0]["msg"]
     assert results[2]["prediction"]["age_minutes"] == 60
     assert results[2]["prediction"]["reliability"]["age_bucket_minutes"] == 60
     assert results[3]["error"][0]["loc"] == ["creator_id"]
@@ -248,6 +289,40 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
         doc = http.get("/docs.json").json()
     for route in ("/predict_draft", "/predict_early", "/predict_batch", "/whatif"):
         assert "post" in doc["paths"][route], route
+    # in likecast's words, not BentoML's boilerplate
+    assert doc["info"]["version"] == version("likecast")
+    assert "Accept-Language" in doc["info"]["description"]
+    assert "bentoml" not in json.dumps(doc["info"]).lower()
+
+
+def test_the_api_documentation_page_answers(served: Served) -> None:
+    # given the link `make demo` prints and the README gives
+    with served.client() as http:
+        page = http.get("/docs")
+    # then it is the documentation page, reading likecast's document
+    assert page.status_code == 200
+    assert "swagger" in page.text.lower()
+
+
+def test_a_refusal_names_field_and_rule_without_library_words(served: Served) -> None:
+    # given a draft with two bad fields
+    body = {**DRAFT, "creator_id": "", "duration_s": "abc"}
+    # when it is sent
+    with served.client() as http:
+        reply = http.post("/predict_draft", json=body)
+    # then the body names both fields, with no class names or links
+    assert reply.status_code == 400
+    answer = reply.json()
+    assert [d["loc"] for d in answer["detail"]] == [["creator_id"], ["duration_s"]]
+    assert answer["error"].startswith("creator_id: ")
+    for word in ("IODescriptor", "validation error for", "http", "Value error"):
+        assert word not in reply.text, word
+    # and the service log has one INFO line for it, no traceback
+    log = (served.home / "serve.log").read_text()
+    refused = [line for line in log.splitlines() if "refused /predict_draft" in line]
+    assert refused
+    assert all("[INFO]" in line for line in refused), refused
+    assert "Exception on /predict_draft" not in log
 
 
 @pytest.mark.parametrize(
@@ -282,12 +357,12 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
             "completion_rate",
             "less than or equal to 1",
         ),
-        ("/predict_early", {**EARLY, "likes": 3000}, "", "likes: must be <= views"),
+        ("/predict_early", {**EARLY, "likes": 3000}, "likes", "must be <= views"),
         (
             "/predict_early",
             {k: v for k, v in EARLY.items() if k != "age_minutes"},
-            "",
-            "give age_minutes or observed_at",
+            "age_minutes",
+            "required unless observed_at is given",
         ),
         (
             "/predict_early",
@@ -298,8 +373,8 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
         (
             "/predict_early",
             {**EARLY, "earlier": [{"age_minutes": 90, "likes": 1}]},
-            "",
-            "earlier[0].age_minutes: must be < the age of the counts",
+            "earlier",
+            "must be < the age of the counts",
         ),
         ("/predict_batch", {"items": []}, "items", "at least 1 item"),
     ],
