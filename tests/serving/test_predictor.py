@@ -175,7 +175,13 @@ def test_a_chinese_answer_says_everything_in_chinese(
     assert chinese.factors
     assert english.factors
     assert [f.key for f in chinese.factors] == [f.key for f in english.factors]
-    texts = [chinese.reliability.text, *chinese.warnings, *(f.text for f in chinese.factors)]
+    assert chinese.growth is not None
+    texts = [
+        chinese.reliability.text,
+        *chinese.warnings,
+        *(f.text for f in chinese.factors),
+        chinese.growth.text,
+    ]
     assert len(chinese.warnings) == 2, "the unknown category and the new creator"
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in texts), texts
     assert "类别“knitting”未知" in chinese.warnings[0]
