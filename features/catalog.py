@@ -181,9 +181,34 @@ TRENDING_SOUND = Words("a trending sound", "用热门音乐")
 NO_TRENDING_SOUND = Words("no trending sound", "不用热门音乐")
 
 
-def _category(value: Any, language: Language) -> str:
-    """A category code as words: "rural_life" -> "rural life"."""
-    return str(value).replace("_", " ")
+# Names a creator reads for the category codes of the simulator and of common short-video
+# platforms; any other code is shown as itself, underscores as spaces.
+CATEGORY_NAMES: dict[str, Words] = {
+    "food": Words("food", "美食"),
+    "education": Words("education", "教育"),
+    "rural_life": Words("rural life", "乡村生活"),
+    "comedy": Words("comedy", "搞笑"),
+    "drama": Words("drama", "剧情"),
+    "life_tips": Words("life tips", "生活技巧"),
+    "gaming": Words("gaming", "游戏"),
+    "beauty": Words("beauty", "美妆"),
+    "music": Words("music", "音乐"),
+    "sports": Words("sports", "体育"),
+    "travel": Words("travel", "旅行"),
+    "pets": Words("pets", "萌宠"),
+    "fashion": Words("fashion", "时尚"),
+    "tech": Words("tech", "科技"),
+    "news": Words("news", "新闻"),
+    "dance": Words("dance", "舞蹈"),
+    "parenting": Words("parenting", "亲子"),
+    "cars": Words("cars", "汽车"),
+}
+
+
+def category_name(value: Any, language: Language) -> str:
+    """A category code as a creator reads it: "rural_life" -> "rural life" / "乡村生活"."""
+    known = CATEGORY_NAMES.get(str(value))
+    return known[language] if known else str(value).replace("_", " ")
 
 
 # -- transforms that need more than one line ------------------------------------------------
@@ -260,7 +285,7 @@ CATALOG: tuple[Feature, ...] = (
         ("category",),
         lambda x: category_codes(x["category"], x.spec.category_lookup, x.spec.categories),
         Words("category", "类别"),
-        _category,
+        category_name,
     ),
     Feature(
         "duration_log",

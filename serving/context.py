@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from features.catalog import Language, Words
+from features.catalog import Language, Words, category_name
 
 CATEGORY = Words(
     "Typically {rate} of {category} videos reach {threshold:,} likes within {days:g} days "
@@ -56,7 +56,7 @@ def category_typical(
     rate, videos = float(known["rate"]), int(known["videos"])
     text = CATEGORY[language].format(
         rate=percent(rate),
-        category=category,
+        category=category_name(category, language),
         threshold=threshold,
         days=horizon_days,
         videos=videos,

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from features.arrays import RowArrays
-from features.catalog import LANGUAGES, Language, Words
+from features.catalog import LANGUAGES, Language, Words, category_name
 from features.history import COLD_START
 from features.matrix import feature_matrix
 from features.rows import (
@@ -456,8 +456,9 @@ class Predictor:
             }
         )
 
-    def describe(self) -> dict:
-        """What ``GET /model`` shows: the version, where it came from, its metrics."""
+    def describe(self, language: Language = "en") -> dict:
+        """What ``GET /model`` shows: the version, where it came from, its metrics, and the
+        category names in ``language``."""
         bundle = self.loaded.bundle
         return {
             "model_version": self.version,
@@ -468,6 +469,7 @@ class Predictor:
             "horizon_days": bundle.spec.horizon_minutes / 1440,
             "features": list(bundle.spec.features),
             "categories": list(bundle.spec.categories),
+            "category_names": {c: category_name(c, language) for c in bundle.spec.categories},
             "metrics": bundle.meta.get("metrics", {}),
             # absent (null) in bundles saved before training recorded them
             "metrics_by_age": bundle.meta.get("by_age"),

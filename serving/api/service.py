@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from likecast.settings import get_settings
 from serving.api.body_limit import JsonBodyLimit
 from serving.api.errors import PlainErrors, log_refusals_at_info
-from serving.api.language import answer_language
+from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_language
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
 from serving.api.public import api_page, public_model_info
@@ -128,11 +128,15 @@ class Likecast:
             return model.whatif(Draft.model_construct(**fields), answer_language(ctx))
 
     @web.get("/model")
-    def model_info(self) -> JSONResponse:
-        """The served version, its metrics, threshold, horizon, features, load time."""
+    def model_info(self, accept_language: str | None = Header(None)) -> JSONResponse:
+        """The served version, its metrics, threshold, horizon, features, load time; the
+        category names in the language ``Accept-Language`` asks for."""
+        language = requested_language(accept_language)
         with self._model() as model:
             check = self.holder.shared.registry_check()
-            return JSONResponse(public_model_info(model.describe(), self.holder.events, check))
+            info = public_model_info(model.describe(language), self.holder.events, check)
+            headers = {"Content-Language": CONTENT_LANGUAGE[language]}
+            return JSONResponse(info, headers=headers)
 
     @web.get("/", response_class=HTMLResponse)
     @web.get("/docs", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ RATES = {"food": {"rate": 0.0923, "videos": 1204}, "beauty": {"rate": 0.25, "vid
     ("language", "text"),
     [
         ("en", "Typically 9.2% of food videos reach 1,000 likes within 7 days (of 1,204 videos)"),
-        ("zh", "通常有 9.2% 的food类视频在 7 天内获得 1,000 个赞（共 1,204 个视频）"),
+        ("zh", "通常有 9.2% 的美食类视频在 7 天内获得 1,000 个赞（共 1,204 个视频）"),
     ],
 )  # fmt: skip
 def test_a_known_category_gets_its_training_share_in_words(language: Language, text: str) -> None:

@@ -241,6 +241,20 @@ def test_model_info_describes_what_is_served(served: Served) -> None:
 
 
 @pytest.mark.parametrize(
+    ("accept", "name", "content_language"),
+    [(None, "rural life", "en"), ("zh-CN,zh;q=0.9", "乡村生活", "zh-CN")],
+)
+def test_model_info_names_categories_in_the_language_asked(
+    served: Served, accept: str | None, name: str, content_language: str
+) -> None:
+    headers = {"Accept-Language": accept} if accept else {}
+    with served.client() as http:
+        reply = http.get("/model", headers=headers)
+    assert reply.json()["category_names"]["rural_life"] == name
+    assert reply.headers["content-language"] == content_language
+
+
+@pytest.mark.parametrize(
     "wall_time",
     ["2026-10-25T02:30:00", "2027-03-28T02:30:00"],  # Berlin: happens twice / never happens
 )
