@@ -39,7 +39,8 @@ function columns(svg, bars, axes, width, top) {
                       height: plot + above - y(bar.value), class: bar.best ? "best" : ""});
     add(svg, "text", {x: x + step / 2, y: y(bar.value) - 4, "text-anchor": "middle",
                       class: "value"}, percent(bar.value));
-    add(svg, "text", {x: x + step / 2, y: above + plot + 16, "text-anchor": "middle"}, bar.label);
+    add(svg, "text", {x: x + step / 2, y: above + plot + 16, "text-anchor": "middle",
+                      class: "label"}, bar.label);
   });
   add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
                     class: "axis"}, axes.category);
@@ -62,7 +63,8 @@ function rows(svg, bars, axes, width, top) {
     const y = above + i * ROW;
     add(svg, "rect", {x: left, y: y + 3, width: x(bar.value) - left, height: ROW - 6,
                       class: bar.best ? "best" : ""});
-    add(svg, "text", {x: left - 6, y: y + ROW / 2 + 4, "text-anchor": "end"}, bar.label);
+    add(svg, "text", {x: left - 6, y: y + ROW / 2 + 4, "text-anchor": "end", class: "label"},
+        bar.label);
     add(svg, "text", {x: x(bar.value) + 4, y: y + ROW / 2 + 4, class: "value"},
         percent(bar.value));
   });
