@@ -60,7 +60,7 @@ def before_store(oldest: pd.Timestamp) -> str:
 
 def too_early(what: str, moment: pd.Timestamp | datetime, oldest: pd.Timestamp) -> str:
     """The one-line error for ``what`` at ``moment``, before the store's oldest state."""
-    return f"{what} {pd.Timestamp(moment).isoformat()} is {before_store(oldest)}"
+    return f"{what}: {pd.Timestamp(moment).isoformat()} is {before_store(oldest)}"
 
 
 def data_end(dataset: Dataset) -> pd.Timestamp:

@@ -33,6 +33,7 @@ from models.blend import GROUP, LEVEL
 from models.bundle import Answers
 from models.explain import top_factors
 from models.registry import LoadedModel
+from serving.api.errors import problem
 from serving.api.schemas import (
     BatchResponse,
     Draft,
@@ -461,7 +462,7 @@ def _errors(exc: ValidationError | ValueError) -> list[dict]:
     """An item's errors, each with the field (``loc``), the rule (``msg``) and its type."""
     if isinstance(exc, ValidationError):
         return [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            problem(list(e["loc"]), e["msg"], e["type"])
             for e in exc.errors(include_url=False, include_context=False, include_input=False)
         ]
-    return [{"loc": [], "msg": str(exc), "type": "value_error"}]
+    return [problem([], str(exc))]

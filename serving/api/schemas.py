@@ -137,7 +137,7 @@ class Early(Draft):
         from features.contract import snapshot_problems
 
         if self.age_minutes is None and self.observed_at is None:
-            raise ValueError("give age_minutes or observed_at")
+            raise ValueError("age_minutes: required unless observed_at is given")
         if self.observed_at is not None and self.posted_at is None:
             raise ValueError("posted_at: required with observed_at")
         age = self.age()

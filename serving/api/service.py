@@ -19,7 +19,9 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from likecast.settings import get_settings
 from serving.api.body_limit import JsonBodyLimit
+from serving.api.errors import PlainErrors, log_refusals_at_info
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
+from serving.api.openapi import OpenApiDocument
 from serving.api.public import api_page, public_model_info
 from serving.api.schemas import BatchRequest, BatchResponse, Draft, Early, Prediction, WhatIf
 
@@ -72,6 +74,7 @@ class Likecast:
         sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]  # None blocks it
         from serving.swap.holder import ModelHolder
 
+        log_refusals_at_info()
         self.settings = get_settings()
         if self.settings.service_dir is None:
             raise RuntimeError("LIKECAST_SERVICE_DIR is not set: start it with `likecast serve`")
@@ -186,4 +189,6 @@ METRICS = ServiceMetrics(
 # mypy does not apply class decorators: to it Likecast is the class, not a bentoml Service
 add_middleware = Likecast.add_asgi_middleware  # type: ignore[attr-defined]
 add_middleware(RequestMetrics, metrics=METRICS)  # outermost: counts refusals too
+add_middleware(PlainErrors, json_routes=JSON_ROUTES)
 add_middleware(JsonBodyLimit, json_routes=JSON_ROUTES, max_body_bytes=SETTINGS.max_body_bytes)
+add_middleware(OpenApiDocument, service=Likecast)

@@ -11,13 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from features.loading import Dataset, fingerprint
+from features.loading import Dataset, fingerprint, load_dataset
+from features.simulator import SimConfig, simulate, write_platform
 from features.store import data_end, history_timeline, write_store
 from likecast.settings import Settings
 from models.mlflow_client import connect
 from tests.conftest import BIN, free_port, mlflow_server_in, running
 from training.tracking import log_and_register
-from training.train import TrainOutcome
+from training.train import TrainOutcome, fit
 
 TOKEN = "test-admin-token"
 
@@ -76,6 +77,38 @@ def _serve(
         "LIKECAST_RELOAD_INTERVAL_S": "1",
         "LIKECAST_TRACKING_URI": settings.tracking_uri,
     }
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "likecast"), "serve", "--port", str(port)]
+    with (
+        (home / "serve.log").open("w") as log,
+        running(command, f"{url}/readyz", 180, env, log) as process,
+    ):
+        yield Served(url, home, settings, process)
+
+
+# Enough videos that the draft's own features carry weight in the blend (on the 4,000-video
+# fixture the draft age falls back to the early-count rule, which a draft cannot change):
+# the creators' page tests need a model whose draft advice a creator can follow.
+RICH = SimConfig(videos=20_000, seed=11, window_days=60, pilot_videos=4000)
+
+
+@pytest.fixture(scope="session")
+def served_rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A real `likecast serve` of a model trained on 20,000 videos, from a bundle folder."""
+    data = tmp_path_factory.mktemp("rich-data")
+    write_platform(simulate(RICH), data)
+    dataset = load_dataset(data)
+    home = tmp_path_factory.mktemp("rich-home")
+    settings = Settings(home=home)
+    trained = fit(dataset, settings, {"num_boost_round": 150})
+    folder = trained.bundle.save(home / "bundle")
+    history = history_timeline(
+        dataset, data_end(dataset), 1000, settings.horizon_minutes, settings.history_window
+    )
+    write_store(history, settings.store_path)
+    port = free_port()
+    env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_MODEL_URI": str(folder)}
+    env.pop("LIKECAST_TRACKING_URI", None)
     url = f"http://127.0.0.1:{port}"
     command = [str(BIN / "likecast"), "serve", "--port", str(port)]
     with (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib.metadata import version
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,7 +102,8 @@ def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:
     results = reply.json()["results"]
     assert [r["index"] for r in results] == [0, 1, 2, 3]
     assert results[0]["prediction"]["age_minutes"] == 0
-    assert "likes: must be <= views" in results[1]["error"][0]["msg"]
+    assert results[1]["error"][0]["loc"] == ["likes"]
+    assert "must be <= views" in results[1]["error"][0]["msg"]
     assert results[2]["prediction"]["age_minutes"] == 60
     assert results[2]["prediction"]["reliability"]["age_bucket_minutes"] == 60
     assert results[3]["error"][0]["loc"] == ["creator_id"]
@@ -207,6 +211,40 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
         doc = http.get("/docs.json").json()
     for route in ("/predict_draft", "/predict_early", "/predict_batch", "/whatif"):
         assert "post" in doc["paths"][route], route
+    # in likecast's words, not BentoML's boilerplate
+    assert doc["info"]["version"] == version("likecast")
+    assert "Accept-Language" in doc["info"]["description"]
+    assert "bentoml" not in json.dumps(doc["info"]).lower()
+
+
+def test_the_api_documentation_page_answers(served: Served) -> None:
+    # given the link `make demo` prints and the README gives
+    with served.client() as http:
+        page = http.get("/docs")
+    # then it is the documentation page, reading likecast's document
+    assert page.status_code == 200
+    assert "swagger" in page.text.lower()
+
+
+def test_a_refusal_names_field_and_rule_without_library_words(served: Served) -> None:
+    # given a draft with two bad fields
+    body = {**DRAFT, "creator_id": "", "duration_s": "abc"}
+    # when it is sent
+    with served.client() as http:
+        reply = http.post("/predict_draft", json=body)
+    # then the body names both fields, with no class names or links
+    assert reply.status_code == 400
+    answer = reply.json()
+    assert [d["loc"] for d in answer["detail"]] == [["creator_id"], ["duration_s"]]
+    assert answer["error"].startswith("creator_id: ")
+    for word in ("IODescriptor", "validation error for", "http", "Value error"):
+        assert word not in reply.text, word
+    # and the service log has one INFO line for it, no traceback
+    log = (served.home / "serve.log").read_text()
+    refused = [line for line in log.splitlines() if "refused /predict_draft" in line]
+    assert refused
+    assert all("[INFO]" in line for line in refused), refused
+    assert "Exception on /predict_draft" not in log
 
 
 @pytest.mark.parametrize(
@@ -241,12 +279,12 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
             "completion_rate",
             "less than or equal to 1",
         ),
-        ("/predict_early", {**EARLY, "likes": 3000}, "", "likes: must be <= views"),
+        ("/predict_early", {**EARLY, "likes": 3000}, "likes", "must be <= views"),
         (
             "/predict_early",
             {k: v for k, v in EARLY.items() if k != "age_minutes"},
-            "",
-            "give age_minutes or observed_at",
+            "age_minutes",
+            "required unless observed_at is given",
         ),
         (
             "/predict_early",
@@ -257,8 +295,8 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
         (
             "/predict_early",
             {**EARLY, "earlier": [{"age_minutes": 90, "likes": 1}]},
-            "",
-            "earlier[0].age_minutes: must be < the age of the counts",
+            "earlier",
+            "must be < the age of the counts",
         ),
         ("/predict_batch", {"items": []}, "items", "at least 1 item"),
     ],
