@@ -192,6 +192,8 @@ async function loadModel() {
 // -- the answer ------------------------------------------------------------------------
 
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
+// Counts as the page's language writes them ("1,000"), as the API's own sentences do.
+const count = (n) => Number(n).toLocaleString(TAGS[state.language]);
 
 function setText(id, text) {
   const element = document.getElementById(id);
@@ -209,7 +211,7 @@ function gauge(answer) {
   const arc = document.getElementById("gauge-arc");
   arc.style.strokeDasharray = `${arc.getTotalLength() * answer.probability} 1000`;
   document.getElementById("probability").textContent = percent(answer.probability);
-  setText("chance-of", t(state.language, "chanceOf", {threshold: answer.threshold}));
+  setText("chance-of", t(state.language, "chanceOf", {threshold: count(answer.threshold)}));
 }
 
 // The interval and what the counts settled; how far to trust it, from the model's own tests.
@@ -218,10 +220,10 @@ function trust(answer) {
   const n = range?.of_videos;
   setText("interval", !range || answer.decided ? "" : t(state.language, "interval", {
     videos: n, low: Math.round(range.low * n), high: Math.round(range.high * n),
-    threshold: answer.threshold,
+    threshold: count(answer.threshold),
   }));
   setText("facts", !answer.decided ? "" : t(state.language, answer.reached ? "reached" : "missed",
-    {threshold: answer.threshold, days: answer.horizon_days}));
+    {threshold: count(answer.threshold), days: answer.horizon_days}));
   const said = answer.reliability;
   setText("reliability", said?.text);
   if (said) document.getElementById("reliability").dataset.band = said.band;
@@ -346,7 +348,7 @@ async function predict() {
 // -- language --------------------------------------------------------------------------
 
 function header() {
-  const threshold = state.model?.threshold ?? 1000;
+  const threshold = count(state.model?.threshold ?? 1000);
   const days = state.model?.horizon_days ?? 7;
   document.getElementById("question").textContent =
     t(state.language, "question", {threshold, days});
