@@ -356,7 +356,7 @@ function header() {
 }
 
 // Every word of the page in the new language; a shown answer is asked again, so the API's
-// sentences match too.
+// sentences match too, and the page's own complaints about the form are said again.
 function setLanguage(language) {
   state.language = language;
   translatePage(language);
@@ -367,7 +367,12 @@ function setLanguage(language) {
   for (const option of document.getElementById("category").options) {
     if (option.value) option.textContent = categoryName(language, option.value);
   }
-  if (!document.getElementById("result").hidden) predict();
+  if (!document.getElementById("result").hidden) {
+    predict();
+  } else if ([...form.querySelectorAll(".error")].some((span) => span.textContent)) {
+    clearErrors();
+    showErrors(readForm().problems);
+  }
 }
 
 function start() {

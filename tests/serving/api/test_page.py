@@ -158,6 +158,7 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
     expect(page.locator("#hour-chart")).to_contain_text(zone)
     # the advice as the API said it, the recommended bar marked when there is one
     expect(page.locator("#advice li")).to_have_count(len(whatif["advice"]))
+    assert [text for text in whatif["advice"] if not in_language(text, language)] == []
     best = 1 if whatif["best_hour"] else 0
     expect(page.locator("#hour-chart rect.best")).to_have_count(best)
     # every chart label readable on the screen it is drawn on (its size times the drawing's
