@@ -211,7 +211,7 @@ def test_counts_past_the_threshold_are_shown_as_a_fact(page: Page) -> None:
     submit(page, "/predict_early")
     # then the page says it is reached, at 100%, not a model's guess
     expect(page.locator("#probability")).to_have_text("100.0%")
-    expect(page.locator("#facts")).to_contain_text("1000")
+    expect(page.locator("#facts")).to_contain_text("1,000")
     assert in_language(page.inner_text("#facts"), language_of(page))
 
 
