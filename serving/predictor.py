@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from features.arrays import RowArrays
+from features.catalog import Language
 from features.history import COLD_START
 from features.matrix import feature_frame, feature_matrix
 from features.rows import (
@@ -44,6 +45,8 @@ from serving.api.schemas import (
     WhatIf,
     to_utc,
 )
+from serving.context import category_typical, creator_typical
+from serving.growth import growth
 from serving.reliability import bucket_reliability, reliabilities
 
 log = logging.getLogger("likecast.serving")
@@ -326,6 +329,27 @@ class Predictor:
             },
             "factors": factors,
             "reliability": reliability,
+            "context": self._context(row, "en"),
+            "growth": growth(_counts(row), "en"),
+        }
+
+    def _context(self, row: dict, language: Language) -> dict:
+        """The typical shares to read the probability against (``serving.context``)."""
+        bundle = self.loaded.bundle
+        threshold, days = bundle.spec.threshold, bundle.spec.horizon_minutes / 1440
+        hit_rate = row["hist_hit_rate"]
+        return {
+            "category": category_typical(
+                row["category"], bundle.meta.get("category_rates"), threshold, days, language
+            ),
+            "creator": creator_typical(
+                float(row["hist_videos"]),
+                None if hit_rate is None else float(hit_rate),
+                self.settings.history_window,
+                threshold,
+                days,
+                language,
+            ),
         }
 
     def whatif(self, draft: Draft) -> WhatIf:
@@ -392,9 +416,26 @@ class Predictor:
             "metrics": bundle.meta.get("metrics", {}),
             # absent (null) in bundles saved before training recorded them
             "metrics_by_age": bundle.meta.get("by_age"),
+            # each category's share of training videos that reached the threshold; null
+            # in bundles saved before training recorded it
+            "category_rates": bundle.meta.get("category_rates"),
             "trained_at": bundle.meta.get("trained_at"),
             "store_creators": self.store.creators(),
         }
+
+
+def _counts(row: dict) -> list[tuple[float, float]]:
+    """(age, likes) of the counts a row holds: now and the two before; none for a draft.
+
+    As Python floats: arithmetic on numpy scalars would triple the growth's cost."""
+    pairs = (
+        ("obs_age_minutes", "likes"),
+        ("lag1_age_minutes", "lag1_likes"),
+        ("lag2_age_minutes", "lag2_likes"),
+    )
+    return [
+        (float(row[a]), float(row[n])) for a, n in pairs if row[a] == row[a] and row[n] == row[n]
+    ]
 
 
 def _interval(low: float, high: float) -> dict | None:

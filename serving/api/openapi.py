@@ -23,7 +23,9 @@ creator's history (`/predict_draft`), and after posting, from its engagement so 
 recommends a change only when its gain beats the answer's uncertainty.
 
 Every answer carries an 80% interval, how reliable answers at the video's age were in the
-model's own test, and, with `explain: true`, the factors that moved it most. Texts come in
+model's own test, how often videos of its category and the creator's recent videos reached
+the threshold (`context`), for a posted video the like speed its counts show (`growth`),
+and, with `explain: true`, the factors that moved it most. Texts come in
 English or Simplified Chinese, as the request's `Accept-Language` asks.
 
 A refused request gets a 4xx whose body is `{"error": one line, "detail": [{"loc": the

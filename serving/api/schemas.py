@@ -228,6 +228,48 @@ class Reliability(BaseModel):
     test_videos: int | None = Field(description="Test videos (open rows) at that age.")
 
 
+class Typical(BaseModel):
+    """How often such videos reached the threshold: a fact of past videos, not a prediction."""
+
+    rate: float | None = Field(
+        description="Share of these videos that reached the threshold within the horizon; "
+        "null when it is not known."
+    )
+    videos: int = Field(description="How many videos that share is from.")
+    text: str = Field(description="The same in a sentence, in the requested language.")
+
+
+class Context(BaseModel):
+    """What to compare the probability with (``serving.context``)."""
+
+    category: Typical | None = Field(
+        description="The category's training videos; null for a missing or unknown category "
+        "or a model saved without these figures."
+    )
+    creator: Typical | None = Field(
+        description="The creator's recent closed videos (the history the answer used); null "
+        "for a creator with none."
+    )
+
+
+class Growth(BaseModel):
+    """The like speed the request's counts show (``serving.growth``); early answers only."""
+
+    likes_per_hour: float = Field(
+        description="Over the latest stretch: since the latest earlier count, or since "
+        "posting when none was given."
+    )
+    earlier_likes_per_hour: float | None = Field(
+        description="Over the stretch before (from posting when one earlier count was "
+        "given); null with the counts now alone."
+    )
+    trend: Literal["rising", "steady", "falling", "unknown"] = Field(
+        description="The latest speed against the one before: within 20% is steady; "
+        "unknown without an earlier count."
+    )
+    text: str = Field(description="The same in a sentence, in the requested language.")
+
+
 class Prediction(BaseModel):
     probability: float = Field(description="P(likes >= threshold within the horizon).")
     interval: Interval | None = Field(
@@ -250,6 +292,12 @@ class Prediction(BaseModel):
     history: HistoryUsed
     factors: Factors | None = None
     reliability: Reliability
+    context: Context | None = Field(
+        default=None, description="Typical shares for the category and the creator."
+    )
+    growth: Growth | None = Field(
+        default=None, description="The like speed the counts show; null for a draft."
+    )
 
 
 class BatchRequest(BaseModel):

@@ -157,3 +157,120 @@ def test_the_what_if_recommends_the_smallest_change_that_beats_the_noise(
     picked = recommend(options, choice, 0.15, 0.25, lambda o: abs(math.log(o.duration_s / 30)))
     # then it recommends as expected
     assert (None if picked is None else picked.duration_s) == expected
+
+
+@pytest.mark.parametrize(
+    ("history", "creator"),
+    [
+        # a new creator (no store here): no creator context, the warnings speak for it
+        (None, None),
+        # the caller's history: the share of its 12 videos
+        ({"hist_videos": 12, "hist_hit_rate": 0.25}, {"rate": 0.25, "videos": 12}),
+        # more closed videos than the window: the share is over the window's videos
+        ({"hist_videos": 80, "hist_hit_rate": 0.5}, {"rate": 0.5, "videos": 30}),
+    ],
+)
+def test_an_answer_carries_the_typical_shares_of_its_category_and_creator(
+    trained: TrainOutcome,
+    settings: Settings,
+    tmp_path: Path,
+    history: dict | None,
+    creator: dict | None,
+) -> None:
+    # given the trained model and a food draft, with or without the creator's history
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    answer = predictor.predict([Draft(**DRAFT, history=history)])[0]
+    # then the context holds the food videos' share in training and the creator's share
+    assert answer.context is not None
+    food = trained.bundle.meta["category_rates"]["food"]
+    assert answer.context.category is not None
+    assert answer.context.category.rate == round(food["rate"], 4)
+    assert answer.context.category.videos == food["videos"]
+    assert f"of {food['videos']:,} videos" in answer.context.category.text
+    if creator is None:
+        assert answer.context.creator is None
+        assert any("no earlier videos" in w for w in answer.warnings)
+    else:
+        assert answer.context.creator is not None
+        assert answer.context.creator.model_dump(exclude={"text"}) == creator
+        assert f"Your last {creator['videos']} videos" in answer.context.creator.text
+
+
+def test_an_unknown_category_has_no_category_context(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    answer = predictor.predict([Draft(**{**DRAFT, "category": "knitting"})])[0]
+    assert answer.context is not None
+    assert answer.context.category is None
+
+
+@pytest.mark.parametrize(
+    ("counts", "growth"),
+    [
+        # a draft: no counts, no growth
+        (None, None),
+        # one count: the speed since posting
+        ({"age_minutes": 120, "likes": 50}, (25.0, None, "unknown")),
+        # the counts now and an hour before: 30 likes in the first hour, 30 in half an hour
+        (
+            {"age_minutes": 90, "likes": 60, "earlier": [{"age_minutes": 60, "likes": 30}]},
+            (60.0, 30.0, "rising"),
+        ),
+        # three counts: the latest two stretches, 40/h then 20/h
+        (
+            {
+                "age_minutes": 180,
+                "likes": 60,
+                "earlier": [{"age_minutes": 60, "likes": 0}, {"age_minutes": 120, "likes": 40}],
+            },
+            (20.0, 40.0, "falling"),
+        ),
+    ],
+)
+def test_an_early_answer_says_the_growth_its_counts_show(
+    trained: TrainOutcome,
+    settings: Settings,
+    tmp_path: Path,
+    counts: dict | None,
+    growth: tuple | None,
+) -> None:
+    # given a draft, or an early request with its counts now and earlier
+    request = Draft(**DRAFT) if counts is None else Early(**DRAFT, **counts)
+    # when it is answered
+    answer = predictor_for(trained.bundle, settings, tmp_path).predict([request])[0]
+    # then its growth is the like speed of the latest stretches, with the trend
+    if growth is None:
+        assert answer.growth is None
+    else:
+        assert answer.growth is not None
+        seen = answer.growth
+        assert (seen.likes_per_hour, seen.earlier_likes_per_hour, seen.trend) == growth
+        assert seen.text
+
+
+def test_an_old_bundle_without_category_rates_still_answers_with_the_creators_context(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # given a bundle saved before training recorded the category rates
+    predictor = predictor_for(ModelBundle.load(SAVED), settings, tmp_path)
+    history = {"hist_videos": 5, "hist_hit_rate": 0.2}
+    # when it answers an early request with a known history
+    answer = predictor.predict([Early(**DRAFT, history=history, age_minutes=60, likes=3)])[0]
+    # then the category context is missing, the creator's and the growth are there
+    assert answer.context is not None
+    assert answer.context.category is None
+    assert answer.context.creator is not None
+    assert answer.context.creator.rate == 0.2
+    assert answer.growth is not None
+    assert answer.growth.likes_per_hour == 3.0
+    assert predictor.describe()["category_rates"] is None
+
+
+def test_model_info_carries_the_category_rates(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    described = predictor_for(trained.bundle, settings, tmp_path).describe()
+    assert described["category_rates"] == trained.bundle.meta["category_rates"]
+    assert {"rate", "videos"} == set(described["category_rates"]["food"])
+    json.dumps(described, allow_nan=False)

@@ -82,6 +82,41 @@ def test_early_numbers_move_the_probability_the_right_way(served: Served) -> Non
     assert high["probability"] >= low["probability"]
 
 
+def test_an_early_answer_carries_its_context_and_the_growth_it_saw(served: Served) -> None:
+    # given a creator in the store and an early request with two earlier counts
+    with served.client() as http:
+        rates = http.get("/model").json()["category_rates"]
+        answer = http.post("/predict_early", json=EARLY).json()
+    history = answer["history"]
+    assert history["source"] == "store"
+    assert history["hist_videos"] > 0
+    # then the context is the food videos' share in training and the creator's recent share
+    category, creator = answer["context"]["category"], answer["context"]["creator"]
+    assert category["rate"] == round(rates["food"]["rate"], 4)
+    assert category["videos"] == rates["food"]["videos"]
+    assert category["text"].startswith("Typically ")
+    assert "of food videos reach 1,000 likes" in category["text"]
+    assert creator["videos"] == min(history["hist_videos"], 30)
+    assert creator["rate"] == pytest.approx(history["hist_hit_rate"], abs=5e-4)
+    assert creator["text"].startswith(f"Your last {creator['videos']} video")
+    # and the growth: 28 likes from 15 to 30 minutes (112/h), 55 from 30 to 60 (110/h)
+    assert answer["growth"] == {
+        "likes_per_hour": 110.0,
+        "earlier_likes_per_hour": 112.0,
+        "trend": "steady",
+        "text": "Likes per hour steady: 110 now, 112 before",
+    }
+
+
+def test_a_draft_has_no_growth_and_a_new_creator_no_creator_context(served: Served) -> None:
+    body = {**DRAFT, "creator_id": "nobody-knows-me"}
+    with served.client() as http:
+        answer = http.post("/predict_draft", json=body).json()
+    assert answer["growth"] is None
+    assert answer["context"]["creator"] is None
+    assert answer["context"]["category"]["videos"] > 0
+
+
 def test_explanations_name_factors_in_plain_words(served: Served) -> None:
     with served.client() as http:
         answer = http.post("/predict_early", json={**EARLY, "explain": True}).json()
