@@ -5,8 +5,6 @@ import {TAGS, categoryName, chooseLanguage, keepLanguage, ruleMessage, t, transl
   from "/ui/i18n.js";
 
 const form = document.getElementById("draft-form");
-const EARLY = ["age_minutes", "views", "likes", "comments", "shares", "follows",
-               "completion_rate", "retention_3s"];
 const PAIRS = [0, 1];  // the earlier like counts the form has room for
 
 // What the page knows between events: the chosen language, the model's facts, the last
@@ -40,7 +38,10 @@ function fillDefaults() {
 function readNumber(input) {
   const text = input.value.trim();
   if (text === "") return {value: null};
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) return {problem: t(state.language, "errNumber")};
+  // digits with at most one point (and an exponent): "3O", "30s" or "1,5" are no number
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) {
+    return {problem: t(state.language, "errNumber")};
+  }
   const value = Number(text);
   if (input.dataset.kind === "int" && !Number.isInteger(value)) {
     return {problem: t(state.language, "errWhole")};
@@ -49,7 +50,7 @@ function readNumber(input) {
     return {problem: t(state.language, "errMin", {min: input.dataset.min})};
   }
   if (value > Number(input.dataset.max)) {
-    return {problem: t(state.language, "errMax", {max: Number(input.dataset.max).toLocaleString()})};
+    return {problem: t(state.language, "errMax", {max: count(input.dataset.max)})};
   }
   return {value};
 }
@@ -73,7 +74,9 @@ function readForm() {
   }
   data.music_trending = document.getElementById("music_trending").checked;
   if (!data.creator_id) problems.creator_id = t(state.language, "errRequired");
-  if (data.timezone && !knownZone(data.timezone)) problems.timezone = t(state.language, "errTimezone");
+  if (data.timezone && !knownZone(data.timezone)) {
+    problems.timezone = t(state.language, "errTimezone");
+  }
   const early = form.querySelectorAll("[data-early]");
   const isEarly = [...early].some((input) => input.value.trim() !== "");
   if (isEarly) readEarly(data, problems);
@@ -109,7 +112,9 @@ function readEarly(data, problems) {
 
 function clearErrors() {
   for (const span of form.querySelectorAll(".error")) span.textContent = "";
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  for (const input of form.querySelectorAll("[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+  }
 }
 
 // Each problem beside its field; one it cannot place goes under the button.
@@ -121,26 +126,23 @@ function showErrors(problems) {
     if (input) input.setAttribute("aria-invalid", "true");
   }
   const fields = Object.keys(problems).filter((field) => document.getElementById(field));
+  const below = document.getElementById("err-form");
   if (fields.length) {
-    document.getElementById("err-form").textContent = t(state.language, "errFix");
+    if (!below.textContent) below.textContent = t(state.language, "errFix");
     document.getElementById(fields[0]).focus();
   }
 }
 
-// The API's refusal ({detail: [{loc, msg, type}]}) as problems at the form's fields. A rule
-// across fields names its field at the start of the message ("earlier[0].age_minutes: ...").
+// The API's refusal ({detail: [{loc, msg, type}]}, loc naming the field, e.g. ["earlier", 0,
+// "likes"]) as problems at the form's fields.
 function apiProblems(answer) {
   const detail = Array.isArray(answer?.detail) ? answer.detail
-    : [{loc: [], msg: answer?.error || answer?.detail || t(state.language, "errService")}];
+    : [{loc: [], msg: answer?.error || t(state.language, "errService")}];
   const problems = {};
   for (const error of detail) {
-    let loc = (error.loc || []).filter((part) => part !== "body");
+    const field = fieldOf(error.loc || []);
     const message = ruleMessage(state.language, error);
-    const named = String(error.msg || "").replace(/^Value error, /, "").match(/^([\w.[\]]+): (.*)$/);
-    if (!loc.length && named) loc = named[1].split(/[.[\]]+/).filter(Boolean);
-    const field = fieldOf(loc);
-    const text = !loc.length || field === "form" || !named ? message : named[2];
-    problems[field] = problems[field] ? `${problems[field]}; ${text}` : text;
+    problems[field] = problems[field] ? `${problems[field]}; ${message}` : message;
   }
   return problems;
 }
@@ -328,10 +330,9 @@ async function predict() {
   button.disabled = true;
   try {
     const path = isEarly ? "/predict_early" : "/predict_draft";
-    const draft = Object.fromEntries(Object.entries(data).filter(([k]) => ![...EARLY, "earlier"].includes(k)));
     // posting advice is for a video not yet posted
     const [answer, whatif] = await Promise.all(
-      [post(path, data), isEarly ? null : post("/whatif", {...draft, explain: false})]);
+      [post(path, data), isEarly ? null : post("/whatif", {...data, explain: false})]);
     state.zone = data.timezone || browserZone();
     state.whatif = whatif;
     show(answer);

@@ -195,7 +195,7 @@ export function categoryName(language, name) {
 /** An API refusal's message in the page's language, when its rule is one the page knows. */
 export function ruleMessage(language, error) {
   const key = RULES[error.type];
-  const msg = String(error.msg || "").replace(/^Value error, /, "");
+  const msg = String(error.msg || "");
   if (!key) return msg;
   const limit = msg.match(/-?\d+(\.\d+)?(e[+-]?\d+)?/i);
   return t(language, key, {min: limit?.[0], max: limit?.[0]});
