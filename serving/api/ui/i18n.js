@@ -158,6 +158,14 @@ const RULES = {
   string_too_long: "errTooLong",
 };
 
+// The data contract's rules across fields (features/contract.py, serving/api/schemas.py) as
+// the API words them, in Chinese; {field} is the form's name for the field the rule names.
+const CONTRACT_RULES = [
+  [/^decreases over time for one video$/, "比更早时候的数还少：这些数只会增加"],
+  [/^must be <= (?<field>\w+) of the same snapshot$/, "不能大于同一时刻的{field}"],
+  [/^must be < the age of the counts$/, "必须小于目前数据的已发布分钟数"],
+];
+
 /** The two languages' tags: the page's <html lang> and the Accept-Language sent. */
 export const TAGS = {en: "en", zh: "zh-CN"};
 
@@ -196,9 +204,18 @@ export function categoryName(language, name) {
 export function ruleMessage(language, error) {
   const key = RULES[error.type];
   const msg = String(error.msg || "");
-  if (!key) return msg;
+  if (!key) return language === "zh" ? contractRule(msg) : msg;
   const limit = msg.match(/-?\d+(\.\d+)?(e[+-]?\d+)?/i);
   return t(language, key, {min: limit?.[0], max: limit?.[0]});
+}
+
+// A contract rule the API words in English, in Chinese when the page knows it.
+function contractRule(msg) {
+  for (const [pattern, zh] of CONTRACT_RULES) {
+    const found = msg.match(pattern);
+    if (found) return zh.replace("{field}", STRINGS.zh[found.groups?.field] ?? "");
+  }
+  return msg;
 }
 
 /** Every element marked data-i18n gets its text; data-i18n-label its aria-label. */

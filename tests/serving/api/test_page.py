@@ -253,6 +253,7 @@ def test_an_api_refusal_is_shown_at_its_field_and_clears_the_old_answer(page: Pa
     # then the refusal is shown at the field it names and the stale answer goes
     assert caught.value.status == 400
     expect(page.locator("#err-likes")).not_to_be_empty()
+    assert in_language(page.inner_text("#err-likes"), language_of(page))
     expect(page.locator("#likes")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#result")).to_be_hidden()
     expect(page.locator("#whatif")).to_be_hidden()
