@@ -39,8 +39,8 @@ from features.store import CreatorStore, data_end, history_timeline, write_store
 from likecast.settings import Settings
 from models.mlflow_client import connect
 from models.registry import load_model
-from serving.api.demo import DRAFT
-from serving.api.schemas import Draft
+from serving.api.demo import DRAFT, EARLY
+from serving.api.schemas import Draft, Early
 from serving.predictor import Predictor
 from training.tracking import log_and_register
 from training.train import fit
@@ -185,19 +185,20 @@ def median_run(rounds: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def in_process(model: Path, home: Path) -> float:
+def in_process(model: Path, home: Path, body: dict = PLAIN_DRAFT, n: int = 2000) -> float:
+    """Milliseconds per ``Predictor.predict`` of one request, in this process."""
     settings = Settings(home=home)
     predictor = Predictor(
         load_model(str(model), settings), CreatorStore(settings.store_path), settings
     )
-    draft = Draft.model_validate(PLAIN_DRAFT)
-    for _ in range(200):
-        predictor.predict([draft])
+    request = (Early if "likes" in body else Draft).model_validate(body)
+    for _ in range(n // 10):
+        predictor.predict([request])
     times: dict[str, float] = {}
     with timed(times, "t"):
-        for _ in range(2000):
-            predictor.predict([draft])
-    return round(times["t"] / 2000 * 1000, 4)
+        for _ in range(n):
+            predictor.predict([request])
+    return round(times["t"] / n * 1000, 4)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir()
         shutil.copy(store, home / "creator_store.sqlite")
         result["in_process_predict_ms"] = in_process(model, home)
+        # explanations are opt-in; their cost is reported beside the plain answer's
+        for name, asked in (("draft", DRAFT), ("early", {**EARLY, "explain": True})):
+            result[f"in_process_explained_{name}_ms"] = in_process(model, home, asked, 300)
         workers = Settings().service_workers
         env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_TRACKING_URI": tracking_uri}
         draft = PLAIN_DRAFT

@@ -76,6 +76,27 @@ class Words:
 
 
 @dataclass(frozen=True)
+class Choices:
+    """What a creator could pick instead before posting, so an explanation can say which way
+    to change a draft (``models.explain``).
+
+    Attributes:
+        measured_as: the name under which training records whether this choice measurably
+            changes answers on held-out drafts (``training.choices``); the features sharing a
+            name are one choice (a posting time is an hour and a day).
+        values: the options, in the feature's own scale and in order, tried one at a time.
+        show: one option as a creator reads it, without its unit (``better`` carries it).
+        better: the advice, with ``{span}`` (an option or a range of them) and ``{where}``
+            (the category, or nothing).
+    """
+
+    measured_as: str
+    values: tuple[float, ...]
+    show: Show
+    better: Words
+
+
+@dataclass(frozen=True)
 class Feature:
     """One model feature: what it reads, how it is computed, how a creator reads it.
 
@@ -89,6 +110,8 @@ class Feature:
         words: the feature's plain name.
         show: its value as a creator reads it, in a language.
         monotone: +1 when more never lowers the probability, -1 never raises it, 0 free.
+        choices: what a creator could pick instead at the draft; none for what a creator
+            cannot change by editing a draft (history, followers, the audience's counts).
     """
 
     name: str
@@ -98,6 +121,7 @@ class Feature:
     words: Words
     show: Show
     monotone: int = 0
+    choices: Choices | None = None
 
     def __post_init__(self) -> None:
         if self.monotone not in (-1, 0, 1):
@@ -113,7 +137,7 @@ def _count(value: float, language: Language) -> str:
 
 
 def _share(value: float, language: Language) -> str:
-    return f"{value:.1%}" if value < 0.1 else f"{value:.2f}"
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
 
 
 def _number(pattern: str) -> Show:
@@ -144,8 +168,22 @@ def _weekday(value: float, language: Language) -> str:
     return WEEKDAYS[language][int(value)]
 
 
+def _seconds(value: float, language: Language) -> str:
+    """A log duration back as whole seconds."""
+    return f"{math.exp(value):.0f}"
+
+
+def _sound(value: float, language: Language) -> str:
+    return (TRENDING_SOUND if value else NO_TRENDING_SOUND)[language]
+
+
+TRENDING_SOUND = Words("a trending sound", "用热门音乐")
+NO_TRENDING_SOUND = Words("no trending sound", "不用热门音乐")
+
+
 def _category(value: Any, language: Language) -> str:
-    return str(value)
+    """A category code as words: "rural_life" -> "rural life"."""
+    return str(value).replace("_", " ")
 
 
 # -- transforms that need more than one line ------------------------------------------------
@@ -229,16 +267,28 @@ CATALOG: tuple[Feature, ...] = (
         "draft",
         ("duration_s",),
         lambda x: np.log(x["duration_s"]),
-        Words("duration", "时长"),
+        Words("video length", "视频时长"),
         lambda v, language: _units("{:.0f} s", "{:.0f} 秒")(math.exp(v), language),
+        choices=Choices(
+            "duration",
+            tuple(math.log(s) for s in (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300)),
+            _seconds,
+            Words("videos of {span} seconds do better{where}", "{where}{span} 秒的视频效果更好"),
+        ),
     ),
     Feature(
         "post_hour",
         "draft",
         ("posted_at",),
         lambda x: x.shared(_clock)[0],
-        Words("posting hour", "发布时间"),
+        Words("posting time", "发布时间"),
         _clock_time,
+        choices=Choices(
+            "posting_time",
+            tuple(float(h) for h in range(24)),
+            _clock_time,
+            Words("posting at {span} does better{where}", "{where}在 {span} 发布效果更好"),
+        ),
     ),
     Feature(
         "post_weekday",
@@ -247,6 +297,12 @@ CATALOG: tuple[Feature, ...] = (
         lambda x: x.shared(_clock)[1],
         Words("posting day", "发布日"),
         _weekday,
+        choices=Choices(
+            "posting_time",
+            tuple(float(d) for d in range(7)),
+            _weekday,
+            Words("posting on {span} does better{where}", "{where}在{span}发布效果更好"),
+        ),
     ),
     Feature(
         "caption_len",
@@ -255,6 +311,14 @@ CATALOG: tuple[Feature, ...] = (
         lambda x: char_count(x["caption"]),
         Words("caption length", "标题长度"),
         _units("{:.0f} characters", "{:.0f} 个字"),
+        choices=Choices(
+            "caption",
+            (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0, 200.0),
+            _number("{:.0f}"),
+            Words(
+                "captions of {span} characters do better{where}", "{where}{span} 个字的标题效果更好"
+            ),
+        ),
     ),
     Feature(
         "hashtag_count",
@@ -263,6 +327,12 @@ CATALOG: tuple[Feature, ...] = (
         lambda x: token_count(x["hashtags"]),
         Words("hashtags", "话题标签"),
         _units("{:.0f}", "{:.0f} 个"),
+        choices=Choices(
+            "hashtags",
+            tuple(float(n) for n in range(11)),
+            _number("{:.0f}"),
+            Words("{span} hashtags do better{where}", "{where}用 {span} 个话题标签效果更好"),
+        ),
     ),
     Feature(
         "music_trending",
@@ -271,6 +341,9 @@ CATALOG: tuple[Feature, ...] = (
         lambda x: x["music_trending"],
         Words("trending music", "热门音乐"),
         _yes_no(Words("yes", "是"), Words("no", "否")),
+        choices=Choices(
+            "music", (0.0, 1.0), _sound, Words("{span} does better{where}", "{where}{span}效果更好")
+        ),
     ),
     Feature(
         "followers_log",
@@ -289,27 +362,35 @@ CATALOG: tuple[Feature, ...] = (
         "history",
         ("hist_videos",),
         lambda x: (_filled(x["hist_videos"], 0.0) == 0).astype("float64"),
-        Words("creator history", "创作者往期记录"),
-        _yes_no(Words("none yet", "暂无"), Words("known", "已有")),
+        Words("your earlier videos on record", "你的往期视频记录"),
+        _yes_no(Words("none yet", "暂无"), Words("some", "有")),
     ),
     Feature(
         "hist_videos",
         "history",
         ("hist_videos",),
         lambda x: _filled(x["hist_videos"], 0.0),
-        Words("earlier videos with a known outcome", "已有结果的往期视频"),
+        Words("your earlier videos with a final like count", "已有最终点赞数的往期视频"),
         _units("{:.0f}", "{:.0f} 个"),
     ),
-    _log_count("hist_median_likes", "history", "creator's median likes", "往期视频点赞数的中位数"),
     _log_count(
-        "hist_p90_likes", "history", "creator's best-10% likes", "往期最好的 10% 视频的点赞数"
+        "hist_median_likes",
+        "history",
+        "your earlier videos' typical likes",
+        "你往期视频的典型点赞数",
+    ),
+    _log_count(
+        "hist_p90_likes",
+        "history",
+        "likes of your best earlier videos (top 10%)",
+        "你往期最好的 10% 视频的点赞数",
     ),
     Feature(
         "hist_hit_rate",
         "history",
         ("hist_hit_rate",),
         lambda x: x["hist_hit_rate"],
-        Words("creator's share of 1000-like videos", "往期点赞过千视频的占比"),
+        Words("your earlier videos that reached 1000 likes", "你往期视频中点赞过千的比例"),
         _share,
         monotone=1,
     ),
@@ -318,7 +399,7 @@ CATALOG: tuple[Feature, ...] = (
         "history",
         ("posted_at", "hist_last_posted_at"),
         _days_since_prev_post,
-        Words("days since the last post", "距上次发布"),
+        Words("days since your last post", "距你上次发布的天数"),
         _units("{:.1f}", "{:.1f} 天"),
     ),
     # engagement: what the audience did by the prediction age; all missing for a draft
@@ -370,7 +451,7 @@ CATALOG: tuple[Feature, ...] = (
             "lag2_age_minutes",
         ),
         _growth_ratio,
-        Words("growth speed-up", "增长加速"),
+        Words("likes per hour now against before", "每小时点赞数与之前相比"),
         lambda v, language: _units("x{:.2f}", "{:.2f} 倍")(math.exp(v), language),
         monotone=1,
     ),
@@ -379,7 +460,7 @@ CATALOG: tuple[Feature, ...] = (
         "engagement",
         ("likes", "obs_age_minutes"),
         _projected_likes_log,
-        Words("projected likes at the horizon", "预计到期时的点赞数"),
+        Words("likes projected from the pace so far", "按目前势头预计的点赞数"),
         _count,
         monotone=1,
     ),
@@ -388,7 +469,7 @@ CATALOG: tuple[Feature, ...] = (
         "engagement",
         ("likes",),
         lambda x: np.log1p(x.spec.threshold) - np.log1p(x["likes"]),
-        Words("distance to the threshold", "离目标的距离"),
+        Words("likes needed to reach the goal", "达到目标所需的点赞数"),
         lambda v, language: _units("{:.1f}x the likes so far", "目前点赞数的 {:.1f} 倍")(
             math.exp(v), language
         ),

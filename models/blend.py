@@ -69,6 +69,11 @@ class Blend:
         z = (inputs * weights[which]).sum(1) + intercepts[which]
         return np.clip(expit(z), EPS, 1 - EPS)
 
+    def lightgbm_weight(self, ages: np.ndarray) -> np.ndarray:
+        """The weight on LightGBM's log-odds at each age: how much of a SHAP push (log-odds
+        of LightGBM) reaches the served answer's log-odds; 0 where the age fell back."""
+        return self._table[0][self._which(ages), INPUTS.index("lightgbm")]
+
     def interval(self, p: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 80% interval around each probability, from its age's bins."""
         low, high = np.empty(len(p)), np.empty(len(p))

@@ -17,6 +17,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from features.arrays import RowArrays, frame_arrays
 from features.catalog import BY_NAME
@@ -25,7 +26,7 @@ from features.matrix import build_features, feature_matrix
 from features.rows import RAW_COLUMNS
 from features.spec import FeatureSpec
 from likecast.errors import UserError
-from models.blend import Blend
+from models.blend import EPS, Blend
 from models.calibration import Calibrator
 from models.estimator import to_matrix
 from models.row_scorer import RowScorer
@@ -130,6 +131,31 @@ class ModelBundle:
         """Per-feature log-odds contributions (SHAP values); last column is the base value."""
         values = self.booster.predict(to_matrix(features), pred_contrib=True)
         return pd.DataFrame(values, columns=[*features.columns, "_base"], index=features.index)
+
+    def pushes(self, matrix: np.ndarray) -> np.ndarray:
+        """SHAP values of the matrix's rows, one column per feature and the base value last
+        (``contributions`` without a frame, as the service's explanations need them)."""
+        threads = 1 if len(matrix) < ONE_THREAD_BELOW_ROWS else 0  # 0: OpenMP's default
+        return np.asarray(self.booster.predict(matrix, pred_contrib=True, num_threads=threads))
+
+    def probability_without(
+        self, matrix: np.ndarray, contributions: np.ndarray, probability: np.ndarray
+    ) -> np.ndarray:
+        """The served probability of each row with each feature's push taken out of
+        LightGBM's log-odds, one column per feature (``contributions`` without its base).
+
+        The blend is linear in LightGBM's log-odds at each age, so taking a push ``s`` out
+        moves the answer's own log-odds by ``w * s`` (``w`` the age's weight on LightGBM).
+        An older bundle's calibrator is applied to the log-odds without the push instead
+        (the contributions add up to them).
+        """
+        pushes = contributions[:, :-1]
+        if isinstance(self.calibrator, Calibrator):
+            raw = contributions.sum(axis=1, keepdims=True)
+            return self.calibrator(raw - pushes)
+        weight = self.calibrator.lightgbm_weight(matrix[:, self.spec.positions["age_minutes"]])
+        logit = np.log(probability / (1 - probability))[:, None]
+        return np.clip(expit(logit - weight[:, None] * pushes), EPS, 1 - EPS)
 
     def to_texts(self) -> dict[str, str]:
         """The bundle's files as text, to ship to another process (no pickle involved)."""

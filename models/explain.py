@@ -1,27 +1,69 @@
-"""Explanations in a creator's words: which factors pushed the probability up or down.
+"""Explanations in a creator's words: which factors moved this answer, by how many points,
+and, for what a draft can still change, which way to change it.
 
-Contributions are LightGBM's exact per-feature SHAP values (log-odds). They are computed
-only when a request asks, because they cost far more than the prediction itself. Each
-feature's words and the way its value is shown come from the feature catalogue, in English
-(the default) or Chinese.
+Contributions are LightGBM's exact per-feature SHAP values (log-odds). A factor's size is
+their effect on the served probability: the answer minus the answer with that push taken out
+of LightGBM's log-odds (``ModelBundle.probability_without``), in percentage points; where the
+blend does not use LightGBM at an age, every size is 0 and nothing is shown
+(docs/decisions.md, "factor sizes"). Advice on a draft comes from the same model: the factor
+is varied over its catalogue ``Choices`` and the options that beat the answer's interval
+are named. Everything is computed only when a request asks, in English or Chinese.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from features.catalog import BY_NAME, Language, Words
+from features.catalog import BY_NAME, Feature, Language, Words
+from features.spec import FeatureSpec
+from models.bundle import ModelBundle
 
-TOP = 3
+MOST = 5  # factors shown per answer
+# Smaller effects than this (percentage points) are not shown: the answer's own 80% interval
+# is several points wide, so a change under half a point is noise a creator cannot act on.
+NOISE_POINTS = 0.5
 TYPICAL_FEATURES = ("completion_rate", "retention_3s")
-TECHNICAL = ("age_minutes", "minutes_since_obs")
+# how old the video is and how stale its counts are: facts of the request, not of the video
+TECHNICAL = frozenset({"age_minutes", "minutes_since_obs"})
+GRID_ROWS = 65_536  # advice rows predicted at once, so a big batch file stays in memory
+
 UNKNOWN = Words("unknown", "未知")
 ABOVE = Words("above typical", "高于常见水平")
 BELOW = Words("below typical", "低于常见水平")
-# Chinese punctuation is full-width on purpose
-COMPARED = Words(", {side}", "，{side}")  # noqa: RUF001
-FOR_CATEGORY = Words(" for {}", "（{}类）")  # noqa: RUF001
+
+COMPARED = Words("{value}, {side}{where}", "{value}，{where}{side}")
+TYPICAL_WHERE = Words(" for {category} videos", "在 {category} 类视频中")
+SAID = Words("{label}: {value}; {tail}", "{label}：{value}；{tail}")
+ADVICE_WHERE = Words(" for {category} videos", "对 {category} 类视频来说，")
+RAISES = Words(
+    "this raises the chance of reaching {threshold:,} likes", "这提高了达到 {threshold:,} 赞的概率"
+)
+LOWERS = Words(
+    "this lowers the chance of reaching {threshold:,} likes", "这降低了达到 {threshold:,} 赞的概率"
+)
+NOTHING_BETTER = Words(
+    "this lowers the chance, but no other choice does measurably better",
+    "这降低了概率，但换成别的选择也没有可测的提升",
+)
+MORE = Words(
+    "more than usual, which raises the chance of reaching {threshold:,} likes",
+    "高于一般水平，提高了达到 {threshold:,} 赞的概率",
+)
+LESS = Words(
+    "less than usual, which lowers the chance of reaching {threshold:,} likes",
+    "低于一般水平，降低了达到 {threshold:,} 赞的概率",
+)
+LESS_HELPS = Words(
+    "less than usual, which raises the chance of reaching {threshold:,} likes",
+    "低于一般水平，提高了达到 {threshold:,} 赞的概率",
+)
+MORE_HURTS = Words(
+    "more than usual, which lowers the chance of reaching {threshold:,} likes",
+    "高于一般水平，降低了达到 {threshold:,} 赞的概率",
+)
 
 
 def typical_values(features: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -36,62 +78,231 @@ def typical_values(features: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def describe(
-    name: str,
-    value: object,
-    category: object,
-    typical: dict[str, dict[str, float]],
-    language: Language = "en",
-) -> str:
-    """One factor in plain words: its name, its value, and how it compares with typical."""
-    feature = BY_NAME.get(name)
-    label = feature.words[language] if feature else name.replace("_", " ")
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return f"{label} {UNKNOWN[language]}"
-    shown = feature.show(value, language) if feature else str(value)  # type: ignore[arg-type]
-    text = f"{label} {shown}"
-    known = typical.get(name, {})
-    where = str(category) if isinstance(category, str) and category in known else "_all"
-    if where in known:
-        side = ABOVE if float(value) > known[where] else BELOW  # type: ignore[arg-type]
-        text += COMPARED[language].format(side=side[language])
-        if where != "_all":
-            text += FOR_CATEGORY[language].format(where)
-    return text
+@dataclass(frozen=True)
+class Advice:
+    """Which options of a draft's factor do best, when they beat the answer's noise."""
+
+    low: float  # the range of options, in the feature's own scale
+    high: float
 
 
-def top_factors(
-    features: pd.Series,
-    contributions: pd.Series,
-    typical: dict[str, dict[str, float]],
+def explain(
+    bundle: ModelBundle,
+    matrix: np.ndarray,
+    probability: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
     language: Language = "en",
-) -> dict[str, list[dict]]:
-    """The strongest pushes up and down, each named in plain words with its value.
+) -> list[list[dict]]:
+    """Each row's factors (``serving.api.schemas.Factor`` fields), biggest first.
 
     Args:
-        features: one row of the feature frame.
-        contributions: its SHAP values, with the base value as ``_base``.
-        typical: ``typical_values`` of the training set, as the bundle keeps them.
+        bundle: the model that answered.
+        matrix: the rows it answered (the model's feature matrix).
+        probability, low, high: its answers and their 80% intervals (NaN without one).
         language: ``en`` or ``zh``, the language of each factor's ``text``.
     """
-    # A draft's engagement features are all missing: their pushes only say "this is a
-    # draft", which a creator cannot act on. Show factors that have a value.
-    given = [n for n in features.index if not pd.isna(features[n]) and n not in TECHNICAL]
-    pushes = contributions.drop("_base")[given]
-    category = features.get("category")
-    category = None if pd.isna(category) else str(category)
+    if not len(matrix):
+        return []
+    spec = bundle.spec
+    contributions = bundle.pushes(matrix)
+    points = 100 * (
+        probability[:, None] - bundle.probability_without(matrix, contributions, probability)
+    )
+    names = list(spec.features)
+    technical = np.array([name in TECHNICAL for name in names])
+    shown = ~np.isnan(matrix) & ~technical & (np.abs(points) >= NOISE_POINTS)
+    chosen = [
+        [j for j in np.argsort(-np.abs(points[i]), kind="stable") if shown[i, j]][:MOST]
+        for i in range(len(matrix))
+    ]
+    # a draft can still change; with an interval there is a noise to judge options against
+    advisable = (matrix[:, spec.positions["age_minutes"]] == 0) & np.isfinite(high)
+    # what training found measurable on held-out drafts (none recorded in older bundles)
+    recorded = bundle.meta.get("draft_choices", {})
+    measurable = frozenset(name for name, found in recorded.items() if found.get("measurable"))
+    advice = _advise(bundle, matrix, chosen, advisable, low, high, measurable)
+    typical = bundle.meta.get("typical", {})
+    out = []
+    for i, columns in enumerate(chosen):
+        category = _category(matrix[i], spec)
+        context = Context(
+            spec.threshold, typical, bool(advisable[i]), frozenset(recorded), language
+        )
+        out.append(
+            [
+                {
+                    "key": names[j],
+                    "direction": "up" if points[i, j] > 0 else "down",
+                    "points": round(float(points[i, j]), 2),
+                    "text": factor_text(
+                        BY_NAME[names[j]],
+                        category if names[j] == "category" else matrix[i, j],
+                        float(points[i, j]),
+                        category,
+                        context,
+                        advice.get((i, j)),
+                    ),
+                    "contribution": round(float(contributions[i, j]), 4),
+                }
+                for j in columns
+            ]
+        )
+    return out
 
-    def pick(ordered: pd.Series) -> list[dict]:
-        return [
-            {
-                "feature": name,
-                "contribution": float(push),
-                "text": describe(name, features[name], category, typical, language),
-            }
-            for name, push in zip(ordered.index.astype(str), ordered.to_numpy(), strict=True)
-        ]
 
-    return {
-        "up": pick(pushes[pushes > 0].sort_values(ascending=False).head(TOP)),
-        "down": pick(pushes[pushes < 0].sort_values().head(TOP)),
-    }
+def _advise(
+    bundle: ModelBundle,
+    matrix: np.ndarray,
+    chosen: list[list[int]],
+    advisable: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    measurable: frozenset[str],
+) -> dict[tuple[int, int], Advice | None]:
+    """For each shown factor an advisable row (a draft with an interval) can change, the
+    options that do best, or None when no option beats the answer's interval. Only choices
+    that training found to matter on held-out drafts (``measurable``) are tried: a model can
+    answer differently at each caption length because it learned noise.
+
+    Each option is the draft with that one feature changed, answered by the whole served
+    model, all in one pass.
+    """
+    names = bundle.spec.features
+    asked = [
+        (i, j, choices.values)
+        for i, columns in enumerate(chosen)
+        if advisable[i]
+        for j in columns
+        if (choices := BY_NAME[names[j]].choices) is not None and choices.measured_as in measurable
+    ]
+    if not asked:
+        return {}
+    grid = matrix[[i for i, _, values in asked for _ in values]]  # a copy, one row per option
+    row = 0
+    for _, j, values in asked:
+        grid[row : row + len(values), j] = values
+        row += len(values)
+    p = np.concatenate(
+        [bundle.predict_matrix(grid[s : s + GRID_ROWS]) for s in range(0, len(grid), GRID_ROWS)]
+    )
+    out: dict[tuple[int, int], Advice | None] = {}
+    row = 0
+    for i, j, values in asked:
+        options = p[row : row + len(values)]
+        row += len(values)
+        out[i, j] = best_options(np.array(values), options, matrix[i, j], low[i], high[i])
+    return out
+
+
+def best_options(
+    values: np.ndarray, options: np.ndarray, current: float, low: float, high: float
+) -> Advice | None:
+    """The range of options to advise, by ``serving.predictor.recommend``'s rule: only when
+    the best option lifts the answer above its interval; the options beside the best that are
+    also above it and within half the interval's width of the best count as equally good.
+    None when nothing beats the noise or the current value already lies in that range.
+    """
+    best = int(np.argmax(options))
+    if options[best] <= high:
+        return None
+    good = (options > high) & (options >= options[best] - (high - low) / 2)
+    first = last = best
+    while first > 0 and good[first - 1]:
+        first -= 1
+    while last < len(values) - 1 and good[last + 1]:
+        last += 1
+    if values[first] <= current <= values[last]:
+        return None
+    return Advice(float(values[first]), float(values[last]))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every factor's words of one answer share."""
+
+    threshold: int
+    typical: dict[str, dict[str, float]]
+    advisable: bool  # a draft with an interval to judge its options by
+    recorded: frozenset[str]  # the choices training measured, found to matter or not
+    language: Language
+
+
+def factor_text(
+    feature: Feature,
+    value: object,
+    points: float,
+    category: str | None,
+    context: Context,
+    advice: Advice | None,
+) -> str:
+    """One factor in a sentence: what it is, its value, and which way it pushes or which way
+    to change it."""
+    language = context.language
+    label = feature.words[language]
+    if language == "en":
+        label = label[:1].upper() + label[1:]
+    return SAID[language].format(
+        label=label,
+        value=_value(feature, value, category, context.typical, language),
+        tail=_tail(feature, points, category, context, advice),
+    )
+
+
+def _value(
+    feature: Feature,
+    value: object,
+    category: str | None,
+    typical: dict[str, dict[str, float]],
+    language: Language,
+) -> str:
+    """The value as a creator reads it, compared with typical where the bundle knows it."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return UNKNOWN[language]
+    shown = feature.show(value, language)  # type: ignore[arg-type]
+    known = typical.get(feature.name, {})
+    where = category if category in known else "_all"
+    if where not in known:
+        return shown
+    side = ABOVE if float(value) > known[where] else BELOW  # type: ignore[arg-type]
+    place = "" if where == "_all" else TYPICAL_WHERE[language].format(category=_named(where))
+    return COMPARED[language].format(value=shown, side=side[language], where=place)
+
+
+def _tail(
+    feature: Feature,
+    points: float,
+    category: str | None,
+    context: Context,
+    advice: Advice | None,
+) -> str:
+    """Which way to change the factor, or which way it pushes."""
+    language, up = context.language, points > 0
+    if advice is not None and feature.choices is not None:
+        choices = feature.choices
+        span = choices.show(advice.low, language)
+        if advice.high != advice.low:
+            span += "-" + choices.show(advice.high, language)
+        where = "" if category is None else ADVICE_WHERE[language].format(category=_named(category))
+        return choices.better[language].format(span=span, where=where)
+    tried = feature.choices is not None and feature.choices.measured_as in context.recorded
+    if context.advisable and tried and not up:
+        return NOTHING_BETTER[language]
+    if feature.monotone:
+        # more of it never lowers (+1) or never raises (-1) the chance: its push says which
+        # side of usual the value is on
+        more = up == (feature.monotone > 0)
+        words = (MORE if up else MORE_HURTS) if more else (LESS_HELPS if up else LESS)
+        return words[language].format(threshold=context.threshold)
+    return (RAISES if up else LOWERS)[language].format(threshold=context.threshold)
+
+
+def _named(category: str) -> str:
+    """A category code as a creator reads it (the same in every language)."""
+    return BY_NAME["category"].show(category, "en")  # type: ignore[arg-type]
+
+
+def _category(row: np.ndarray, spec: FeatureSpec) -> str | None:
+    """The row's category code as its name; None when unknown to the model."""
+    code = row[spec.positions["category"]] if "category" in spec.positions else np.nan
+    return None if np.isnan(code) else spec.categories[int(code)]

@@ -7,8 +7,6 @@ category's share comes from the training videos (the bundle's ``category_rates``
 ``training.train.category_rates``), the creator's from the history the answer used.
 """
 
-# ruff: noqa: RUF001 (the Chinese texts use full-width punctuation on purpose)
-
 from __future__ import annotations
 
 import math

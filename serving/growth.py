@@ -6,8 +6,6 @@ them. Posting counts as the first count (0 likes at age 0), so one earlier count
 gives two stretches; with the counts now alone, there is one stretch and no trend.
 """
 
-# ruff: noqa: RUF001 (the Chinese texts use full-width punctuation on purpose)
-
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -16,9 +16,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from features.arrays import RowArrays
-from features.catalog import Language
+from features.catalog import LANGUAGES, Language, Words
 from features.history import COLD_START
-from features.matrix import feature_frame, feature_matrix
+from features.matrix import feature_matrix
 from features.rows import (
     DRAFT_COLUMNS,
     OBSERVED_COUNTERS,
@@ -32,7 +32,7 @@ from features.store import CreatorStore, too_early
 from likecast.settings import Settings
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers
-from models.explain import top_factors
+from models.explain import explain
 from models.registry import LoadedModel
 from serving.api.errors import problem
 from serving.api.schemas import (
@@ -56,6 +56,40 @@ WHATIF_DURATIONS = (10.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0)
 
 STALE_STORE_DAYS = 2.0  # a store refreshed nightly is a day old; older history earns a warning
 
+UNKNOWN_CATEGORY = Words(
+    "category {category!r} is unknown; scored as unknown",
+    "类别“{category}”未知，按未知类别预测",
+)
+NEW_CREATOR = Words(
+    "creator {creator!r} has no earlier videos in likecast's records; scored as a new creator",
+    "likecast 的记录里没有创作者“{creator}”的往期视频，按新创作者预测",
+)
+STALE_HISTORY = Words(
+    "the creator's history is known up to {date}, {days:.0f} days before this video's posting time",
+    "创作者的往期记录只到 {date}，比这个视频的发布时间早 {days:.0f} 天",
+)
+AFTER_HORIZON = Words(
+    "the counts were read {minutes:.0f} minutes after the {horizon:g}-day horizon; taken as "
+    "the counts at the horizon",
+    "这些数据是在 {horizon:g} 天期限过后 {minutes:.0f} 分钟读取的，按期限时的数据计算",
+)
+HOUR_MATTERS_NOT = Words(
+    "Posting time makes no measurable difference for this draft.",
+    "对这个草稿来说，发布时间没有可测的影响。",
+)
+BETTER_HOUR = Words(
+    "Posting at {hour:02d}:00 raises the chance from {now:.0%} to {better:.0%}.",
+    "在 {hour:02d}:00 发布，概率从 {now:.0%} 提高到 {better:.0%}。",
+)
+LENGTH_MATTERS_NOT = Words(
+    "Video length makes no measurable difference for this draft.",
+    "对这个草稿来说，视频时长没有可测的影响。",
+)
+BETTER_LENGTH = Words(
+    "A {seconds:g}-second video raises the chance from {now:.0%} to {better:.0%}.",
+    "视频时长改为 {seconds:g} 秒，概率从 {now:.0%} 提高到 {better:.0%}。",
+)
+
 
 @dataclass(frozen=True)
 class Built:
@@ -64,7 +98,7 @@ class Built:
 
     row: dict
     source: str
-    warnings: tuple[str, ...]
+    warnings: tuple[Words, ...]
 
 
 def _rounded(value: float, digits: int) -> float:
@@ -79,14 +113,17 @@ class Predictor:
     store: CreatorStore
     settings: Settings
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    # each age bucket's reliability, worded once per model rather than once per answer
-    reliability: dict[float, dict[str, Any]] = field(init=False)
+    # each age bucket's reliability in each language, worded once per model rather than
+    # once per answer
+    reliability: dict[Language, dict[float, dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
         bundle = self.loaded.bundle
-        self.reliability = bucket_reliability(
-            bundle.meta.get("by_age"), bundle.spec.ages, bundle.spec.threshold
-        )
+        by_age, spec = bundle.meta.get("by_age"), bundle.spec
+        self.reliability = {
+            language: bucket_reliability(by_age, spec.ages, spec.threshold, language)
+            for language in LANGUAGES
+        }
 
     @property
     def version(self) -> str:
@@ -194,29 +231,28 @@ class Predictor:
         )
         return values, source
 
-    def _warnings(self, request: Draft, posted: datetime, age: float, source: str) -> tuple:
-        """What the answer assumed, each in a sentence a creator can read."""
+    def _warnings(
+        self, request: Draft, posted: datetime, age: float, source: str
+    ) -> tuple[Words, ...]:
+        """What the answer assumed, each in a sentence a creator can read, in each language."""
         spec = self.loaded.bundle.spec
         said = []
         if request.category is not None and request.category not in spec.category_lookup:
-            said.append(f"category {request.category!r} is unknown; scored as unknown")
+            said.append(_said(UNKNOWN_CATEGORY, category=request.category))
         if source == "cold_start":
-            said.append(
-                f"creator {request.creator_id!r} has no earlier videos in likecast's records; "
-                "scored as a new creator"
-            )
+            said.append(_said(NEW_CREATOR, creator=request.creator_id))
         as_of = self.store.as_of
         if source.startswith("store") and as_of is not None:
             stale = (posted - as_of.to_pydatetime()).total_seconds() / 86400
             if stale > STALE_STORE_DAYS:
-                said.append(
-                    f"the creator's history is known up to {as_of.date().isoformat()}, "
-                    f"{stale:.0f} days before this video's posting time"
-                )
+                said.append(_said(STALE_HISTORY, date=as_of.date().isoformat(), days=stale))
         if isinstance(request, Early) and age > spec.horizon_minutes:
             said.append(
-                f"the counts were read {age - spec.horizon_minutes:.0f} minutes after the "
-                f"{spec.horizon_minutes / 1440:g}-day horizon; taken as the counts at the horizon"
+                _said(
+                    AFTER_HORIZON,
+                    minutes=age - spec.horizon_minutes,
+                    horizon=spec.horizon_minutes / 1440,
+                )
             )
         return tuple(said)
 
@@ -227,15 +263,17 @@ class Predictor:
 
     # -- answers ------------------------------------------------------------------------
 
-    def predict(self, requests: list[Draft]) -> list[Prediction]:
-        """Answers in order; a request the model cannot answer raises its ``ValueError``."""
+    def predict(self, requests: list[Draft], language: Language = "en") -> list[Prediction]:
+        """Answers in order, their texts in ``language``; a request the model cannot answer
+        raises its ``ValueError``."""
         built = self.build(requests)
         for item in built:
             if isinstance(item, ValueError):
                 raise item
-        return [Prediction.model_validate(a) for a in self.answers(requests, built)]  # type: ignore[arg-type]
+        answers = self.answers(requests, built, language)  # type: ignore[arg-type]
+        return [Prediction.model_validate(a) for a in answers]
 
-    def predict_batch(self, items: list[Any]) -> BatchResponse:
+    def predict_batch(self, items: list[Any], language: Language = "en") -> BatchResponse:
         """Answers to drafts and early requests (an item with likes is early), in order;
         an item that is invalid or cannot be answered gets its own error instead.
 
@@ -270,36 +308,52 @@ class Predictor:
             else:
                 valid.append((i, request, item))
         if valid:
-            answers = self.answers([r for _, r, _ in valid], [b for _, _, b in valid])
+            answers = self.answers([r for _, r, _ in valid], [b for _, _, b in valid], language)
             results += [
                 {"index": i, "prediction": a} for (i, _, _), a in zip(valid, answers, strict=True)
             ]
         results.sort(key=lambda r: r["index"])
         return BatchResponse.model_validate({"results": results})
 
-    def answers(self, requests: list[Draft], built: list[Built]) -> list[dict]:
-        """Answers as plain dicts in the shape of ``Prediction``.
+    def answers(
+        self, requests: list[Draft], built: list[Built], language: Language = "en"
+    ) -> list[dict]:
+        """Answers as plain dicts in the shape of ``Prediction``, their texts in ``language``.
 
         A batch validates all of them in one call (``BatchResponse``), much faster than
-        building three models per item.
+        building three models per item. An answer the counts decided has no model factors
+        to show: its list is empty.
         """
         bundle = self.loaded.bundle
         raw, matrix = self.features([b.row for b in built])
         answers = bundle.answer_matrix(matrix, raw)
-        explain = [i for i, r in enumerate(requests) if r.explain and not answers.decided[i]]
-        factors = {}
-        if explain:
-            features = feature_frame(matrix, bundle.spec)
-            contributions = bundle.contributions(features.iloc[explain])
-            typical = bundle.meta.get("typical", {})
-            for position, i in enumerate(explain):
-                factors[i] = top_factors(features.iloc[i], contributions.iloc[position], typical)
+        factors: dict[int, list[dict]] = {i: [] for i, r in enumerate(requests) if r.explain}
+        asked = np.array([i for i in factors if not answers.decided[i]], dtype=int)
+        if len(asked):
+            explained = explain(
+                bundle,
+                matrix[asked],
+                answers.probability[asked],
+                answers.low[asked],
+                answers.high[asked],
+                language,
+            )
+            factors.update(zip(asked.tolist(), explained, strict=True))
         ages = np.array([b.row["age_minutes"] for b in built], dtype=float)
-        trust = reliabilities(self.reliability, ages, answers.decided)
-        return [self._answer(b, answers, i, factors.get(i), trust[i]) for i, b in enumerate(built)]
+        trust = reliabilities(self.reliability[language], ages, answers.decided, language)
+        return [
+            self._answer(b, answers, i, factors.get(i), trust[i], language)
+            for i, b in enumerate(built)
+        ]
 
     def _answer(
-        self, built: Built, answers: Answers, i: int, factors: object, reliability: dict
+        self,
+        built: Built,
+        answers: Answers,
+        i: int,
+        factors: list[dict] | None,
+        reliability: dict,
+        language: Language,
     ) -> dict:
         spec = self.loaded.bundle.spec
         row = built.row
@@ -314,7 +368,7 @@ class Predictor:
             "interval": _interval(answers.low[i], answers.high[i]),
             "reached": bool(answers.reached[i]),
             "decided": bool(answers.decided[i]),
-            "warnings": list(built.warnings),
+            "warnings": [warning[language] for warning in built.warnings],
             "threshold": spec.threshold,
             "horizon_days": _rounded(spec.horizon_minutes / 1440, 3),
             "age_minutes": _rounded(row["age_minutes"], 1),
@@ -329,8 +383,8 @@ class Predictor:
             },
             "factors": factors,
             "reliability": reliability,
-            "context": self._context(row, "en"),
-            "growth": growth(_counts(row), "en"),
+            "context": self._context(row, language),
+            "growth": growth(_counts(row), language),
         }
 
     def _context(self, row: dict, language: Language) -> dict:
@@ -352,8 +406,9 @@ class Predictor:
             ),
         }
 
-    def whatif(self, draft: Draft) -> WhatIf:
-        """The same draft at each hour of the next day and at a few durations."""
+    def whatif(self, draft: Draft, language: Language = "en") -> WhatIf:
+        """The same draft at each hour of the next day and at a few durations; the advice in
+        ``language``."""
         built = self.build([draft])[0]
         if isinstance(built, ValueError):
             raise built
@@ -396,7 +451,7 @@ class Predictor:
                 "durations": duration_options,
                 "best_hour": best_hour,
                 "best_duration": best_duration,
-                "advice": _advice(best_hour, best_duration, float(p[-1])),
+                "advice": _advice(best_hour, best_duration, float(p[-1]), language),
                 "model_version": self.version,
             }
         )
@@ -469,24 +524,31 @@ def recommend(
     return min(near, key=change)
 
 
-def _advice(hour: HourOption | None, duration: DurationOption | None, now: float) -> list[str]:
+def _advice(
+    hour: HourOption | None, duration: DurationOption | None, now: float, language: Language
+) -> list[str]:
     """The what-if in plain words."""
     said = []
     if hour is None:
-        said.append("Posting time makes no measurable difference for this draft.")
+        said.append(HOUR_MATTERS_NOT[language])
     else:
         said.append(
-            f"Posting at {hour.local_hour:02d}:00 raises the chance from {now:.0%} to "
-            f"{hour.probability:.0%}."
+            BETTER_HOUR[language].format(hour=hour.local_hour, now=now, better=hour.probability)
         )
     if duration is None:
-        said.append("Video length makes no measurable difference for this draft.")
+        said.append(LENGTH_MATTERS_NOT[language])
     else:
         said.append(
-            f"A {duration.duration_s:g}-second video raises the chance from {now:.0%} to "
-            f"{duration.probability:.0%}."
+            BETTER_LENGTH[language].format(
+                seconds=duration.duration_s, now=now, better=duration.probability
+            )
         )
     return said
+
+
+def _said(words: Words, **values: Any) -> Words:
+    """``words`` with ``values`` filled in, in every language."""
+    return Words(words.en.format(**values), words.zh.format(**values))
 
 
 def _batch_item(index: int, item: Any) -> Draft | list[dict]:

@@ -1,4 +1,5 @@
-"""Does a draft choice the what-if advises on (posting time, duration) measurably matter?
+"""Does a draft choice (posting time, duration, caption...) measurably matter, so that the
+what-if and the explanations may advise on it?
 
 A model can answer differently at each posting hour because it learned noise. The test is
 on held-out drafts (the calib slice at age 0): shuffle the choice's features across them and
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from features.catalog import CATALOG
 from models.bundle import ModelBundle
 
+# each draft choice of the catalogue and the features it sets
 CHOICES: dict[str, tuple[str, ...]] = {
-    "posting_time": ("post_hour", "post_weekday"),
-    "duration": ("duration_log",),
+    name: tuple(f.name for f in CATALOG if f.choices and f.choices.measured_as == name)
+    for name in dict.fromkeys(f.choices.measured_as for f in CATALOG if f.choices)
 }
 MIN_ROWS = 200  # fewer held-out drafts cannot show an effect: the choice is not measurable
 

@@ -80,7 +80,9 @@ class Draft(BaseModel):
     creator_followers: int | None = Field(None, ge=0, le=BIG_COUNT, description="Followers.")
     music_trending: bool | None = Field(None, description="Uses a trending sound.")
     history: History | None = Field(None, description="Creator history overrides.")
-    explain: bool = Field(False, description="Add the top factors up and down.")
+    explain: bool = Field(
+        False, description="Add the factors that moved the answer most, and advice."
+    )
 
     @field_validator("posted_at")
     @classmethod
@@ -178,14 +180,21 @@ class Early(Draft):
 
 
 class Factor(BaseModel):
-    feature: str
-    text: str = Field(description="The factor in plain words, with the value used.")
-    contribution: float = Field(description="Push on the log-odds.")
+    """One thing that moved the answer, by how much, and which way to change it."""
 
-
-class Factors(BaseModel):
-    up: list[Factor]
-    down: list[Factor]
+    key: str = Field(
+        description="Stable id of the factor: the feature's name, the same in every language."
+    )
+    direction: Literal["up", "down"] = Field(description="Which way it pushes this answer.")
+    points: float = Field(
+        description="Its effect on the probability, in percentage points (signed): the answer "
+        "minus the answer without it."
+    )
+    text: str = Field(
+        description="In the requested language: the factor, its value and which way to "
+        "change it or which way it pushes."
+    )
+    contribution: float = Field(description="Its SHAP push on LightGBM's log-odds.")
 
 
 class HistoryUsed(BaseModel):
@@ -290,7 +299,12 @@ class Prediction(BaseModel):
     age_minutes: float
     model_version: str
     history: HistoryUsed
-    factors: Factors | None = None
+    factors: list[Factor] | None = Field(
+        default=None,
+        description="With `explain`: at most five factors, biggest effect first; empty when "
+        "no factor moved the answer by half a point or more, when the counts decided it, or "
+        "when the blend at this age does not use LightGBM.",
+    )
     reliability: Reliability
     context: Context | None = Field(
         default=None, description="Typical shares for the category and the creator."

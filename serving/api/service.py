@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from likecast.settings import get_settings
 from serving.api.body_limit import JsonBodyLimit
 from serving.api.errors import PlainErrors, log_refusals_at_info
+from serving.api.language import answer_language
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
 from serving.api.public import api_page, public_model_info
@@ -103,28 +104,28 @@ class Likecast:
             raise RequestInvalid(str(exc)) from exc
 
     @bentoml.api(route="/predict_draft", input_spec=Draft, output_spec=Prediction)
-    async def predict_draft(self, **fields: Any) -> Prediction:
+    async def predict_draft(self, ctx: bentoml.Context, **fields: Any) -> Prediction:
         """Probability that a draft reaches the threshold within the horizon."""
         with self._model() as model:
-            return model.predict([Draft.model_construct(**fields)])[0]
+            return model.predict([Draft.model_construct(**fields)], answer_language(ctx))[0]
 
     @bentoml.api(route="/predict_early", input_spec=Early, output_spec=Prediction)
-    async def predict_early(self, **fields: Any) -> Prediction:
+    async def predict_early(self, ctx: bentoml.Context, **fields: Any) -> Prediction:
         """The same, for a posted video with its engagement so far."""
         with self._model() as model:
-            return model.predict([Early.model_construct(**fields)])[0]
+            return model.predict([Early.model_construct(**fields)], answer_language(ctx))[0]
 
     @bentoml.api(route="/predict_batch", input_spec=BatchRequest, output_spec=BatchResponse)
-    async def predict_batch(self, items: list[Any]) -> BatchResponse:
+    async def predict_batch(self, items: list[Any], ctx: bentoml.Context) -> BatchResponse:
         """Many drafts and early requests; each invalid item gets its own error."""
         with self._model() as model:
-            return model.predict_batch(items)
+            return model.predict_batch(items, answer_language(ctx))
 
     @bentoml.api(route="/whatif", input_spec=Draft, output_spec=WhatIf)
-    async def whatif(self, **fields: Any) -> WhatIf:
+    async def whatif(self, ctx: bentoml.Context, **fields: Any) -> WhatIf:
         """The draft's probability at each hour of the next day and at a few durations."""
         with self._model() as model:
-            return model.whatif(Draft.model_construct(**fields))
+            return model.whatif(Draft.model_construct(**fields), answer_language(ctx))
 
     @web.get("/model")
     def model_info(self) -> JSONResponse:

@@ -30,11 +30,11 @@ from features.loading import (
     iter_table,
     write_atomically,
 )
-from features.matrix import feature_frame, feature_matrix
+from features.matrix import feature_matrix
 from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
-from models.bundle import ModelBundle
-from models.explain import top_factors
+from models.bundle import Answers, ModelBundle
+from models.explain import explain
 
 OUTPUT_COLUMNS = (
     "video_id",
@@ -143,7 +143,7 @@ class Scorer:
             }
         )
         if self.explain:
-            scores["factors"] = self._factors(matrix)
+            scores["factors"] = self._factors(matrix, answers)
         return scores, rejects
 
     @staticmethod
@@ -214,14 +214,20 @@ class Scorer:
             ignore_index=True,
         )
 
-    def _factors(self, matrix: np.ndarray) -> list[str]:
-        features = feature_frame(matrix, self.bundle.spec)
-        contributions = self.bundle.contributions(features)
-        typical = self.bundle.meta.get("typical", {})
-        return [
-            json.dumps(top_factors(features.iloc[i], contributions.iloc[i], typical))
-            for i in range(len(features))
-        ]
+    def _factors(self, matrix: np.ndarray, answers: Answers) -> list[str]:
+        """Each row's factors as a JSON list, in English; empty where the counts decided it."""
+        factors: list[list[dict]] = [[] for _ in range(len(matrix))]
+        open_ = np.flatnonzero(~answers.decided)
+        explained = explain(
+            self.bundle,
+            matrix[open_],
+            answers.probability[open_],
+            answers.low[open_],
+            answers.high[open_],
+        )
+        for i, listed in zip(open_, explained, strict=True):
+            factors[i] = listed
+        return [json.dumps(listed) for listed in factors]
 
 
 def _set_aside(

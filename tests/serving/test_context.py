@@ -1,7 +1,5 @@
 """The number's context: the category's and the creator's typical shares, in words."""
 
-# ruff: noqa: RUF001 (the Chinese texts use full-width punctuation on purpose)
-
 from __future__ import annotations
 
 import math

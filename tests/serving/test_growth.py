@@ -1,7 +1,5 @@
 """The growth an early answer saw: like speeds per stretch, their trend and its sentence."""
 
-# ruff: noqa: RUF001 (the Chinese texts use full-width punctuation on purpose)
-
 from __future__ import annotations
 
 import pytest

@@ -159,6 +159,63 @@ def test_the_what_if_recommends_the_smallest_change_that_beats_the_noise(
     assert (None if picked is None else picked.duration_s) == expected
 
 
+def test_a_chinese_answer_says_everything_in_chinese(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    # given a new creator, an unknown category, and an early request that asks for factors
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    request = Early(
+        **{**DRAFT, "category": "knitting"}, age_minutes=90, likes=60, views=900, explain=True
+    )
+    # when it is answered in Chinese and in English
+    chinese = predictor.predict([request], "zh")[0]
+    english = predictor.predict([request], "en")[0]
+    # then the numbers and factor keys agree, and every text of the Chinese one is Chinese
+    assert chinese.probability == english.probability
+    assert chinese.factors
+    assert english.factors
+    assert [f.key for f in chinese.factors] == [f.key for f in english.factors]
+    assert chinese.growth is not None
+    texts = [
+        chinese.reliability.text,
+        *chinese.warnings,
+        *(f.text for f in chinese.factors),
+        chinese.growth.text,
+    ]
+    assert len(chinese.warnings) == 2, "the unknown category and the new creator"
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in texts), texts
+    assert "类别“knitting”未知" in chinese.warnings[0]
+    assert english.warnings[0] == "category 'knitting' is unknown; scored as unknown"
+
+
+@pytest.mark.parametrize(
+    ("language", "advice"),
+    [
+        ("en", ["Posting time makes no measurable difference for this draft.",
+                "Video length makes no measurable difference for this draft."]),
+        ("zh", ["对这个草稿来说，发布时间没有可测的影响。",
+                "对这个草稿来说，视频时长没有可测的影响。"]),
+    ],
+)  # fmt: skip
+def test_the_what_if_advice_speaks_the_language_asked_for(
+    bundle_dir: Path, settings: Settings, tmp_path: Path, language: str, advice: list[str]
+) -> None:
+    unmeasured = {"measurable": False, "loss_increase": 0.0, "standard_error": 0.01}
+    predictor = _with_choices(bundle_dir, settings, tmp_path, {"posting_time": unmeasured})
+    assert predictor.whatif(Draft(**DRAFT), language).advice == advice  # type: ignore[arg-type]
+
+
+def test_explain_on_an_answer_the_counts_decided_gives_no_factors(
+    trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    # given an early request already past the threshold, asking for factors
+    predictor = predictor_for(trained.bundle, settings, tmp_path)
+    answer = predictor.predict([Early(**DRAFT, age_minutes=60, likes=1500, explain=True)])[0]
+    # then the answer is the counts', and no model factor explains it
+    assert answer.decided
+    assert answer.factors == []
+
+
 @pytest.mark.parametrize(
     ("history", "creator"),
     [

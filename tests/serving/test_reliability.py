@@ -78,3 +78,30 @@ def test_an_answer_is_judged_at_the_grid_age_at_or_below_its_age() -> None:
     assert [r["age_bucket_minutes"] for r in found] == [0.0, 30.0, 0.0, 30.0]
     assert [r["band"] for r in found] == ["rough", "good", "rough", "settled"]
     assert "settle the outcome" in found[3]["text"]
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"), [(15, "15 分钟"), (60, "1 小时"), (360, "6 小时"), (5760, "4 天")]
+)
+def test_a_grid_age_in_chinese(minutes: float, words: str) -> None:
+    assert age_in_words(minutes, "zh") == words
+
+
+def test_every_reliability_sentence_has_a_chinese_twin() -> None:
+    # given the same test figures worded in English and in Chinese
+    english = bucket_reliability(BY_AGE, GRID, 1000, "en")
+    chinese = bucket_reliability(BY_AGE, GRID, 1000, "zh")
+    # then only the sentence differs: the band stays a stable key
+    for age in GRID:
+        assert {k: v for k, v in chinese[age].items() if k != "text"} == {
+            k: v for k, v in english[age].items() if k != "text"
+        }
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese[age]["text"])
+    assert chinese[0.0]["text"].startswith("发布前的预测比较粗略")
+    assert "64%" in chinese[0.0]["text"]
+    assert "1,000 赞" in chinese[0.0]["text"]
+    assert chinese[30.0]["text"].startswith("发布 30 分钟后起的预测可靠")
+    assert chinese[30.0]["text"].endswith("这个数字本身也不太准。")
+    assert "测试视频结果全都一样" in chinese[60.0]["text"]
+    settled = reliabilities(chinese, np.array([45.0]), np.array([True]), "zh")[0]
+    assert settled["text"] == "这不是估计：目前的数据已经决定了结果。"

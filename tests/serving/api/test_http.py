@@ -117,16 +117,59 @@ def test_a_draft_has_no_growth_and_a_new_creator_no_creator_context(served: Serv
     assert answer["context"]["category"]["videos"] > 0
 
 
-def test_explanations_name_factors_in_plain_words(served: Served) -> None:
+def test_explanations_size_each_factor_in_points_biggest_first(served: Served) -> None:
+    # given an early request an hour after posting, which the blend answers with LightGBM
     with served.client() as http:
-        answer = http.post("/predict_early", json={**EARLY, "explain": True}).json()
-    factors = answer["factors"]
-    assert factors["up"] or factors["down"]
-    texts = [f["text"] for f in factors["up"] + factors["down"]]
-    assert all(isinstance(t, str) and t for t in texts)
-    assert all(f["contribution"] > 0 for f in factors["up"])
-    assert all(f["contribution"] < 0 for f in factors["down"])
-    assert any(any(ch.isdigit() for ch in t) for t in texts), "values are shown"
+        reply = http.post("/predict_early", json={**EARLY, "explain": True})
+    # when it asks for factors, then it gets at most five, biggest first, in plain English
+    assert reply.headers["content-language"] == "en"
+    factors = reply.json()["factors"]
+    assert 0 < len(factors) <= 5
+    assert [abs(f["points"]) for f in factors] == sorted(
+        (abs(f["points"]) for f in factors), reverse=True
+    )
+    assert all(f["direction"] == ("up" if f["points"] > 0 else "down") for f in factors)
+    assert all(f["text"].isascii() and ": " in f["text"] for f in factors)
+    assert any(any(ch.isdigit() for ch in f["text"]) for f in factors), "values are shown"
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.parametrize(
+    ("header", "content_language"),
+    [({"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}, "zh-CN"), ({}, "en"),
+     ({"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"}, "en"), ({"Accept-Language": "?!"}, "en")],
+)  # fmt: skip
+def test_answers_speak_the_language_the_request_asks_for(
+    served: Served, header: dict[str, str], content_language: str
+) -> None:
+    # given an early request from a creator the store does not know, asking for factors
+    body = {**EARLY, "creator_id": "nobody-knows-me", "explain": True}
+    # when it is posted with (or without) an Accept-Language header
+    with served.client() as http:
+        early = http.post("/predict_early", json=body, headers=header)
+        batch = http.post("/predict_batch", json={"items": [body]}, headers=header)
+        whatif = http.post("/whatif", json=DRAFT, headers=header)
+    # then every answer says its language, and every text is in it
+    for reply in (early, batch, whatif):
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["content-language"] == content_language
+    answer = early.json()
+    texts = [
+        answer["reliability"]["text"],
+        *answer["warnings"],
+        *(f["text"] for f in answer["factors"]),
+        answer["context"]["category"]["text"],
+        answer["growth"]["text"],
+        *whatif.json()["advice"],
+    ]
+    assert answer["warnings"], "the unknown creator is named"
+    assert answer["factors"], "an hour after posting, factors are shown"
+    chinese = content_language == "zh-CN"
+    assert all(_chinese(text) == chinese for text in texts), texts
+    assert batch.json()["results"][0]["prediction"]["warnings"] == answer["warnings"]
 
 
 def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:

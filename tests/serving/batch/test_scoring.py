@@ -114,23 +114,34 @@ def test_scores_answer_like_the_model_does_on_the_same_rows(
     assert "scored 4,000 of 4,000 videos" in " ".join(result.stderr.split())
 
 
-def test_explain_adds_each_videos_top_factors(
+def test_explain_adds_each_videos_factors_as_a_json_list(
     cli, home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path
 ) -> None:
-    # given 40 drafts scored with --explain
+    # given 40 videos scored an hour after posting, from their snapshots, with --explain
     source = tmp_path / "few.parquet"
     pd.read_parquet(small_data / "videos.parquet").head(40).to_parquet(source, index=False)
     out = tmp_path / "explained.parquet"
     result = cli(
         "score", "--input", str(source), "--output", str(out), "--model", str(bundle_dir),
+        "--snapshots", str(small_data / "snapshots.parquet"), "--age-minutes", "60",
         "--explain", env={"LIKECAST_HOME": str(home)},
     )  # fmt: skip
     assert result.code == 0, result.text
-    # then every row carries its factors up and down, in plain words
-    factors = [json.loads(f) for f in pd.read_parquet(out)["factors"]]
+    # then every row carries a list of at most five factors, biggest first, in plain English;
+    # a row the counts decided has none
+    scores = pd.read_parquet(out)
+    factors = [json.loads(f) for f in scores["factors"]]
     assert len(factors) == 40
-    assert all(set(f) == {"up", "down"} for f in factors)
-    assert all(item["text"] for f in factors for item in f["up"] + f["down"])
+    assert any(factors)
+    for listed, decided in zip(factors, scores["decided"], strict=True):
+        assert len(listed) <= 5
+        assert [abs(f["points"]) for f in listed] == sorted(
+            (abs(f["points"]) for f in listed), reverse=True
+        )
+        assert all(set(f) == {"key", "direction", "points", "text", "contribution"} for f in listed)
+        assert all(f["text"].isascii() for f in listed)
+        if decided:
+            assert listed == []
 
 
 def test_bad_rows_go_to_the_rejects_file_and_the_limit_sets_the_exit_code(
