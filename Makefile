@@ -39,9 +39,11 @@ demo: env
 	@$(BIN)/python -m serving.api.demo --port $(PORT)
 	exec $(BIN)/likecast serve --port $(PORT)
 
-# Chromium for the page test (tests/serving/api/test_page.py), from apt when it is missing.
+# Chromium for the page tests (tests/serving/api/test_page*.py), from apt when it is missing,
+# and a Chinese font, so the zh screenshots show characters, not empty boxes.
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@fc-list :lang=zh | grep -q . || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null)
 
 lint: env
 	$(BIN)/ruff check .

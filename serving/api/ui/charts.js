@@ -1,0 +1,102 @@
+// Bar charts as plain SVG, drawn at the size they are shown (one SVG unit = one CSS pixel), so
+// a 12 px label is 12 px on a phone too. Every bar carries its value as text: phones have no
+// hover, so a value only in a tooltip is a value nobody sees.
+
+const SVG = "http://www.w3.org/2000/svg";
+const MIN_COLUMN = 26;    // px per bar below which bars lie down, one row per option
+const ROW = 22;           // px per row when they do
+
+/**
+ * Draws `bars` ([{label, value (0-1), best}]) into `svg`.
+ * `axes`: {value: title of the chance axis, category: title of the options' axis, label: the
+ * chart's accessible name}.
+ */
+export function barChart(svg, bars, axes) {
+  const width = Math.max(240, Math.floor(svg.parentElement.clientWidth));
+  const upright = (width - 56) / bars.length >= MIN_COLUMN;
+  const top = niceTop(Math.max(...bars.map((bar) => bar.value), 0.001));
+  svg.replaceChildren();
+  const height = upright ? columns(svg, bars, axes, width, top) : rows(svg, bars, axes, width, top);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("aria-label", axes.label);
+  svg.dataset.layout = upright ? "columns" : "rows";
+}
+
+// Options along the bottom, chance up the side.
+function columns(svg, bars, axes, width, top) {
+  const left = 50, plot = 160, above = 20, below = 44;
+  const step = (width - left - 6) / bars.length;
+  const y = (value) => above + plot * (1 - value / top);
+  gridlines(svg, top, (value) => {
+    add(svg, "line", {x1: left, x2: width - 6, y1: y(value), y2: y(value), class: "grid"});
+    add(svg, "text", {x: left - 6, y: y(value) + 4, "text-anchor": "end"}, percent(value));
+  });
+  bars.forEach((bar, i) => {
+    const x = left + i * step;
+    add(svg, "rect", {x: x + 2, width: step - 4, y: y(bar.value),
+                      height: plot + above - y(bar.value), class: bar.best ? "best" : ""});
+    add(svg, "text", {x: x + step / 2, y: y(bar.value) - 4, "text-anchor": "middle",
+                      class: "value"}, percent(bar.value));
+    add(svg, "text", {x: x + step / 2, y: above + plot + 16, "text-anchor": "middle",
+                      class: "label"}, bar.label);
+  });
+  add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
+                    class: "axis"}, axes.category);
+  add(svg, "text", {x: 14, y: above + plot / 2, "text-anchor": "middle", class: "axis",
+                    transform: `rotate(-90 14 ${above + plot / 2})`}, axes.value);
+  return above + plot + below;
+}
+
+// One row per option (too many for columns on a narrow screen), chance along the bottom.
+function rows(svg, bars, axes, width, top) {
+  const left = 56, right = 44, above = 22;
+  const plot = width - left - right;
+  const x = (value) => left + plot * value / top;
+  const bottom = above + bars.length * ROW;
+  gridlines(svg, top, (value) => {
+    add(svg, "line", {x1: x(value), x2: x(value), y1: above, y2: bottom, class: "grid"});
+    add(svg, "text", {x: x(value), y: bottom + 16, "text-anchor": "middle"}, percent(value));
+  });
+  bars.forEach((bar, i) => {
+    const y = above + i * ROW;
+    add(svg, "rect", {x: left, y: y + 3, width: x(bar.value) - left, height: ROW - 6,
+                      class: bar.best ? "best" : ""});
+    add(svg, "text", {x: left - 6, y: y + ROW / 2 + 4, "text-anchor": "end", class: "label"},
+        bar.label);
+    add(svg, "text", {x: x(bar.value) + 4, y: y + ROW / 2 + 4, class: "value"},
+        percent(bar.value));
+  });
+  add(svg, "text", {x: 0, y: 14, class: "axis"}, axes.category);
+  add(svg, "text", {x: left + plot / 2, y: bottom + 36, "text-anchor": "middle", class: "axis"},
+      axes.value);
+  return bottom + 44;
+}
+
+// The axis's top: a round number of per cent just above the largest bar.
+function niceTop(largest) {
+  const steps = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1];
+  return steps.find((step) => step >= largest * 1.1) ?? 1;
+}
+
+// Three gridlines: nought, half and the top.
+function gridlines(svg, top, draw) {
+  for (const value of [0, top / 2, top]) draw(value);
+}
+
+// Per cent without the sign (the axis says "%"), one decimal only where it matters.
+function percent(value) {
+  const points = value * 100;
+  return points < 10 && Math.round(points) !== points ? points.toFixed(1) : points.toFixed(0);
+}
+
+function add(svg, tag, attributes, text) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== "") element.setAttribute(name, value);
+  }
+  if (text !== undefined) element.textContent = text;
+  svg.appendChild(element);
+  return element;
+}
