@@ -306,7 +306,7 @@ CATALOG: tuple[Feature, ...] = (
         "draft",
         ("posted_at",),
         lambda x: x.shared(_clock)[0],
-        Words("posting time", "发布时间"),
+        Words("posting time ({zone})", "发布时间（{zone}）"),
         _clock_time,
         choices=Choices(
             "posting_time",
@@ -320,7 +320,7 @@ CATALOG: tuple[Feature, ...] = (
         "draft",
         ("posted_at",),
         lambda x: x.shared(_clock)[1],
-        Words("posting day", "发布日"),
+        Words("posting day ({zone})", "发布日（{zone}）"),
         _weekday,
         choices=Choices(
             "posting_time",

@@ -127,7 +127,12 @@ def explain(
     for i, columns in enumerate(chosen):
         category = _category(matrix[i], spec)
         context = Context(
-            spec.threshold, typical, bool(advisable[i]), frozenset(recorded), language
+            spec.threshold,
+            typical,
+            bool(advisable[i]),
+            frozenset(recorded),
+            language,
+            spec.timezone,
         )
         out.append(
             [
@@ -226,6 +231,7 @@ class Context:
     advisable: bool  # a draft with an interval to judge its options by
     recorded: frozenset[str]  # the choices training measured, found to matter or not
     language: Language
+    zone: str = "UTC"  # the clock the model's posting times are read on (the data's)
 
 
 def factor_text(
@@ -239,7 +245,9 @@ def factor_text(
     """One factor in a sentence: what it is, its value, and which way it pushes or which way
     to change it."""
     language = context.language
-    label = feature.words[language]
+    # a posting time is read on the data's clock, which the label names: the creator's own
+    # may differ (the page's charts are in the creator's zone)
+    label = feature.words[language].format(zone=context.zone)
     if language == "en":
         label = label[:1].upper() + label[1:]
     return SAID[language].format(

@@ -315,3 +315,16 @@ def test_a_bundle_saved_before_the_blend_still_explains() -> None:
             assert factor["points"] == pytest.approx(100 * (p[i] - without), abs=0.01)
             assert "效果更好" not in factor["text"]
     json.dumps(explained, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "Posting time (Asia/Shanghai): 15:00"), ("zh", "发布时间（Asia/Shanghai）：15:00")],
+)
+def test_a_posting_time_names_the_clock_it_is_read_on(language: Language, expected: str) -> None:
+    # given the model's posting hour, read on the data's clock
+    context = Context(1000, TYPICAL, False, frozenset(), language, "Asia/Shanghai")
+    # when it is said to a creator, whose own clock may differ
+    text = factor_text(BY_NAME["post_hour"], 15.0, -1.2, None, context, None)
+    # then the sentence names the zone of that hour
+    assert text.startswith(expected), text

@@ -1,7 +1,7 @@
 // The creators' page: a form that calls the service's own JSON API. No external assets, no
 // framework: the form is read, checked here, sent, and the answer is written into the page.
 import {barChart} from "/ui/charts.js";
-import {TAGS, categoryName, chooseLanguage, keepLanguage, ruleMessage, t, translatePage}
+import {TAGS, chooseLanguage, keepLanguage, ruleMessage, t, translatePage}
   from "/ui/i18n.js";
 
 const form = document.getElementById("draft-form");
@@ -183,8 +183,10 @@ async function loadModel() {
   state.model = await reply.json();
   const select = document.getElementById("category");
   const chosen = select.value || "food";  // the example draft is a noodle recipe
+  // the service names its categories in the language asked (an older one does not)
+  const names = state.model.category_names || {};
   select.replaceChildren(select.options[0], ...state.model.categories.map((name) => {
-    const option = new Option(categoryName(state.language, name), name);
+    const option = new Option(names[name] || name.replaceAll("_", " "), name);
     option.selected = name === chosen;
     return option;
   }));
@@ -365,9 +367,7 @@ function setLanguage(language) {
   for (const button of document.querySelectorAll("[data-language]")) {
     button.setAttribute("aria-pressed", String(button.dataset.language === language));
   }
-  for (const option of document.getElementById("category").options) {
-    if (option.value) option.textContent = categoryName(language, option.value);
-  }
+  loadModel();  // the category names, in the new language
   if (!document.getElementById("result").hidden) {
     predict();
   } else if ([...form.querySelectorAll(".error")].some((span) => span.textContent)) {

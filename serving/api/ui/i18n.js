@@ -137,19 +137,6 @@ const STRINGS = {
   },
 };
 
-// The simulator's and the demo's categories; a category without a name here shows as it is.
-const CATEGORIES = {
-  en: {
-    food: "Food", education: "Education", rural_life: "Rural life", comedy: "Comedy",
-    drama: "Drama", life_tips: "Life tips", gaming: "Gaming", beauty: "Beauty",
-    music: "Music", sports: "Sports",
-  },
-  zh: {
-    food: "美食", education: "知识教育", rural_life: "乡村生活", comedy: "搞笑", drama: "剧情",
-    life_tips: "生活技巧", gaming: "游戏", beauty: "美妆", music: "音乐", sports: "体育",
-  },
-};
-
 // The API's validation rules by pydantic's error type, so its refusals read in the page's
 // language too; the limit is taken from the English message, which quotes it.
 const RULES = {
@@ -196,9 +183,6 @@ export function t(language, key, vars = {}) {
 }
 
 /** A category's name in a language ("rural_life" stays readable when unknown). */
-export function categoryName(language, name) {
-  return CATEGORIES[language]?.[name] ?? name.replaceAll("_", " ");
-}
 
 /** An API refusal's message in the page's language, when its rule is one the page knows. */
 export function ruleMessage(language, error) {
