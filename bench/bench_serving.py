@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.common import CACHE, timed, write_result
+from bench.common import CACHE, model_code_key, timed, write_result
 from features.loading import fingerprint, load_dataset
 from features.simulator import SimConfig, simulate, write_platform
 from features.store import CreatorStore, data_end, history_timeline, write_store
@@ -52,7 +52,7 @@ PLAIN_DRAFT = {k: v for k, v in DRAFT.items() if k != "explain"}  # explanations
 def model_and_store(creators: int) -> tuple[Path, Path, str]:
     """A model trained on 20k simulated videos, as a folder and as the champion of a SQLite
     registry, and a store of ``creators`` creators (all cached)."""
-    folder = CACHE / f"serving-{creators}"
+    folder = CACHE / f"serving-{creators}-{model_code_key()}"
     model, store = folder / "model", folder / "creator_store.sqlite"
     registry = Settings(home=folder / "registry")
     if model.exists() and store.exists() and (folder / "registry" / "mlflow.db").exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -15,6 +16,19 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / ".cache"
+ROOT = Path(__file__).parent.parent
+# the packages whose code decides what a trained model is
+MODEL_CODE = ("features", "models", "training")
+
+
+def model_code_key() -> str:
+    """A short hash of the code that trains a model: a cached model made by older code is
+    not reused (a bundle from before the blend once stood in for a current one)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for package in MODEL_CODE for p in (ROOT / package).rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.catalog import BY_NAME, Feature, Language, Words
+from features.catalog import BY_NAME, Feature, Language, Words, category_name
 from features.spec import FeatureSpec
 from models.bundle import ModelBundle
 
@@ -35,9 +35,9 @@ ABOVE = Words("above typical", "高于常见水平")
 BELOW = Words("below typical", "低于常见水平")
 
 COMPARED = Words("{value}, {side}{where}", "{value}，{where}{side}")
-TYPICAL_WHERE = Words(" for {category} videos", "在 {category} 类视频中")
+TYPICAL_WHERE = Words(" for {category} videos", "在{category}类视频中")
 SAID = Words("{label}: {value}; {tail}", "{label}：{value}；{tail}")
-ADVICE_WHERE = Words(" for {category} videos", "对 {category} 类视频来说，")
+ADVICE_WHERE = Words(" for {category} videos", "对{category}类视频来说，")
 RAISES = Words(
     "this raises the chance of reaching {threshold:,} likes", "这提高了达到 {threshold:,} 赞的概率"
 )
@@ -273,7 +273,11 @@ def _value(
     if where not in known:
         return shown
     side = ABOVE if float(value) > known[where] else BELOW  # type: ignore[arg-type]
-    place = "" if where == "_all" else TYPICAL_WHERE[language].format(category=_named(where))
+    place = (
+        ""
+        if where == "_all"
+        else TYPICAL_WHERE[language].format(category=category_name(where, language))
+    )
     return COMPARED[language].format(value=shown, side=side[language], where=place)
 
 
@@ -291,7 +295,11 @@ def _tail(
         span = choices.show(advice.low, language)
         if advice.high != advice.low:
             span += "-" + choices.show(advice.high, language)
-        where = "" if category is None else ADVICE_WHERE[language].format(category=_named(category))
+        where = (
+            ""
+            if category is None
+            else ADVICE_WHERE[language].format(category=category_name(category, language))
+        )
         return choices.better[language].format(span=span, where=where)
     tried = feature.choices is not None and feature.choices.measured_as in context.recorded
     if context.advisable and tried and not up:
@@ -303,11 +311,6 @@ def _tail(
         words = (MORE if up else MORE_HURTS) if more else (LESS_HELPS if up else LESS)
         return words[language].format(threshold=context.threshold)
     return (RAISES if up else LOWERS)[language].format(threshold=context.threshold)
-
-
-def _named(category: str) -> str:
-    """A category code as a creator reads it (the same in every language)."""
-    return BY_NAME["category"].show(category, "en")  # type: ignore[arg-type]
 
 
 def _category(row: np.ndarray, spec: FeatureSpec) -> str | None:

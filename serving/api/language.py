@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from features.catalog import Language
-
 if TYPE_CHECKING:
     import bentoml
+
+    # for the type only: `bentoml serve`'s supervisor imports this module, and the catalogue
+    # would bring numpy and pandera into it for nothing
+    from features.catalog import Language
 
 # the Content-Language of an answer in each language
 CONTENT_LANGUAGE: dict[Language, str] = {"en": "en", "zh": "zh-CN"}

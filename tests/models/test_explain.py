@@ -107,12 +107,12 @@ def test_advice_names_the_options_that_beat_the_noise(
             "caption_len", 37.0, -2.0, Advice(10.0, 30.0),
             "Caption length: 37 characters; captions of 10-30 characters do better for food "
             "videos",
-            "标题长度：37 个字；对 food 类视频来说，10-30 个字的标题效果更好",
+            "标题长度：37 个字；对美食类视频来说，10-30 个字的标题效果更好",
         ),
         (
             "music_trending", 0.0, -1.0, Advice(1.0, 1.0),
             "Trending music: no; a trending sound does better for food videos",
-            "热门音乐：否；对 food 类视频来说，用热门音乐效果更好",
+            "热门音乐：否；对美食类视频来说，用热门音乐效果更好",
         ),
         (
             "hist_median_likes_log", math.log1p(34), -3.0, None,
@@ -130,7 +130,7 @@ def test_advice_names_the_options_that_beat_the_noise(
             "completion_rate", 0.4, 2.0, None,
             "Completion rate: 40%, above typical for food videos; this raises the chance of "
             "reaching 1,000 likes",
-            "完播率：40%，在 food 类视频中高于常见水平；这提高了达到 1,000 赞的概率",
+            "完播率：40%，在美食类视频中高于常见水平；这提高了达到 1,000 赞的概率",
         ),
         (
             "gap_to_threshold_log", math.log(3.2), 4.0, None,
