@@ -102,7 +102,7 @@ class Built:
 
 
 def _rounded(value: float, digits: int) -> float:
-    return float(round(value, digits))
+    return round(float(value), digits)  # a Python float: numpy scalars round far slower
 
 
 @dataclass
