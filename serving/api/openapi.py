@@ -39,6 +39,9 @@ def document(service: Any) -> bytes:
     """``service``'s OpenAPI document as JSON, with likecast's title, version and description."""
     spec = service.openapi_spec.asdict()
     spec["info"] = {"title": "likecast", "version": version("likecast"), "description": DESCRIPTION}
+    for tag in spec.get("tags", []):
+        if tag.get("name") == "Service APIs":
+            tag["description"] = "likecast's predictions: drafts, early videos, batches, what-if."
     return json.dumps(spec).encode()
 
 

@@ -17,6 +17,7 @@ EVENT_FIELDS = ("event", "from", "to", "serving", "version", "at", "worker")
 _TAG_MANAGER = re.compile(
     r"<!--\s*Google Tag Manager.*?<!--\s*End Google Tag Manager[^>]*-->", re.DOTALL | re.I
 )
+_CORNER = re.compile(r'<div class="version">.*?</svg></a>\s*</div>', re.DOTALL)
 _REMOTE = re.compile(r"<(script|iframe)\b[^>]*\bsrc=[\"']?(https?:)?//.*?</\1>", re.DOTALL | re.I)
 
 
@@ -44,5 +45,7 @@ def api_page() -> str:
 
     html = (Path(bentoml_server.__file__).parent / "main-openapi.html").read_text()
     html = _REMOTE.sub("", _TAG_MANAGER.sub("", html))
+    # likecast's title, and no "Powered by BentoML" corner linking away
+    html = _CORNER.sub("", html.replace("BentoML Prediction Service", "likecast API"))
     # its relative links assume the page is at "/", but it is served at "/docs" too
     return html.replace('"./static_content/', '"/static_content/')

@@ -363,6 +363,7 @@ class WhatIf(BaseModel):
         description="The duration to recommend, only when its gain beats the uncertainty."
     )
     advice: list[str] = Field(
-        description="In plain words: what to change, or that it makes no measurable difference."
+        description="In plain words, first on the posting time, then on the length: what "
+        "to change, or that it makes no measurable difference."
     )
     model_version: str

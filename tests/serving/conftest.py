@@ -61,29 +61,31 @@ def _serve(
         trained, fingerprint(small_data, small_dataset), settings, "serving-tests"
     )
     connect(settings).set_registered_model_alias("likecast", "champion", registered.version)
-    history = history_timeline(
-        small_dataset,
-        data_end(small_dataset),
-        1000,
-        settings.horizon_minutes,
-        settings.history_window,
-    )
-    write_store(history, settings.store_path)
-    port = free_port()
     env = {
-        **os.environ,
-        "LIKECAST_HOME": str(home),
         "LIKECAST_ADMIN_TOKEN": TOKEN,
         "LIKECAST_RELOAD_INTERVAL_S": "1",
         "LIKECAST_TRACKING_URI": settings.tracking_uri,
     }
+    yield from _store_and_serve(small_dataset, settings, env)
+
+
+def _store_and_serve(dataset: Dataset, settings: Settings, env: dict[str, str]) -> Iterator[Served]:
+    """The creator store of ``dataset`` in ``settings.home``, and `likecast serve` on it."""
+    history = history_timeline(
+        dataset, data_end(dataset), 1000, settings.horizon_minutes, settings.history_window
+    )
+    write_store(history, settings.store_path)
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [str(BIN / "likecast"), "serve", "--port", str(port)]
+    # only the settings given here: none of the developer's own LIKECAST_* leak in
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("LIKECAST_")}
+    environment = {**inherited, "LIKECAST_HOME": str(settings.home), **env}
     with (
-        (home / "serve.log").open("w") as log,
-        running(command, f"{url}/readyz", 180, env, log) as process,
+        (settings.home / "serve.log").open("w") as log,
+        running(command, f"{url}/readyz", 180, environment, log) as process,
     ):
-        yield Served(url, home, settings, process)
+        yield Served(url, settings.home, settings, process)
 
 
 # A model whose draft lessons are measured, for the round trip a creator makes on the page
@@ -103,17 +105,5 @@ def served_rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     settings = Settings(home=home)
     trained = fit(dataset, settings, {"num_boost_round": 150})
     folder = trained.bundle.save(home / "bundle")
-    history = history_timeline(
-        dataset, data_end(dataset), 1000, settings.horizon_minutes, settings.history_window
-    )
-    write_store(history, settings.store_path)
-    port = free_port()
-    env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_MODEL_URI": str(folder)}
-    env.pop("LIKECAST_TRACKING_URI", None)
-    url = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "likecast"), "serve", "--port", str(port)]
-    with (
-        (home / "serve.log").open("w") as log,
-        running(command, f"{url}/readyz", 180, env, log) as process,
-    ):
-        yield Served(url, home, settings, process)
+    # a folder, not the registry: no tracking server to poll
+    yield from _store_and_serve(dataset, settings, {"LIKECAST_MODEL_URI": str(folder)})

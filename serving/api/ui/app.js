@@ -55,8 +55,14 @@ function readNumber(input) {
   return {value};
 }
 
-function knownZone(zone) {
-  try { new Intl.DateTimeFormat("en", {timeZone: zone}); return true; } catch { return false; }
+// The zone's canonical name ("america/new_york" -> "America/New_York"), as the API spells
+// it; null when the browser does not know the zone.
+function canonicalZone(zone) {
+  try {
+    return new Intl.DateTimeFormat("en", {timeZone: zone}).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
 }
 
 // The request body and the problems found at fields ({field id: message}).
@@ -74,9 +80,10 @@ function readForm() {
   }
   data.music_trending = document.getElementById("music_trending").checked;
   if (!data.creator_id) problems.creator_id = t(state.language, "errRequired");
-  if (data.timezone && !knownZone(data.timezone)) {
-    problems.timezone = t(state.language, "errTimezone");
-  }
+  // an empty field means the browser's zone: the hours sent, charted and labelled agree
+  const zone = canonicalZone(data.timezone || browserZone());
+  if (zone) data.timezone = zone;
+  else problems.timezone = t(state.language, "errTimezone");
   const early = form.querySelectorAll("[data-early]");
   const isEarly = [...early].some((input) => input.value.trim() !== "");
   if (isEarly) readEarly(data, problems);
@@ -159,7 +166,9 @@ function fieldOf(loc) {
 // A stale answer beside a new error reads as the error's answer: it goes.
 function clearResult() {
   for (const id of ["result", "whatif"]) document.getElementById(id).hidden = true;
-  for (const id of ["factors", "warnings", "advice"]) document.getElementById(id).replaceChildren();
+  for (const id of ["factors", "warnings", "hour-advice", "length-advice"]) {
+    document.getElementById(id).replaceChildren();
+  }
   document.getElementById("probability").textContent = "–";
   state.whatif = null;
 }
@@ -182,7 +191,10 @@ async function loadModel() {
   if (!reply.ok) return;
   state.model = await reply.json();
   const select = document.getElementById("category");
-  const chosen = select.value || "food";  // the example draft is a noodle recipe
+  // the example draft is a noodle recipe; later (a language switch) the choice stays,
+  // "Not sure" included
+  const first = select.options.length <= 1;
+  const chosen = first ? "food" : select.value;
   // the service names its categories in the language asked (an older one does not)
   const names = state.model.category_names || {};
   select.replaceChildren(select.options[0], ...state.model.categories.map((name) => {
@@ -285,7 +297,10 @@ function drawWhatif() {
   const section = document.getElementById("whatif");
   section.hidden = !whatif;
   if (!whatif) return;
-  list("advice", whatif.advice || []);
+  // the API's advice is [on the posting time, on the length]: each under its own chart
+  const [onHour, onLength] = whatif.advice || [];
+  setText("hour-advice", onHour);
+  setText("length-advice", onLength);
   const language = state.language;
   const hourBars = whatif.hours.map((option) => ({
     label: String(option.local_hour).padStart(2, "0"), value: option.probability,
@@ -314,7 +329,9 @@ function summary(bars, unit) {
 // Brought into view when it landed below the fold (on a phone it does).
 function reveal() {
   const result = document.getElementById("result");
-  if (result.getBoundingClientRect().top > window.innerHeight * 0.5) {
+  // below the middle of the screen (a phone), or scrolled past above (a long early form)
+  const top = result.getBoundingClientRect().top;
+  if (top > window.innerHeight * 0.5 || top < 0) {
     const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     result.scrollIntoView({behavior: smooth ? "smooth" : "auto", block: "start"});
   }
@@ -335,7 +352,7 @@ async function predict() {
     // posting advice is for a video not yet posted
     const [answer, whatif] = await Promise.all(
       [post(path, data), isEarly ? null : post("/whatif", {...data, explain: false})]);
-    state.zone = data.timezone || browserZone();
+    state.zone = data.timezone;
     state.whatif = whatif;
     show(answer);
     drawWhatif();

@@ -306,7 +306,7 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
     # in likecast's words, not BentoML's boilerplate
     assert doc["info"]["version"] == version("likecast")
     assert "Accept-Language" in doc["info"]["description"]
-    assert "bentoml" not in json.dumps(doc["info"]).lower()
+    assert "bentoml" not in json.dumps([doc["info"], doc["tags"]]).lower()
 
 
 def test_the_api_documentation_page_answers(served: Served) -> None:
@@ -316,6 +316,9 @@ def test_the_api_documentation_page_answers(served: Served) -> None:
     # then it is the documentation page, reading likecast's document
     assert page.status_code == 200
     assert "swagger" in page.text.lower()
+    # under likecast's name, not BentoML's
+    assert "<title>likecast API</title>" in page.text
+    assert "BentoML" not in page.text
 
 
 def test_a_refusal_names_field_and_rule_without_library_words(served: Served) -> None:

@@ -157,7 +157,8 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
     expect(page.locator("#length-chart text.axis")).to_have_count(2)
     expect(page.locator("#hour-chart")).to_contain_text(zone)
     # the advice as the API said it, the recommended bar marked when there is one
-    expect(page.locator("#advice li")).to_have_count(len(whatif["advice"]))
+    expect(page.locator("#hour-advice")).to_have_text(whatif["advice"][0])
+    expect(page.locator("#length-advice")).to_have_text(whatif["advice"][1])
     assert [text for text in whatif["advice"] if not in_language(text, language)] == []
     best = 1 if whatif["best_hour"] else 0
     expect(page.locator("#hour-chart rect.best")).to_have_count(best)
@@ -192,6 +193,8 @@ def test_an_early_answer_shows_its_growth_and_no_posting_advice(page: Page) -> N
     assert sent["earlier"] == [{"age_minutes": 60, "likes": 20}]
     assert "posted_at" not in sent
     expect(page.locator("#result")).to_be_visible()
+    # the answer is brought into view, even from the bottom of the long early form
+    expect(page.locator("#probability")).to_be_in_viewport()
     # the growth it saw is said, in the page's language
     expect(page.locator("#growth")).to_have_text(answer["growth"]["text"])
     assert in_language(answer["growth"]["text"], language)
@@ -274,6 +277,29 @@ def test_an_unknown_creator_is_told_so_in_a_sentence(page: Page) -> None:
     for warning in answer["warnings"]:
         expect(page.locator("#warnings")).to_contain_text(warning)
     assert "cold_start" not in page.inner_text("#result")
+
+
+@pytest.mark.parametrize(("typed", "sent"), [("", None), ("america/new_york", "America/New_York")])
+def test_the_zone_sent_is_the_one_charted_and_not_sure_stays_not_sure(
+    page: Page, typed: str, sent: str | None
+) -> None:
+    language = language_of(page)
+    zone = sent or BROWSERS[language]["timezone_id"]
+    # given a draft with no category chosen and the time zone left empty or typed in lower case
+    draft(page)
+    page.select_option("#category", "")
+    page.fill("#timezone", typed)
+    # when the creator asks
+    body, _, _ = submit(page, "/predict_draft")
+    # then the zone the hours are read in is sent, spelled as the API spells it, and charted
+    assert body["timezone"] == zone
+    assert "category" not in body
+    expect(page.locator("#whatif")).to_contain_text(zone)
+    # and a language switch keeps "not sure"
+    other = "en" if language == "zh" else "zh"
+    with page.expect_response("**/model"):
+        page.click(f"[data-language='{other}']")
+    expect(page.locator("#category")).to_have_value("")
 
 
 def test_the_language_switch_changes_every_text_and_is_remembered(page: Page) -> None:
