@@ -200,18 +200,28 @@ def _advise(
     return out
 
 
+def as_good_as_best(options: np.ndarray, low: float, high: float) -> np.ndarray | None:
+    """Which options are worth advising, by the one rule the factors and the what-if share:
+    none unless the best lifts the answer above its interval (``low``, ``high``); then every
+    option also above it and within half the interval's width of the best, which the noise
+    cannot tell from the best.
+    """
+    best = float(np.max(options))
+    if best <= high:
+        return None
+    return (options > high) & (options >= best - (high - low) / 2)
+
+
 def best_options(
     values: np.ndarray, options: np.ndarray, current: float, low: float, high: float
 ) -> Advice | None:
-    """The range of options to advise, by ``serving.predictor.recommend``'s rule: only when
-    the best option lifts the answer above its interval; the options beside the best that are
-    also above it and within half the interval's width of the best count as equally good.
-    None when nothing beats the noise or the current value already lies in that range.
+    """The range of options to advise (``as_good_as_best``): the run of good options around
+    the best. None when nothing beats the noise or the current value already lies in it.
     """
-    best = int(np.argmax(options))
-    if options[best] <= high:
+    good = as_good_as_best(options, low, high)
+    if good is None:
         return None
-    good = (options > high) & (options >= options[best] - (high - low) / 2)
+    best = int(np.argmax(options))
     first = last = best
     while first > 0 and good[first - 1]:
         first -= 1

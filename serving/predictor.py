@@ -32,7 +32,7 @@ from features.store import CreatorStore, too_early
 from likecast.settings import Settings
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers
-from models.explain import explain
+from models.explain import as_good_as_best, explain
 from models.registry import LoadedModel
 from serving.api.errors import problem
 from serving.api.schemas import (
@@ -519,11 +519,10 @@ def recommend(
     """
     if not choice or not choice.get("measurable"):
         return None
-    best = max(o.probability for o in options)
-    if best <= high:
+    good = as_good_as_best(np.array([o.probability for o in options]), low, high)
+    if good is None:
         return None
-    near = [o for o in options if o.probability > high and o.probability >= best - (high - low) / 2]
-    return min(near, key=change)
+    return min((o for o, ok in zip(options, good, strict=True) if ok), key=change)
 
 
 def _advice(
