@@ -38,6 +38,11 @@ BROWSERS = {
 }
 SCREENS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 CASES = [(screen, language) for screen in SCREENS for language in BROWSERS]
+# flows beyond the list (draft, early, bad input, unknown creator, round trip,
+# accessibility) run at two pairs, each screen once and each language once: the suite's time
+TWO_CASES = pytest.mark.parametrize(
+    "page", [("phone", "en"), ("desktop", "zh")], indirect=True, ids=["phone-en", "desktop-zh"]
+)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 SMALLEST_LABEL_PX = 11
 MINUS = "\u2212"  # the page writes a minus sign, not a hyphen
@@ -203,6 +208,7 @@ def test_an_early_answer_shows_its_growth_and_no_posting_advice(page: Page) -> N
     screenshot(page, "early")
 
 
+@TWO_CASES
 def test_counts_past_the_threshold_are_shown_as_a_fact(page: Page) -> None:
     # given a posted video that already has more likes than the threshold
     draft(page)
@@ -279,6 +285,7 @@ def test_an_unknown_creator_is_told_so_in_a_sentence(page: Page) -> None:
     assert "cold_start" not in page.inner_text("#result")
 
 
+@TWO_CASES
 @pytest.mark.parametrize(("typed", "sent"), [("", None), ("america/new_york", "America/New_York")])
 def test_the_zone_sent_is_the_one_charted_and_not_sure_stays_not_sure(
     page: Page, typed: str, sent: str | None
@@ -302,6 +309,7 @@ def test_the_zone_sent_is_the_one_charted_and_not_sure_stays_not_sure(
     expect(page.locator("#category")).to_have_value("")
 
 
+@TWO_CASES
 def test_the_language_switch_changes_every_text_and_is_remembered(page: Page) -> None:
     start = language_of(page)
     other = "en" if start == "zh" else "zh"
