@@ -24,7 +24,8 @@ from training.metrics import (
 from training.train import BASELINES, TrainOutcome
 
 MODELS = ("lightgbm", *BASELINES)
-SHAP_ROWS = 3000
+# enough rows to rank features by mean |SHAP|; each row costs milliseconds (docs/decisions.md)
+SHAP_ROWS = 1000
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

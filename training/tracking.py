@@ -103,7 +103,6 @@ def log_and_register(
             mlflow.log_params(
                 {**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}}
             )
-            mlflow.log_metrics({**outcome.metrics, **beat_metrics(outcome.tables)})
             beats = disqualifying(baseline_beats(outcome.tables))
             mlflow.set_tag("baseline_beats_lightgbm", describe_beats(beats) or "none")
             mlflow.log_dict(spec_summary(outcome.bundle.spec), "feature_spec_summary.json")
@@ -120,6 +119,10 @@ def log_and_register(
             advance("model bundle")
             bundle_dir = outcome.bundle.save(tmp / "bundle")
             info = _log_pyfunc(outcome, bundle_dir)
+            # after the model, linked to it in one call: logged before, MLflow's log_model
+            # would fetch every metric's history again, one request per metric
+            metrics = {**outcome.metrics, **beat_metrics(outcome.tables)}
+            mlflow.log_metrics(metrics, model_id=info.model_id)
         advance("registering")
         try:
             version = mlflow.register_model(info.model_uri, settings.model_name)
