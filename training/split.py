@@ -26,26 +26,60 @@ class Split:
 
 def split_by_time(labeled: pd.DataFrame, shares: dict[str, float] = DEFAULT_SHARES) -> Split:
     """Slice labeled videos by posting time: train < valid (early stopping) < calib < test."""
-    if len(labeled) < MIN_VIDEOS:
+    posted = labeled["posted_at"].dt.as_unit("ns").array.asi8  # int64: no object per row
+    ordered = np.sort(posted)
+    cutoffs = cutoff_times(ordered, shares)
+    slices = slice_names(posted, cutoffs)
+    check_slices(slice_counts(slices, labeled["label"].to_numpy()))
+    return Split(slices, cutoff_labels(int(ordered[0]), cutoffs))
+
+
+def cutoff_times(
+    posted_sorted: np.ndarray, shares: dict[str, float] = DEFAULT_SHARES
+) -> np.ndarray:
+    """The first posting time (int64 ns) of each slice after the first, at the shares' bounds.
+
+    A slice is everything posted at or after its cutoff and before the next one, so videos
+    posted in the same instant share a slice: the training engines agree without comparing
+    video ids, and no test video shares a moment with a training one.
+    """
+    n = len(posted_sorted)
+    if n < MIN_VIDEOS:
         raise UserError(
-            f"only {len(labeled)} labeled videos; training needs at least {MIN_VIDEOS} "
+            f"only {n} labeled videos; training needs at least {MIN_VIDEOS} "
             "(videos whose horizon has passed)"
         )
-    ordered = labeled.reset_index(drop=True).sort_values(["posted_at", "video_id"], kind="stable")
-    bounds = np.cumsum([shares[s] for s in SLICES])
-    position = np.arange(len(ordered)) / len(ordered)
-    names = np.array(SLICES)[np.searchsorted(bounds, position, side="right")]
-    # back in the videos' own order, as fixed-width strings: comparing a million of them
-    # (one per example) is a vectorized compare, not a million Python string compares
-    slices = np.empty_like(names)
-    slices[ordered.index.to_numpy()] = names
-    posted = ordered["posted_at"].array  # stays datetime64: to_numpy() makes one object per row
-    cutoffs = {s: str(posted[names == s][0]) for s in SLICES if (names == s).any()}
-    for name in SLICES:
-        y = ordered["label"].to_numpy()[names == name]
-        if len(np.unique(y)) < 2:
+    bounds = np.cumsum([shares[s] for s in SLICES])[:-1]
+    first = np.ceil(bounds * n - 1e-9).astype(np.int64)  # the first position i with i/n >= bound
+    return posted_sorted[np.minimum(first, n - 1)]
+
+
+def slice_names(posted: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """Each video's slice name from its posting time (int64 ns)."""
+    return np.array(SLICES)[np.searchsorted(cutoffs, posted, side="right")]
+
+
+def slice_counts(slices: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Videos and hits per slice: what ``check_slices`` judges, summable across partitions."""
+    frame = pd.DataFrame({"slice": slices, "hits": labels.astype(np.int64)})
+    counts = frame.groupby("slice").agg(videos=("hits", "size"), hits=("hits", "sum"))
+    return counts.reindex(list(SLICES), fill_value=0)
+
+
+def check_slices(counts: pd.DataFrame) -> None:
+    """Refuse a split where a slice is empty or holds a single class."""
+    for name, row in counts.iterrows():
+        videos, hits = int(row["videos"]), int(row["hits"])
+        if hits in (0, videos):
+            one = "empty" if videos == 0 else int(hits == videos)
             raise UserError(
-                f"the {name} slice has a single class ({int(y[0]) if len(y) else 'empty'}): "
+                f"the {name} slice has a single class ({one}): "
                 "the threshold is never (or always) reached; lower --threshold or add data"
             )
-    return Split(slices, cutoffs)
+
+
+def cutoff_labels(first: int, cutoffs: np.ndarray) -> dict[str, str]:
+    """When each slice starts (the first posting time, then the cutoffs), as runs and
+    bundles record it."""
+    starts = [first, *(int(t) for t in cutoffs)]
+    return {s: str(pd.Timestamp(t, tz="UTC")) for s, t in zip(SLICES, starts, strict=True)}

@@ -34,8 +34,6 @@ from training.split import SLICES, Split, split_by_time
 
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
 
-Parts = dict[str, np.ndarray]  # slice name -> mask of its open examples
-
 
 class StageClock:
     """Wraps a progress callback and records how long each named stage took.
@@ -182,6 +180,78 @@ def prepare(
     return ex, spec, build_grid_features(ex.grid, spec, settings.feature_threads)
 
 
+@dataclass
+class Slice:
+    """One slice's open examples as the model sees them, and what evaluation reads of them."""
+
+    x: pd.DataFrame
+    y: np.ndarray
+    video_id: np.ndarray
+    age_minutes: np.ndarray
+
+
+@dataclass
+class TrainingSet:
+    """What fitting needs, however the examples were built (here or partition by partition).
+
+    ``train_x``/``train_y`` are what the booster trains on: frames here, Dask collections
+    when it trains on a cluster. ``train`` is the train slice in memory for the logistic
+    baseline and the typical values: all of it here, a sample of its videos on a cluster.
+    """
+
+    spec: FeatureSpec
+    train_x: Any
+    train_y: Any
+    train: Slice
+    valid: Slice
+    calib: Slice
+    test: Slice
+    test_rows: pd.DataFrame  # raw rows and label, for promotion and the logged model's example
+    test_new_creators: np.ndarray  # each test example: is its creator absent from train?
+    prior: float  # the train slice's hit rate among open examples
+    category_rates: dict[str, dict[str, Any]]
+    cutoffs: dict[str, str]
+    summary: dict[str, Any]
+
+
+def training_set(
+    dataset: Dataset, settings: Settings, advance: Callable[[str], None] = lambda _s: None
+) -> TrainingSet:
+    """The in-memory training set: every example of every slice."""
+    ex, spec, features = prepare(dataset, settings, advance)
+    parts = {name: ex.part(name) for name in SLICES}
+    video_ids = ex.grid.per_example("video_id")
+    ages = ex.grid.per_example("age_minutes")
+    sliced = {
+        name: Slice(features[mask], ex.y[mask], video_ids[mask], ages[mask])
+        for name, mask in parts.items()
+    }
+    creators = pd.factorize(ex.grid.videos["creator_id"])[0].repeat(ex.grid.ages)
+    trained_videos = ex.split.slices == "train"
+    train = sliced["train"]
+    return TrainingSet(
+        spec=spec,
+        train_x=train.x,
+        train_y=train.y,
+        train=train,
+        valid=sliced["valid"],
+        calib=sliced["calib"],
+        test=sliced["test"],
+        test_rows=ex.grid.rows(parts["test"]).assign(label=sliced["test"].y),
+        test_new_creators=~np.isin(creators[parts["test"]], creators[parts["train"]]),
+        prior=float(train.y.mean()),
+        category_rates=category_rates(
+            ex.grid.videos["category"].to_numpy()[trained_videos],
+            ex.y[:: ex.grid.ages][trained_videos],  # each video's label, once (video-major)
+        ),
+        cutoffs=ex.split.cutoffs,
+        summary={
+            "rows": {k: int(v.sum()) for k, v in parts.items()},
+            "decided_rows": int((~ex.open).sum()),
+        },
+    )
+
+
 def fit(
     dataset: Dataset,
     settings: Settings,
@@ -203,38 +273,46 @@ def fit(
         what ``training.tracking`` logs.
     """
     clock = StageClock(advance)
-    ex, spec, features = prepare(dataset, settings, clock.advance)
-    parts = {name: ex.part(name) for name in SLICES}
-    train_x, train_y = features[parts["train"]], ex.y[parts["train"]]
+    return fit_set(
+        training_set(dataset, settings, clock.advance), settings, params_override, clock, trainer
+    )
 
+
+def fit_set(
+    data: TrainingSet,
+    settings: Settings,
+    params_override: dict[str, Any],
+    clock: StageClock,
+    trainer: Callable[..., lgb.Booster] = train_booster,
+) -> TrainOutcome:
+    """Booster, blend, baselines and evaluation on a training set, however it was built."""
+    spec = data.spec
     clock.advance("lightgbm")
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
-    booster = trainer(train_x, train_y, features[parts["valid"]], ex.y[parts["valid"]], params)
+    booster = trainer(data.train_x, data.train_y, data.valid.x, data.valid.y, params)
 
     clock.advance("blend")
-    prior = float(train_y.mean())
-    logistic = fit_logistic(train_x, train_y, len(spec.categories), settings.seed)
-    calib = parts["calib"]
-    calib_videos = ex.grid.per_example("video_id")[calib]
-    bundle = blend(booster, spec, logistic, prior, features[calib], ex.y[calib], calib_videos)
-    drafts = calib & (ex.grid.per_example("age_minutes") == 0)
-    choices = draft_choices(bundle, to_matrix(features[drafts]), ex.y[drafts], settings.seed)
+    logistic = fit_logistic(data.train.x, data.train.y, len(spec.categories), settings.seed)
+    calib = data.calib
+    bundle = blend(booster, spec, logistic, data.prior, calib.x, calib.y, calib.video_id)
+    drafts = calib.age_minutes == 0
+    choices = draft_choices(bundle, to_matrix(calib.x[drafts]), calib.y[drafts], settings.seed)
 
     clock.advance("baselines")
-    test_x, test_y = features[parts["test"]], ex.y[parts["test"]]
+    test = data.test
     predictions = {
-        "lightgbm": bundle.predict_features(test_x),
-        **baseline_predictions(to_matrix(test_x), spec, logistic, prior),
+        "lightgbm": bundle.predict_features(test.x),
+        **baseline_predictions(to_matrix(test.x), spec, logistic, data.prior),
     }
 
     clock.advance("evaluation")
-    test_ages = ex.grid.per_example("age_minutes")[parts["test"]]
     tables = {
-        name: score_by_age(test_y, p, test_ages, spec.ages) for name, p in predictions.items()
+        name: score_by_age(test.y, p, test.age_minutes, spec.ages)
+        for name, p in predictions.items()
     }
     metrics = {
         **comparison_metrics(tables),
-        **creator_disjoint_metrics(ex, parts, predictions["lightgbm"]),
+        **creator_disjoint_metrics(test.y, predictions["lightgbm"], data.test_new_creators),
         **blend_weights(bundle),
         **{f"draft_{name}_loss_increase": c["loss_increase"] for name, c in choices.items()},
         "best_iteration": float(booster.best_iteration),
@@ -242,26 +320,19 @@ def fit(
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
     bundle.meta = bundle_meta(
-        bundle, settings, metrics, tables["lightgbm"], ex.split, prior, train_x
+        bundle, settings, metrics, tables["lightgbm"], data.cutoffs, data.prior, data.train.x
     )
     bundle.meta["draft_choices"] = choices  # what the what-if may advise on
-    trained_videos = ex.split.slices == "train"
-    bundle.meta["category_rates"] = category_rates(
-        ex.grid.videos["category"].to_numpy()[trained_videos],
-        ex.y[:: ex.grid.ages][trained_videos],  # each video's label, once (video-major)
-    )
+    bundle.meta["category_rates"] = data.category_rates
     return TrainOutcome(
         bundle=bundle,
         params={k: v for k, v in params.items() if k != "monotone_constraints"},
         tables=tables,
         metrics=metrics,
-        test_rows=ex.grid.rows(parts["test"]).assign(label=test_y),
-        test_predictions={**predictions, "y": test_y, "age_minutes": test_ages},
-        test_features=test_x,
-        summary={
-            "rows": {k: int(v.sum()) for k, v in parts.items()},
-            "decided_rows": int((~ex.open).sum()),
-        },
+        test_rows=data.test_rows,
+        test_predictions={**predictions, "y": test.y, "age_minutes": test.age_minutes},
+        test_features=test.x,
+        summary=data.summary,
     )
 
 
@@ -320,16 +391,12 @@ def comparison_metrics(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     return metrics
 
 
-def creator_disjoint_metrics(ex: Examples, parts: Parts, p: np.ndarray) -> dict[str, float]:
-    """Test metrics on creators never seen in training: does it generalize to new creators?
-
-    Empty when the test slice holds too few such examples (under 50) or a single class.
-    """
-    creators = pd.factorize(ex.grid.videos["creator_id"])[0].repeat(ex.grid.ages)
-    new = ~np.isin(creators[parts["test"]], creators[parts["train"]])
-    if new.sum() < 50 or len(np.unique(ex.y[parts["test"]][new])) < 2:
+def creator_disjoint_metrics(y: np.ndarray, p: np.ndarray, new: np.ndarray) -> dict[str, float]:
+    """Test metrics on creators never seen in training (``new``): does it generalize to new
+    creators? Empty when the test slice holds too few such examples (under 50) or one class."""
+    if new.sum() < 50 or len(np.unique(y[new])) < 2:
         return {}
-    result = score(ex.y[parts["test"]][new], p[new])
+    result = score(y[new], p[new])
     return {
         "test_new_creators_roc_auc": result["roc_auc"],
         "test_new_creators_log_loss": result["log_loss"],
@@ -342,7 +409,7 @@ def bundle_meta(
     settings: Settings,
     metrics: dict[str, float],
     by_age: pd.DataFrame,
-    split: Split,
+    cutoffs: dict[str, str],
     prior: float,
     train_x: pd.DataFrame,
 ) -> dict[str, Any]:
@@ -363,7 +430,7 @@ def bundle_meta(
             str(age): {name: float(v) if np.isfinite(v) else None for name, v in row.items()}
             for age, row in by_age.drop(index="all").iterrows()
         },
-        "split_cutoffs": split.cutoffs,
+        "split_cutoffs": cutoffs,
         "base_rate": prior,
         "typical": typical_values(train_x),
     }
