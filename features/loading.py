@@ -513,8 +513,47 @@ def _finish_snapshots(result: TableResult) -> pd.DataFrame:
 def load_dataset(data_dir: Path) -> Dataset:
     """Read, clean and cross-check the videos and snapshots tables under ``data_dir``."""
     data_dir = Path(data_dir)
-    videos = clean_table(read_table(find_table(data_dir, "videos")), "videos")
-    snapshots = clean_table(read_table(find_table(data_dir, "snapshots")), "snapshots")
+    return load_tables(find_table(data_dir, "videos"), find_table(data_dir, "snapshots"))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition of a data set: a file of videos and the file of their snapshots."""
+
+    name: str
+    videos: Path
+    snapshots: Path
+
+
+def data_parts(data_dir: Path) -> list[Part]:
+    """The data set's partitions: the same-named parts of its two table folders, or its two
+    tables whole as one partition.
+
+    A partition is meant to hold whole creators (their videos and those videos' snapshots);
+    the partitioned trainer checks that no creator or video appears in two.
+    """
+    data_dir = Path(data_dir)
+    videos, snapshots = find_table(data_dir, "videos"), find_table(data_dir, "snapshots")
+    if videos.is_dir() != snapshots.is_dir():
+        raise DataError(
+            f"{data_dir}: videos and snapshots must both be folders of parts or both be files"
+        )
+    if not videos.is_dir():
+        return [Part(data_dir.name or "data", videos, snapshots)]
+    by_name = [{p.name: p for p in parquet_parts(folder)} for folder in (videos, snapshots)]
+    unmatched = sorted(by_name[0].keys() ^ by_name[1].keys())
+    if unmatched:
+        raise DataError(
+            f"{data_dir}: videos/ and snapshots/ must hold parts of the same names (a part's "
+            f"snapshots beside its videos); unmatched: {', '.join(unmatched[:3])}"
+        )
+    return [Part(Path(n).stem, by_name[0][n], by_name[1][n]) for n in sorted(by_name[0])]
+
+
+def load_tables(videos_path: Path, snapshots_path: Path) -> Dataset:
+    """Read, clean and cross-check one videos table and the snapshots of its videos."""
+    videos = clean_table(read_table(videos_path), "videos")
+    snapshots = clean_table(read_table(snapshots_path), "snapshots")
     snapshots = attach_snapshots(videos, snapshots)
     return Dataset(
         videos=_finish_videos(videos),
@@ -544,6 +583,19 @@ def write_text_atomically(text: str, path: Path) -> None:
 
 def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:
     """What a run trained on: row counts, posting dates, and a hash of the input files."""
+    posted = dataset.videos["posted_at"]
+    return {
+        "videos": len(dataset.videos),
+        "snapshots": len(dataset.snapshots),
+        "rejected_rows": sum(len(r.rejects) for r in dataset.results.values()),
+        "first_posted": posted.min().isoformat(),
+        "last_posted": posted.max().isoformat(),
+        "sha256": files_digest(data_dir),
+    }
+
+
+def files_digest(data_dir: Path) -> str:
+    """A short hash of the data set's input files (names and bytes), read in blocks."""
     digest = hashlib.sha256()
     for table in ("videos", "snapshots"):
         path = find_table(Path(data_dir), table)
@@ -553,12 +605,4 @@ def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:
             with file.open("rb") as handle:
                 while block := handle.read(1 << 20):
                     digest.update(block)
-    posted = dataset.videos["posted_at"]
-    return {
-        "videos": len(dataset.videos),
-        "snapshots": len(dataset.snapshots),
-        "rejected_rows": sum(len(r.rejects) for r in dataset.results.values()),
-        "first_posted": posted.min().isoformat(),
-        "last_posted": posted.max().isoformat(),
-        "sha256": digest.hexdigest()[:16],
-    }
+    return digest.hexdigest()[:16]

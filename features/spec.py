@@ -115,17 +115,42 @@ def fit_spec(
     ages: tuple[float, ...],
 ) -> FeatureSpec:
     """Learn categories and the per-age log-linear offsets from training rows only."""
-    categories = tuple(sorted(str(c) for c in pd.unique(rows["category"].dropna())))
+    categories, moments = spec_moments(rows, likes_at_horizon)
+    return spec_from_moments(categories, moments, threshold, horizon_minutes, timezone, ages)
+
+
+def spec_moments(rows: pd.DataFrame, likes_at_horizon: pd.Series) -> tuple[set[str], pd.DataFrame]:
+    """What the spec learns from some training rows, in a form that adds up across
+    partitions: their categories, and per age the count, sum and sum of squares of the
+    log gap between the likes seen and the likes at the horizon."""
+    categories = {str(c) for c in pd.unique(rows["category"].dropna())}
     observed = rows["obs_age_minutes"].notna() & likes_at_horizon.notna()
     gap = np.log1p(likes_at_horizon[observed]) - np.log1p(rows.loc[observed, "likes"])
-    by_age = pd.DataFrame({"age": rows.loc[observed, "age_minutes"], "gap": gap})
-    stats = by_age.groupby("age")["gap"].agg(["mean", "std"]).dropna()
+    by_age = pd.DataFrame({"age": rows.loc[observed, "age_minutes"], "gap": gap, "sq": gap**2})
+    moments = by_age.groupby("age").agg(n=("gap", "size"), sum=("gap", "sum"), sumsq=("sq", "sum"))
+    return categories, moments
+
+
+def spec_from_moments(
+    categories: set[str],
+    moments: pd.DataFrame,
+    threshold: int,
+    horizon_minutes: float,
+    timezone: str,
+    ages: tuple[float, ...],
+) -> FeatureSpec:
+    """The spec from ``spec_moments`` (summed over partitions, if any): each age's mean and
+    sample standard deviation of the gap."""
+    n = moments["n"].astype(float)
+    mean = moments["sum"] / n
+    variance = (moments["sumsq"] - n * mean**2) / (n - 1).where(n > 1)
+    stats = pd.DataFrame({"mean": mean, "std": np.sqrt(variance.clip(lower=0))}).dropna()
     fitted_ages = (*stats.index.astype(float), horizon_minutes)
     offsets = (*stats["mean"].astype(float), 0.0)
     sigmas = (*stats["std"].clip(lower=0.05).astype(float), 0.05)
     order = np.argsort(fitted_ages)
     return FeatureSpec(
-        categories=categories,
+        categories=tuple(sorted(categories)),
         threshold=threshold,
         horizon_minutes=horizon_minutes,
         timezone=timezone,

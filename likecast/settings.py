@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     history_window: int = Field(
         default=30, ge=1, description="Closed videos per creator that history statistics use."
     )
+    gather_rows: int = Field(
+        default=1_000_000,
+        ge=1000,
+        description="Most examples of each held-out slice a Dask training run gathers.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,9 +115,21 @@ def train_command(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address (default: a LocalCluster here)."
     ),
+    negative_rate: float = typer.Option(
+        1.0,
+        "--negative-rate",
+        help="Dask engine: share of negative train examples the booster trains on (0-1]; "
+        "the answers are corrected and calibrated for it.",
+    ),
+    work: Path | None = typer.Option(
+        None,
+        "--work",
+        help="Dask engine: folder for the passes' files, at the same path on every worker "
+        "(default: under LIKECAST_HOME); emptied after.",
+    ),
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
-    from features.loading import fingerprint
+    from features.loading import data_parts, fingerprint
     from models.mlflow_client import connect
     from training.metrics import baseline_beats, describe_beats, disqualifying
     from training.tracking import log_and_register
@@ -124,23 +137,32 @@ def train_command(
 
     if engine not in ("local", "dask"):
         raise UserError(f"--engine: expected local or dask, got {engine!r}")
-    if scheduler and engine != "dask":
-        raise UserError("--scheduler needs --engine dask")
+    for name, given in (("--scheduler", scheduler), ("--work", work)):
+        if given and engine != "dask":
+            raise UserError(f"{name} needs --engine dask")
+    if negative_rate != 1.0 and engine != "dask":
+        raise UserError("--negative-rate needs --engine dask")
 
     settings = _settings(threshold, horizon_days, seed)
     overrides = _read_params(params)
     client = connect(settings)  # fail before the work, not after it
-    clean_leftovers(client, experiment)
-    with stages("train", 12) as advance:
-        advance("loading data")
-        dataset = _load(data, settings)
-        if engine == "dask":
-            outcome = _fit_on_dask(dataset, settings, overrides, advance, scheduler)
-        else:
+    work = work or settings.home / "work"
+    clean_leftovers(client, experiment, work)
+    if engine == "dask":
+        parts = len(data_parts(data))
+        with stages("train", 3 * (parts + 1) + 7) as advance:
+            outcome, prints = _fit_on_dask(
+                data, settings, overrides, advance, scheduler, work, negative_rate
+            )
+            registered = log_and_register(outcome, prints, settings, experiment, advance)
+    else:
+        with stages("train", 12) as advance:
+            advance("loading data")
+            dataset = _load(data, settings)
             outcome = fit(dataset, settings, overrides, advance)
-        registered = log_and_register(
-            outcome, fingerprint(data, dataset), settings, experiment, advance
-        )
+            registered = log_and_register(
+                outcome, fingerprint(data, dataset), settings, experiment, advance
+            )
     beats = baseline_beats(outcome.tables)
     _print_tables(outcome.tables, beats)
     losses = disqualifying(beats)
@@ -156,28 +178,40 @@ def train_command(
     )
 
 
-def clean_leftovers(client: Any, experiment: str) -> None:
+def clean_leftovers(client: Any, experiment: str, work: Path | None = None) -> None:
     """Runs and temp folders of killed trains (see training/leftovers.py)."""
     from training.leftovers import fail_orphaned_runs, remove_stale_temp_folders
 
     for run_id in fail_orphaned_runs(client, experiment):
         stderr().print(f"marked run {run_id} FAILED: the train that ran it was killed")
     remove_stale_temp_folders()
+    if work is not None and work.is_dir():
+        remove_stale_temp_folders(work)
 
 
 def _fit_on_dask(
-    dataset: Dataset,
+    data: Path,
     settings: Settings,
     overrides: dict[str, Any],
     advance: Callable[[str], None],
     scheduler: str | None,
-) -> Any:
-    from training.distributed import cluster, dask_trainer
-    from training.train import fit
+    work: Path,
+    negative_rate: float,
+) -> tuple[Any, dict[str, str | int]]:
+    from training.distributed import cluster
+    from training.leftovers import temp_prefix
+    from training.partitioned import fit_partitioned
 
+    work.mkdir(parents=True, exist_ok=True)
+    warn = stderr().print
     # without a scheduler: one worker per LightGBM thread allowed, the cores a local run uses
-    with cluster(scheduler, settings.lgbm_threads) as client:
-        return fit(dataset, settings, overrides, advance, dask_trainer(client))
+    with (
+        tempfile.TemporaryDirectory(prefix=temp_prefix(), dir=work) as folder,
+        cluster(scheduler, settings.lgbm_threads) as client,
+    ):
+        return fit_partitioned(
+            data, settings, overrides, client, Path(folder), negative_rate, advance, warn
+        )
 
 
 def _print_tables(tables: Mapping[str, Any], beats: Sequence[Beat]) -> None:

@@ -101,22 +101,32 @@ class TrainOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def build_examples(
+@dataclass
+class Labeled:
+    """Every labeled video at every grid age, before the split (video-major rows)."""
+
+    grid: Grid
+    y: np.ndarray
+    likes_at_horizon: pd.Series
+    open: np.ndarray
+    videos: pd.DataFrame  # each labeled video's video_id, posted_at and label, in grid order
+
+
+def labeled_examples(
     dataset: Dataset,
     settings: Settings,
-    threshold: int,
-    horizon_minutes: float,
     advance: Callable[[str], None],
-) -> Examples:
-    """Label the videos, split them by time and lay them out at every training age.
+    threads: int,
+) -> Labeled:
+    """Label the videos and lay the labeled ones out at every training age.
 
     Args:
-        dataset: The loaded videos and snapshots.
-        settings: Ages, history window and threads.
-        threshold: Likes that make a hit.
-        horizon_minutes: Time a video has to reach ``threshold``.
+        dataset: The loaded videos and snapshots (all of them, or one partition's).
+        settings: Threshold, horizon, ages and history window.
         advance: Called with each stage's name as it starts.
+        threads: Threads for the snapshot look-ups.
     """
+    threshold, horizon_minutes = settings.threshold, settings.horizon_minutes
     advance("labels")
     labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
     advance("creator history")
@@ -124,20 +134,9 @@ def build_examples(
         dataset.videos, labels, threshold, horizon_minutes, settings.history_window
     )
     labeled = labels["labeled"].to_numpy()
-    split = split_by_time(
-        pd.DataFrame(
-            {
-                "video_id": dataset.videos["video_id"][labeled],
-                "posted_at": dataset.videos["posted_at"][labeled],
-                "label": labels["label"][labeled],
-            }
-        )
-    )
     advance("examples")
     ages = settings.training_ages
-    grid = grid_examples(
-        per_video[labeled], dataset.snapshots, ages, horizon_minutes, settings.feature_threads
-    )
+    grid = grid_examples(per_video[labeled], dataset.snapshots, ages, horizon_minutes, threads)
     repeat = np.repeat(np.flatnonzero(labeled), len(ages))
     _, decided = known_outcome(
         grid.observed["likes"].to_numpy(),
@@ -146,16 +145,37 @@ def build_examples(
         threshold,
         horizon_minutes,
     )
-    return Examples(
+    return Labeled(
         grid=grid,
         y=labels["label"].to_numpy()[repeat],
         likes_at_horizon=pd.Series(
             labels["likes_at_horizon"].to_numpy()[repeat], index=grid.observed.index
         ),
-        slice=split.slices.repeat(len(ages)),  # the grid keeps the labeled videos' order
-        split=split,
         # at the horizon a video without counts is unanswerable, not the model's to learn
         open=~decided & (grid.observed["age_minutes"].to_numpy() < horizon_minutes),
+        videos=pd.DataFrame(
+            {
+                "video_id": dataset.videos["video_id"][labeled],
+                "posted_at": dataset.videos["posted_at"][labeled],
+                "label": labels["label"][labeled],
+            }
+        ).reset_index(drop=True),
+    )
+
+
+def build_examples(
+    dataset: Dataset, settings: Settings, advance: Callable[[str], None]
+) -> Examples:
+    """Labeled examples, split by time."""
+    labeled = labeled_examples(dataset, settings, advance, settings.feature_threads)
+    split = split_by_time(labeled.videos)
+    return Examples(
+        grid=labeled.grid,
+        y=labeled.y,
+        likes_at_horizon=labeled.likes_at_horizon,
+        slice=split.slices.repeat(labeled.grid.ages),  # the grid keeps the videos' order
+        split=split,
+        open=labeled.open,
     )
 
 
@@ -166,7 +186,7 @@ def prepare(
 
     Training, tuning and the training benchmark all start here.
     """
-    ex = build_examples(dataset, settings, settings.threshold, settings.horizon_minutes, advance)
+    ex = build_examples(dataset, settings, advance)
     train = ex.part("train")
     advance("features")
     spec = fit_spec(
@@ -443,11 +463,21 @@ def category_rates(categories: np.ndarray, labels: np.ndarray) -> dict[str, dict
     videos reach 1000 likes", a fact of the training videos, not a model output. Videos
     without a category count in no category.
     """
+    return rates_of(category_counts(categories, labels))
+
+
+def category_counts(categories: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Videos and hits per category, summable across partitions."""
     frame = pd.DataFrame({"category": categories, "label": labels}).dropna(subset="category")
-    table = frame.groupby(frame["category"].astype(str))["label"].agg(["mean", "size"])
+    grouped = frame.groupby(frame["category"].astype(str))["label"]
+    return pd.DataFrame({"videos": grouped.size(), "hits": grouped.sum()})
+
+
+def rates_of(counts: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``category_rates`` from (summed) ``category_counts``."""
     return {
-        str(name): {"rate": float(row["mean"]), "videos": int(row["size"])}
-        for name, row in table.iterrows()
+        str(name): {"rate": float(row["hits"] / row["videos"]), "videos": int(row["videos"])}
+        for name, row in counts.iterrows()
     }
 
 

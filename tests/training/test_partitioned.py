@@ -1,0 +1,204 @@
+"""Training on a Dask cluster, partition by partition: a real `dask scheduler` and two
+`dask worker` processes started from the command line, as a user would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dask.distributed import Client
+
+from features.loading import load_dataset
+from features.simulator import simulate, write_platform
+from likecast.settings import Settings
+from models.estimator import to_matrix
+from tests.conftest import BIN, SMALL, free_port, run_cli, running
+from training.metrics import score
+from training.partitioned import fit_partitioned
+from training.train import TrainOutcome, fit
+
+pytestmark = pytest.mark.slow  # starts a scheduler, workers and subprocesses
+
+ROUNDS = {"num_boost_round": 150}
+
+
+def split_by_creator(data: Path, out: Path, parts: int) -> Path:
+    """A single-file data set as ``parts`` Parquet parts, each holding whole creators."""
+    videos = pd.read_parquet(data / "videos.parquet")
+    snapshots = pd.read_parquet(data / "snapshots.parquet")
+    owner = pd.util.hash_array(videos["creator_id"].to_numpy(dtype=object)) % parts
+    for i in range(parts):
+        mine = videos[owner == i]
+        for table, frame in (
+            ("videos", mine),
+            ("snapshots", snapshots[snapshots["video_id"].astype(str).isin(mine["video_id"])]),
+        ):
+            (out / table).mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(out / table / f"part-{i:05d}.parquet", index=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A scheduler and two single-threaded workers, each its own process, on loopback."""
+    port, dashboard = free_port(), free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    folder = tmp_path_factory.mktemp("dask")
+    with ExitStack() as stack:
+        stack.enter_context(
+            running(
+                [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                 "--dashboard-address", f"127.0.0.1:{dashboard}"],
+                f"http://127.0.0.1:{dashboard}/health",
+                60,
+            )
+        )  # fmt: skip
+        for name in ("w1", "w2"):
+            stack.enter_context(
+                running(
+                    [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--name", name,
+                     "--no-dashboard", "--local-directory", str(folder / name)],
+                    f"http://127.0.0.1:{dashboard}/health",
+                    60,
+                )
+            )  # fmt: skip
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+
+
+@pytest.fixture(scope="module")
+def parts(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return split_by_creator(small_data, tmp_path_factory.mktemp("parts"), 3)
+
+
+@pytest.fixture(scope="module")
+def on_cluster(
+    parts: Path, scheduler: str, tmp_path_factory: pytest.TempPathFactory
+) -> TrainOutcome:
+    settings = Settings(home=tmp_path_factory.mktemp("dask-home"))
+    with Client(scheduler) as client:
+        outcome, _ = fit_partitioned(
+            parts, settings, ROUNDS, client, tmp_path_factory.mktemp("work")
+        )
+    return outcome
+
+
+def _by_row(outcome: TrainOutcome) -> pd.DataFrame:
+    """The test slice's features, keyed by video and age, in one order."""
+    frame = outcome.test_features.assign(video_id=outcome.test_rows["video_id"].to_numpy())
+    return frame.sort_values(["video_id", "age_minutes"]).set_index(["video_id", "age_minutes"])
+
+
+def test_partitions_give_the_local_features_for_the_same_rows(
+    on_cluster: TrainOutcome, parts: Path
+) -> None:
+    # given the same data trained on locally (the loader reads the parts as one table)
+    local = fit(load_dataset(parts), Settings(home=Path("/nonexistent")), ROUNDS)
+    # then the slices hold the same examples, cut at the same moments
+    assert on_cluster.summary["rows"] == local.summary["rows"]
+    assert on_cluster.summary["decided_rows"] == local.summary["decided_rows"]
+    assert on_cluster.bundle.meta["split_cutoffs"] == local.bundle.meta["split_cutoffs"]
+    assert on_cluster.bundle.meta["category_rates"] == local.bundle.meta["category_rates"]
+    # and every feature of every test row is the local one, up to the spec's float sums
+    ours, theirs = _by_row(on_cluster), _by_row(local)
+    assert ours.index.equals(theirs.index)
+    np.testing.assert_allclose(to_matrix(ours), to_matrix(theirs), rtol=1e-12, atol=1e-12)
+    # and the models agree within the documented tolerance (docs/decisions.md)
+    auc = {k: o.metrics["test_roc_auc"] for k, o in (("dask", on_cluster), ("local", local))}
+    assert abs(auc["dask"] - auc["local"]) < 0.01, auc
+
+
+def test_down_sampled_negatives_still_give_calibrated_answers(
+    parts: Path, scheduler: str, tmp_path: Path, on_cluster: TrainOutcome
+) -> None:
+    # given a booster that saw only a quarter of the negative examples
+    settings = Settings(home=tmp_path / "home")
+    with Client(scheduler) as client:
+        sampled, _ = fit_partitioned(parts, settings, ROUNDS, client, tmp_path / "work", 0.25)
+    assert sampled.summary["booster_rows"] < 0.5 * sampled.summary["rows"]["train"]
+    # when its answers and its raw booster's are compared with the test labels
+    y = sampled.test_predictions["y"]
+    answers = sampled.test_predictions["lightgbm"]
+    raw = sampled.bundle.booster.predict(to_matrix(sampled.test_features))
+    # then the raw booster overstates the hit rate (what the correction is for)
+    assert raw.mean() > 1.5 * y.mean()
+    # and the served answers match it, as well calibrated as the full model's
+    assert abs(answers.mean() - y.mean()) < 0.02
+    full = on_cluster.test_predictions
+    assert score(y, answers)["ece"] < score(full["y"], full["lightgbm"])["ece"] + 0.02
+    assert sampled.params["negative_rate"] == 0.25
+
+
+def test_training_through_a_scheduler_registers_a_model_as_good_as_local(
+    parts: Path, scheduler: str, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given partitioned data, a running cluster, and a local model of the same data and rounds
+    params = tmp_path / "rounds.json"
+    params.write_text(json.dumps(ROUNDS))
+    env = {"LIKECAST_HOME": str(tmp_path / "home")}
+    # when a user trains through the scheduler
+    trained = run_cli(
+        "train", "--data", str(parts), "--params", str(params), "--engine", "dask",
+        "--scheduler", scheduler, env=env, timeout=600,
+    )  # fmt: skip
+    # then a version is registered, and the passes' work folder is gone
+    assert trained.returncode == 0, trained.stderr
+    assert "registered likecast version 1" in " ".join(trained.stdout.split())
+    assert not any((tmp_path / "home" / "work").iterdir())
+    # and on videos neither model saw, it is as good as the local model
+    unseen = tmp_path / "unseen"
+    write_platform(simulate(replace(SMALL, seed=12)), unseen)
+    metrics = {}
+    for name, model in (("dask", "models:/likecast/1"), ("local", str(bundle_dir))):
+        out = tmp_path / f"{name}.json"
+        result = run_cli(
+            "evaluate", "--model", model, "--data", str(unseen), "--output", str(out), env=env
+        )
+        assert result.returncode == 0, result.stderr
+        metrics[name] = json.loads(out.read_text())["all"]
+    assert abs(metrics["dask"]["roc_auc"] - metrics["local"]["roc_auc"]) < 0.01, metrics
+    assert metrics["dask"]["log_loss"] < 1.05 * metrics["local"]["log_loss"], metrics
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("creator in two parts", "appears in parts part-00000 and part-00001"),
+        ("unmatched part", "unmatched: part-00002.parquet"),
+    ],
+)
+def test_data_not_partitioned_by_creator_is_refused_in_one_line(
+    parts: Path, scheduler: str, tmp_path: Path, damage: str, message: str, cli
+) -> None:
+    # given partitioned data with one flaw
+    data = tmp_path / "data"
+    for table in ("videos", "snapshots"):
+        (data / table).mkdir(parents=True)
+        for part in sorted((parts / table).glob("*.parquet")):
+            (data / table / part.name).write_bytes(part.read_bytes())
+    if damage == "creator in two parts":
+        first = pd.read_parquet(data / "videos" / "part-00000.parquet")
+        second = pd.read_parquet(data / "videos" / "part-00001.parquet")
+        second.loc[second.index[0], "creator_id"] = first["creator_id"].iloc[0]
+        second.to_parquet(data / "videos" / "part-00001.parquet", index=False)
+    else:
+        (data / "snapshots" / "part-00002.parquet").unlink()
+    # when a user trains on it through the scheduler
+    result = cli("train", "--data", str(data), "--engine", "dask", "--scheduler", scheduler)
+    # then the command fails with one line that says why
+    assert result.code != 0
+    assert message in result.text
+    assert "Traceback" not in result.text
+
+
+def test_dask_only_options_are_refused_with_the_local_engine(cli, small_data: Path) -> None:
+    result = cli("train", "--data", str(small_data), "--negative-rate", "0.5")
+    assert result.code == 2
+    assert "--negative-rate needs --engine dask" in result.text
