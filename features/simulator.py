@@ -7,6 +7,8 @@ pool several times larger. Time runs on an "activity clock" that follows the aud
 so the same round completes faster at 20:00 than at 04:00. Per-play medians are calibrated to
 KuaiRand-Pure (docs/facts.md); the share of hits is a parameter, met by
 bisection on a pilot sample because the platform, not a formula, decides who crosses.
+A large platform is made in parts of about ``part_videos`` videos, each with creators of its
+own, so memory is bounded by a part and a creator's history never crosses a part.
 """
 
 from __future__ import annotations
@@ -663,11 +665,15 @@ def write_parts(
     for folder in folders.values():
         folder.mkdir(parents=True)
     say = progress or (lambda _part, _stage: None)
-    for number, platform in enumerate(platforms):
+    # a count, not enumerate(): its reused result tuple holds the last part while the next
+    # one is made, and doubles the peak
+    number = 0
+    for platform in platforms:
         say(number, "writing Parquet")
         for name, table in _tables(platform).items():
             pq.write_table(table, folders[name] / f"part-{number:05d}.parquet")
-        del platform  # the next part is made without this one in memory
+        del platform, table  # the next part is made without this one in memory
+        number += 1  # noqa: SIM113 (enumerate would hold the last part, above)
     # the older tables go first: a kill between the two loops leaves tables missing, not mixed
     for name in TABLE_NAMES:
         (out / f"{name}.parquet").unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -360,6 +361,27 @@ def test_a_table_likecast_did_not_write_is_refused(
     assert "\n" not in str(refused.value)
     # and nothing else was written
     assert files(tmp_path) == {stranger}
+
+
+def test_one_part_is_in_memory_at_a_time(tmp_path: Path) -> None:
+    # given every part made, watched without being held
+    made: list[weakref.ref[Platform]] = []
+    alive: list[int] = []
+
+    def watched(platforms: Iterator[Platform]) -> Iterator[Platform]:
+        for platform in platforms:
+            made.append(weakref.ref(platform))
+            yield platform
+            del platform
+
+    def show(part: int, stage: str) -> None:
+        if stage == "creators and videos":
+            alive.append(sum(ref() is not None for ref in made))
+
+    # when the parts are made and written
+    write_parts(watched(simulate_parts(PARTS, show)), tmp_path, show)
+    # then no earlier part is in memory when the next one is begun
+    assert alive == [0, 0, 0]
 
 
 def test_a_killed_run_leaves_the_older_data_set(parts: list[Platform], tmp_path: Path) -> None:
