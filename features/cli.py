@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from likecast.console import stages, stderr
+from likecast.console import parts_progress, stderr
 from likecast.instants import parse_instant
 from likecast.settings import get_settings
 
@@ -33,9 +33,23 @@ def simulate_command(
     start: str = typer.Option(
         "2026-06-01", "--start", help="First day of posting (local time), as YYYY-MM-DD."
     ),
+    part_videos: int = typer.Option(
+        500_000,
+        "--part-videos",
+        min=1000,
+        help="Videos per part, each with creators of its own; more videos than this are made "
+        "one part at a time and written as OUT/<table>/part-00000.parquet, part-00001...",
+    ),
 ) -> None:
     """Simulate a Kuaishou-like platform and write its tables as Parquet."""
-    from features.simulator import SimConfig, simulate, write_platform
+    from features.loading import parquet_rows
+    from features.simulator import (
+        SimConfig,
+        part_count,
+        simulate_parts,
+        write_parts,
+        write_platform,
+    )
 
     settings = get_settings()
     cfg = SimConfig(
@@ -47,14 +61,22 @@ def simulate_command(
         window_days=days,
         timezone=settings.timezone,
         start=parse_instant(start, "--start").strftime("%Y-%m-%d"),
+        part_videos=part_videos,
     )
-    with stages("simulate", 6) as advance:
-        platform = simulate(cfg, progress=advance)
-        advance("writing Parquet")
-        paths = write_platform(platform, out)
+    parts = part_count(cfg)
+    with parts_progress("simulate", parts) as show:
+        platforms = simulate_parts(cfg, progress=show)
+        if parts == 1:
+            platform = next(platforms)
+            show(0, "writing Parquet")
+            paths = write_platform(platform, out)
+        else:
+            paths = write_parts(platforms, out, progress=show)
     stderr().print(
-        f"wrote {len(platform.videos):,} videos and {platform.snapshots.num_rows:,} snapshots "
-        f"to {out} ({', '.join(p.name for p in paths.values())})"
+        f"wrote {parquet_rows(paths['videos']):,} videos and "
+        f"{parquet_rows(paths['snapshots']):,} snapshots in "
+        f"{parts} part{'s' if parts > 1 else ''} to {out} "
+        f"({', '.join(p.name + ('/' if p.is_dir() else '') for p in paths.values())})"
     )
 
 

@@ -145,6 +145,12 @@ def parquet_parts(folder: Path) -> list[Path]:
     return files
 
 
+def parquet_rows(path: Path) -> int:
+    """The rows of a Parquet file or folder of parts, from their footers: no data is read."""
+    files = parquet_parts(path) if path.is_dir() else [path]
+    return sum(pq.read_metadata(file).num_rows for file in files)
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, or a folder of Parquet parts, as raw columns."""
     if not path.exists():

@@ -7,18 +7,25 @@ pool several times larger. Time runs on an "activity clock" that follows the aud
 so the same round completes faster at 20:00 than at 04:00. Per-play medians are calibrated to
 KuaiRand-Pure (docs/facts.md); the share of hits is a parameter, met by
 bisection on a pilot sample because the platform, not a formula, decides who crosses.
+A large platform is made in parts of about ``part_videos`` videos, each with creators of its
+own, so memory is bounded by a part and a creator's history never crosses a part.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from likecast.errors import UserError
 
 # -- the platform's fixed facts ------------------------------------------------------------
 
@@ -118,6 +125,7 @@ class SimConfig:
     timezone: str = "Asia/Shanghai"
     videos_per_creator: float = 6.0
     pilot_videos: int = 30_000
+    part_videos: int = 500_000  # videos per part: memory is bounded by a part, not the total
 
 
 @dataclass
@@ -149,9 +157,63 @@ def activity_clock(local_hours: np.ndarray) -> np.ndarray:
     return days * 24.0 + _CUM_ACTIVITY[hour] + ACTIVITY[hour] * (rest - hour)
 
 
-def _ids(prefix: str, n: int) -> np.ndarray:
-    width = max(6, len(str(n)))
-    return np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), width))
+def _ids(prefix: str, first: int, n: int, total: int) -> np.ndarray:
+    """Ids ``first`` to ``first + n - 1``, all as wide as the data set's ``total`` needs."""
+    width = max(6, len(str(total)))
+    return np.char.add(prefix, np.char.zfill(np.arange(first, first + n).astype(str), width))
+
+
+# -- parts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One part of the data set: its own creators, its videos, where their ids start."""
+
+    number: int
+    videos: int
+    first_video: int
+    first_creator: int
+    all_creators: int  # in the whole data set, for the ids' width
+
+
+def part_count(cfg: SimConfig) -> int:
+    """How many parts ``cfg`` is made in: as few as keep each within ``part_videos`` videos."""
+    return -(-cfg.videos // cfg.part_videos)
+
+
+def _creator_count(cfg: SimConfig, videos: int) -> int:
+    return max(1, round(videos / cfg.videos_per_creator))
+
+
+def _plan(cfg: SimConfig) -> list[_Part]:
+    """Parts of nearly equal size, their ids following on from the part before."""
+    count = part_count(cfg)
+    sizes = [cfg.videos // count + (k < cfg.videos % count) for k in range(count)]
+    creators = [_creator_count(cfg, size) for size in sizes]
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    first_creators = np.concatenate([[0], np.cumsum(creators)[:-1]])
+    return [
+        _Part(k, sizes[k], int(firsts[k]), int(first_creators[k]), sum(creators))
+        for k in range(count)
+    ]
+
+
+Seed = int | np.random.SeedSequence
+
+
+def _seeds(seed: int, part: int) -> tuple[Seed, Seed]:
+    """The seeds of a part's draws and of its traffic rounds.
+
+    Part 0 keeps the streams a one-part run has always used, so data sets within one part are
+    the ones made before parts existed; later parts get streams of their own from (seed, part).
+    """
+    if part == 0:
+        return seed, seed + 2
+    return (
+        np.random.SeedSequence(seed, spawn_key=(part, 0)),
+        np.random.SeedSequence(seed, spawn_key=(part, 2)),
+    )
 
 
 # -- creators and videos --------------------------------------------------------------------
@@ -170,13 +232,11 @@ def _creators(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     }
 
 
-def _videos(rng: np.random.Generator, cfg: SimConfig) -> tuple[dict[str, np.ndarray], dict]:
-    n_creators = max(1, round(cfg.videos / cfg.videos_per_creator))
+def _videos(rng: np.random.Generator, cfg: SimConfig, n: int) -> tuple[dict[str, np.ndarray], dict]:
+    """``n`` videos of creators of their own, posted over the data set's whole window."""
+    n_creators = _creator_count(cfg, n)
     creators = _creators(rng, n_creators)
-    creator = rng.choice(
-        n_creators, cfg.videos, p=creators["activity"] / creators["activity"].sum()
-    )
-    n = cfg.videos
+    creator = rng.choice(n_creators, n, p=creators["activity"] / creators["activity"].sum())
     own = rng.random(n) < 0.8
     category = np.where(own, creators["home"][creator], rng.integers(0, len(CATEGORIES), n))
     cat_duration = np.array([c.duration_s for c in CATEGORIES])[category]
@@ -289,7 +349,10 @@ def _feedback_score(drawn: dict[str, np.ndarray], category: np.ndarray) -> np.nd
 
 
 def _simulate_rounds(
-    v: dict[str, np.ndarray], rates: dict[str, np.ndarray], offset: float, seed: int
+    v: dict[str, np.ndarray],
+    rates: dict[str, np.ndarray],
+    offset: float,
+    seed: Seed,
 ) -> Rounds:
     rng = np.random.default_rng(seed)
     n = len(v["hook"])
@@ -357,7 +420,7 @@ def _likes_at(v: dict, rounds: Rounds, minutes: float) -> np.ndarray:
 
 def _calibrate_offset(v: dict, rates: dict, cfg: SimConfig) -> float:
     """Bisect the promotion bar on a pilot sample until the hit share matches."""
-    m = min(cfg.videos, cfg.pilot_videos)
+    m = min(len(v["hook"]), cfg.pilot_videos)
     pilot_v = {k: a[:m] for k, a in v.items()}
     pilot_r = {k: a[:m] for k, a in rates.items()}
     horizon = cfg.horizon_days * 24 * 60
@@ -409,21 +472,59 @@ def _text(rng: np.random.Generator, category: np.ndarray) -> tuple[np.ndarray, n
 
 # -- the whole platform ---------------------------------------------------------------------
 
+Progress = Callable[[int, str], None]  # (part number from 0, the stage it is at)
 
-def simulate(cfg: SimConfig, progress: Callable[[str], None] | None = None) -> Platform:
-    """Simulate ``cfg.videos`` videos; deterministic for a given config."""
-    say = progress or (lambda _msg: None)
-    rng = np.random.default_rng(cfg.seed)
+
+def simulate(cfg: SimConfig) -> Platform:
+    """Simulate ``cfg.videos`` videos in memory, the parts joined; deterministic for a config.
+
+    For data that fits; ``simulate_parts`` makes a large data set one part at a time.
+    """
+    parts = list(simulate_parts(cfg))
+    if len(parts) == 1:
+        return parts[0]
+    return Platform(
+        videos=pd.concat([p.videos for p in parts], ignore_index=True),
+        snapshots=pa.concat_tables([p.snapshots for p in parts]),
+        truth=pd.concat([p.truth for p in parts], ignore_index=True),
+        offset=parts[0].offset,
+    )
+
+
+def simulate_parts(cfg: SimConfig, progress: Progress | None = None) -> Iterator[Platform]:
+    """The platform part by part, each with creators of its own, made only when asked for.
+
+    The promotion bar is calibrated on the first part and held for every part, so the hit
+    share holds over the whole data set; the posting window and the crawl's "now" are the
+    data set's. One part within ``part_videos`` is exactly the platform ``simulate`` made
+    before parts existed.
+    """
+    say = progress or (lambda _part, _stage: None)
+    offset: float | None = None
+    for part in _plan(cfg):
+        platform = _simulate_part(cfg, part, offset, partial(say, part.number))
+        offset = platform.offset
+        yield platform
+        del platform  # the caller holds it while it needs it; the next part is made without it
+
+
+def _simulate_part(
+    cfg: SimConfig, part: _Part, offset: float | None, say: Callable[[str], None]
+) -> Platform:
+    """One part's tables; the promotion bar is calibrated here when none is given."""
+    draws, rounds_seed = _seeds(cfg.seed, part.number)
+    rng = np.random.default_rng(draws)
     say("creators and videos")
-    v, creators = _videos(rng, cfg)
+    v, creators = _videos(rng, cfg, part.videos)
     rates = _rates(rng, v)
-    say("calibrating the hit share")
-    offset = _calibrate_offset(v, rates, cfg)
+    if offset is None:
+        say("calibrating the hit share")
+        offset = _calibrate_offset(v, rates, cfg)
     say("traffic rounds")
-    rounds = _simulate_rounds(v, rates, offset, cfg.seed + 2)
+    rounds = _simulate_rounds(v, rates, offset, rounds_seed)
 
-    n = cfg.videos
-    video_ids = _ids("v", n)
+    n = part.videos
+    video_ids = _ids("v", part.first_video, n, cfg.videos)
     tz = cfg.timezone
     start_local = pd.Timestamp(cfg.start)
     posted_local = start_local + pd.to_timedelta(v["local_hours"], unit="h")
@@ -435,10 +536,11 @@ def simulate(cfg: SimConfig, progress: Callable[[str], None] | None = None) -> P
     snapshots = _snapshots(rng, cfg, v, rounds, rates, video_ids, posted_at, now)
     say("captions")
     captions, hashtags = _text(rng, v["category"])
+    creator_ids = _ids("c", part.first_creator, len(creators["skill"]), part.all_creators)
     videos = pd.DataFrame(
         {
             "video_id": video_ids,
-            "creator_id": _ids("c", len(creators["skill"]))[v["creator"]],
+            "creator_id": creator_ids[v["creator"]],
             "posted_at": posted_at,
             "category": pd.Categorical.from_codes(
                 v["category"], pd.Index([c.name for c in CATEGORIES])
@@ -480,7 +582,7 @@ def _snapshots(
     posted_at: pd.DatetimeIndex,
     now: pd.Timestamp,
 ) -> pa.Table:
-    n = cfg.videos
+    n = len(video_ids)
     horizon = cfg.horizon_days * 24 * 60
     nominal = np.array(sorted({*SNAPSHOT_AGES_MINUTES, horizon, 2 * horizon}), dtype=float)
     s = len(nominal)
@@ -518,17 +620,93 @@ def _snapshots(
     return pa.table(columns)
 
 
-def write_platform(platform: Platform, out: Path) -> dict[str, Path]:
-    """Write the three tables as Parquet; each file appears whole or not at all."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.parquet" for name in ("videos", "snapshots", "truth")}
-    tables = {
+TABLE_NAMES = ("videos", "snapshots", "truth")
+PART_NAME = re.compile(r"part-\d{5}\.parquet")
+STAGING = ".simulate.tmp"  # hidden: the loader never reads it
+
+
+def _tables(platform: Platform) -> dict[str, pa.Table]:
+    return {
         "videos": pa.Table.from_pandas(platform.videos, preserve_index=False),
         "snapshots": platform.snapshots,
         "truth": pa.Table.from_pandas(platform.truth, preserve_index=False),
     }
-    for name, table in tables.items():
+
+
+def write_platform(platform: Platform, out: Path) -> dict[str, Path]:
+    """Write the three tables as DIR/<table>.parquet; each file appears whole or not at all.
+
+    An older run's parts go afterwards, so the folder never holds two data sets' tables.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / f"{name}.parquet" for name in TABLE_NAMES}
+    for name, table in _tables(platform).items():
         tmp = paths[name].with_name(f".{paths[name].name}.tmp")
         pq.write_table(table, tmp)
         tmp.replace(paths[name])
+    for name in TABLE_NAMES:
+        _remove_parts(out / name)
     return paths
+
+
+def write_parts(
+    platforms: Iterable[Platform], out: Path, progress: Progress | None = None
+) -> dict[str, Path]:
+    """Write part k's tables as DIR/<table>/part-0000k.parquet, one part in memory at a time.
+
+    The parts gather in a hidden folder and replace an older run's tables only once all are
+    written, so a killed run leaves the older data set, never a mix or a part of one. A folder
+    holding tables likecast did not write is refused before any work, in one line.
+    """
+    _refuse_strangers(out)
+    staging = out / STAGING
+    shutil.rmtree(staging, ignore_errors=True)  # a killed run's
+    folders = {name: staging / name for name in TABLE_NAMES}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    say = progress or (lambda _part, _stage: None)
+    # a count, not enumerate(): its reused result tuple holds the last part while the next
+    # one is made, and doubles the peak
+    number = 0
+    for platform in platforms:
+        say(number, "writing Parquet")
+        for name, table in _tables(platform).items():
+            pq.write_table(table, folders[name] / f"part-{number:05d}.parquet")
+        del platform, table  # the next part is made without this one in memory
+        number += 1  # noqa: SIM113 (enumerate would hold the last part, above)
+    # the older tables go first: a kill between the two loops leaves tables missing, not mixed
+    for name in TABLE_NAMES:
+        (out / f"{name}.parquet").unlink(missing_ok=True)
+        _remove_parts(out / name)
+    for name, folder in folders.items():
+        folder.replace(out / name)
+    staging.rmdir()
+    return {name: out / name for name in TABLE_NAMES}
+
+
+def _remove_parts(folder: Path) -> None:
+    """Remove the parts likecast wrote to ``folder``, and the folder once empty."""
+    if not folder.is_dir():
+        return
+    for part in folder.iterdir():
+        if PART_NAME.fullmatch(part.name):
+            part.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _refuse_strangers(out: Path) -> None:
+    """Fail when ``out`` holds a table the loader would read instead of, or with, the parts."""
+    for name in TABLE_NAMES:
+        strangers = [out / f"{name}.csv"]
+        folder = out / name
+        if folder.is_dir():
+            strangers += [p for p in folder.iterdir() if not PART_NAME.fullmatch(p.name)]
+        elif folder.exists():
+            strangers.append(folder)
+        for path in strangers:
+            if path.exists():
+                raise UserError(
+                    f"{path}: not written by likecast simulate, and the loader would read it "
+                    "instead of or with the new parts; move it away or write to another folder"
+                )

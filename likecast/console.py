@@ -52,6 +52,32 @@ def stages(title: str, total: int) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=total, stage="done")
 
 
+@contextmanager
+def parts_progress(title: str, parts: int) -> Iterator[Callable[[int, str], None]]:
+    """A progress bar over parts, naming the stage of the part at work.
+
+    Yields ``show(part, stage)``, ``part`` counted from 0: the bar stands at the parts done.
+    """
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} parts"),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=stderr(),
+    ) as bar:
+        task = bar.add_task(title, total=parts, stage="")
+
+        def show(part: int, stage: str) -> None:
+            """Put the bar at ``part`` parts done, at ``stage`` of the next."""
+            where = f"part {part + 1}: " if parts > 1 else ""
+            bar.update(task, completed=part, stage=where + stage)
+
+        yield show
+        bar.update(task, completed=parts, stage="done")
+
+
 class _RowRate(ProgressColumn):
     def render(self, task: Task) -> Text:
         """The task's rate in rows per second."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.loading import Dataset, load_dataset
+from features.loading import Dataset, load_dataset, parquet_rows
 from features.simulator import SimConfig, simulate
 from likecast.cli import main
 
@@ -264,6 +264,22 @@ def test_a_folder_of_parquet_parts_is_one_table(base, tmp_path: Path) -> None:
     snapshots.iloc[:half].to_parquet(folder / "snapshots" / "part-0.parquet")
     snapshots.iloc[half:].to_parquet(folder / "snapshots" / "part-1.parquet")
     assert len(load_dataset(folder).snapshots) == len(snapshots)
+
+
+@pytest.mark.parametrize("parts", [0, 1, 3], ids=["file", "one-part", "three-parts"])
+def test_parquet_rows_are_counted_from_the_footers(base, tmp_path: Path, parts: int) -> None:
+    # given the snapshots as one file, or as a folder of parts
+    _, snapshots = base
+    if parts:
+        path = tmp_path / "snapshots"
+        path.mkdir()
+        for k, rows in enumerate(np.array_split(np.arange(len(snapshots)), parts)):
+            snapshots.iloc[rows].to_parquet(path / f"part-{k}.parquet")
+    else:
+        path = tmp_path / "snapshots.parquet"
+        snapshots.to_parquet(path)
+    # then their rows are counted, all of them
+    assert parquet_rows(path) == len(snapshots)
 
 
 def test_data_error_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
