@@ -15,7 +15,8 @@ RUN uv sync --locked --no-dev --no-editable
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 likecast
+    && useradd --create-home --uid 10001 likecast \
+    && mkdir /shared && chown likecast:likecast /shared
 COPY --from=build /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     OMP_NUM_THREADS=2 \

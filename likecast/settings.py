@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     history_window: int = Field(
         default=30, ge=1, description="Closed videos per creator that history statistics use."
     )
+    booster_rows: int = Field(
+        default=5_000_000,
+        ge=1000,
+        description="Most examples a Dask training run's booster trains on (whole videos "
+        "sampled beyond).",
+    )
     gather_rows: int = Field(
         default=1_000_000,
         ge=1000,

@@ -198,6 +198,9 @@ def _fit_on_dask(
     work: Path,
     negative_rate: float,
 ) -> tuple[Any, dict[str, str | int]]:
+    from dask.distributed import KilledWorker
+    from lightgbm.basic import LightGBMError
+
     from training.distributed import cluster
     from training.leftovers import temp_prefix
     from training.partitioned import fit_partitioned
@@ -205,13 +208,19 @@ def _fit_on_dask(
     work.mkdir(parents=True, exist_ok=True)
     warn = stderr().print
     # without a scheduler: one worker per LightGBM thread allowed, the cores a local run uses
-    with (
-        tempfile.TemporaryDirectory(prefix=temp_prefix(), dir=work) as folder,
-        cluster(scheduler, settings.lgbm_threads) as client,
-    ):
-        return fit_partitioned(
-            data, settings, overrides, client, Path(folder), negative_rate, advance, warn
-        )
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix=temp_prefix(), dir=work) as folder,
+            cluster(scheduler, settings.lgbm_threads) as client,
+        ):
+            return fit_partitioned(
+                data, settings, overrides, client, Path(folder), negative_rate, advance, warn
+            )
+    except (KilledWorker, LightGBMError, OSError) as exc:  # OSError: lost or no connection
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"training on the Dask cluster failed, nothing was registered: {reason}"
+        ) from exc
 
 
 def _print_tables(tables: Mapping[str, Any], beats: Sequence[Beat]) -> None:

@@ -17,6 +17,7 @@ ports collided on repeated runs (#3753), so each run lets LightGBM pick free por
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,8 +52,11 @@ def dask_trainer(client: Any, negative_rate: float = 1.0) -> Callable[..., lgb.B
         settings = dict(params)
         rounds = int(settings.pop("num_boost_round"))
         settings.pop("early_stopping_rounds", None)
+        settings.pop("num_threads", None)  # each worker's threads are its own (--nthreads)
         model = DaskLGBMClassifier(client=client, n_estimators=rounds, **settings)
-        model.fit(x_train, y_train, categorical_feature=["category"])
+        with warnings.catch_warnings():  # n_jobs, which the sklearn face always sets
+            warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored")
+            model.fit(x_train, y_train, categorical_feature=["category"])
         booster = model.to_local().booster_
         best = best_round(booster, x_valid, y_valid, np.log(negative_rate))
         kept = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))

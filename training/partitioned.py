@@ -95,14 +95,17 @@ def fit_partitioned(
     ages = len(settings.training_ages)
     videos = counts["videos"].to_dict()
     rates = {s: min(1.0, settings.gather_rows / max(1, videos[s] * ages)) for s in GATHERED}
+    booster_rate = _booster_rate(moments, negative_rate, settings.booster_rows)
     built: list[dict[str, int]] = _each(
         client, features_of_part, names, clock, "features", settings=settings, work=work,
         spec=spec, cutoffs=cutoffs, rates=rates, negative_rate=negative_rate,
+        booster_rate=booster_rate,
     )  # fmt: skip
 
     data = _training_set(work, spec, moments, built, cutoff_labels(int(ordered[0]), cutoffs))
     data.summary["sampled"] = {s: round(r, 6) for s, r in rates.items()}
     data.summary["negative_rate"] = negative_rate
+    data.summary["booster_videos_rate"] = round(booster_rate, 6)
     outcome = fit_set(data, settings, params_override, clock, dask_trainer(client, negative_rate))
     outcome.params["negative_rate"] = negative_rate
     first = min(f.posted_range[0] for f in facts if f.tables["videos"]["rows"])
@@ -132,11 +135,11 @@ def _each(
     the progress display moves on as each partition finishes."""
     from dask.distributed import as_completed
 
-    clock.advance(f"{step}: 0/{len(items)} parts")
+    clock.advance(step)
     # pure=False: a rerun must run again (its work folder is new), not reuse a cached result
     futures = client.map(task, items, pure=False, **shared)
     for done, _future in enumerate(as_completed(futures), start=1):
-        clock.advance(f"{step}: {done}/{len(items)} parts")
+        clock.note(f"{step}: {done}/{len(items)} parts")
     return client.gather(futures)
 
 
@@ -178,6 +181,16 @@ def _check_disjoint(facts: list[PartFacts]) -> None:
                 "partitioned by creator (all of a creator's videos and their snapshots in "
                 "one part)"
             )
+
+
+def _booster_rate(moments: list[PartMoments], negative_rate: float, most: int) -> float:
+    """The share of train videos the booster keeps so that its rows stay under ``most``:
+    lightgbm.dask holds its rows in the workers' memory, so beyond that size more data
+    means a sparser sample of videos, not more memory."""
+    examples = sum(m.train_examples for m in moments)
+    hits = sum(m.train_hits for m in moments)
+    expected = hits + negative_rate * (examples - hits)
+    return min(1.0, most / max(expected, 1.0))
 
 
 def _merged_spec(moments: list[PartMoments], settings: Settings) -> FeatureSpec:

@@ -96,16 +96,22 @@ def examples_of_part(part: Part, settings: Settings, work: Path) -> PartFacts:
 
 def moments_of_part(name: str, settings: Settings, work: Path, cutoffs: np.ndarray) -> PartMoments:
     """The partition's share of the spec (its open train examples) and of the train facts."""
-    grid, videos = read_grid(name, settings, work)
+    folder, ages = _grid_folder(work, name), len(settings.training_ages)
+    videos = pd.read_parquet(
+        folder / "videos.parquet", columns=["posted_ns", "label", "likes_at_horizon", "category"]
+    )  # only what the spec reads: the captions and the rest stay on disk
+    observed = pd.read_parquet(
+        folder / "observed.parquet", columns=["age_minutes", "obs_age_minutes", "likes", "open"]
+    )
     slices = slice_names(videos["posted_ns"].to_numpy(), cutoffs)
-    train = np.repeat(slices == "train", grid.ages) & grid.observed["open"].to_numpy()
-    rows = grid.rows(train, ("category", "age_minutes", "obs_age_minutes", "likes"))
+    train = np.repeat(slices == "train", ages) & observed["open"].to_numpy()
+    rows = observed[train].assign(category=videos["category"].to_numpy().repeat(ages)[train])
     likes_at_horizon = pd.Series(
-        videos["likes_at_horizon"].to_numpy().repeat(grid.ages)[train], index=rows.index
+        videos["likes_at_horizon"].to_numpy().repeat(ages)[train], index=rows.index
     )
     categories, moments = spec_moments(rows, likes_at_horizon)
     trained = slices == "train"
-    y = videos["label"].to_numpy().repeat(grid.ages)[train]
+    y = videos["label"].to_numpy().repeat(ages)[train]
     return PartMoments(
         categories=categories,
         moments=moments,
@@ -125,13 +131,15 @@ def features_of_part(
     cutoffs: np.ndarray,
     rates: dict[str, float],
     negative_rate: float,
+    booster_rate: float,
 ) -> dict[str, int]:
     """Build the partition's features; write what the booster trains on and the samples the
     client gathers. Returns the open examples of each slice and the decided ones.
 
-    The booster's rows are the open train examples, with each negative kept at
-    ``negative_rate``. The samples keep whole videos at ``rates[slice]``; the test sample
-    also keeps its raw rows, and whether its creator has any train example.
+    The booster's rows are the open train examples of whole videos kept at
+    ``booster_rate``, with each negative kept at ``negative_rate``. The samples keep whole
+    videos at ``rates[slice]``; the test sample also keeps its raw rows, and whether its
+    creator has any train example.
     """
     grid, videos = read_grid(name, settings, work)
     features = build_grid_features(grid, spec, threads=1)
@@ -144,7 +152,9 @@ def features_of_part(
         + np.tile(np.arange(grid.ages, dtype=np.uint64), len(videos)) * _MIX
     )
 
-    booster_rows = (slices == "train") & open_ & ((y == 1) | (example_u < negative_rate))
+    kept_videos = video_u.repeat(grid.ages) < booster_rate
+    negatives_kept = (y == 1) | (example_u < negative_rate)
+    booster_rows = (slices == "train") & open_ & kept_videos & negatives_kept
     _write(
         pd.DataFrame(to_matrix(features[booster_rows]), columns=list(features.columns)).assign(
             _y=y[booster_rows]

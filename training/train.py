@@ -54,6 +54,10 @@ class StageClock:
         self._stage, self._started = stage, time.perf_counter()
         self._advance(stage)
 
+    def note(self, label: str) -> None:
+        """Show ``label`` as progress within the running stage (a partition done)."""
+        self._advance(label)
+
     def _close(self) -> None:
         if self._stage is not None:
             key = self._stage.replace(" ", "_")
