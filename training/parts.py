@@ -167,7 +167,7 @@ def features_of_part(
         keep = (slices == slice_name) & open_ & (video_u.repeat(grid.ages) < rates[slice_name])
         sample = features[keep].assign(_y=y[keep], _video_id=grid.per_example("video_id")[keep])
         if slice_name == "test":
-            raw = grid.rows(keep).add_prefix("raw_")
+            raw = _unused_categories_dropped(grid.rows(keep)).add_prefix("raw_")
             sample = pd.concat([sample, raw], axis=1).assign(
                 _new_creator=~np.isin(creators[keep], trained_creators)
             )
@@ -200,6 +200,16 @@ def unit_interval(keys: np.ndarray) -> np.ndarray:
         z *= np.uint64(0x94D049BB133111EB)
         z ^= z >> np.uint64(31)
     return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _unused_categories_dropped(rows: pd.DataFrame) -> pd.DataFrame:
+    """Raw rows whose text columns list only their own values: ``Grid.rows`` shares the
+    whole partition's captions and ids as categories, which a sample of a few of its videos
+    would otherwise carry to the client, partition after partition."""
+    for name in rows.columns:
+        if isinstance(rows[name].dtype, pd.CategoricalDtype):
+            rows[name] = rows[name].cat.remove_unused_categories()
+    return rows
 
 
 def _grid_folder(work: Path, name: str) -> Path:
