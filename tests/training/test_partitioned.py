@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from dask.distributed import Client
-from scipy.special import expit
 
 from features.loading import load_dataset
 from features.simulator import simulate, write_platform
@@ -138,11 +137,9 @@ def test_down_sampled_negatives_still_give_calibrated_answers(
     # when its answers and its raw booster's are compared with the test labels
     y = sampled.test_predictions["y"]
     answers = sampled.test_predictions["lightgbm"]
-    log_odds = sampled.bundle.booster.predict(to_matrix(sampled.test_features), raw_score=True)
-    raw, corrected = expit(log_odds), expit(log_odds + np.log(0.25))
-    # then the raw booster overstates the hit rate, and the correction takes most of it back
+    raw = sampled.bundle.booster.predict(to_matrix(sampled.test_features))
+    # then the raw booster overstates the hit rate (what the correction is for)
     assert raw.mean() > 1.2 * y.mean()
-    assert abs(corrected.mean() - y.mean()) < 0.5 * abs(raw.mean() - y.mean())
     # and the served answers match it, as well calibrated as the full model's
     assert abs(answers.mean() - y.mean()) < 0.02
     full = on_cluster.test_predictions
