@@ -43,11 +43,6 @@ class FeatureSpec:
     features: tuple[str, ...] = field(default_factory=lambda: FEATURES)
     ages: tuple[float, ...] = ()  # the prediction ages it was trained at
 
-    @property
-    def max_age(self) -> float:
-        """The oldest age the model answers for; past the horizon the counts answer."""
-        return max(self.ages, default=0.0)
-
     def to_json(self) -> str:
         """The spec as the bundle's JSON file."""
         return json.dumps(asdict(self), indent=2)

@@ -18,13 +18,21 @@ from likecast.zones import known_time_zone
 # The first day's prediction ages; the grid then doubles until it reaches the horizon, so
 # every age from posting to the horizon lies within the ages the model was trained at.
 FIRST_DAY_AGES_MINUTES: tuple[float, ...] = (0, 15, 30, 60, 120, 240, 360, 720, 1440)
+LAST_HOUR_MINUTES = 60.0
 
 
 def age_grid(horizon_minutes: float) -> tuple[float, ...]:
-    """The default training ages for a horizon: the first day's, then doubling, then it."""
+    """The default training ages for a horizon: the first day's, then doubling, then its
+    last hour and the horizon itself.
+
+    The last hour is trained so that an answer knows how little time is left; from there
+    to the horizon the counts' pace takes over (``features.ages``).
+    """
     ages = [a for a in FIRST_DAY_AGES_MINUTES if a < horizon_minutes]
     while ages[-1] * 2 < horizon_minutes:
         ages.append(ages[-1] * 2)
+    if horizon_minutes - LAST_HOUR_MINUTES > ages[-1]:
+        ages.append(horizon_minutes - LAST_HOUR_MINUTES)
     return (*ages, horizon_minutes)
 
 

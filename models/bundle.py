@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from features.ages import answering_ages, moved_to, pace_tail, place
 from features.arrays import RowArrays, frame_arrays
 from features.catalog import BY_NAME
 from features.labels import known_outcome, with_known_outcomes
@@ -103,16 +105,61 @@ class ModelBundle:
             self.spec.horizon_minutes,
         )
         if not decided.any():
-            p = self.predict_matrix(matrix)
-            return Answers(p, reached, decided, *self.interval(matrix, p))
+            p, low, high = self.at_ages(matrix, arrays)
+            return Answers(p, reached, decided, low, high)
         probability, low, high = np.zeros(len(matrix)), np.zeros(len(matrix)), np.zeros(len(matrix))
         if not decided.all():
-            open_ = matrix[~decided]
-            probability[~decided] = self.predict_matrix(open_)
-            low[~decided], high[~decided] = self.interval(open_, probability[~decided])
+            open_ = ~decided
+            rows = {name: values[open_] for name, values in arrays.items()}
+            probability[open_], low[open_], high[open_] = self.at_ages(matrix[open_], rows)
         known = with_known_outcomes(probability, reached, decided)
         low[decided], high[decided] = known[decided], known[decided]  # the counts are certain
         return Answers(known, reached, decided, low, high)
+
+    def at_ages(
+        self, matrix: np.ndarray, arrays: RowArrays
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probability, low, high) of open rows at their own ages (``features.ages``): a row
+        at a trained age as trained; one between two from both, weighted by where its age
+        lies; one past the last from it and the horizon's count rule."""
+        spec = self.spec
+        placed = place(arrays, self._grid, spec.horizon_minutes)
+        if placed.exact.all():
+            p = self.predict_matrix(matrix)
+            return (p, *self.interval(matrix, p))
+        p, low, high = np.empty(len(matrix)), np.empty(len(matrix)), np.empty(len(matrix))
+        exact = placed.exact
+        if exact.any():
+            p[exact] = self.predict_matrix(matrix[exact])
+            low[exact], high[exact] = self.interval(matrix[exact], p[exact])
+        rest = ~exact
+        rows = {name: values[rest] for name, values in arrays.items()}
+        weight, end = placed.weight[rest], placed.end[rest]
+        lower = placed.lower[rest]
+        answers = np.array(self._model_at(moved_to(rows, lower, lower)))
+        middle = ~end & (weight > 0)
+        if middle.any():
+            upper = {name: values[middle] for name, values in rows.items()}
+            moved = moved_to(upper, placed.upper[rest][middle], lower[middle])
+            answers[:, middle] *= 1 - weight[middle]
+            answers[:, middle] += weight[middle] * np.array(self._model_at(moved))
+        late = end & (weight > 0)
+        if late.any():
+            last = {name: values[late] for name, values in rows.items()}
+            tail = pace_tail(last, spec.threshold, spec.horizon_minutes)
+            answers[:, late] = (1 - weight[late]) * answers[:, late] + weight[late] * tail
+        p[rest], low[rest], high[rest] = answers
+        return p, np.minimum(low, p), np.maximum(high, p)
+
+    def _model_at(self, rows: RowArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probability, low, high) of rows asked at a trained age."""
+        matrix = feature_matrix(rows, self.spec)
+        p = self.predict_matrix(matrix)
+        return (p, *self.interval(matrix, p))
+
+    @cached_property
+    def _grid(self) -> np.ndarray:
+        return answering_ages(self.spec.ages, self.spec.horizon_minutes)
 
     def answer_rows(self, rows: pd.DataFrame) -> Answers:
         """Answers for batch raw rows (``features.rows.RAW_COLUMNS``)."""

@@ -134,7 +134,8 @@ class Predictor:
     def timing(self, request: Draft) -> tuple[datetime, float]:
         """(posting time in UTC, age in minutes) of a request; a draft is age 0.
 
-        Raises ``ValueError`` naming the field when the model cannot answer at that age.
+        Every age is answerable: between the trained ages from both neighbours
+        (``features.ages``), past the horizon from the counts.
         """
         zone = request.timezone or self.settings.timezone
         if not isinstance(request, Early):
@@ -145,12 +146,6 @@ class Predictor:
             posted = to_utc(request.posted_at, zone)
         else:
             posted = datetime.now(UTC) - timedelta(minutes=age)
-        spec = self.loaded.bundle.spec
-        if spec.max_age < age < spec.horizon_minutes:
-            raise ValueError(
-                f"age_minutes: the model answers ages up to {spec.max_age:g} minutes, the ages "
-                f"it was trained at; this video is {age:g} minutes old"
-            )
         return posted, age
 
     def build(self, requests: list[Draft]) -> list[Built | ValueError]:

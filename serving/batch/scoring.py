@@ -178,11 +178,6 @@ class Scorer:
         """Why each row cannot be answered ("" where it can): never an extrapolation."""
         spec = self.bundle.spec
         why = np.full(len(ages), "", dtype=object)
-        beyond = (ages > spec.max_age) & (ages < spec.horizon_minutes)
-        why[beyond] = (
-            f"age_minutes: the model answers ages up to {spec.max_age:g} minutes "
-            "(the ages it was trained at); retrain with a grid that reaches the horizon"
-        )
         closed_unseen = (ages >= spec.horizon_minutes) & np.isnan(raw["likes"])
         why[closed_unseen] = (
             "age_minutes: at or past the horizon the outcome is decided, but no snapshot "

@@ -41,4 +41,3 @@ def test_offsets_interpolate_in_log_age() -> None:
     np.testing.assert_allclose(offsets[:3], [3.0, 2.0, 0.0])
     assert 2.0 < offsets[3] < 3.0
     assert SPEC.szabo_huberman_sigma(np.array([60.0]))[0] == 0.5
-    assert SPEC.max_age == 60.0

@@ -15,13 +15,9 @@ import pytest
 
 from features.labels import label_videos
 from features.loading import Dataset
-from features.store import CreatorStore, data_end, history_timeline, write_store
+from features.store import data_end, history_timeline, write_store
 from likecast.settings import Settings
-from models.registry import load_model
-from serving.api.schemas import Early
-from serving.predictor import Predictor
 from tests.conftest import BIN, run_cli
-from training.train import fit
 
 pytestmark = pytest.mark.slow  # starts servers or subprocesses
 
@@ -352,33 +348,3 @@ def test_at_the_horizon_every_labeled_video_scores_its_own_outcome(
     assert labeled["decided"].all()
     np.testing.assert_array_equal(labeled["probability"], labeled["label"])
     assert (labeled["reached"] == (labeled["label"] == 1)).all()
-
-
-def test_an_age_the_model_was_not_trained_for_is_refused(
-    small_dataset: Dataset, small_data: Path, tmp_path: Path, cli
-) -> None:
-    # given a model trained on ages up to 12 hours only
-    settings = Settings(home=tmp_path / "home", ages_minutes=(0, 60, 720))
-    short = fit(small_dataset, settings, {"num_boost_round": 20}).bundle.save(tmp_path / "m")
-    args = ["--input", str(small_data / "videos.parquet"), "--model", str(short)]
-    args += ["--snapshots", str(small_data / "snapshots.parquet")]
-    env = {"LIKECAST_HOME": str(tmp_path / "home")}
-    # when videos are scored within that range, and a day old
-    inside = cli("score", *args, "--output", str(tmp_path / "a.csv"), "--age-minutes", "600",
-                 env=env)  # fmt: skip
-    beyond = cli("score", *args, "--output", str(tmp_path / "b.csv"), "--age-minutes", "1440",
-                 env=env)  # fmt: skip
-    # then the first is scored and the second refused with the reason, never extrapolated
-    assert inside.code == 0, inside.text
-    assert beyond.code == 2
-    assert "rejected" in beyond.text
-    assert not (tmp_path / "b.csv").exists()
-    reasons = pd.read_csv(tmp_path / "b.rejects.csv")["_reason"]
-    assert reasons.str.contains("answers ages up to 720 minutes").all()
-    # and the service refuses the same request
-    loaded = load_model(str(short), settings)
-    predictor = Predictor(loaded, CreatorStore(tmp_path / "none.sqlite"), settings)
-    early = Early(creator_id="x", age_minutes=1440, likes=10)
-    built = predictor.build([early])[0]
-    assert isinstance(built, ValueError)
-    assert "age_minutes: the model answers ages up to 720 minutes" in str(built)
