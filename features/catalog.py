@@ -271,8 +271,12 @@ def _log_count(column: str, group: Group, en: str, zh: str) -> Feature:
 
 
 def _rate(name: str, en: str, zh: str) -> Feature:
-    """A rate the platform reports as such (not a count per view, see below)."""
-    return Feature(name, "engagement", (name,), lambda x: x[name], Words(en, zh), _share)
+    """A rate the platform reports as such (not a count per view, see below). Its ranking
+    rewards completion and retention (docs/facts.md), so a higher rate never lowers the
+    probability."""
+    return Feature(
+        name, "engagement", (name,), lambda x: x[name], Words(en, zh), _share, monotone=1
+    )
 
 
 # -- the catalogue --------------------------------------------------------------------------
@@ -377,6 +381,7 @@ CATALOG: tuple[Feature, ...] = (
         lambda x: np.log1p(x["creator_followers"]),
         Words("followers", "粉丝数"),
         _count,
+        monotone=1,  # a larger audience sees the draft first: more never lowers the chance
     ),
     # history: the creator's track record; a cold-start creator is flagged, its statistics
     # missing. A better track record never lowers the probability: unconstrained, raising a

@@ -18,7 +18,7 @@ from features.arrays import RowArrays, VideoArrays, frame_arrays
 from features.catalog import BY_NAME, Feature, Inputs, features_schema, inputs_of
 from features.examples import Grid
 from features.rows import EXAMPLE_COLUMNS, RAW_COLUMNS, VIDEO_COLUMNS
-from features.spec import FeatureSpec
+from features.spec import FeatureSpec, grid_index
 
 _PER_VIDEO_COLUMNS = inputs_of("draft", "history")
 
@@ -54,6 +54,7 @@ def feature_matrix(
     spec: FeatureSpec,
     videos: tuple[VideoArrays, np.ndarray] | None = None,
     out: np.ndarray | None = None,
+    clamped: bool = True,
 ) -> np.ndarray:
     """The model's input matrix, columns in the spec's order, categories as float codes.
 
@@ -67,6 +68,8 @@ def feature_matrix(
         videos: the draft and history columns once per video, and each row's video (a
             ``Grid``), already apart.
         out: the matrix to fill (a block of rows of a larger one); a new one if None.
+        clamped: values beyond the spec's training ranges set to the range's edge; False
+            for a caller that first asks which were (``beyond``), then clamps.
 
     Raises:
         ValueError: ``out`` has the wrong shape, or the spec lists an unknown feature.
@@ -97,7 +100,49 @@ def feature_matrix(
         row_inputs = Inputs(arrays, spec)
         for j, feature in row_features:
             matrix[:, j] = feature.transform(row_inputs)
+    fill_unknown_rates(matrix, spec)
+    if clamped:
+        clamp(matrix, spec)
     return matrix
+
+
+def fill_unknown_rates(matrix: np.ndarray, spec: FeatureSpec) -> None:
+    """Blank rates of counted rows set, in place, to the median of their category and age
+    in training (``features.spec.with_rate_medians``): a blank is unknown, not the best case."""
+    if not spec.rate_medians:
+        return
+    at = spec.positions
+    counted = ~np.isnan(matrix[:, at["likes_log"]])
+    grid = np.array(sorted(spec.ages))
+    for name, table in spec.rate_medians.items():
+        j = at[name]
+        blank = counted & np.isnan(matrix[:, j])
+        if not blank.any():
+            continue
+        codes = matrix[blank, at["category"]]
+        codes = np.where(np.isnan(codes), -1, codes).astype(int)
+        ages = grid_index(matrix[blank, at["age_minutes"]], grid)
+        matrix[blank, j] = np.asarray(table)[codes, ages]
+
+
+def beyond(matrix: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """Which values (rows x features) lie outside the spec's training ranges."""
+    if spec.edges is None:
+        return np.zeros(matrix.shape, dtype=bool)
+    lows, highs = spec.edges
+    with np.errstate(invalid="ignore"):
+        return (matrix < lows) | (matrix > highs)
+
+
+def clamp(matrix: np.ndarray, spec: FeatureSpec) -> None:
+    """Values beyond the spec's training ranges set to the range's edge, in place (missing
+    values and unranged features untouched)."""
+    if spec.edges is None:
+        return
+    lows, highs = spec.edges
+    ranged = np.flatnonzero(~np.isnan(lows))
+    for j in ranged:
+        np.clip(matrix[:, j], lows[j], highs[j], out=matrix[:, j])
 
 
 def feature_frame(
@@ -146,3 +191,16 @@ def build_grid_features(grid: Grid, spec: FeatureSpec, threads: int) -> pd.DataF
     with ThreadPoolExecutor(max(threads, 1)) as pool:
         list(pool.map(build, bounds[:-1], bounds[1:]))  # list(): re-raises a thread's error
     return feature_frame(matrix, spec, grid.observed.index)
+
+
+def clamp_frame(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """A feature frame with values beyond the spec's training ranges set to their edges."""
+    if spec.edges is None:
+        return frame
+    lows, highs = spec.edges
+    clipped = {
+        name: frame[name].clip(lows[j], highs[j])
+        for j, name in enumerate(spec.features)
+        if not np.isnan(lows[j])
+    }
+    return frame.assign(**clipped)

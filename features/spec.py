@@ -8,7 +8,7 @@ examples were.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -42,6 +42,12 @@ class FeatureSpec:
     szabo_huberman_sigmas: tuple[float, ...] = ()
     features: tuple[str, ...] = field(default_factory=lambda: FEATURES)
     ages: tuple[float, ...] = ()  # the prediction ages it was trained at
+    # each feature's smallest and largest value in the train slice (NaN: not clamped);
+    # empty in bundles saved before ranges were frozen
+    ranges: tuple[tuple[float, float], ...] = ()
+    # rate -> [category code (the last: any category)][age index]: the median rate of
+    # counted train rows, for rates training always knew (``with_rate_medians``)
+    rate_medians: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The spec as the bundle's JSON file."""
@@ -54,6 +60,7 @@ class FeatureSpec:
         fields: dict[str, Any] = {
             _OLD_NAMES.get(k, k): tuple(v) if isinstance(v, list) else v for k, v in saved.items()
         }
+        fields["ranges"] = tuple(tuple(edge) for edge in fields.get("ranges", ()))
         return cls(**fields)
 
     def szabo_huberman_offset(self, obs_age: np.ndarray) -> np.ndarray:
@@ -72,6 +79,14 @@ class FeatureSpec:
         return {name: j for j, name in enumerate(self.features)}
 
     @cached_property
+    def edges(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lows, highs) of every feature's training range, aligned with ``features``."""
+        if not self.ranges:
+            return None
+        lows, highs = np.array(self.ranges, dtype="float64").T
+        return lows, highs
+
+    @cached_property
     def category_lookup(self) -> dict[str, float]:
         """Each training category's code, as the float the matrix holds."""
         return {c: float(i) for i, c in enumerate(self.categories)}
@@ -87,7 +102,11 @@ class FeatureSpec:
         return np.interp(x, self._log_ages, values)
 
 
-SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes")  # what fit_spec reads
+UNKNOWABLE_RATES = ("completion_rate", "retention_3s")  # rates a row may leave blank
+RATE_BINS = 200  # a rate's median is read from counts in bins this fine (width 0.005)
+MIN_RATE_ROWS = 30  # fewer rows of a category at an age: its rates' median is all categories'
+# what fit_spec reads
+SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes", *UNKNOWABLE_RATES)
 
 
 def grid_index(ages: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -111,7 +130,9 @@ def fit_spec(
 ) -> FeatureSpec:
     """Learn categories and the per-age log-linear offsets from training rows only."""
     categories, moments = spec_moments(rows, likes_at_horizon)
-    return spec_from_moments(categories, moments, threshold, horizon_minutes, timezone, ages)
+    return spec_from_moments(
+        categories, moments, threshold, horizon_minutes, timezone, ages, rate_counts(rows)
+    )
 
 
 def spec_moments(rows: pd.DataFrame, likes_at_horizon: pd.Series) -> tuple[set[str], pd.DataFrame]:
@@ -126,6 +147,28 @@ def spec_moments(rows: pd.DataFrame, likes_at_horizon: pd.Series) -> tuple[set[s
     return categories, moments
 
 
+def rate_counts(rows: pd.DataFrame) -> pd.Series:
+    """How many counted rows had each rate in each bin, per category and age: the rates'
+    medians in a form that adds up across partitions (``spec_from_moments``)."""
+    counted = rows[rows["likes"].notna()]
+    category = counted["category"].astype(object).fillna("").astype(str).to_numpy()
+    parts = []
+    for name in UNKNOWABLE_RATES:
+        values = counted[name].to_numpy(dtype="float64", na_value=np.nan)
+        known = ~np.isnan(values)
+        bins = np.clip((values[known] * RATE_BINS).astype(int), 0, RATE_BINS - 1)
+        part = pd.DataFrame(
+            {
+                "rate": name,
+                "category": category[known],
+                "age": counted["age_minutes"].to_numpy(dtype="float64")[known],
+                "bin": bins,
+            }
+        )
+        parts.append(part.groupby(["rate", "category", "age", "bin"]).size())
+    return pd.concat(parts).rename("n")
+
+
 def spec_from_moments(
     categories: set[str],
     moments: pd.DataFrame,
@@ -133,9 +176,10 @@ def spec_from_moments(
     horizon_minutes: float,
     timezone: str,
     ages: tuple[float, ...],
+    rates: pd.Series | None = None,
 ) -> FeatureSpec:
     """The spec from ``spec_moments`` (summed over partitions, if any): each age's mean and
-    sample standard deviation of the gap."""
+    sample standard deviation of the gap, and the rates' medians from ``rate_counts``."""
     n = moments["n"].astype(float)
     mean = moments["sum"] / n
     variance = (moments["sumsq"] - n * mean**2) / (n - 1).where(n > 1)
@@ -153,4 +197,64 @@ def spec_from_moments(
         szabo_huberman_offsets=tuple(float(offsets[i]) for i in order),
         szabo_huberman_sigmas=tuple(float(sigmas[i]) for i in order),
         ages=tuple(float(a) for a in sorted(ages)),
+        rate_medians=_rate_medians(rates, sorted(categories), sorted(ages)),
     )
+
+
+def _rate_medians(
+    counts: pd.Series | None, categories: list[str], ages: list[float]
+) -> dict[str, list[list[float]]]:
+    """rate -> [category code, then any category][age index] -> the median rate of counted
+    training rows (NaN where no row had it), read from ``rate_counts``.
+
+    A blank rate is answered at this median of videos like it (``features.matrix``), in
+    training as at answer time: left blank, LightGBM would send it down a branch learned
+    from few rows, which answered blank rates as the best case.
+    """
+    if counts is None or counts.empty:
+        return {}
+    medians = {}
+    for name in UNKNOWABLE_RATES:
+        if name not in counts.index.get_level_values("rate"):
+            continue
+        of_rate = counts.xs(name, level="rate")
+        overall = of_rate.groupby(level=["age", "bin"]).sum()
+        by_category = of_rate.groupby(level=["category", "age", "bin"]).sum()
+        known = set(by_category.index.get_level_values("category"))
+        anywhere = [_median(overall, (age,)) for age in ages]
+        table = [
+            [_median(by_category, (category, age)) if category in known else np.nan for age in ages]
+            for category in categories
+        ]
+        medians[name] = [
+            *([c if c == c else a for c, a in zip(row, anywhere, strict=True)] for row in table),
+            anywhere,
+        ]
+    return medians
+
+
+def _median(counts: pd.Series, key: tuple) -> float:
+    """The median of the binned rates under ``key``: NaN with under ``MIN_RATE_ROWS``."""
+    try:
+        bins = counts.loc[key]
+    except KeyError:
+        return float("nan")
+    total = bins.sum()
+    if total < MIN_RATE_ROWS:
+        return float("nan")
+    middle = int(np.searchsorted(bins.cumsum().to_numpy(), total / 2))
+    return float((bins.index[middle] + 0.5) / RATE_BINS)
+
+
+def with_ranges(spec: FeatureSpec, train: pd.DataFrame) -> FeatureSpec:
+    """The spec with each numeric feature's range in the train slice frozen in it: answers
+    for inputs beyond it are given at its edge (``features.matrix.clamp``), never from trees
+    or a logistic line extended where no training video was."""
+    ranges = []
+    for name in spec.features:
+        column = train[name]
+        if isinstance(column.dtype, pd.CategoricalDtype) or not column.notna().any():
+            ranges.append((np.nan, np.nan))
+        else:
+            ranges.append((float(column.min()), float(column.max())))
+    return replace(spec, ranges=tuple(ranges))

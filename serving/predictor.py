@@ -16,9 +16,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from features.arrays import RowArrays
-from features.catalog import LANGUAGES, Language, Words, category_name
+from features.catalog import BY_NAME, LANGUAGES, Language, Words, category_name
 from features.history import COLD_START
-from features.matrix import feature_matrix
+from features.matrix import beyond, clamp, feature_matrix
 from features.rows import (
     DRAFT_COLUMNS,
     OBSERVED_COUNTERS,
@@ -73,6 +73,13 @@ AFTER_HORIZON = Words(
     "the counts at the horizon",
     "这些数据是在 {horizon:g} 天期限过后 {minutes:.0f} 分钟读取的，按期限时的数据计算",
 )
+BEYOND_RANGE = Words(
+    "{feature} lies beyond what the model saw in training; answered as at {edge}, the edge "
+    "of that range",
+    "{feature}超出了模型训练时见过的范围，按该范围的边缘（{edge}）计算",
+)
+# Times are not clamped inputs: an age between or past the trained ones has its own rule.
+TIME_FEATURES = frozenset({"age_minutes", "minutes_since_obs"})
 HOUR_MATTERS_NOT = Words(
     "Posting time makes no measurable difference for this draft.",
     "对这个草稿来说，发布时间没有可测的影响。",
@@ -251,10 +258,15 @@ class Predictor:
             )
         return tuple(said)
 
-    def features(self, rows: list[dict]) -> tuple[RowArrays, np.ndarray]:
-        """Request rows -> raw arrays and the model's feature matrix, by the batch rows' code."""
+    def features(self, rows: list[dict]) -> tuple[RowArrays, np.ndarray, np.ndarray]:
+        """Request rows -> raw arrays, the model's feature matrix (by the batch rows' code),
+        and which of its values lay beyond the training ranges before they were clamped."""
+        spec = self.loaded.bundle.spec
         arrays = request_arrays(rows)
-        return arrays, feature_matrix(arrays, self.loaded.bundle.spec)
+        matrix = feature_matrix(arrays, spec, clamped=False)
+        outside = beyond(matrix, spec)
+        clamp(matrix, spec)
+        return arrays, matrix, outside
 
     # -- answers ------------------------------------------------------------------------
 
@@ -320,8 +332,9 @@ class Predictor:
         to show: its list is empty.
         """
         bundle = self.loaded.bundle
-        raw, matrix = self.features([b.row for b in built])
+        raw, matrix, outside = self.features([b.row for b in built])
         answers = bundle.answer_matrix(matrix, raw)
+        outside[answers.decided] = False  # the counts answered: no model, no edge
         factors: dict[int, list[dict]] = {i: [] for i, r in enumerate(requests) if r.explain}
         asked = np.array([i for i in factors if not answers.decided[i]], dtype=int)
         if len(asked):
@@ -336,10 +349,34 @@ class Predictor:
             factors.update(zip(asked.tolist(), explained, strict=True))
         ages = np.array([b.row["age_minutes"] for b in built], dtype=float)
         trust = reliabilities(self.reliability[language], ages, answers.decided, language)
+        edges = [self._edges(matrix[i], outside[i]) for i in range(len(built))]
         return [
-            self._answer(b, answers, i, factors.get(i), trust[i], language)
+            self._answer(b, answers, i, factors.get(i), trust[i], language, edges[i])
             for i, b in enumerate(built)
         ]
+
+    def _edges(self, values: np.ndarray, outside: np.ndarray) -> list[Words]:
+        """A warning for each input answered at the edge of its training range."""
+        if not outside.any():
+            return []
+        spec = self.loaded.bundle.spec
+        said = []
+        for j in np.flatnonzero(outside):
+            feature = BY_NAME[spec.features[j]]
+            if feature.name in TIME_FEATURES:
+                continue  # ages are answered between the trained ones (features.ages)
+            said.append(
+                Words(
+                    *(
+                        BEYOND_RANGE[language].format(
+                            feature=feature.words[language],
+                            edge=feature.show(float(values[j]), language),
+                        )
+                        for language in LANGUAGES
+                    )
+                )
+            )
+        return said
 
     def _answer(
         self,
@@ -349,6 +386,7 @@ class Predictor:
         factors: list[dict] | None,
         reliability: dict,
         language: Language,
+        edges: list[Words],
     ) -> dict:
         spec = self.loaded.bundle.spec
         row = built.row
@@ -363,7 +401,7 @@ class Predictor:
             "interval": _interval(answers.low[i], answers.high[i]),
             "reached": bool(answers.reached[i]),
             "decided": bool(answers.decided[i]),
-            "warnings": [warning[language] for warning in built.warnings],
+            "warnings": [warning[language] for warning in (*built.warnings, *edges)],
             "threshold": spec.threshold,
             "horizon_days": _rounded(spec.horizon_minutes / 1440, 3),
             "age_minutes": _rounded(row["age_minutes"], 1),
@@ -415,7 +453,7 @@ class Predictor:
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
         rows.append(base)
         bundle = self.loaded.bundle
-        matrix = self.features(rows)[1]
+        matrix = self.features(rows)[1]  # clamped: the what-if's own answers never warn
         p = bundle.predict_matrix(matrix)
         low, high = bundle.interval(matrix[-1:], p[-1:])
         hour_options = [

@@ -196,6 +196,7 @@ def _booster_rate(moments: list[PartMoments], negative_rate: float, most: int) -
 def _merged_spec(moments: list[PartMoments], settings: Settings) -> FeatureSpec:
     categories = set().union(*(m.categories for m in moments))
     summed = pd.concat([m.moments for m in moments]).groupby(level=0).sum()
+    rates = pd.concat([m.rates for m in moments])
     return spec_from_moments(
         categories,
         summed,
@@ -203,6 +204,7 @@ def _merged_spec(moments: list[PartMoments], settings: Settings) -> FeatureSpec:
         settings.horizon_minutes,
         settings.timezone,
         settings.training_ages,
+        rates.groupby(level=list(range(rates.index.nlevels))).sum(),
     )
 
 

@@ -23,7 +23,7 @@ from features.examples import Grid
 from features.loading import Part, load_tables
 from features.matrix import build_grid_features
 from features.rows import EXAMPLE_COLUMNS, VIDEO_COLUMNS
-from features.spec import FeatureSpec, spec_moments
+from features.spec import UNKNOWABLE_RATES, FeatureSpec, rate_counts, spec_moments
 from likecast.settings import Settings
 from models.estimator import to_matrix
 from training.split import SLICES, slice_names
@@ -52,6 +52,7 @@ class PartMoments:
 
     categories: set[str]
     moments: pd.DataFrame  # per age: n, sum, sumsq (``features.spec.spec_moments``)
+    rates: pd.Series  # counted rows per rate, category, age and bin (``rate_counts``)
     category_counts: pd.DataFrame  # train videos and hits per category
     train_examples: int  # open train examples
     train_hits: int
@@ -101,7 +102,8 @@ def moments_of_part(name: str, settings: Settings, work: Path, cutoffs: np.ndarr
         folder / "videos.parquet", columns=["posted_ns", "label", "likes_at_horizon", "category"]
     )  # only what the spec reads: the captions and the rest stay on disk
     observed = pd.read_parquet(
-        folder / "observed.parquet", columns=["age_minutes", "obs_age_minutes", "likes", "open"]
+        folder / "observed.parquet",
+        columns=["age_minutes", "obs_age_minutes", "likes", *UNKNOWABLE_RATES, "open"],
     )
     slices = slice_names(videos["posted_ns"].to_numpy(), cutoffs)
     train = np.repeat(slices == "train", ages) & observed["open"].to_numpy()
@@ -115,6 +117,7 @@ def moments_of_part(name: str, settings: Settings, work: Path, cutoffs: np.ndarr
     return PartMoments(
         categories=categories,
         moments=moments,
+        rates=rate_counts(rows),
         category_counts=category_counts(
             videos["category"].to_numpy()[trained], videos["label"].to_numpy()[trained]
         ),

@@ -19,8 +19,14 @@ import pandas as pd
 from features.examples import Grid, grid_examples, video_rows
 from features.labels import known_outcome, label_videos
 from features.loading import Dataset
-from features.matrix import build_grid_features
-from features.spec import SPEC_COLUMNS, FeatureSpec, age_bucket, fit_spec
+from features.matrix import build_grid_features, clamp_frame
+from features.spec import (
+    SPEC_COLUMNS,
+    FeatureSpec,
+    age_bucket,
+    fit_spec,
+    with_ranges,
+)
 from likecast.settings import Settings
 from models.baselines import creator_hit_rate, szabo_huberman
 from models.blend import INPUTS, Blend, fit_blend
@@ -309,8 +315,14 @@ def fit_set(
     clock: StageClock,
     trainer: Callable[..., lgb.Booster] = train_booster,
 ) -> TrainOutcome:
-    """Booster, blend, baselines and evaluation on a training set, however it was built."""
-    spec = data.spec
+    """Booster, blend, baselines and evaluation on a training set, however it was built.
+
+    The features' ranges in the train slice are frozen in the spec first, and the other
+    slices clamped to them as every answer will be.
+    """
+    spec = with_ranges(data.spec, data.train.x)
+    for part in (data.valid, data.calib, data.test):
+        part.x = clamp_frame(part.x, spec)
     clock.advance("lightgbm")
     params = lgbm_params(params_override, list(spec.features), settings.seed, settings.lgbm_threads)
     booster = trainer(data.train_x, data.train_y, data.valid.x, data.valid.y, params)
