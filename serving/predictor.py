@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 from pydantic import ValidationError
 
 from features.arrays import RowArrays
@@ -30,9 +29,10 @@ from features.rows import (
 )
 from features.store import CreatorStore, too_early
 from likecast.settings import Settings
+from likecast.zones import Reading, offset_name, wall_to_utc
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers
-from models.explain import as_good_as_best, explain
+from models.explain import Clock, as_good_as_best, explain
 from models.registry import LoadedModel
 from serving.api.errors import problem
 from serving.api.schemas import (
@@ -73,6 +73,19 @@ AFTER_HORIZON = Words(
     "the counts at the horizon",
     "这些数据是在 {horizon:g} 天期限过后 {minutes:.0f} 分钟读取的，按期限时的数据计算",
 )
+# a local time a daylight-saving change repeats or skips: how it was read (likecast.zones)
+READINGS: dict[Reading, Words] = {
+    "repeated": Words(
+        "{field} {wall} happens twice in {zone} (the clocks go back); read as the first, "
+        "{local} {offset}",
+        "{field} {wall} 在 {zone} 出现两次（时钟回拨）；按第一次计算，即 {local} {offset}",
+    ),
+    "skipped": Words(
+        "{field} {wall} does not exist in {zone} (the clocks skip it); read as {local} "
+        "{offset}, moved forward by the jump",
+        "{field} {wall} 在 {zone} 不存在（时钟跳过）；按顺延后的 {local} {offset} 计算",
+    ),
+}
 HOUR_MATTERS_NOT = Words(
     "Posting time makes no measurable difference for this draft.",
     "对这个草稿来说，发布时间没有可测的影响。",
@@ -136,7 +149,7 @@ class Predictor:
 
         Raises ``ValueError`` naming the field when the model cannot answer at that age.
         """
-        zone = request.timezone or self.settings.timezone
+        zone = request.timezone  # none: UTC, the one time rule (likecast.zones)
         if not isinstance(request, Early):
             posted = to_utc(request.posted_at, zone) if request.posted_at else datetime.now(UTC)
             return posted, 0.0
@@ -246,6 +259,17 @@ class Predictor:
             stale = (posted - as_of.to_pydatetime()).total_seconds() / 86400
             if stale > STALE_STORE_DAYS:
                 said.append(_said(STALE_HISTORY, date=as_of.date().isoformat(), days=stale))
+        for name, wall, local, reading in request.readings():
+            said.append(
+                _said(
+                    READINGS[reading],
+                    field=name,
+                    wall=wall.isoformat(timespec="minutes"),
+                    zone=request.timezone,
+                    local=local.strftime("%H:%M"),
+                    offset=offset_name(local.utcoffset()),
+                )
+            )
         if isinstance(request, Early) and age > spec.horizon_minutes:
             said.append(
                 _said(
@@ -337,6 +361,7 @@ class Predictor:
                 answers.low[asked],
                 answers.high[asked],
                 language,
+                [_clock(requests[i], built[i].row["posted_at"]) for i in asked.tolist()],
             )
             factors.update(zip(asked.tolist(), explained, strict=True))
         ages = np.array([b.row["age_minutes"] for b in built], dtype=float)
@@ -413,19 +438,18 @@ class Predictor:
         if isinstance(built, ValueError):
             raise built
         base = built.row
-        zone = draft.timezone or self.settings.timezone
-        start = pd.Timestamp(base["posted_at"]).tz_convert(zone).floor("h")
-        hours = [start + timedelta(hours=h) for h in range(24)]
-        rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
+        zone, _ = draft.clock()
+        hours = hour_options(base["posted_at"], zone)
+        rows = [{**base, "posted_at": instant} for instant, _ in hours]
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
         rows.append(base)
         bundle = self.loaded.bundle
         matrix = self.features(rows)[1]
         p = bundle.predict_matrix(matrix)
         low, high = bundle.interval(matrix[-1:], p[-1:])
-        hour_options = [
-            HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour, probability=float(p[i]))
-            for i, h in enumerate(hours)
+        offered = [
+            HourOption(posted_at=instant.astimezone(zone), local_hour=hour, probability=float(p[i]))
+            for i, (instant, hour) in enumerate(hours)
         ]
         duration_options = [
             DurationOption(duration_s=d, probability=float(p[24 + i]))
@@ -434,7 +458,7 @@ class Predictor:
         choices = bundle.meta.get("draft_choices", {})
         given = base["duration_s"]
         best_hour = recommend(
-            hour_options, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
+            offered, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
         )
         best_duration = recommend(
             duration_options,
@@ -447,11 +471,12 @@ class Predictor:
             {
                 "current": float(p[-1]),
                 "current_interval": _interval(low[0], high[0]),
-                "hours": hour_options,
+                "hours": offered,
                 "durations": duration_options,
                 "best_hour": best_hour,
                 "best_duration": best_duration,
                 "advice": _advice(best_hour, best_duration, float(p[-1]), language),
+                "warnings": [warning[language] for warning in built.warnings],
                 "model_version": self.version,
             }
         )
@@ -479,6 +504,32 @@ class Predictor:
             "trained_at": bundle.meta.get("trained_at"),
             "store_creators": self.store.creators(),
         }
+
+
+def hour_options(posted: datetime, zone: tzinfo) -> list[tuple[datetime, int]]:
+    """(instant in UTC, local hour) of each hour of the day on the creator's clock, from the
+    posting time's hour on: the next instant the clock reads that hour, on the hour.
+
+    A daylight-saving change neither fails nor mislabels an option: an hour the clocks
+    repeat is its first occurrence (``likecast.zones``), and one they skip that day is the
+    next day's, so every option is a real instant and each hour of the day comes once.
+    """
+    start = posted.astimezone(zone).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    options = []
+    for h in range(24):
+        wall = start + timedelta(hours=h)
+        instant, reading = wall_to_utc(wall, zone)
+        while reading == "skipped":  # no such hour on that day's clock
+            wall += timedelta(days=1)
+            instant, reading = wall_to_utc(wall, zone)
+        options.append((instant, wall.hour))
+    return options
+
+
+def _clock(request: Draft, posted: datetime) -> Clock:
+    """The creator's clock of ``request``, at its posting instant ``posted``."""
+    zone, name = request.clock()
+    return Clock(posted, zone, name)
 
 
 def _counts(row: dict) -> list[tuple[float, float]]:
