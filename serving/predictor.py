@@ -43,6 +43,7 @@ from serving.api.schemas import (
     HourOption,
     Prediction,
     WhatIf,
+    blank,
     to_utc,
 )
 from serving.context import category_typical, creator_typical
@@ -608,6 +609,9 @@ def _batch_item(index: int, item: Any) -> Draft | list[dict]:
     if not isinstance(item, dict):
         return [{"loc": ["items", index], "msg": "expected an object", "type": "dict_type"}]
     try:
+        if "likes" in item and blank(item["likes"]):
+            # likes given as null or "" are no counts, as likes left out: a draft
+            item = {key: value for key, value in item.items() if key != "likes"}
         return (Early if "likes" in item else Draft).model_validate(item)
     except ValidationError as exc:
         return _errors(exc)

@@ -31,6 +31,22 @@ def to_utc(stamp: datetime, zone: str | None) -> datetime:
     return wall_to_utc(stamp, ZoneInfo(zone) if zone else UTC)[0]
 
 
+def blank_is_absent(model: type[BaseModel], data: Any) -> Any:
+    """``data`` without its optional fields given as null, ``""`` or blank text: each means
+    the field is unknown, as an empty cell does in a file (``features.loading`` reads blank
+    text as missing), so all three give the same answer. Required fields are kept, for
+    their own error."""
+    if not isinstance(data, dict):
+        return data
+    optional = {name for name, info in model.model_fields.items() if not info.is_required()}
+    return {key: value for key, value in data.items() if key not in optional or not blank(value)}
+
+
+def blank(value: object) -> bool:
+    """Null, ``""`` or text of spaces only: a value that says nothing."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _within_time_range(value: datetime | None) -> datetime | None:
     """The contract's time range (``features.contract.time_range``), for request times."""
     if value is None:
@@ -59,9 +75,17 @@ class History(BaseModel):
         None, ge=0, le=36500, description="Days since the last post."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        return blank_is_absent(cls, data)
+
 
 class Draft(BaseModel):
-    """A video before posting."""
+    """A video before posting.
+
+    Every optional field given as null, ``""`` or blank text is unknown, the same as absent.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -91,6 +115,11 @@ class Draft(BaseModel):
     explain: bool = Field(
         False, description="Add the factors that moved the answer most, and advice."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        return blank_is_absent(cls, data)
 
     @field_validator("posted_at")
     @classmethod
