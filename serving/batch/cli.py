@@ -120,3 +120,12 @@ def score_command(
         f"rejected: {rejected}" + (f" (see {files})" if files else ""),
         soft_wrap=True,
     )
+    if outcome.formula_ids:
+        # ids are keys, written as given so the scores join back (features/csv_safe.py)
+        stderr().print(
+            f"warning: {outcome.formula_ids:,} video ids start like a spreadsheet formula "
+            f"(e.g. {outcome.formula_example!r}), written as given so that they join back; "
+            f"read {output} as text, not in a spreadsheet",
+            soft_wrap=True,
+            markup=False,  # an id is the user's text, not rich markup
+        )

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from features.arrays import RowArrays, frame_arrays
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
-from features.csv_safe import csv_safe
+from features.csv_safe import csv_safe, formula_like
 from features.loading import (
     DataError,
     attach_snapshots,
@@ -267,6 +267,8 @@ class Outcome:
         default_factory=lambda: {"videos": 0, "not_posted": 0, "snapshots": 0}
     )
     rejects_files: list[Path] = field(default_factory=list)
+    formula_ids: int = 0  # ids written as given that a spreadsheet would read as formulas
+    formula_example: str | None = None
 
     @property
     def reject_share(self) -> float:
@@ -356,7 +358,7 @@ def score_local(
     rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
     parquet = output.suffix.lower() == ".parquet"
     try:
-        with _Sink(partial, parquet, scorer.explain) as sink:
+        with _Sink(partial, parquet, scorer.explain, outcome) as sink:
             for chunk in iter_table(source, chunk_rows):
                 scores, chunk_rejects = scorer.score(chunk, first_row=outcome.rows)
                 sink.write(scores)
@@ -376,8 +378,9 @@ def score_local(
 class _Sink:
     """Appends chunks of scores to one Parquet file (a row group each) or one CSV file."""
 
-    def __init__(self, path: Path, parquet: bool, explain: bool) -> None:
+    def __init__(self, path: Path, parquet: bool, explain: bool, outcome: Outcome) -> None:
         self.path, self.parquet, self.explain = path, parquet, explain
+        self.outcome = outcome  # counts the formula-looking ids a CSV keeps
         self._writer: pq.ParquetWriter | None = None
         self._csv_started = False
 
@@ -394,8 +397,13 @@ class _Sink:
         if self._writer is not None:
             self._writer.write_table(table)
             return
+        frame = table.to_pandas()
+        formulas = formula_like(frame["video_id"])
+        if len(formulas):
+            self.outcome.formula_ids += len(formulas)
+            self.outcome.formula_example = self.outcome.formula_example or str(formulas.iloc[0])
         with self.path.open("a", newline="") as handle:
-            csv_safe(table.to_pandas()).to_csv(handle, header=not self._csv_started, index=False)
+            csv_safe(frame).to_csv(handle, header=not self._csv_started, index=False)
         self._csv_started = True
 
     def __exit__(self, *exc: object) -> None:
