@@ -9,6 +9,7 @@ the native LightGBM model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -113,12 +114,6 @@ class Scorer:
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
-        if self.timeline is not None:
-            before = (good["posted_at"] < self.timeline.oldest).to_numpy()
-            why = np.where(before, f"posted_at: {before_store(self.timeline.oldest)}", "")
-            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
-        if good.empty:
-            return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
         raw, matrix = self.features(good, ages, snapshots)
         why = self._unanswerable(ages, raw)
         if (why != "").any():
@@ -127,6 +122,14 @@ class Scorer:
             raw = {name: values[keep] for name, values in raw.items()}
             matrix = matrix[keep]
         answers = self.bundle.answer_matrix(matrix, raw)
+        if self.timeline is not None:
+            # the store knows no history before its oldest state, but a video its counts
+            # already answer as reached needs none: only the others are refused
+            before = (good["posted_at"] < self.timeline.oldest).to_numpy() & ~answers.reached
+            why = np.where(before, f"posted_at: {before_store(self.timeline.oldest)}", "")
+            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
+            matrix, answers = matrix[~before], _kept(answers, ~before)
+            raw = {name: values[~before] for name, values in raw.items()}
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {
@@ -228,6 +231,11 @@ class Scorer:
         for i, listed in zip(open_, explained, strict=True):
             factors[i] = listed
         return [json.dumps(listed) for listed in factors]
+
+
+def _kept(answers: Answers, keep: np.ndarray) -> Answers:
+    """The answers of the rows ``keep`` marks."""
+    return Answers(*(getattr(answers, f.name)[keep] for f in dataclasses.fields(answers)))
 
 
 def _set_aside(
