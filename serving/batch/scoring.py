@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ from features.matrix import feature_matrix
 from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
 from models.bundle import Answers, ModelBundle
-from models.explain import explain
+from models.explain import Clock, explain
 
 OUTPUT_COLUMNS = (
     "video_id",
@@ -146,7 +147,7 @@ class Scorer:
             }
         )
         if self.explain:
-            scores["factors"] = self._factors(matrix, answers)
+            scores["factors"] = self._factors(matrix, answers, raw["posted_at"])
         return scores, rejects
 
     @staticmethod
@@ -217,8 +218,12 @@ class Scorer:
             ignore_index=True,
         )
 
-    def _factors(self, matrix: np.ndarray, answers: Answers) -> list[str]:
-        """Each row's factors as a JSON list, in English; empty where the counts decided it."""
+    def _factors(self, matrix: np.ndarray, answers: Answers, posted_ns: np.ndarray) -> list[str]:
+        """Each row's factors as a JSON list, in English; empty where the counts decided it.
+
+        Posting times are shown in UTC, the clock a file's times without an offset are read
+        on (docs/decisions.md, "one time rule").
+        """
         factors: list[list[dict]] = [[] for _ in range(len(matrix))]
         open_ = np.flatnonzero(~answers.decided)
         explained = explain(
@@ -227,6 +232,10 @@ class Scorer:
             answers.probability[open_],
             answers.low[open_],
             answers.high[open_],
+            clocks=[
+                Clock(datetime.fromtimestamp(int(ns) / 1e9, UTC), UTC, "UTC")
+                for ns in posted_ns[open_].tolist()
+            ],
         )
         for i, listed in zip(open_, explained, strict=True):
             factors[i] = listed

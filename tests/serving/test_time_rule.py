@@ -202,3 +202,22 @@ def test_a_posting_time_factor_is_said_on_the_creators_clock(
     # and the day is the creator's too (Monday in New York, Tuesday in Shanghai)
     day = on_clock("post_weekday", float(matrix[0, bundle.spec.positions["post_weekday"]]), shifts)
     assert day == 0.0
+
+
+def test_batch_explanations_are_built_on_the_files_clock(bundle: ModelBundle) -> None:
+    # given videos of a file, naive times read as UTC, scored with explanations
+    videos = pd.DataFrame(
+        {
+            "video_id": ["a", "b"],
+            "creator_id": "c1",
+            "posted_at": ["2026-03-01T12:00:00", "2026-03-01T23:30:00"],
+            "category": "food",
+            "duration_s": "35",
+        }
+    )
+    scorer = Scorer(bundle, "local", None, ScoringAge(age_minutes=0.0), explain=True)
+    # when they are scored
+    scores, _ = scorer.score(videos, first_row=0)
+    # then every row is explained, and no posting time is named on the model's clock
+    assert len(scores) == 2
+    assert not scores["factors"].str.contains(bundle.spec.timezone, regex=False).any()
