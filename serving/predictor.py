@@ -176,20 +176,40 @@ class Predictor:
             except ValueError as exc:
                 timings.append(exc)
         oldest = self.store.oldest
+        # before the store's oldest state no history is known; a video whose counts already
+        # reach the threshold needs none (as batch scoring answers it), the others are refused
+        unknown = [False] * len(timings)
         for i, timing in enumerate(timings):
-            if oldest is not None and not isinstance(timing, ValueError) and timing[0] < oldest:
-                timings[i] = ValueError(too_early("posted_at", timing[0], oldest))
+            if oldest is not None and isinstance(timing, tuple) and timing[0] < oldest:
+                unknown[i] = True
+                if not self._reached(requests[i], timing):
+                    timings[i] = ValueError(too_early("posted_at", timing[0], oldest))
         answerable = [
-            (r, t) for r, t in zip(requests, timings, strict=True) if isinstance(t, tuple)
+            (r, t, u)
+            for r, t, u in zip(requests, timings, unknown, strict=True)
+            if isinstance(t, tuple)
         ]
-        stored = iter(self.store.get_many([(r.creator_id, t[0]) for r, t in answerable]))
-        observed = iter(self._observations(answerable))
+        looked_up = iter(
+            self.store.get_many([(r.creator_id, t[0]) for r, t, u in answerable if not u])
+        )
+        stored = iter([None if u else next(looked_up) for _, _, u in answerable])
+        observed = iter(self._observations([(r, t) for r, t, _ in answerable]))
         return [
             timing
             if isinstance(timing, ValueError)
-            else self._built(request, *timing, next(stored), next(observed))
-            for request, timing in zip(requests, timings, strict=True)
+            else self._built(request, *timing, next(stored), next(observed), not before)
+            for request, timing, before in zip(requests, timings, unknown, strict=True)
         ]
+
+    def _reached(self, request: Draft, timing: tuple[datetime, float]) -> bool:
+        """The request's counts already reach the threshold by the horizon: its answer is
+        decided and needs no creator history."""
+        spec = self.loaded.bundle.spec
+        return (
+            isinstance(request, Early)
+            and request.likes >= spec.threshold
+            and timing[1] <= spec.horizon_minutes
+        )
 
     def _observations(
         self, answerable: list[tuple[Draft, tuple[datetime, float]]]
@@ -218,11 +238,14 @@ class Predictor:
         age: float,
         stored: dict[str, object] | None,
         observed: dict[str, float],
+        looked_up: bool = True,
     ) -> Built:
+        """A request's row; ``looked_up`` is false when no history could be known (before
+        the store), where a cold start is no statement about the creator."""
         history, source = self._history(request, posted, stored)
         draft = {name: getattr(request, name) for name in DRAFT_COLUMNS}
         row = request_row({**draft, "posted_at": posted}, history, age, observed)
-        return Built(row, source, self._warnings(request, posted, age, source))
+        return Built(row, source, self._warnings(request, posted, age, source, looked_up))
 
     def _history(
         self, request: Draft, posted_at: datetime, stored: dict[str, object] | None
@@ -246,14 +269,14 @@ class Predictor:
         return values, source
 
     def _warnings(
-        self, request: Draft, posted: datetime, age: float, source: str
+        self, request: Draft, posted: datetime, age: float, source: str, looked_up: bool = True
     ) -> tuple[Words, ...]:
         """What the answer assumed, each in a sentence a creator can read, in each language."""
         spec = self.loaded.bundle.spec
         said = []
         if request.category is not None and request.category not in spec.category_lookup:
             said.append(_said(UNKNOWN_CATEGORY, category=request.category))
-        if source == "cold_start":
+        if source == "cold_start" and looked_up:
             said.append(_said(NEW_CREATOR, creator=request.creator_id))
         as_of = self.store.as_of
         if source.startswith("store") and as_of is not None:

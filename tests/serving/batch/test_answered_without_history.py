@@ -1,10 +1,10 @@
 """What batch scoring answers and refuses by the counts (#27, item 8).
 
-A video whose counts already reach the threshold needs no creator history: batch answers it
-(reached, decided) even when the creator store starts after its posting time; the others
-posted that early are still refused. And an age after posting is answered from counts: asked
-for one without ``--snapshots``, ``likecast score`` refuses in one line instead of scoring
-every video as having no likes.
+A video whose counts already reach the threshold needs no creator history: batch (and the
+API alike) answers it (reached, decided) even when the creator store starts after its
+posting time; the others posted that early are still refused. And an age after posting is
+answered from counts: asked for one without ``--snapshots``, ``likecast score`` refuses in
+one line instead of scoring every video as having no likes.
 """
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ import pytest
 
 from features.history import COLD_START
 from features.rows import HISTORY_COLUMNS
-from features.store import Timeline
+from features.store import CreatorStore, Timeline, write_store
+from likecast.settings import Settings
 from models.bundle import ModelBundle
+from models.registry import LoadedModel
+from serving.api.schemas import Early
 from serving.batch.scoring import Scorer, ScoringAge
+from serving.predictor import Predictor
 
 SAVED = Path(__file__).parents[2] / "models" / "data" / "bundle-2026-12-02" / "bundle"
 OLDEST = pd.Timestamp("2026-03-01T00:00:00Z")
@@ -103,3 +107,23 @@ def test_drafts_without_snapshots_are_still_scored(drafts: Path, tmp_path: Path,
     result = cli("score", "--input", str(drafts), "--output", str(tmp_path / "s.csv"),
                  "--model", str(SAVED), "--age-minutes", "0")  # fmt: skip
     assert result.code == 0, result.text
+
+
+def test_the_api_answers_a_video_past_the_threshold_before_the_store_alike(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    # given a service whose creator store starts after two videos were posted, one of them
+    # already past the threshold at an hour
+    write_store(_timeline(), tmp_path / "store.sqlite")
+    loaded = LoadedModel(bundle, "folder", None, None)
+    predictor = Predictor(loaded, CreatorStore(tmp_path / "store.sqlite"), Settings(home=tmp_path))
+    asked = {"creator_id": "c1", "posted_at": "2026-02-01T00:00:00Z", "age_minutes": 60.0}
+    # when both are asked about
+    hit = predictor.predict([Early(**asked, likes=5000)])[0]  # type: ignore[arg-type]
+    # then the one past the threshold is answered from its counts, as batch answers it,
+    # without calling its creator new
+    assert (hit.probability, hit.reached, hit.decided) == (1.0, True, True)
+    assert not [w for w in hit.warnings if "new creator" in w]
+    # and the other is refused, saying why
+    with pytest.raises(ValueError, match="before the creator store's oldest state"):
+        predictor.predict([Early(**asked, likes=3)])  # type: ignore[arg-type]
