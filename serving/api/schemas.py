@@ -177,7 +177,11 @@ class Early(Draft):
         le=MAX_AGE_MINUTES,
         description="Minutes since posting (or give observed_at).",
     )
-    observed_at: datetime | None = Field(None, description="When the counts were read.")
+    observed_at: datetime | None = Field(
+        None,
+        description="When the counts were read, ISO 8601; without an offset it is read as "
+        "posted_at is (in `timezone`, else UTC).",
+    )
     likes: int = Field(ge=0, le=BIG_COUNT, description="Likes so far.")
     views: int | None = Field(None, ge=0, le=BIG_COUNT, description="Views so far.")
     comments: int | None = Field(None, ge=0, le=BIG_COUNT, description="Comments so far.")
