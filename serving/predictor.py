@@ -282,7 +282,8 @@ class Predictor:
         if source.startswith("store") and as_of is not None:
             stale = (posted - as_of.to_pydatetime()).total_seconds() / 86400
             if stale > STALE_STORE_DAYS:
-                said.append(_said(STALE_HISTORY, date=as_of.date().isoformat(), days=stale))
+                day = as_of.to_pydatetime().astimezone(request.clock()[0]).date()  # their date
+                said.append(_said(STALE_HISTORY, date=day.isoformat(), days=stale))
         for name, wall, local, reading in request.readings():
             said.append(
                 _said(

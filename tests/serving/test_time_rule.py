@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 
 from features.catalog import BY_NAME
-from features.store import CreatorStore
+from features.history import COLD_START
+from features.rows import HISTORY_COLUMNS
+from features.store import CreatorStore, Timeline, write_store
 from likecast.instants import parse_instant
 from likecast.settings import Settings
 from likecast.zones import wall_to_utc
@@ -39,6 +41,7 @@ DST = [
     ("Australia/Lord_Howe", "2026-04-05T01:45", "repeated", "2026-04-05T01:45:00+11:00"),
     ("Australia/Lord_Howe", "2026-10-04T02:15", "skipped", "2026-10-04T02:45:00+11:00"),
 ]
+HISTORY = {**{name: COLD_START[name] for name in HISTORY_COLUMNS}, "hist_videos": 3.0}
 WORDS = {"repeated": ("happens twice", "出现两次"), "skipped": ("does not exist", "不存在")}
 
 
@@ -221,3 +224,20 @@ def test_batch_explanations_are_built_on_the_files_clock(bundle: ModelBundle) ->
     # then every row is explained, and no posting time is named on the model's clock
     assert len(scores) == 2
     assert not scores["factors"].str.contains(bundle.spec.timezone, regex=False).any()
+
+
+def test_the_stale_history_date_is_the_creators(bundle: ModelBundle, tmp_path: Path) -> None:
+    # given a store whose history ends at 02:00 UTC on 2 March, and a creator in New York
+    # (still 1 March there) posting a week later
+    end = pd.Timestamp("2026-03-02T02:00:00Z")
+    rows = pd.DataFrame(
+        [{"creator_id": "c1", "valid_from": end - pd.Timedelta(days=30), **HISTORY}]
+    )
+    rows["creator_id"] = rows["creator_id"].astype("string")
+    write_store(Timeline(rows, end - pd.Timedelta(days=30), end), tmp_path / "store.sqlite")
+    loaded = LoadedModel(bundle, "folder", None, None)
+    predictor = Predictor(loaded, CreatorStore(tmp_path / "store.sqlite"), Settings(home=tmp_path))
+    draft = Draft(creator_id="c1", posted_at="2026-03-09T12:00", timezone="America/New_York")  # type: ignore[call-arg]
+    # when it is answered, then the history's end is said as the creator's date
+    answer = predictor.predict([draft])[0]
+    assert any("known up to 2026-03-01" in w for w in answer.warnings), answer.warnings
