@@ -490,7 +490,13 @@ CATALOG: tuple[Feature, ...] = (
         "engagement",
         ("likes", "obs_age_minutes"),
         _projected_likes_log,
-        Words("likes projected from the pace so far", "按目前势头预计的点赞数"),
+        # the count grown by the training videos' mean log growth from this age: one input
+        # among many, worded so that it is not read as the forecast, which weighs them all
+        # and may well disagree (#27: "projected ... 141" beside 85.8% for 1,000 likes)
+        Words(
+            "likes by the horizon at a typical video's growth (one signal, not the forecast)",
+            "按一般视频的增长推算的期限时点赞数（只是一个信号，不是预测）",
+        ),
         _count,
         monotone=1,
     ),

@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     threshold: int = Field(default=1000, gt=0, description="Likes that count as a hit.")
     horizon_days: float = Field(default=7.0, gt=0, description="Days a video has to reach it.")
     timezone: str = Field(
-        default="Asia/Shanghai", description="Local time zone of posting hours and weekdays."
+        default="Asia/Shanghai",
+        description="The clock of the posting-hour and weekday features (the audience's), "
+        "fixed in a model at training. Not how times are read: one without an offset is UTC.",
     )
     ages_minutes: tuple[float, ...] | None = Field(
         default=None,

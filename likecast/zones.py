@@ -1,8 +1,22 @@
-"""Time zones by IANA name, checked in one place for settings and requests alike."""
+"""Time zones by IANA name, checked in one place for settings and requests alike, and the
+one rule that turns a wall-clock time into an instant (docs/decisions.md, "one time rule").
+
+A wall-clock time with no offset means UTC on every path (files, ``--at``, training, the
+API) unless a request names its zone. In a named zone, a daylight-saving change makes some
+wall-clock times happen twice (the clocks go back) and skips others (the clocks go
+forward). Both are read by RFC 5545's rule, which is also Python's (PEP 495, ``fold=0``):
+a repeated time is its first occurrence; a skipped time is read with the offset before the
+change, which moves it forward by the length of the jump (New York 02:30 -> 03:30, Lord
+Howe 02:15 -> 02:45). The caller says so in a warning; neither is an error.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Reading = Literal["exact", "repeated", "skipped"]
 
 
 def known_time_zone(name: str) -> str:
@@ -16,3 +30,31 @@ def known_time_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
     return name
+
+
+def wall_to_utc(stamp: datetime, zone: tzinfo) -> tuple[datetime, Reading]:
+    """``stamp`` as an instant in UTC, and how its wall-clock time was read.
+
+    A ``stamp`` with an offset is that instant (``exact``); without one it is read in
+    ``zone``: ``repeated`` and ``skipped`` name the two daylight-saving cases, resolved by
+    the module's rule.
+    """
+    if stamp.tzinfo is not None:
+        return stamp.astimezone(UTC), "exact"
+    first = stamp.replace(tzinfo=zone, fold=0)
+    if first.utcoffset() == stamp.replace(tzinfo=zone, fold=1).utcoffset():
+        return first.astimezone(UTC), "exact"
+    instant = first.astimezone(UTC)
+    # a skipped time does not come back from its instant: the clock read something else
+    back = instant.astimezone(zone).replace(tzinfo=None)
+    return instant, "repeated" if back == stamp else "skipped"
+
+
+def offset_name(offset: timedelta | None) -> str:
+    """An offset as a creator reads it: ``UTC``, ``UTC+08:00``, ``UTC-03:30``."""
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"

@@ -12,7 +12,9 @@ are named. Everything is computed only when a request asks, in English or Chines
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 
 import numpy as np
 import pandas as pd
@@ -66,6 +68,43 @@ MORE_HURTS = Words(
 )
 
 
+# the posting-time features, each with its period on the clock (hours a day, days a week)
+CLOCK_PERIODS = {"post_hour": 24.0, "post_weekday": 7.0}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The clock a creator reads times on: a posting time is shown on it, not on the
+    model's (the data's zone, ``FeatureSpec.timezone``), which a creator elsewhere would
+    misread ("Posting time (Asia/Shanghai): 08:00" to a New Yorker who chose 20:00)."""
+
+    posted: datetime  # the posting instant, with a time zone
+    zone: tzinfo
+    name: str  # as the label shows it: "America/New_York", "UTC-05:00", "UTC"
+
+    def shifts(self, row: np.ndarray, spec: FeatureSpec) -> dict[str, float]:
+        """What to add to each posting-time feature of ``row`` (on the model's clock) to
+        read it on this one; the same shift moves the advice's options."""
+        local = self.posted.astimezone(self.zone)
+        mine = {
+            "post_hour": local.hour + local.minute / 60 + local.second / 3600,
+            "post_weekday": float(local.weekday()),
+        }
+        return {
+            name: mine[name] - float(row[spec.positions[name]])
+            for name in CLOCK_PERIODS
+            if name in spec.positions and not np.isnan(row[spec.positions[name]])
+        }
+
+
+def on_clock(name: str, value: float, shifts: dict[str, float]) -> float:
+    """A posting-time value moved onto the creator's clock (to the minute); others as they are."""
+    if name not in shifts:
+        return value
+    period = CLOCK_PERIODS[name]
+    return round((value + shifts[name]) * 60) / 60 % period
+
+
 def typical_values(features: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Median of each engagement rate by category (and overall), for 'above typical' words."""
     out: dict[str, dict[str, float]] = {}
@@ -93,6 +132,7 @@ def explain(
     low: np.ndarray,
     high: np.ndarray,
     language: Language = "en",
+    clocks: Sequence[Clock] | None = None,
 ) -> list[list[dict]]:
     """Each row's factors (``serving.api.schemas.Factor`` fields), biggest first.
 
@@ -101,6 +141,8 @@ def explain(
         matrix: the rows it answered (the model's feature matrix).
         probability, low, high: its answers and their 80% intervals (NaN without one).
         language: ``en`` or ``zh``, the language of each factor's ``text``.
+        clocks: each row's creator clock, which its posting times are shown on; without
+            them, on the model's clock, named as such.
     """
     if not len(matrix):
         return []
@@ -126,13 +168,15 @@ def explain(
     out = []
     for i, columns in enumerate(chosen):
         category = _category(matrix[i], spec)
+        clock = clocks[i] if clocks is not None else None
+        shifts = clock.shifts(matrix[i], spec) if clock is not None else {}
         context = Context(
             spec.threshold,
             typical,
             bool(advisable[i]),
             frozenset(recorded),
             language,
-            spec.timezone,
+            spec.timezone if clock is None else clock.name,
         )
         out.append(
             [
@@ -142,11 +186,13 @@ def explain(
                     "points": round(float(points[i, j]), 2),
                     "text": factor_text(
                         BY_NAME[names[j]],
-                        category if names[j] == "category" else matrix[i, j],
+                        category
+                        if names[j] == "category"
+                        else on_clock(names[j], float(matrix[i, j]), shifts),
                         float(points[i, j]),
                         category,
                         context,
-                        advice.get((i, j)),
+                        _advice_on_clock(names[j], advice.get((i, j)), shifts),
                     ),
                     "contribution": round(float(contributions[i, j]), 4),
                 }
@@ -200,6 +246,15 @@ def _advise(
     return out
 
 
+def _advice_on_clock(name: str, advice: Advice | None, shifts: dict[str, float]) -> Advice | None:
+    """Advice on a posting time, its options read on the creator's clock."""
+    if advice is None or name not in shifts:
+        return advice
+    return replace(
+        advice, low=on_clock(name, advice.low, shifts), high=on_clock(name, advice.high, shifts)
+    )
+
+
 def as_good_as_best(options: np.ndarray, low: float, high: float) -> np.ndarray | None:
     """Which options are worth advising, by the one rule the factors and the what-if share:
     none unless the best lifts the answer above its interval (``low``, ``high``); then every
@@ -241,7 +296,7 @@ class Context:
     advisable: bool  # a draft with an interval to judge its options by
     recorded: frozenset[str]  # the choices training measured, found to matter or not
     language: Language
-    zone: str = "UTC"  # the clock the model's posting times are read on (the data's)
+    zone: str = "UTC"  # the name of the clock posting times are shown on (``Clock``)
 
 
 def factor_text(
@@ -255,8 +310,7 @@ def factor_text(
     """One factor in a sentence: what it is, its value, and which way it pushes or which way
     to change it."""
     language = context.language
-    # a posting time is read on the data's clock, which the label names: the creator's own
-    # may differ (the page's charts are in the creator's zone)
+    # a posting time is shown on the creator's clock (``Clock``), which the label names
     label = feature.words[language].format(zone=context.zone)
     if language == "en":
         label = label[:1].upper() + label[1:]

@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 from pydantic import ValidationError
 
 from features.arrays import RowArrays
@@ -30,9 +29,10 @@ from features.rows import (
 )
 from features.store import CreatorStore, too_early
 from likecast.settings import Settings
+from likecast.zones import Reading, offset_name, wall_to_utc
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers
-from models.explain import as_good_as_best, explain
+from models.explain import Clock, as_good_as_best, explain
 from models.registry import LoadedModel
 from serving.api.errors import problem
 from serving.api.schemas import (
@@ -43,6 +43,7 @@ from serving.api.schemas import (
     HourOption,
     Prediction,
     WhatIf,
+    blank,
     to_utc,
 )
 from serving.context import category_typical, creator_typical
@@ -80,6 +81,19 @@ BEYOND_RANGE = Words(
 )
 # Times are not clamped inputs: an age between or past the trained ones has its own rule.
 TIME_FEATURES = frozenset({"age_minutes", "minutes_since_obs"})
+# a local time a daylight-saving change repeats or skips: how it was read (likecast.zones)
+READINGS: dict[Reading, Words] = {
+    "repeated": Words(
+        "{field} {wall} happens twice in {zone} (the clocks go back); read as the first, "
+        "{local} {offset}",
+        "{field} {wall} 在 {zone} 出现两次（时钟回拨）；按第一次计算，即 {local} {offset}",
+    ),
+    "skipped": Words(
+        "{field} {wall} does not exist in {zone} (the clocks skip it); read as {local} "
+        "{offset}, moved forward by the jump",
+        "{field} {wall} 在 {zone} 不存在（时钟跳过）；按顺延后的 {local} {offset} 计算",
+    ),
+}
 HOUR_MATTERS_NOT = Words(
     "Posting time makes no measurable difference for this draft.",
     "对这个草稿来说，发布时间没有可测的影响。",
@@ -144,7 +158,7 @@ class Predictor:
         Every age is answerable: between the trained ages from both neighbours
         (``features.ages``), past the horizon from the counts.
         """
-        zone = request.timezone or self.settings.timezone
+        zone = request.timezone  # none: UTC, the one time rule (likecast.zones)
         if not isinstance(request, Early):
             posted = to_utc(request.posted_at, zone) if request.posted_at else datetime.now(UTC)
             return posted, 0.0
@@ -164,20 +178,40 @@ class Predictor:
             except ValueError as exc:
                 timings.append(exc)
         oldest = self.store.oldest
+        # before the store's oldest state no history is known; a video whose counts already
+        # reach the threshold needs none (as batch scoring answers it), the others are refused
+        unknown = [False] * len(timings)
         for i, timing in enumerate(timings):
-            if oldest is not None and not isinstance(timing, ValueError) and timing[0] < oldest:
-                timings[i] = ValueError(too_early("posted_at", timing[0], oldest))
+            if oldest is not None and isinstance(timing, tuple) and timing[0] < oldest:
+                unknown[i] = True
+                if not self._reached(requests[i], timing):
+                    timings[i] = ValueError(too_early("posted_at", timing[0], oldest))
         answerable = [
-            (r, t) for r, t in zip(requests, timings, strict=True) if isinstance(t, tuple)
+            (r, t, u)
+            for r, t, u in zip(requests, timings, unknown, strict=True)
+            if isinstance(t, tuple)
         ]
-        stored = iter(self.store.get_many([(r.creator_id, t[0]) for r, t in answerable]))
-        observed = iter(self._observations(answerable))
+        looked_up = iter(
+            self.store.get_many([(r.creator_id, t[0]) for r, t, u in answerable if not u])
+        )
+        stored = iter([None if u else next(looked_up) for _, _, u in answerable])
+        observed = iter(self._observations([(r, t) for r, t, _ in answerable]))
         return [
             timing
             if isinstance(timing, ValueError)
-            else self._built(request, *timing, next(stored), next(observed))
-            for request, timing in zip(requests, timings, strict=True)
+            else self._built(request, *timing, next(stored), next(observed), not before)
+            for request, timing, before in zip(requests, timings, unknown, strict=True)
         ]
+
+    def _reached(self, request: Draft, timing: tuple[datetime, float]) -> bool:
+        """The request's counts already reach the threshold by the horizon: its answer is
+        decided and needs no creator history."""
+        spec = self.loaded.bundle.spec
+        return (
+            isinstance(request, Early)
+            and request.likes >= spec.threshold
+            and timing[1] <= spec.horizon_minutes
+        )
 
     def _observations(
         self, answerable: list[tuple[Draft, tuple[datetime, float]]]
@@ -206,11 +240,14 @@ class Predictor:
         age: float,
         stored: dict[str, object] | None,
         observed: dict[str, float],
+        looked_up: bool = True,
     ) -> Built:
+        """A request's row; ``looked_up`` is false when no history could be known (before
+        the store), where a cold start is no statement about the creator."""
         history, source = self._history(request, posted, stored)
         draft = {name: getattr(request, name) for name in DRAFT_COLUMNS}
         row = request_row({**draft, "posted_at": posted}, history, age, observed)
-        return Built(row, source, self._warnings(request, posted, age, source))
+        return Built(row, source, self._warnings(request, posted, age, source, looked_up))
 
     def _history(
         self, request: Draft, posted_at: datetime, stored: dict[str, object] | None
@@ -234,20 +271,32 @@ class Predictor:
         return values, source
 
     def _warnings(
-        self, request: Draft, posted: datetime, age: float, source: str
+        self, request: Draft, posted: datetime, age: float, source: str, looked_up: bool = True
     ) -> tuple[Words, ...]:
         """What the answer assumed, each in a sentence a creator can read, in each language."""
         spec = self.loaded.bundle.spec
         said = []
         if request.category is not None and request.category not in spec.category_lookup:
             said.append(_said(UNKNOWN_CATEGORY, category=request.category))
-        if source == "cold_start":
+        if source == "cold_start" and looked_up:
             said.append(_said(NEW_CREATOR, creator=request.creator_id))
         as_of = self.store.as_of
         if source.startswith("store") and as_of is not None:
             stale = (posted - as_of.to_pydatetime()).total_seconds() / 86400
             if stale > STALE_STORE_DAYS:
-                said.append(_said(STALE_HISTORY, date=as_of.date().isoformat(), days=stale))
+                day = as_of.to_pydatetime().astimezone(request.clock()[0]).date()  # their date
+                said.append(_said(STALE_HISTORY, date=day.isoformat(), days=stale))
+        for name, wall, local, reading in request.readings():
+            said.append(
+                _said(
+                    READINGS[reading],
+                    field=name,
+                    wall=wall.isoformat(timespec="minutes"),
+                    zone=request.timezone,
+                    local=local.strftime("%H:%M"),
+                    offset=offset_name(local.utcoffset()),
+                )
+            )
         if isinstance(request, Early) and age > spec.horizon_minutes:
             said.append(
                 _said(
@@ -345,6 +394,7 @@ class Predictor:
                 answers.low[asked],
                 answers.high[asked],
                 language,
+                [_clock(requests[i], built[i].row["posted_at"]) for i in asked.tolist()],
             )
             factors.update(zip(asked.tolist(), explained, strict=True))
         ages = np.array([b.row["age_minutes"] for b in built], dtype=float)
@@ -446,19 +496,18 @@ class Predictor:
         if isinstance(built, ValueError):
             raise built
         base = built.row
-        zone = draft.timezone or self.settings.timezone
-        start = pd.Timestamp(base["posted_at"]).tz_convert(zone).floor("h")
-        hours = [start + timedelta(hours=h) for h in range(24)]
-        rows = [{**base, "posted_at": h.tz_convert("UTC")} for h in hours]
+        zone, _ = draft.clock()
+        hours = hour_options(base["posted_at"], zone)
+        rows = [{**base, "posted_at": instant} for instant, _ in hours]
         rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
         rows.append(base)
         bundle = self.loaded.bundle
         matrix = self.features(rows)[1]  # clamped: the what-if's own answers never warn
         p = bundle.predict_matrix(matrix)
         low, high = bundle.interval(matrix[-1:], p[-1:])
-        hour_options = [
-            HourOption(posted_at=h.to_pydatetime(), local_hour=h.hour, probability=float(p[i]))
-            for i, h in enumerate(hours)
+        offered = [
+            HourOption(posted_at=instant.astimezone(zone), local_hour=hour, probability=float(p[i]))
+            for i, (instant, hour) in enumerate(hours)
         ]
         duration_options = [
             DurationOption(duration_s=d, probability=float(p[24 + i]))
@@ -467,7 +516,7 @@ class Predictor:
         choices = bundle.meta.get("draft_choices", {})
         given = base["duration_s"]
         best_hour = recommend(
-            hour_options, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
+            offered, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
         )
         best_duration = recommend(
             duration_options,
@@ -480,11 +529,12 @@ class Predictor:
             {
                 "current": float(p[-1]),
                 "current_interval": _interval(low[0], high[0]),
-                "hours": hour_options,
+                "hours": offered,
                 "durations": duration_options,
                 "best_hour": best_hour,
                 "best_duration": best_duration,
                 "advice": _advice(best_hour, best_duration, float(p[-1]), language),
+                "warnings": [warning[language] for warning in built.warnings],
                 "model_version": self.version,
             }
         )
@@ -512,6 +562,32 @@ class Predictor:
             "trained_at": bundle.meta.get("trained_at"),
             "store_creators": self.store.creators(),
         }
+
+
+def hour_options(posted: datetime, zone: tzinfo) -> list[tuple[datetime, int]]:
+    """(instant in UTC, local hour) of each hour of the day on the creator's clock, from the
+    posting time's hour on: the next instant the clock reads that hour, on the hour.
+
+    A daylight-saving change neither fails nor mislabels an option: an hour the clocks
+    repeat is its first occurrence (``likecast.zones``), and one they skip that day is the
+    next day's, so every option is a real instant and each hour of the day comes once.
+    """
+    start = posted.astimezone(zone).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    options = []
+    for h in range(24):
+        wall = start + timedelta(hours=h)
+        instant, reading = wall_to_utc(wall, zone)
+        while reading == "skipped":  # no such hour on that day's clock
+            wall += timedelta(days=1)
+            instant, reading = wall_to_utc(wall, zone)
+        options.append((instant, wall.hour))
+    return options
+
+
+def _clock(request: Draft, posted: datetime) -> Clock:
+    """The creator's clock of ``request``, at its posting instant ``posted``."""
+    zone, name = request.clock()
+    return Clock(posted, zone, name)
 
 
 def _counts(row: dict) -> list[tuple[float, float]]:
@@ -590,6 +666,9 @@ def _batch_item(index: int, item: Any) -> Draft | list[dict]:
     if not isinstance(item, dict):
         return [{"loc": ["items", index], "msg": "expected an object", "type": "dict_type"}]
     try:
+        if "likes" in item and blank(item["likes"]):
+            # likes given as null or "" are no counts, as likes left out: a draft
+            item = {key: value for key, value in item.items() if key != "likes"}
         return (Early if "likes" in item else Draft).model_validate(item)
     except ValidationError as exc:
         return _errors(exc)

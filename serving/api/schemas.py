@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from features.limits import BIG_COUNT, time_range
 from features.limits import OLDEST_AGE_MINUTES as MAX_AGE_MINUTES
-from likecast.zones import known_time_zone
+from likecast.zones import Reading, known_time_zone, offset_name, wall_to_utc
 
 MAX_BATCH_ITEMS = 10_000  # the ceiling of LIKECAST_BATCH_MAX_ITEMS
 
@@ -19,15 +19,32 @@ MAX_BATCH_ITEMS = 10_000  # the ceiling of LIKECAST_BATCH_MAX_ITEMS
 MIN_AGE_MINUTES = 0.01
 
 
-def to_utc(stamp: datetime, zone: str) -> datetime:
-    """A request's time in UTC; a time without an offset is read in the creator's zone.
+def to_utc(stamp: datetime, zone: str | None) -> datetime:
+    """A request's time in UTC. A time without an offset is read in the request's
+    ``timezone``, or in UTC when it names none, as in files and ``--at`` (the one time rule,
+    ``likecast.zones``): a wall-clock time a daylight-saving change repeats or skips is
+    resolved, never refused.
 
-    Plain datetimes, not pandas Timestamps: a batch builds a thousand of these, and a
-    wall-clock time that a DST change makes ambiguous takes its first occurrence instead
-    of failing the request.
+    Plain datetimes, not pandas Timestamps: a batch builds a thousand of these, and pandas
+    raises on those two cases.
     """
-    local = stamp.replace(tzinfo=ZoneInfo(zone)) if stamp.tzinfo is None else stamp
-    return local.astimezone(UTC)
+    return wall_to_utc(stamp, ZoneInfo(zone) if zone else UTC)[0]
+
+
+def blank_is_absent(model: type[BaseModel], data: Any) -> Any:
+    """``data`` without its optional fields given as null, ``""`` or blank text: each means
+    the field is unknown, as an empty cell does in a file (``features.loading`` reads blank
+    text as missing), so all three give the same answer. Required fields are kept, for
+    their own error."""
+    if not isinstance(data, dict):
+        return data
+    optional = {name for name, info in model.model_fields.items() if not info.is_required()}
+    return {key: value for key, value in data.items() if key not in optional or not blank(value)}
+
+
+def blank(value: object) -> bool:
+    """Null, ``""`` or text of spaces only: a value that says nothing."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _within_time_range(value: datetime | None) -> datetime | None:
@@ -58,9 +75,17 @@ class History(BaseModel):
         None, ge=0, le=36500, description="Days since the last post."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        return blank_is_absent(cls, data)
+
 
 class Draft(BaseModel):
-    """A video before posting."""
+    """A video before posting.
+
+    Every optional field given as null, ``""`` or blank text is unknown, the same as absent.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -69,11 +94,18 @@ class Draft(BaseModel):
     duration_s: float | None = Field(None, ge=0.1, le=36_000, description="Length in seconds.")
     posted_at: datetime | None = Field(
         None,
-        description="(Planned) posting time, ISO 8601; without an offset it is read in "
-        "`timezone`. Default: now.",
+        description="(Planned) posting time, ISO 8601. Without an offset it is read in "
+        "`timezone`, or in UTC when no `timezone` is given (as in files and `--at`). A local "
+        "time a daylight-saving change repeats is read as its first occurrence; one it skips "
+        "is moved forward by the jump (02:30 -> 03:30); either adds a warning. Default: now.",
     )
     timezone: str | None = Field(
-        None, max_length=64, description="IANA zone for a posted_at without offset."
+        None,
+        max_length=64,
+        description="The creator's IANA time zone (America/New_York): times without an "
+        "offset are read in it, and every time the answer shows (the posting-time factors, "
+        "the what-if's hours) is on its clock. Default: the offset `posted_at` carries, "
+        "else UTC.",
     )
     caption: str | None = Field(None, max_length=2200, description="Caption text.")
     hashtags: str | None = Field(None, max_length=1000, description="Space/comma separated.")
@@ -84,6 +116,11 @@ class Draft(BaseModel):
         False, description="Add the factors that moved the answer most, and advice."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        return blank_is_absent(cls, data)
+
     @field_validator("posted_at")
     @classmethod
     def _plausible_time(cls, value: datetime | None) -> datetime | None:
@@ -93,6 +130,33 @@ class Draft(BaseModel):
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
         return None if value is None else known_time_zone(value)
+
+    def clock(self) -> tuple[tzinfo, str]:
+        """The creator's clock and its name, for every time an answer shows: the request's
+        ``timezone``; else the offset its ``posted_at`` was written with; else UTC, the
+        zone a time without an offset is read in."""
+        if self.timezone:
+            return ZoneInfo(self.timezone), self.timezone
+        if self.posted_at is not None and self.posted_at.tzinfo is not None:
+            offset = self.posted_at.utcoffset()
+            return self.posted_at.tzinfo, offset_name(offset)
+        return UTC, "UTC"
+
+    def readings(self) -> list[tuple[str, datetime, datetime, Reading]]:
+        """(field, wall-clock time, instant, reading) of each request time that a
+        daylight-saving change repeats or skips in the request's zone, for its warning."""
+        if not self.timezone:
+            return []
+        zone = ZoneInfo(self.timezone)
+        out: list[tuple[str, datetime, datetime, Reading]] = []
+        for name in ("posted_at", "observed_at"):
+            stamp = getattr(self, name, None)
+            if stamp is None:
+                continue
+            instant, reading = wall_to_utc(stamp, zone)
+            if reading != "exact":
+                out.append((name, stamp, instant.astimezone(zone), reading))
+        return out
 
 
 class EarlierSnapshot(BaseModel):
@@ -113,7 +177,11 @@ class Early(Draft):
         le=MAX_AGE_MINUTES,
         description="Minutes since posting (or give observed_at).",
     )
-    observed_at: datetime | None = Field(None, description="When the counts were read.")
+    observed_at: datetime | None = Field(
+        None,
+        description="When the counts were read, ISO 8601; without an offset it is read as "
+        "posted_at is (in `timezone`, else UTC).",
+    )
     likes: int = Field(ge=0, le=BIG_COUNT, description="Likes so far.")
     views: int | None = Field(None, ge=0, le=BIG_COUNT, description="Views so far.")
     comments: int | None = Field(None, ge=0, le=BIG_COUNT, description="Comments so far.")
@@ -167,7 +235,7 @@ class Early(Draft):
 
         from features.contract import snapshot_ages
 
-        zone = self.timezone or "UTC"
+        zone = self.timezone
         from_times = np.nan
         if self.observed_at is not None and self.posted_at is not None:
             seconds = to_utc(self.observed_at, zone) - to_utc(self.posted_at, zone)
@@ -324,7 +392,7 @@ class BatchRequest(BaseModel):
     items: list[Any] = Field(
         min_length=1,
         max_length=MAX_BATCH_ITEMS,
-        description="Drafts and early requests; an item with likes is early.",
+        description="Drafts and early requests; an item with likes (not null or empty) is early.",
     )
 
 
@@ -339,8 +407,15 @@ class BatchResponse(BaseModel):
 
 
 class HourOption(BaseModel):
-    posted_at: datetime
-    local_hour: int
+    posted_at: datetime = Field(
+        description="The instant, with the creator's offset at that instant (the offset "
+        "changes across a daylight-saving change)."
+    )
+    local_hour: int = Field(
+        description="The hour the creator's clock reads then (`timezone`, else the offset "
+        "posted_at carries, else UTC): each hour of the day once, at the next time the "
+        "clock reads it (a skipped hour, the next day's)."
+    )
     probability: float
 
 
@@ -365,5 +440,8 @@ class WhatIf(BaseModel):
     advice: list[str] = Field(
         description="In plain words, first on the posting time, then on the length: what "
         "to change, or that it makes no measurable difference."
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="What the answer had to assume, in plain words."
     )
     model_version: str

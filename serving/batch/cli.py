@@ -36,10 +36,15 @@ def score_command(
         None, "--snapshots", help="Snapshots table; each video uses its latest one by the age."
     ),
     age_minutes: float | None = typer.Option(
-        None, "--age-minutes", min=0, help="Score every video at this age (default 0: a draft)."
+        None,
+        "--age-minutes",
+        min=0,
+        help="Score every video at this age (default 0: a draft); above 0 needs --snapshots.",
     ),
     at: str | None = typer.Option(
-        None, "--at", help="Score each video at its age at this ISO time (UTC if no offset)."
+        None,
+        "--at",
+        help="Score each video at its age at this ISO time (UTC if no offset); needs --snapshots.",
     ),
     model: str | None = typer.Option(
         None, "--model", help="Model folder or models:/ URI (default: the registry's champion)."
@@ -77,6 +82,13 @@ def score_command(
             "--snapshots needs an age to read the counts at: give --age-minutes A (every "
             "video at age A) or --at T (each video at its age at time T)"
         )
+    if snapshots is None and age_minutes:
+        # an age after posting is answered from the counts by then: without any, every
+        # video would be scored as having no likes at that age, which no user means
+        raise UserError(
+            f"--age-minutes {age_minutes:g} scores videos from their counts by that age: give "
+            "--snapshots FILE, or --age-minutes 0 to score them as drafts"
+        )
     if engine is Engine.local and scheduler:
         raise UserError("--scheduler needs --engine dask")
     scoring_age = ScoringAge(
@@ -91,6 +103,11 @@ def score_command(
     timeline = CreatorStore(settings.store_path).timeline()
     if timeline is not None and scoring_age.at is not None:
         timeline.check(pd.Series([scoring_age.at]), "--at")
+    if snapshots is None and scoring_age.at is not None:
+        raise UserError(
+            "--at scores each video at its age then, from its counts by that time: give "
+            "--snapshots FILE (without it every posted video would have no likes)"
+        )
     scorer = Scorer(
         bundle=loaded.bundle,
         version=loaded.version or "local",
@@ -120,3 +137,12 @@ def score_command(
         f"rejected: {rejected}" + (f" (see {files})" if files else ""),
         soft_wrap=True,
     )
+    if outcome.formula_ids:
+        # ids are keys, written as given so the scores join back (features/csv_safe.py)
+        stderr().print(
+            f"warning: {outcome.formula_ids:,} video ids start like a spreadsheet formula "
+            f"(e.g. {outcome.formula_example!r}), written as given so that they join back; "
+            f"read {output} as text, not in a spreadsheet",
+            soft_wrap=True,
+            markup=False,  # an id is the user's text, not rich markup
+        )

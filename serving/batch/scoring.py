@@ -9,10 +9,12 @@ the native LightGBM model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ import pyarrow.parquet as pq
 
 from features.arrays import RowArrays, frame_arrays
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
-from features.csv_safe import csv_safe
+from features.csv_safe import csv_safe, formula_like
 from features.loading import (
     DataError,
     attach_snapshots,
@@ -34,7 +36,7 @@ from features.matrix import feature_matrix
 from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
 from models.bundle import Answers, ModelBundle
-from models.explain import explain
+from models.explain import Clock, explain
 
 OUTPUT_COLUMNS = (
     "video_id",
@@ -113,12 +115,6 @@ class Scorer:
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
-        if self.timeline is not None:
-            before = (good["posted_at"] < self.timeline.oldest).to_numpy()
-            why = np.where(before, f"posted_at: {before_store(self.timeline.oldest)}", "")
-            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
-        if good.empty:
-            return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
         raw, matrix = self.features(good, ages, snapshots)
         why = self._unanswerable(ages, raw)
         if (why != "").any():
@@ -127,6 +123,14 @@ class Scorer:
             raw = {name: values[keep] for name, values in raw.items()}
             matrix = matrix[keep]
         answers = self.bundle.answer_matrix(matrix, raw)
+        if self.timeline is not None:
+            # the store knows no history before its oldest state, but a video its counts
+            # already answer as reached needs none: only the others are refused
+            before = (good["posted_at"] < self.timeline.oldest).to_numpy() & ~answers.reached
+            why = np.where(before, f"posted_at: {before_store(self.timeline.oldest)}", "")
+            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
+            matrix, answers = matrix[~before], _kept(answers, ~before)
+            raw = {name: values[~before] for name, values in raw.items()}
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {
@@ -143,7 +147,7 @@ class Scorer:
             }
         )
         if self.explain:
-            scores["factors"] = self._factors(matrix, answers)
+            scores["factors"] = self._factors(matrix, answers, raw["posted_at"])
         return scores, rejects
 
     @staticmethod
@@ -209,8 +213,12 @@ class Scorer:
             ignore_index=True,
         )
 
-    def _factors(self, matrix: np.ndarray, answers: Answers) -> list[str]:
-        """Each row's factors as a JSON list, in English; empty where the counts decided it."""
+    def _factors(self, matrix: np.ndarray, answers: Answers, posted_ns: np.ndarray) -> list[str]:
+        """Each row's factors as a JSON list, in English; empty where the counts decided it.
+
+        Posting times are shown in UTC, the clock a file's times without an offset are read
+        on (docs/decisions.md, "one time rule").
+        """
         factors: list[list[dict]] = [[] for _ in range(len(matrix))]
         open_ = np.flatnonzero(~answers.decided)
         explained = explain(
@@ -219,10 +227,19 @@ class Scorer:
             answers.probability[open_],
             answers.low[open_],
             answers.high[open_],
+            clocks=[
+                Clock(datetime.fromtimestamp(int(ns) / 1e9, UTC), UTC, "UTC")
+                for ns in posted_ns[open_].tolist()
+            ],
         )
         for i, listed in zip(open_, explained, strict=True):
             factors[i] = listed
         return [json.dumps(listed) for listed in factors]
+
+
+def _kept(answers: Answers, keep: np.ndarray) -> Answers:
+    """The answers of the rows ``keep`` marks."""
+    return Answers(*(getattr(answers, f.name)[keep] for f in dataclasses.fields(answers)))
 
 
 def _set_aside(
@@ -262,6 +279,8 @@ class Outcome:
         default_factory=lambda: {"videos": 0, "not_posted": 0, "snapshots": 0}
     )
     rejects_files: list[Path] = field(default_factory=list)
+    formula_ids: int = 0  # ids written as given that a spreadsheet would read as formulas
+    formula_example: str | None = None
 
     @property
     def reject_share(self) -> float:
@@ -351,7 +370,7 @@ def score_local(
     rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
     parquet = output.suffix.lower() == ".parquet"
     try:
-        with _Sink(partial, parquet, scorer.explain) as sink:
+        with _Sink(partial, parquet, scorer.explain, outcome) as sink:
             for chunk in iter_table(source, chunk_rows):
                 scores, chunk_rejects = scorer.score(chunk, first_row=outcome.rows)
                 sink.write(scores)
@@ -371,8 +390,9 @@ def score_local(
 class _Sink:
     """Appends chunks of scores to one Parquet file (a row group each) or one CSV file."""
 
-    def __init__(self, path: Path, parquet: bool, explain: bool) -> None:
+    def __init__(self, path: Path, parquet: bool, explain: bool, outcome: Outcome) -> None:
         self.path, self.parquet, self.explain = path, parquet, explain
+        self.outcome = outcome  # counts the formula-looking ids a CSV keeps
         self._writer: pq.ParquetWriter | None = None
         self._csv_started = False
 
@@ -389,8 +409,13 @@ class _Sink:
         if self._writer is not None:
             self._writer.write_table(table)
             return
+        frame = table.to_pandas()
+        formulas = formula_like(frame["video_id"])
+        if len(formulas):
+            self.outcome.formula_ids += len(formulas)
+            self.outcome.formula_example = self.outcome.formula_example or str(formulas.iloc[0])
         with self.path.open("a", newline="") as handle:
-            csv_safe(table.to_pandas()).to_csv(handle, header=not self._csv_started, index=False)
+            csv_safe(frame).to_csv(handle, header=not self._csv_started, index=False)
         self._csv_started = True
 
     def __exit__(self, *exc: object) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
@@ -51,18 +50,13 @@ def hostile_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _cells(path: Path) -> list[str]:
-    with path.open(newline="") as handle:
-        return [cell for row in csv.reader(handle) for cell in row]
-
-
 def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: Path) -> None:
-    # given a data set whose rejected video has a formula id, when it is validated
+    # given a data set whose rejected video has a formula id and caption, when it is validated
     run_cli("validate", str(hostile_data), "--rejects", str(tmp_path))
-    # then the rejects file quotes it
-    cells = _cells(tmp_path / "videos.rejects.csv")
-    assert "'" + HOSTILE[0] in cells
-    assert HOSTILE[0] not in cells
+    # then the rejects file quotes the caption and keeps the id as given: a key must join back
+    rows = pd.read_csv(tmp_path / "videos.rejects.csv", dtype=str, keep_default_na=False)
+    hostile = rows[rows["video_id"] == HOSTILE[0]]
+    assert hostile["caption"].tolist() == ["'" + HOSTILE[0]]
 
 
 def test_score_to_csv_writes_no_formulas(
@@ -81,8 +75,11 @@ def test_score_to_csv_writes_no_formulas(
         env={"LIKECAST_MAX_REJECT_SHARE": "0.5"},
     )
     assert result.returncode == 0, result.stderr
-    # then every id is there, quoted, and the scores file and its rejects hold no formula
-    for path in (out, tmp_path / "scores.rejects.csv"):
-        cells = _cells(path)
-        assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))], path
-    assert {"'" + t for t in HOSTILE[1:5]} <= set(_cells(out))  # (a CR is read as a new line)
+    # then every id is there as given (a key must join back), named in a warning, and the
+    # rejects' text other than keys holds no formula
+    scores = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert set(HOSTILE[1:5]) <= set(scores["video_id"])  # (a CR is read as a new line)
+    assert "start like a spreadsheet formula" in result.stderr
+    rejects = pd.read_csv(tmp_path / "scores.rejects.csv", dtype=str, keep_default_na=False)
+    text = rejects.drop(columns=["video_id", "creator_id"]).to_numpy().ravel().tolist()
+    assert not [c for c in text if c.startswith(("=", "+", "@", "\t", "\r"))]
