@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features.history import history_at
-from features.labels import label_videos
+from features.labels import REACHED_THEN_UNSEEN, label_videos
 from features.loading import Dataset
 from features.rows import HISTORY_COLUMNS
 from likecast.errors import UserError
@@ -88,7 +88,10 @@ def history_timeline(
     one_second = pd.Timedelta(seconds=1)
     posts = pd.DataFrame({"creator_id": videos["creator_id"], "at": posted.dt.floor("s")})
     posts = posts[posted < as_of].assign(at=lambda f: f["at"] + one_second)
-    closed = labels["labeled"].to_numpy() & (closes <= as_of).to_numpy()
+    # a video seen above the threshold and never counted again is labeled before its close:
+    # its close enters the store even past ``as_of``, as training's history counts it then
+    known = (closes <= as_of).to_numpy() | (labels["rule"] == REACHED_THEN_UNSEEN).to_numpy()
+    closed = labels["labeled"].to_numpy() & known
     shut = pd.DataFrame({"creator_id": videos["creator_id"], "at": closes.dt.floor("s")})[closed]
     events = pd.concat([posts, shut], ignore_index=True)
     events = events.drop_duplicates().sort_values(["creator_id", "at"], ignore_index=True)

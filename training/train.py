@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.examples import Grid, grid_examples, video_rows
-from features.labels import known_outcome, label_videos
+from features.labels import REACHED_THEN_UNSEEN, known_outcome, label_videos
 from features.loading import Dataset
 from features.matrix import build_grid_features
 from features.spec import SPEC_COLUMNS, FeatureSpec, age_bucket, fit_spec
@@ -148,12 +148,18 @@ def labeled_examples(
         grid.observed["age_minutes"].to_numpy(),
         threshold,
         horizon_minutes,
+        lag_likes=grid.observed["lag1_likes"].to_numpy(),
+        lag_age_minutes=grid.observed["lag1_age_minutes"].to_numpy(),
     )
+    # the likes at the horizon of a video whose crawl stopped once it was reached are only
+    # a lower bound: the spec's offsets (likes at an age -> at the horizon) skip them
+    exact = (labels["rule"] != REACHED_THEN_UNSEEN).to_numpy()
     return Labeled(
         grid=grid,
         y=labels["label"].to_numpy()[repeat],
         likes_at_horizon=pd.Series(
-            labels["likes_at_horizon"].to_numpy()[repeat], index=grid.observed.index
+            labels["likes_at_horizon"].where(exact).to_numpy()[repeat],
+            index=grid.observed.index,
         ),
         # at the horizon a video without counts is unanswerable, not the model's to learn
         open=~decided & (grid.observed["age_minutes"].to_numpy() < horizon_minutes),
