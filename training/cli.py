@@ -131,7 +131,12 @@ def train_command(
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import data_parts, fingerprint
     from models.mlflow_client import connect
-    from training.metrics import baseline_beats, describe_beats, disqualifying
+    from training.metrics import (
+        baseline_beats,
+        calibration_warning,
+        describe_beats,
+        disqualifying,
+    )
     from training.tracking import log_and_register
     from training.train import fit
 
@@ -171,6 +176,9 @@ def train_command(
             f"warning: {describe_beats(losses)}; promote will refuse this version",
             soft_wrap=True,
         )
+    miscalibrated = calibration_warning(outcome.tables)
+    if miscalibrated:
+        stderr().print(f"warning: {miscalibrated}", soft_wrap=True)
     advice = "" if losses else "; promote it with: likecast promote"
     Console().print(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
