@@ -13,6 +13,11 @@ never decrease, so with threshold T and horizon H (minutes after posting):
 4. otherwise (every count lies before H and below T, or there is none) it is **unlabeled**:
    a crawl that stopped early can never masquerade as a flop.
 
+Training and evaluation also give the moment the data ends (``observed_until``): a video
+whose horizon comes after it could only be labeled a hit (its miss cannot be seen yet), so
+it stays unlabeled (rule ``CENSORED``) however many likes it shows; otherwise the latest
+videos, the test slice, would hold their hits and not their misses.
+
 Linear interpolation is exact for a steady pace and a lower bound for a decelerating one
 (the usual shape of a video's likes), so a wide bracket leans towards "missed"; the
 ``rule`` column says which case labeled each video, so that a user can drop the wide ones.
@@ -30,17 +35,25 @@ MISSED = "missed"  # the first count at or after the horizon below the threshold
 INTERPOLATED = "interpolated"  # between the last count before H and the first after
 FROM_POSTING = "from posting"  # between posting (0 likes) and the first count after H
 UNLABELED = "unlabeled"
-RULES = (REACHED, REACHED_THEN_UNSEEN, MISSED, INTERPOLATED, FROM_POSTING, UNLABELED)
+CENSORED = "censored"  # reached, but its horizon comes after the data's end: unlabeled
+RULES = (REACHED, REACHED_THEN_UNSEEN, MISSED, INTERPOLATED, FROM_POSTING, UNLABELED, CENSORED)
 
 
 def label_videos(
-    videos: pd.DataFrame, snapshots: pd.DataFrame, threshold: int, horizon_minutes: float
+    videos: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    threshold: int,
+    horizon_minutes: float,
+    *,
+    observed_until: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """One row per video: likes_at_horizon, labeled, label (NaN where unlabeled), rule.
 
     ``likes_at_horizon`` is the count at the horizon, interpolated between the counts that
     bracket it; for a video reached by the horizon and never counted after it, the last
     count by the horizon (a lower bound, rule ``REACHED_THEN_UNSEEN``); NaN where unlabeled.
+    With ``observed_until`` (the data's end), a video whose horizon comes after it is
+    unlabeled (``CENSORED``): only its hit could have been seen.
     """
     index = pd.Index(videos["video_id"])
     code = index.get_indexer(snapshots["video_id"])
@@ -75,6 +88,11 @@ def label_videos(
     rule[missed] = MISSED
     rule[bracketed] = np.where(np.isnan(before_age[bracketed]), FROM_POSTING, INTERPOLATED)
     at_horizon = np.where(reached & ~has_after, most_by, at_horizon)
+    if observed_until is not None and n:
+        closes = videos["posted_at"] + pd.Timedelta(minutes=horizon_minutes)
+        censored = reached & ~has_after & (closes > observed_until).to_numpy()
+        rule[censored] = CENSORED
+        reached &= ~censored
     labeled = reached | has_after
     label = np.where(reached, 1.0, np.where(has_after, (at_horizon >= threshold) * 1.0, np.nan))
     return pd.DataFrame(

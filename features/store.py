@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features.history import history_at
-from features.labels import REACHED_THEN_UNSEEN, label_videos
+from features.labels import label_videos
 from features.loading import Dataset
 from features.rows import HISTORY_COLUMNS
 from likecast.errors import UserError
@@ -80,7 +80,9 @@ def history_timeline(
 ) -> Timeline:
     """Every creator's history after each post and each close up to ``as_of``."""
     videos = dataset.videos
-    labels = label_videos(videos, dataset.snapshots, threshold, horizon_minutes)
+    labels = label_videos(
+        videos, dataset.snapshots, threshold, horizon_minutes, observed_until=data_end(dataset)
+    )
     posted = videos["posted_at"]
     closes = posted + pd.Timedelta(minutes=horizon_minutes)
     # a post is history from the next second on (history counts posts strictly before t);
@@ -88,10 +90,7 @@ def history_timeline(
     one_second = pd.Timedelta(seconds=1)
     posts = pd.DataFrame({"creator_id": videos["creator_id"], "at": posted.dt.floor("s")})
     posts = posts[posted < as_of].assign(at=lambda f: f["at"] + one_second)
-    # a video seen above the threshold and never counted again is labeled before its close:
-    # its close enters the store even past ``as_of``, as training's history counts it then
-    known = (closes <= as_of).to_numpy() | (labels["rule"] == REACHED_THEN_UNSEEN).to_numpy()
-    closed = labels["labeled"].to_numpy() & known
+    closed = labels["labeled"].to_numpy() & (closes <= as_of).to_numpy()
     shut = pd.DataFrame({"creator_id": videos["creator_id"], "at": closes.dt.floor("s")})[closed]
     events = pd.concat([posts, shut], ignore_index=True)
     events = events.drop_duplicates().sort_values(["creator_id", "at"], ignore_index=True)

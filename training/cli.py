@@ -267,6 +267,7 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.examples import grid_rows, video_rows
     from features.labels import label_videos
+    from features.store import data_end
     from models.registry import load_model
     from training.train import evaluate_bundle
 
@@ -277,7 +278,13 @@ def evaluate_command(
         update={"threshold": spec.threshold, "horizon_days": spec.horizon_minutes / 1440}
     )
     dataset = _load(data, settings)
-    labels = label_videos(dataset.videos, dataset.snapshots, spec.threshold, spec.horizon_minutes)
+    labels = label_videos(
+        dataset.videos,
+        dataset.snapshots,
+        spec.threshold,
+        spec.horizon_minutes,
+        observed_until=data_end(dataset),
+    )
     labeled = labels["labeled"].to_numpy()
     if not labeled.any():
         raise UserError(f"{data}: no video's horizon has passed; nothing to evaluate")

@@ -21,6 +21,7 @@ from features.labels import REACHED_THEN_UNSEEN, known_outcome, label_videos
 from features.loading import Dataset
 from features.matrix import build_grid_features
 from features.spec import SPEC_COLUMNS, FeatureSpec, age_bucket, fit_spec
+from features.store import data_end
 from likecast.settings import Settings
 from models.baselines import creator_hit_rate, szabo_huberman
 from models.blend import INPUTS, Blend, fit_blend
@@ -132,7 +133,13 @@ def labeled_examples(
     """
     threshold, horizon_minutes = settings.threshold, settings.horizon_minutes
     advance("labels")
-    labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
+    labels = label_videos(
+        dataset.videos,
+        dataset.snapshots,
+        threshold,
+        horizon_minutes,
+        observed_until=data_end(dataset),
+    )
     advance("creator history")
     per_video = video_rows(
         dataset.videos, labels, threshold, horizon_minutes, settings.history_window

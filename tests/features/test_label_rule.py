@@ -82,6 +82,25 @@ def test_each_case_of_the_rule(
     assert row["likes_at_horizon"] == pytest.approx(at_horizon, nan_ok=True)
 
 
+@pytest.mark.parametrize(
+    ("days_to_end", "label", "rule"),
+    [(2.0, np.nan, "censored"), (3.0, 1.0, REACHED_THEN_UNSEEN), (10.0, 1.0, REACHED_THEN_UNSEEN)],
+)
+def test_a_hit_whose_horizon_passes_the_data_end_is_not_labeled(
+    days_to_end: float, label: float, rule: str
+) -> None:
+    # given a video seen above the threshold on day 1 and never again, in data ending later
+    posted = pd.Timestamp("2026-06-01", tz="UTC")
+    videos = pd.DataFrame({"video_id": ["v"], "posted_at": [posted]})
+    snaps = pd.DataFrame({"video_id": ["v"], "age_minutes": [DAY], "likes": [60_000]})
+    # when it is labeled as training labels, knowing where the data ends
+    end = posted + pd.Timedelta(days=days_to_end)
+    row = label_videos(videos, snaps, THRESHOLD, HORIZON, observed_until=end).iloc[0]
+    # then a horizon past the end leaves it unlabeled: its miss could not have been seen
+    assert row["label"] == pytest.approx(label, nan_ok=True)
+    assert row["rule"] == rule
+
+
 # Known like curves (likes at an age in minutes), far from the threshold at the horizon, so
 # a crawl that brackets the horizon tightly must find their true outcome.
 CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
