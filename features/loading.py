@@ -422,7 +422,15 @@ def _split(table: str, raw: pd.DataFrame, clean: pd.DataFrame, reasons: _Reasons
 
 
 def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult:
-    """Rules that need both tables: unknown videos, timing, monotone counters, duplicates."""
+    """Rules that need both tables: unknown videos, timing, monotone counters, duplicates.
+
+    A snapshot of an unknown video breaks that rule alone, naming the id: the duplicate and
+    monotone rules compare snapshots of one video, and unknown ids are no video.
+    """
+    if videos.clean.empty:  # nothing to attach to: say why in one line, not an IndexError
+        worst = max(videos.problems, key=lambda p: len(p.rows)) if videos.problems else None
+        why = f"; most common: {worst.line()}" if worst else ""
+        raise DataError(f"videos: all {videos.total_rows} rows were rejected{why}")
     snaps = snapshots.clean
     raw_rows = snaps["_row"].to_numpy()
     # Ids repeat a dozen times per video: as a categorical over the videos table's ids, every
@@ -443,10 +451,12 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
         ),
         index=snaps.index,
     )
+    written_ids = snaps["video_id"].astype(str).to_numpy()  # as the user wrote them
     snaps = snaps.assign(video_id=pd.Series(video_id, index=snaps.index))
     reasons = _Reasons("snapshots", snaps.index, raw_rows, list(snapshots.problems))
     flag = reasons.flag
-    flag(posted.isna(), "video_id", "unknown video (not in videos)")
+    unknown = posted.isna()
+    flag(unknown, "video_id", f"unknown video (not in videos): {_named(written_ids[code < 0])}")
     missing = np.full(len(snaps), np.nan)
     from_times = missing
     if "observed_at" in snaps.columns:
@@ -463,17 +473,21 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
     age = pd.Series(ages, index=snaps.index)
     snaps = snaps.assign(age_minutes=age, observed_at=posted + pd.to_timedelta(age, unit="min"))
 
-    order = snaps.sort_values(["video_id", "age_minutes"], kind="stable").index
-    ordered = snaps.loc[order]
-    duplicate = ordered.duplicated(["video_id", "age_minutes"], keep="first")
-    flag(duplicate.reindex(snaps.index), "age_minutes", "duplicate key (video_id, age)")
+    # each unknown video's snapshot is a video of its own for the rules below
+    video = np.where(code >= 0, code, len(known_ids) + np.arange(len(code)))
+    duplicate = pd.DataFrame({"video": video, "age": age.to_numpy()}).duplicated(keep="first")
+    flag(
+        pd.Series(duplicate.to_numpy(), index=snaps.index),
+        "age_minutes",
+        "duplicate key (video_id, age)",
+    )
     counts = {
         name: snaps[name].to_numpy(dtype="float64", na_value=np.nan)
         for name in COUNTER_COLUMNS
         if name in snaps.columns
     }
     for mask, column, rule in snapshot_problems(
-        code, age.to_numpy(dtype="float64", na_value=np.nan), counts
+        video, age.to_numpy(dtype="float64", na_value=np.nan), counts
     ):
         flag(pd.Series(mask, index=snaps.index), column, rule)
 
@@ -486,6 +500,14 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
     merged.clean = snaps[~bad]
     merged.problems = reasons.problems
     return merged
+
+
+def _named(ids: np.ndarray) -> str:
+    """The ids, the first few quoted: the user looks them up in the videos table."""
+    distinct = pd.unique(ids)
+    shown = ", ".join(repr(str(i)) for i in distinct[:FIRST_ROWS_SHOWN])
+    extra = len(distinct) - FIRST_ROWS_SHOWN
+    return shown + (f" (+{extra} more ids)" if extra > 0 else "")
 
 
 def _original_rows(result: TableResult, extra: pd.DataFrame) -> pd.DataFrame:

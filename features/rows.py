@@ -19,6 +19,7 @@ import pandas as pd
 from features.arrays import RowArrays, record_arrays
 from features.catalog import inputs_of
 from features.history import COLD_START
+from features.labels import first_count_after, outcome_ages
 
 DRAFT_COLUMNS = ("creator_id", *inputs_of("draft"))
 HISTORY_COLUMNS = tuple(c for c in inputs_of("history") if c not in DRAFT_COLUMNS)
@@ -172,12 +173,15 @@ def rows_at_ages(
 ) -> pd.DataFrame:
     """Each video at its own age (batch scoring: a fixed age, or the age at a timestamp).
 
-    Counts are looked up at the age, or at the horizon for ages past it: what happens after
-    the horizon never counts, as in the label.
+    Counts are looked up at the age; past the horizon, at the first count at or after it
+    once the age has reached it, else at the horizon (``features.labels.outcome_ages``), so
+    that the label's rule decides the row from the counts that bracket the horizon.
     """
     per_video = per_video.reset_index(drop=True)
     ages = np.asarray(ages, dtype="float64")
-    seen = observe(snapshots, per_video["video_id"], np.minimum(ages, horizon_minutes))
+    first_after = first_count_after(snapshots, per_video["video_id"], horizon_minutes)
+    lookup = outcome_ages(ages, first_after, horizon_minutes)
+    seen = observe(snapshots, per_video["video_id"], lookup)
     columns = {"age_minutes": ages, **seen}
     # copy=False: the columns are fresh arrays; copying them into consolidated blocks
     # would write every one of the millions of rows a second time
@@ -203,16 +207,16 @@ def observe_requests(
 ) -> list[dict[str, float]]:
     """What each request's counts say at its age, by the look-up training and batch use.
 
-    ``seen[i]`` is None for a draft. Counts read past the horizon are taken as the counts
-    at the horizon, as the label reads them; counts said to be earlier than that are kept.
+    ``seen[i]`` is None for a draft. Past the horizon the counts are looked up as the
+    label's rule reads them (``features.labels.outcome_ages``): the first count at or after
+    the horizon with the one before it, or, when none was read after it, the counts before.
     """
     if not any(seen):
         return [{} for _ in seen]  # drafts: nothing observed (BLANK_ROW says so)
     names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
     codes: list[int] = []
     values: dict[str, list[float]] = {"age_minutes": [], **{name: [] for name in names}}
-    clipped = [min(age, horizon_minutes) for age in ages]
-    for i, (counts, now) in enumerate(zip(seen, clipped, strict=True)):
+    for i, (counts, now) in enumerate(zip(seen, ages, strict=True)):
         if counts is None:
             continue
         snaps = [(now, counts.now), *((a, c) for a, c in counts.earlier if a < now)]
@@ -222,11 +226,15 @@ def observe_requests(
             for name in names:
                 value = snap.get(name)
                 values[name].append(np.nan if value is None else float(value))
+    snap_ages = np.array(values["age_minutes"], dtype="float64")
+    late = (snap_ages >= horizon_minutes) & ~np.isnan(np.array(values["likes"], dtype="float64"))
+    first_after = np.full(len(seen), np.nan)
+    np.fmin.at(first_after, np.array(codes, dtype=np.int64)[late], snap_ages[late])
     observed = observe_arrays(
         np.array(codes, dtype=np.int64),
         {k: np.array(v, dtype="float64") for k, v in values.items()},
         np.arange(len(seen), dtype=np.int64),
-        np.array(clipped, dtype="float64"),
+        outcome_ages(np.array(ages, dtype="float64"), first_after, horizon_minutes),
     )
     columns = list(observed)
     return [dict(zip(columns, row, strict=True)) for row in zip(*observed.values(), strict=True)]

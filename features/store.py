@@ -80,7 +80,9 @@ def history_timeline(
 ) -> Timeline:
     """Every creator's history after each post and each close up to ``as_of``."""
     videos = dataset.videos
-    labels = label_videos(videos, dataset.snapshots, threshold, horizon_minutes)
+    labels = label_videos(
+        videos, dataset.snapshots, threshold, horizon_minutes, observed_until=data_end(dataset)
+    )
     posted = videos["posted_at"]
     closes = posted + pd.Timedelta(minutes=horizon_minutes)
     # a post is history from the next second on (history counts posts strictly before t);

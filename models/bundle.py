@@ -103,6 +103,8 @@ class ModelBundle:
             arrays["age_minutes"],
             self.spec.threshold,
             self.spec.horizon_minutes,
+            lag_likes=arrays["lag1_likes"],
+            lag_age_minutes=arrays["lag1_age_minutes"],
         )
         if not decided.any():
             p, low, high = self.at_ages(matrix, arrays)

@@ -131,7 +131,12 @@ def train_command(
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import data_parts, fingerprint
     from models.mlflow_client import connect
-    from training.metrics import baseline_beats, describe_beats, disqualifying
+    from training.metrics import (
+        baseline_beats,
+        calibration_warning,
+        describe_beats,
+        disqualifying,
+    )
     from training.tracking import log_and_register
     from training.train import fit
 
@@ -171,6 +176,9 @@ def train_command(
             f"warning: {describe_beats(losses)}; promote will refuse this version",
             soft_wrap=True,
         )
+    miscalibrated = calibration_warning(outcome.tables)
+    if miscalibrated:
+        stderr().print(f"warning: {miscalibrated}", soft_wrap=True)
     advice = "" if losses else "; promote it with: likecast promote"
     Console().print(
         f"registered [bold]{settings.model_name}[/bold] version {registered.version} "
@@ -259,6 +267,7 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.examples import grid_rows, video_rows
     from features.labels import label_videos
+    from features.store import data_end
     from models.registry import load_model
     from training.train import evaluate_bundle
 
@@ -269,7 +278,13 @@ def evaluate_command(
         update={"threshold": spec.threshold, "horizon_days": spec.horizon_minutes / 1440}
     )
     dataset = _load(data, settings)
-    labels = label_videos(dataset.videos, dataset.snapshots, spec.threshold, spec.horizon_minutes)
+    labels = label_videos(
+        dataset.videos,
+        dataset.snapshots,
+        spec.threshold,
+        spec.horizon_minutes,
+        observed_until=data_end(dataset),
+    )
     labeled = labels["labeled"].to_numpy()
     if not labeled.any():
         raise UserError(f"{data}: no video's horizon has passed; nothing to evaluate")

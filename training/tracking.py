@@ -26,7 +26,13 @@ from likecast.settings import Settings
 from models.mlflow_client import TrackingError, connect
 from models.pyfunc import to_wire
 from training.leftovers import owner_tags, temp_prefix
-from training.metrics import baseline_beats, beat_metrics, describe_beats, disqualifying
+from training.metrics import (
+    baseline_beats,
+    beat_metrics,
+    calibration_warning,
+    describe_beats,
+    disqualifying,
+)
 from training.report import html_report, plots
 from training.train import TrainOutcome, spec_summary
 
@@ -105,6 +111,7 @@ def log_and_register(
             )
             beats = disqualifying(baseline_beats(outcome.tables))
             mlflow.set_tag("baseline_beats_lightgbm", describe_beats(beats) or "none")
+            mlflow.set_tag("calibration_warning", calibration_warning(outcome.tables) or "none")
             mlflow.log_dict(spec_summary(outcome.bundle.spec), "feature_spec_summary.json")
             advance("plots and report")
             images = plots(outcome, tmp / "plots", settings.seed)
@@ -121,7 +128,13 @@ def log_and_register(
             info = _log_pyfunc(outcome, bundle_dir)
             # after the model, linked to it in one call: logged before, MLflow's log_model
             # would fetch every metric's history again, one request per metric
-            metrics = {**outcome.metrics, **beat_metrics(outcome.tables)}
+            metrics = {
+                **outcome.metrics,
+                **beat_metrics(outcome.tables),
+                "calibration_gap_over_limit": float(
+                    calibration_warning(outcome.tables) is not None
+                ),
+            }
             mlflow.log_metrics(metrics, model_id=info.model_id)
         advance("registering")
         try:

@@ -17,16 +17,11 @@ import numpy as np
 import pandas as pd
 
 from features.examples import Grid, grid_examples, video_rows
-from features.labels import known_outcome, label_videos
+from features.labels import REACHED_THEN_UNSEEN, known_outcome, label_videos
 from features.loading import Dataset
 from features.matrix import build_grid_features, clamp_frame
-from features.spec import (
-    SPEC_COLUMNS,
-    FeatureSpec,
-    age_bucket,
-    fit_spec,
-    with_ranges,
-)
+from features.spec import SPEC_COLUMNS, FeatureSpec, age_bucket, fit_spec, with_ranges
+from features.store import data_end
 from likecast.settings import Settings
 from models.baselines import creator_hit_rate, szabo_huberman
 from models.blend import INPUTS, Blend, fit_blend
@@ -138,7 +133,13 @@ def labeled_examples(
     """
     threshold, horizon_minutes = settings.threshold, settings.horizon_minutes
     advance("labels")
-    labels = label_videos(dataset.videos, dataset.snapshots, threshold, horizon_minutes)
+    labels = label_videos(
+        dataset.videos,
+        dataset.snapshots,
+        threshold,
+        horizon_minutes,
+        observed_until=data_end(dataset),
+    )
     advance("creator history")
     per_video = video_rows(
         dataset.videos, labels, threshold, horizon_minutes, settings.history_window
@@ -154,12 +155,18 @@ def labeled_examples(
         grid.observed["age_minutes"].to_numpy(),
         threshold,
         horizon_minutes,
+        lag_likes=grid.observed["lag1_likes"].to_numpy(),
+        lag_age_minutes=grid.observed["lag1_age_minutes"].to_numpy(),
     )
+    # the likes at the horizon of a video whose crawl stopped once it was reached are only
+    # a lower bound: the spec's offsets (likes at an age -> at the horizon) skip them
+    exact = (labels["rule"] != REACHED_THEN_UNSEEN).to_numpy()
     return Labeled(
         grid=grid,
         y=labels["label"].to_numpy()[repeat],
         likes_at_horizon=pd.Series(
-            labels["likes_at_horizon"].to_numpy()[repeat], index=grid.observed.index
+            labels["likes_at_horizon"].where(exact).to_numpy()[repeat],
+            index=grid.observed.index,
         ),
         # at the horizon a video without counts is unanswerable, not the model's to learn
         open=~decided & (grid.observed["age_minutes"].to_numpy() < horizon_minutes),

@@ -88,12 +88,13 @@ def test_a_request_and_a_batch_row_of_one_video_give_the_same_features(age: floa
         np.testing.assert_array_equal(from_request, from_batch)
 
 
-def test_drafts_observe_nothing_and_counts_past_the_horizon_are_read_at_it() -> None:
+def test_drafts_observe_nothing_and_counts_past_the_horizon_keep_their_age() -> None:
     assert observe_requests([None, None], [0.0, 0.0], HORIZON) == [{}, {}]
     draft, late = observe_requests([None, SeenCounts(NOW, EARLIER)], [0.0, 2 * HORIZON], HORIZON)
     assert np.isnan(draft["likes"])
     assert np.isnan(draft["obs_age_minutes"])
-    assert late["obs_age_minutes"] == HORIZON
+    # the label's rule reads a count past the horizon at its own age (features.labels)
+    assert late["obs_age_minutes"] == 2 * HORIZON
     assert late["likes"] == 95.0
     assert (late["lag1_age_minutes"], late["lag1_likes"]) == (30.0, 40.0)
     assert (late["lag2_age_minutes"], late["lag2_likes"]) == (15.0, 12.0)

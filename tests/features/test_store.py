@@ -50,7 +50,13 @@ def test_the_store_answers_the_history_training_sees_at_any_moment(
     # given the store materialized over the whole data
     write_store(timeline, tmp_path / "store.sqlite")
     store = CreatorStore(tmp_path / "store.sqlite")
-    labels = label_videos(small_dataset.videos, small_dataset.snapshots, 1000, HORIZON)
+    labels = label_videos(
+        small_dataset.videos,
+        small_dataset.snapshots,
+        1000,
+        HORIZON,
+        observed_until=data_end(small_dataset),  # as training labels them
+    )
     # when creators are looked up at many moments, in the database and in the batch table
     expected = history_at(
         queries["creator_id"], queries["at"], small_dataset.videos, labels, 1000, HORIZON, 30

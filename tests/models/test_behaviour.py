@@ -90,16 +90,24 @@ def test_a_video_that_reached_the_threshold_answers_one_at_every_age(
 
 
 def test_past_the_horizon_the_counts_decide(trained, every_age: pd.DataFrame) -> None:
-    # given videos below the threshold, at the horizon and a day after it
+    # given videos below the threshold, counted at the horizon or a day after it
     horizon = trained.bundle.spec.horizon_minutes
     rows = every_age[every_age["age_minutes"] == horizon]
-    later = rows.assign(age_minutes=horizon + 1440)
-    for frame in (rows, later):
+    at = rows.assign(obs_age_minutes=horizon)
+    later = rows.assign(age_minutes=horizon + 1440, obs_age_minutes=horizon + 1440)
+    for frame in (at, later):
         # when they are answered, then the outcome is decided: not reached, probability 0
         answers = trained.bundle.answer_rows(frame)
         assert answers.decided.all()
         assert not answers.reached.any()
         assert (answers.probability == 0.0).all()
+    # and a video last counted before the horizon is not: its outcome is unknown, as its
+    # label is (features.labels), so the model answers
+    before = rows[rows["obs_age_minutes"] < horizon].assign(age_minutes=horizon + 1440)
+    assert len(before)
+    answers = trained.bundle.answer_rows(before)
+    assert not answers.decided.any()
+    assert ((answers.probability > 0) & (answers.probability < 1)).all()
 
 
 @pytest.mark.parametrize("factor", [1.2, 2.0, 5.0, 50.0])
