@@ -314,10 +314,9 @@ def factor_text(
     label = feature.words[language].format(zone=context.zone)
     if language == "en":
         label = label[:1].upper() + label[1:]
+    shown, compared = _value(feature, value, category, context.typical, language)
     return SAID[language].format(
-        label=label,
-        value=_value(feature, value, category, context.typical, language),
-        tail=_tail(feature, points, category, context, advice),
+        label=label, value=shown, tail=_tail(feature, points, category, context, advice, compared)
     )
 
 
@@ -327,22 +326,23 @@ def _value(
     category: str | None,
     typical: dict[str, dict[str, float]],
     language: Language,
-) -> str:
-    """The value as a creator reads it, compared with typical where the bundle knows it."""
+) -> tuple[str, bool]:
+    """The value as a creator reads it, compared with typical where the bundle knows it;
+    and whether it was."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return UNKNOWN[language]
+        return UNKNOWN[language], False
     shown = feature.show(value, language)  # type: ignore[arg-type]
     known = typical.get(feature.name, {})
     where = category if category in known else "_all"
     if where not in known:
-        return shown
+        return shown, False
     side = ABOVE if float(value) > known[where] else BELOW  # type: ignore[arg-type]
     place = (
         ""
         if where == "_all"
         else TYPICAL_WHERE[language].format(category=category_name(where, language))
     )
-    return COMPARED[language].format(value=shown, side=side[language], where=place)
+    return COMPARED[language].format(value=shown, side=side[language], where=place), True
 
 
 def _tail(
@@ -351,8 +351,10 @@ def _tail(
     category: str | None,
     context: Context,
     advice: Advice | None,
+    compared: bool,
 ) -> str:
-    """Which way to change the factor, or which way it pushes."""
+    """Which way to change the factor, or which way it pushes (``compared``: the value
+    already says which side of typical it is on)."""
     language, up = context.language, points > 0
     if advice is not None and feature.choices is not None:
         choices = feature.choices
@@ -368,7 +370,7 @@ def _tail(
     tried = feature.choices is not None and feature.choices.measured_as in context.recorded
     if context.advisable and tried and not up:
         return NOTHING_BETTER[language]
-    if feature.monotone:
+    if feature.monotone and not compared:
         # more of it never lowers (+1) or never raises (-1) the chance: its push says which
         # side of usual the value is on
         more = up == (feature.monotone > 0)

@@ -70,9 +70,11 @@ STALE_HISTORY = Words(
     "创作者的往期记录只到 {date}，比这个视频的发布时间早 {days:.0f} 天",
 )
 AFTER_HORIZON = Words(
-    "the counts were read {minutes:.0f} minutes after the {horizon:g}-day horizon; taken as "
-    "the counts at the horizon",
-    "这些数据是在 {horizon:g} 天期限过后 {minutes:.0f} 分钟读取的，按期限时的数据计算",
+    "the counts were read {minutes:.0f} minutes after the {horizon:g}-day horizon; the likes "
+    "at the horizon are read from them as training's labels are (below the threshold: "
+    "missed; above it: interpolated in time from the count before, or from posting)",
+    "这些数据是在 {horizon:g} 天期限过后 {minutes:.0f} 分钟读取的；期限时的点赞数按训练标签的"
+    "规则推算（低于目标：未达到；高于目标：按时间从之前的数据或发布时插值）",
 )
 BEYOND_RANGE = Words(
     "{feature} lies beyond what the model saw in training; answered as at {edge}, the edge "
