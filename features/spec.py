@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import FEATURES
+from likecast.target import Target
 
 # Bundles saved before the Szabo-Huberman fields were spelled out still load.
 _OLD_NAMES = {
@@ -42,6 +43,11 @@ class FeatureSpec:
     szabo_huberman_sigmas: tuple[float, ...] = ()
     features: tuple[str, ...] = field(default_factory=lambda: FEATURES)
     ages: tuple[float, ...] = ()  # the prediction ages it was trained at
+
+    @property
+    def target(self) -> Target:
+        """The question the model answers: its threshold within its horizon."""
+        return Target(int(self.threshold), float(self.horizon_minutes))
 
     @property
     def max_age(self) -> float:
