@@ -257,7 +257,7 @@ def factor_text(
     language = context.language
     # a posting time is read on the data's clock, which the label names: the creator's own
     # may differ (the page's charts are in the creator's zone)
-    label = feature.words[language].format(zone=context.zone)
+    label = feature.words[language].format(zone=context.zone, threshold=context.threshold)
     if language == "en":
         label = label[:1].upper() + label[1:]
     return SAID[language].format(
