@@ -228,9 +228,16 @@ class CreatorStore:
         self.oldest: pd.Timestamp | None = None
         self.as_of: pd.Timestamp | None = None
         self.target: Target | None = None  # None: written before the target was recorded
-        if self.path.is_file():
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Open the store if its file has appeared, and read the span and target it holds
+        now: a service started before `features materialize` ran, or one whose store was
+        materialized again for another target, sees it without a restart."""
+        if self._db is None and self.path.is_file():
             uri = f"file:{self.path.resolve()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        if self._db is not None:
             self._read_meta()
 
     def _read_meta(self) -> None:
@@ -260,9 +267,9 @@ class CreatorStore:
     def target_problem(self, model: Target) -> str | None:
         """Why this store cannot serve a model predicting ``model``, in one line; None when
         it can (or when there is no store file: every creator is then a cold start)."""
+        self.refresh()  # one row: a store materialized since is seen at once
         if self._db is None:
             return None
-        self._read_meta()  # one row: a store materialized again since is seen at once
         return target_mismatch(self.target, model, self.path)
 
     def creators(self) -> int:

@@ -137,12 +137,13 @@ class Predictor:
         target would hand the model hit rates of another question (PewDiePie served 0 past
         videos at 50,000 likes from a store built for 1,000).
         """
+        problem = self.store.target_problem(self.loaded.bundle.spec.target)  # refreshes it
         if not self.store.loaded:
             return (
                 f"no creator store at {self.store.path}: materialize it (likecast features "
                 f"materialize --data DIR {self.loaded.bundle.spec.target.options()})"
             )
-        return self.store.target_problem(self.loaded.bundle.spec.target)
+        return problem
 
     # -- rows ---------------------------------------------------------------------------
 
