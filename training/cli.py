@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
+WIDE_TABLE = 160  # columns of a table printed to a pipe (`likecast models`)
 PROMOTION_REFUSED = 3  # exit code of a promote that refused its candidate (README, "The CLI")
 
 DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
@@ -380,11 +381,13 @@ def models_command() -> None:
     aliases = [", ".join(f"@{a}" for a in row["aliases"]) for row in rows]
     # what each version predicts: versions of other targets are not comparable
     targets = [_short(row["target"]) for row in rows]
-    table = Table("version")
+    table = Table()
+    table.add_column("version", min_width=len("version"))
     table.add_column("aliases", min_width=max(map(len, aliases)))  # never cut short
     table.add_column("target", min_width=max(map(len, targets)))
-    for header in (*metric_headers(metrics), "created"):
-        table.add_column(header)
+    for header in metric_headers(metrics):
+        table.add_column(header, min_width=6)  # a figure is never cut short
+    table.add_column("created", overflow="fold")
     table.add_column("run", overflow="fold")  # 32 characters: folded, never cut short
     for row, held, target in zip(rows, aliases, targets, strict=True):
         table.add_row(
@@ -395,7 +398,10 @@ def models_command() -> None:
             row["created"][:16].replace("T", " "),
             row["run_id"] or "-",
         )
-    Console().print(table)
+    # ten columns do not fit in the 80 a console assumes when nothing tells it a width:
+    # piped output (a file, a script) has no terminal to fit, so it gets the room it needs
+    wide = sys.stdout.isatty() or "COLUMNS" in os.environ
+    Console(width=None if wide else WIDE_TABLE).print(table)
 
 
 def _short(target: Target | None) -> str:
