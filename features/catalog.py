@@ -420,7 +420,11 @@ CATALOG: tuple[Feature, ...] = (
         "history",
         ("hist_hit_rate",),
         lambda x: x["hist_hit_rate"],
-        Words("your earlier videos that reached 1000 likes", "你往期视频中点赞过千的比例"),
+        # the model's own threshold, filled in where the words are said (models.explain)
+        Words(
+            "your earlier videos that reached {threshold:,} likes",
+            "你往期视频中点赞达到 {threshold:,} 的比例",
+        ),
         _share,
         monotone=1,
     ),

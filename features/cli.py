@@ -10,6 +10,7 @@ from rich.table import Table
 from likecast.console import parts_progress, stderr
 from likecast.instants import parse_instant
 from likecast.settings import get_settings
+from likecast.target import Target, TargetSource, resolve_target
 
 # Heavy libraries (pandas, pyarrow, numpy) load inside each command, so that
 # `likecast --help` and argument errors answer at once.
@@ -124,6 +125,7 @@ app.add_typer(features_group, name="features")
 
 @features_group.command("materialize")
 def materialize_command(
+    ctx: typer.Context,
     data: Path = typer.Option(
         ..., "--data", help="Folder holding the videos and snapshots tables."
     ),
@@ -136,13 +138,28 @@ def materialize_command(
     store: Path | None = typer.Option(
         None, "--store", help="SQLite file to write (default: the store path in settings)."
     ),
+    threshold: int | None = typer.Option(
+        None,
+        "--threshold",
+        min=1,
+        help="Likes that count as a hit in the creators' hit rates (default: the champion's, "
+        "else 1000). The store serves only models of the same target.",
+    ),
+    horizon_days: float | None = typer.Option(
+        None,
+        "--horizon-days",
+        min=0.01,
+        help="Days a video has to reach it (default: the champion's, else 7).",
+    ),
 ) -> None:
-    """Compute every creator's history over time and swap it into the online store."""
+    """Compute every creator's history over time and swap it into the online store, for the
+    champion's target unless one is given."""
     from features.loading import load_dataset
     from features.store import data_end, history_timeline, write_store
 
-    settings = get_settings()
     asked = parse_instant(at, "--at") if at is not None else None  # fail before the work
+    source = ctx.find_object(TargetSource) or TargetSource()
+    settings, origin = resolve_target(get_settings(), threshold, horizon_days, source.champion)
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
     moment = asked if asked is not None else data_end(dataset)
@@ -153,5 +170,6 @@ def materialize_command(
     count = write_store(timeline, path)
     stderr().print(
         f"wrote the history of {count:,} creators from {timeline.oldest.isoformat()} to "
-        f"{moment.isoformat()} to {path}"
+        f"{moment.isoformat()} to {path}, for {Target.of(settings)} ({origin})",
+        soft_wrap=True,
     )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import FEATURES
+from likecast.target import Target
 
 # Bundles saved before the Szabo-Huberman fields were spelled out still load.
 _OLD_NAMES = {
@@ -48,6 +49,11 @@ class FeatureSpec:
     # rate -> [category code (the last: any category)][age index]: the median rate of
     # counted train rows, for rates training always knew (``with_rate_medians``)
     rate_medians: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    @property
+    def target(self) -> Target:
+        """The question the model answers: its threshold within its horizon."""
+        return Target(int(self.threshold), float(self.horizon_minutes))
 
     def to_json(self) -> str:
         """The spec as the bundle's JSON file."""

@@ -24,6 +24,7 @@ from features.labels import label_videos
 from features.loading import Dataset
 from features.rows import HISTORY_COLUMNS
 from likecast.errors import UserError
+from likecast.target import Target
 
 TABLE = "creator_history"
 META = "creator_history_meta"
@@ -42,6 +43,8 @@ class Timeline:
     rows: pd.DataFrame  # creator_id, valid_from (UTC), HISTORY_COLUMNS
     oldest: pd.Timestamp  # the data's first post: before it, nothing is known
     as_of: pd.Timestamp  # the data's end: later changes are not in the store
+    # what its hit rates count as a hit; None for a store written before it was recorded
+    target: Target | None = None
 
     def check(self, times: pd.Series, what: str) -> None:
         """Refuse times before the oldest state, in one line that says how to fix it."""
@@ -61,6 +64,19 @@ def before_store(oldest: pd.Timestamp) -> str:
 def too_early(what: str, moment: pd.Timestamp | datetime, oldest: pd.Timestamp) -> str:
     """The one-line error for ``what`` at ``moment``, before the store's oldest state."""
     return f"{what}: {pd.Timestamp(moment).isoformat()} is {before_store(oldest)}"
+
+
+def target_mismatch(stored: Target | None, model: Target, path: Path) -> str | None:
+    """Why a store built for ``stored`` cannot serve a model predicting ``model``; None when
+    it can. Its hit rates count hits of its own target: another model's answers built on them
+    would credit a creator with the wrong past (docs/decisions.md, "the target travels with
+    the model")."""
+    again = f"materialize it again: likecast features materialize --data DIR {model.options()}"
+    if stored is None:
+        return f"creator store {path} records no target (written by an older likecast); {again}"
+    if stored == model:
+        return None
+    return f"creator store {path} was built for {stored}, the model predicts {model}; {again}"
 
 
 def data_end(dataset: Dataset) -> pd.Timestamp:
@@ -113,7 +129,7 @@ def history_timeline(
         else pd.DataFrame(columns=["creator_id", "valid_from", *HISTORY_COLUMNS])
     )
     rows["creator_id"] = rows["creator_id"].astype("string")
-    return Timeline(rows, posted.min(), as_of)
+    return Timeline(rows, posted.min(), as_of, Target(int(threshold), float(horizon_minutes)))
 
 
 def history_as_of(timeline: Timeline, creators: pd.Series, times: pd.Series) -> pd.DataFrame:
@@ -180,10 +196,19 @@ def write_store(timeline: Timeline, path: Path) -> int:
                 index=False, name=None
             ),
         )
-        db.execute(f"CREATE TABLE {META}_next (oldest TEXT, as_of TEXT)")
         db.execute(
-            f"INSERT INTO {META}_next VALUES (?, ?)",
-            (timeline.oldest.isoformat(), timeline.as_of.isoformat()),
+            f"CREATE TABLE {META}_next (oldest TEXT, as_of TEXT, threshold INTEGER, "
+            "horizon_minutes REAL)"
+        )
+        target = timeline.target
+        db.execute(
+            f"INSERT INTO {META}_next VALUES (?, ?, ?, ?)",
+            (
+                timeline.oldest.isoformat(),
+                timeline.as_of.isoformat(),
+                None if target is None else target.threshold,
+                None if target is None else target.horizon_minutes,
+            ),
         )
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
@@ -204,22 +229,50 @@ class CreatorStore:
         self._db: sqlite3.Connection | None = None
         self.oldest: pd.Timestamp | None = None
         self.as_of: pd.Timestamp | None = None
-        if self.path.is_file():
+        self.target: Target | None = None  # None: written before the target was recorded
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Open the store if its file has appeared, and read the span and target it holds
+        now: a service started before `features materialize` ran, or one whose store was
+        materialized again for another target, sees it without a restart."""
+        if self._db is None and self.path.is_file():
             uri = f"file:{self.path.resolve()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            try:
-                oldest, as_of = self._db.execute(f"SELECT oldest, as_of FROM {META}").fetchone()
-            except sqlite3.Error as exc:
-                raise UserError(
-                    f"{self.path}: not a likecast creator store of this version ({exc}); "
-                    "materialize it again (likecast features materialize --data DIR)"
-                ) from exc
-            self.oldest, self.as_of = pd.Timestamp(oldest), pd.Timestamp(as_of)
+        if self._db is not None:
+            self._read_meta()
+
+    def _read_meta(self) -> None:
+        """The span and target the store holds now (a materialize swaps them in while a
+        service reads)."""
+        assert self._db is not None
+        try:
+            meta = self._db.execute(f"SELECT * FROM {META}")
+            names = [column[0] for column in meta.description]
+            stored = dict(zip(names, meta.fetchone(), strict=True))
+        except (sqlite3.Error, TypeError) as exc:
+            raise UserError(
+                f"{self.path}: not a likecast creator store of this version ({exc}); "
+                "materialize it again (likecast features materialize --data DIR)"
+            ) from exc
+        known = stored.get("threshold") is not None and stored.get("horizon_minutes") is not None
+        self.oldest, self.as_of = pd.Timestamp(stored["oldest"]), pd.Timestamp(stored["as_of"])
+        self.target = (
+            Target(int(stored["threshold"]), float(stored["horizon_minutes"])) if known else None
+        )
 
     @property
     def loaded(self) -> bool:
         """Whether a store file was found and opened."""
         return self._db is not None
+
+    def target_problem(self, model: Target) -> str | None:
+        """Why this store cannot serve a model predicting ``model``, in one line; None when
+        it can (or when there is no store file: every creator is then a cold start)."""
+        self.refresh()  # one row: a store materialized since is seen at once
+        if self._db is None:
+            return None
+        return target_mismatch(self.target, model, self.path)
 
     def creators(self) -> int:
         """How many creators the store holds."""
@@ -237,7 +290,7 @@ class CreatorStore:
         frame["creator_id"] = frame["creator_id"].astype("string")
         frame["valid_from"] = pd.to_datetime(frame["valid_from"], unit="s", utc=True)
         frame["hist_last_posted_at"] = pd.to_datetime(frame["hist_last_posted_at"], utc=True)
-        return Timeline(frame, self.oldest, self.as_of)
+        return Timeline(frame, self.oldest, self.as_of, self.target)
 
     def get(self, creator_id: str, at: datetime) -> dict[str, object] | None:
         """The history of one creator at ``at``; None for a cold start."""

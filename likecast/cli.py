@@ -15,13 +15,15 @@ from likecast.console import stderr
 from likecast.errors import UserError
 from likecast.memory import keep_freed_memory
 from likecast.redact import one_line
+from likecast.settings import Settings
+from likecast.target import Target, TargetSource
 from serving.api.cli import app as serve_app
 from serving.batch.cli import app as score_app
 from training.cli import app as training_app
 
 app = typer.Typer(
     name="likecast",
-    help="Predict whether a short video reaches 1000 likes within its horizon.",
+    help="Predict whether a short video reaches a like threshold within a horizon.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -32,12 +34,25 @@ app.add_typer(serve_app)
 app.add_typer(score_app)
 
 
+def champion_target(settings: Settings) -> tuple[Target, str] | None:
+    """The registry champion's target and version, for the feature commands, which may not
+    import the registry's package themselves (docs/architecture.md, "Who may import whom")."""
+    from models.registry import champion_target as from_registry
+
+    return from_registry(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors become one line, never a traceback."""
     command = typer.main.get_command(app)
     try:
         # standalone mode: usage errors print typer's own message and exit 2
-        command.main(args=argv, prog_name="likecast", standalone_mode=True)
+        command.main(
+            args=argv,
+            prog_name="likecast",
+            standalone_mode=True,
+            obj=TargetSource(champion_target),
+        )
     except UserError as exc:
         stderr().print(f"[red]error:[/red] {one_line(exc)}", soft_wrap=True)
         return exc.exit_code

@@ -311,7 +311,7 @@ def factor_text(
     to change it."""
     language = context.language
     # a posting time is shown on the creator's clock (``Clock``), which the label names
-    label = feature.words[language].format(zone=context.zone)
+    label = feature.words[language].format(zone=context.zone, threshold=context.threshold)
     if language == "en":
         label = label[:1].upper() + label[1:]
     shown, compared = _value(feature, value, category, context.typical, language)

@@ -16,6 +16,7 @@ import yaml
 
 from likecast.errors import UserError
 from likecast.settings import Settings
+from likecast.target import Target
 from models.bundle import BundleError, ModelBundle
 
 
@@ -101,3 +102,40 @@ def resolve_version(client: Any, uri: str) -> Any:
         return client.get_model_version(name, number)
     except MlflowException as exc:
         raise TrackingError(f"{uri}: not in the registry ({exc.message.splitlines()[0]})") from exc
+
+
+def version_target(version: Any, settings: Settings) -> Target:
+    """The target a registered ModelVersion predicts: from its tags, or, for a version
+    registered before the target was tagged, from its bundle's feature spec."""
+    tagged = Target.from_tags(version.tags or {})
+    if tagged is not None:
+        return tagged
+    return load_model(f"models:/{version.name}/{version.version}", settings).bundle.spec.target
+
+
+def champion_target(settings: Settings) -> tuple[Target, str] | None:
+    """The target and version of the registry's champion; None when no version holds the
+    alias (or nothing was ever tracked in the local store: it is not created to find out).
+
+    Raises:
+        TrackingError: The tracking server cannot be reached; the message says how to give the
+            target instead.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from models.mlflow_client import TrackingError, connect
+
+    uri = settings.resolved_tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return None
+    try:
+        client = connect(settings)
+    except TrackingError as exc:
+        raise TrackingError(
+            f"{exc}; cannot read the champion's target: give --threshold and --horizon-days"
+        ) from exc
+    try:
+        version = client.get_model_version_by_alias(settings.model_name, settings.alias)
+    except MlflowException:  # no such model, or no version holds the alias
+        return None
+    return version_target(version, settings), str(version.version)

@@ -152,6 +152,22 @@ class Predictor:
     def version(self) -> str:
         return self.loaded.version or "local"
 
+    @property
+    def not_ready(self) -> str | None:
+        """Why this model cannot answer as it was trained to, in one line; None when it can.
+
+        Without a store file every creator would be a cold start; a store built for another
+        target would hand the model hit rates of another question (PewDiePie served 0 past
+        videos at 50,000 likes from a store built for 1,000).
+        """
+        problem = self.store.target_problem(self.loaded.bundle.spec.target)  # refreshes it
+        if not self.store.loaded:
+            return (
+                f"no creator store at {self.store.path}: materialize it (likecast features "
+                f"materialize --data DIR {self.loaded.bundle.spec.target.options()})"
+            )
+        return problem
+
     # -- rows ---------------------------------------------------------------------------
 
     def timing(self, request: Draft) -> tuple[datetime, float]:

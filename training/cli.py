@@ -18,6 +18,7 @@ from likecast.console import stages, stderr
 from likecast.errors import UserError
 from likecast.redact import redact
 from likecast.settings import Settings, get_settings
+from likecast.target import Target, resolve_target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 
+WIDE_TABLE = 160  # columns of a table printed to a pipe (`likecast models`)
 PROMOTION_REFUSED = 3  # exit code of a promote that refused its candidate (README, "The CLI")
 
 DataOption = typer.Option(..., "--data", help="Folder holding the videos and snapshots tables.")
@@ -59,8 +61,29 @@ def metric_headers(metrics: Sequence[str]) -> list[str]:
 
 
 def _settings(threshold: int | None, horizon_days: float | None, seed: int | None) -> Settings:
-    updates = {"threshold": threshold, "horizon_days": horizon_days, "seed": seed}
-    return get_settings(**{k: v for k, v in updates.items() if v is not None})
+    """The settings of a command that builds for a target: the target given, else the
+    champion's, else the default (likecast/target.py); said on stderr, since it decides
+    every label."""
+    from models.registry import champion_target
+
+    base = get_settings(**({"seed": seed} if seed is not None else {}))
+    settings, origin = resolve_target(base, threshold, horizon_days, champion_target)
+    stderr().print(f"target: {Target.of(settings)} ({origin})", soft_wrap=True)
+    return settings
+
+
+ThresholdOption = typer.Option(
+    None,
+    "--threshold",
+    min=1,
+    help="Likes that count as a hit (default: the champion's, else 1000).",
+)
+HorizonOption = typer.Option(
+    None,
+    "--horizon-days",
+    min=0.01,
+    help="Days a video has to reach it (default: the champion's, else 7).",
+)
 
 
 def _load(data: Path, settings: Settings) -> Dataset:
@@ -98,12 +121,8 @@ def _read_params(path: Path | None) -> dict[str, Any]:
 @app.command("train")
 def train_command(
     data: Path = DataOption,
-    threshold: int | None = typer.Option(
-        None, "--threshold", min=1, help="Likes that count as a hit (default 1000)."
-    ),
-    horizon_days: float | None = typer.Option(
-        None, "--horizon-days", min=0.01, help="Days a video has to reach it (default 7)."
-    ),
+    threshold: int | None = ThresholdOption,
+    horizon_days: float | None = HorizonOption,
     experiment: str = typer.Option("likecast", "--experiment", help="MLflow experiment name."),
     params: Path | None = typer.Option(
         None, "--params", help="JSON file of LightGBM parameters to override."
@@ -301,8 +320,8 @@ def evaluate_command(
         *metric_headers(metrics),
         "decided by counts",
         "of them right",
-        title=f"{loaded.uri} (version {loaded.version or '-'}): the model on the rows still "
-        "open, and the rows the counts decided",
+        title=f"{loaded.uri} (version {loaded.version or '-'}, {spec.target}): the model on "
+        "the rows still open, and the rows the counts decided",
     )
     for age, row in table.iterrows():
         printed.add_row(
@@ -375,20 +394,36 @@ def models_command() -> None:
         return
     metrics = ("roc_auc", "log_loss", "ece", "calibration_gap")
     aliases = [", ".join(f"@{a}" for a in row["aliases"]) for row in rows]
-    table = Table("version")
+    # what each version predicts: versions of other targets are not comparable
+    targets = [_short(row["target"]) for row in rows]
+    table = Table()
+    table.add_column("version", min_width=len("version"))
     table.add_column("aliases", min_width=max(map(len, aliases)))  # never cut short
-    for header in (*metric_headers(metrics), "created"):
-        table.add_column(header)
+    table.add_column("target", min_width=max(map(len, targets)))
+    for header in metric_headers(metrics):
+        table.add_column(header, min_width=6)  # a figure is never cut short
+    table.add_column("created", overflow="fold")
     table.add_column("run", overflow="fold")  # 32 characters: folded, never cut short
-    for row, held in zip(rows, aliases, strict=True):
+    for row, held, target in zip(rows, aliases, targets, strict=True):
         table.add_row(
             row["version"],
             held,
+            target,
             *metric_cells(row, metrics),
             row["created"][:16].replace("T", " "),
             row["run_id"] or "-",
         )
-    Console().print(table)
+    # ten columns do not fit in the 80 a console assumes when nothing tells it a width:
+    # piped output (a file, a script) has no terminal to fit, so it gets the room it needs
+    wide = sys.stdout.isatty() or "COLUMNS" in os.environ
+    Console(width=None if wide else WIDE_TABLE).print(table)
+
+
+def _short(target: Target | None) -> str:
+    """A target in a table's few columns: "50,000/3d"; "-" when the version has none."""
+    if target is None:
+        return "-"
+    return f"{target.threshold:,}/{target.horizon_days:g}d"
 
 
 @app.command("tune")
@@ -404,13 +439,16 @@ def tune_command(
         help="Where to write the best parameters (for train --params).",
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the search and of LightGBM."),
+    threshold: int | None = ThresholdOption,
+    horizon_days: float | None = HorizonOption,
 ) -> None:
-    """Search LightGBM parameters with Optuna; each trial is a nested MLflow run."""
+    """Search LightGBM parameters with Optuna for the champion's target (or the one given);
+    each trial is a nested MLflow run."""
     from features.loading import write_text_atomically
     from models.mlflow_client import connect
     from training.tune import tune
 
-    settings = _settings(None, None, seed)
+    settings = _settings(threshold, horizon_days, seed)
     connect(settings)
     dataset = _load(data, settings)
     with stages("tune", trials) as advance:
@@ -423,7 +461,12 @@ def tune_command(
         )
     write_text_atomically(json.dumps(best, indent=2), output)
     Console().print(f"best validation log loss {loss:.5f} (run {run_id}): {json.dumps(best)}")
-    Console().print(f"train with it: likecast train --data {data} --params {output}")
+    # the target too: parameters tuned for one target are no reason to train for another
+    Console().print(
+        f"train with it: likecast train --data {data} {Target.of(settings).options()} "
+        f"--params {output}",
+        soft_wrap=True,
+    )
 
 
 @app.command("mlflow-ui")

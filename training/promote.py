@@ -3,8 +3,11 @@ and beaten by none of its baselines.
 
 Both models are scored on the candidate's own test slice (the newest data either has seen), so
 the comparison is like for like. The baselines are judged from the candidate run's logged
-metrics by age, by the rule training printed (``training.metrics.baseline_beats``). ``force``
-exists for rollbacks and first deployments.
+metrics by age, by the rule training printed (``training.metrics.baseline_beats``). A candidate
+that predicts another target than the champion (another threshold or horizon) is refused before
+any comparison: its metrics measure another question, and the creator store serving the
+champion was built for the champion's target. ``force`` exists for rollbacks, first deployments
+and a deliberate change of target.
 
 Two promotions at once must not both compare with the old champion and then both move the
 alias (the worse one last): the whole decision runs under a file lock shared by every
@@ -25,8 +28,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from likecast.settings import Settings
+from likecast.target import Target
 from models.mlflow_client import TrackingError
-from models.registry import load_model, resolve_version
+from models.registry import load_model, resolve_version, version_target
 from training.metrics import baseline_beats, describe_beats, disqualifying, score
 from training.tracking import read_tables, read_test_rows
 
@@ -69,7 +73,9 @@ def promote(
                     candidate, champion, False, f"version {candidate} already holds @{alias}"
                 )
             if force:
-                decision = Decision(candidate, champion, True, "forced")
+                decision = Decision(
+                    candidate, champion, True, _forced(client, name, candidate, champion)
+                )
             else:
                 decision = _judge(client, settings, candidate, champion, alias)
             if not decision.moved:
@@ -108,6 +114,11 @@ def _judge(
     if champion is None:
         decision = Decision(candidate, None, True, f"no version held @{alias}")
     else:
+        differs = _target_change(client, settings, candidate, champion)
+        if differs:
+            return Decision(
+                candidate, champion, False, f"{differs}; promote it with --force to change target"
+            )
         decision = _compare(client, settings, candidate, champion)
     beats = disqualifying(baseline_beats(_logged_tables(client, settings.model_name, candidate)))
     if not beats:
@@ -115,6 +126,37 @@ def _judge(
     lost = f"version {candidate} loses to a baseline: {describe_beats(beats)}"
     reason = f"{decision.reason}; {lost}" if not decision.moved else lost
     return replace(decision, moved=False, reason=reason)
+
+
+def _target_change(
+    client: MlflowClient, settings: Settings, candidate: str, champion: str
+) -> str | None:
+    """What differs between the two versions' targets, in one line; None when nothing does."""
+    name = settings.model_name
+    ours = version_target(client.get_model_version(name, candidate), settings)
+    theirs = version_target(client.get_model_version(name, champion), settings)
+    if ours == theirs:
+        return None
+    return (
+        f"version {candidate} predicts {ours}, the champion (version {champion}) {theirs}: "
+        f"{ours.differences(theirs)}"
+    )
+
+
+def _forced(client: MlflowClient, name: str, candidate: str, champion: str | None) -> str:
+    """Why a forced move happened, and, when it changes the target, what the serving side
+    must rebuild. Read from the versions' tags only: a forced rollback must not depend on
+    downloading a champion that may be broken."""
+    if champion is None:
+        return "forced"
+    ours = Target.from_tags(client.get_model_version(name, candidate).tags or {})
+    theirs = Target.from_tags(client.get_model_version(name, champion).tags or {})
+    if ours is None or theirs is None or ours == theirs:
+        return "forced"
+    return (
+        f"forced, changing the target from {theirs} to {ours}; materialize the creator store "
+        f"for it: likecast features materialize --data DIR {ours.options()}"
+    )
 
 
 def _logged_tables(client: MlflowClient, name: str, version: str) -> dict[str, pd.DataFrame]:

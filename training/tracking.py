@@ -23,6 +23,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from likecast.settings import Settings
+from likecast.target import Target
 from models.mlflow_client import TrackingError, connect
 from models.pyfunc import to_wire
 from training.leftovers import owner_tags, temp_prefix
@@ -105,7 +106,10 @@ def log_and_register(
         tmp = Path(tmp_name)
         # created with its owner's tags, so a run killed at once can be told from a live one
         with mlflow.start_run(experiment_id=exp, tags=owner_tags()) as run:
-            mlflow.set_tags({"code_version": code_version(), "likecast.kind": "train"})
+            target = outcome.bundle.spec.target
+            mlflow.set_tags(
+                {"code_version": code_version(), "likecast.kind": "train", **target.tags()}
+            )
             mlflow.log_params(
                 {**outcome.params, **{f"data_{k}": v for k, v in fingerprint.items()}}
             )
@@ -138,10 +142,20 @@ def log_and_register(
             mlflow.log_metrics(metrics, model_id=info.model_id)
         advance("registering")
         try:
-            version = mlflow.register_model(info.model_uri, settings.model_name)
+            # the target on the version itself: promote, `likecast models` and the commands
+            # that build for the champion read it without downloading the bundle
+            version = mlflow.register_model(info.model_uri, settings.model_name, tags=target.tags())
+            client.update_model_version(
+                settings.model_name, version.version, description=describe(target)
+            )
         except MlflowException as exc:
             raise TrackingError(f"registering {settings.model_name} failed: {exc.message}") from exc
     return Registered(run.info.run_id, str(version.version), info.model_uri)
+
+
+def describe(target: Target) -> str:
+    """A version's description in the registry: the question it answers."""
+    return f"Predicts whether a video reaches {target} of posting."
 
 
 def _log_pyfunc(outcome: TrainOutcome, bundle_dir: Path) -> Any:
@@ -218,6 +232,8 @@ def version_summary(client: MlflowClient, name: str) -> list[dict[str, Any]]:
                 "aliases": aliases.get(str(v.version), []),
                 "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").isoformat(),
                 "run_id": v.run_id,
+                # None for versions registered before the target was tagged
+                "target": Target.from_tags(v.tags or {}),
                 **{k: metrics.get(f"test_{k}") for k in SUMMARY_METRICS},
             }
         )

@@ -10,6 +10,7 @@ import typer
 
 from likecast.console import stderr
 from likecast.settings import Settings, get_settings
+from likecast.target import Target
 
 app = typer.Typer()
 
@@ -39,10 +40,11 @@ def serve_command(
     env["LIKECAST_SERVICE_DIR"] = str(folder)
     uri = model or settings.model_uri or settings.champion_uri
     if uri.startswith("models:/"):
-        _fetch_for_workers(uri, settings, folder)
+        target = _fetch_for_workers(uri, settings, folder)
     else:
-        _check_folder(uri, settings)
+        target = _check_folder(uri, settings)
     stderr().print(f"serving on http://{host}:{port} (page: http://{host}:{port}/ui)")
+    _warn_unless_ready(target, settings)
     bentoml = Path(sys.executable).with_name("bentoml")
     args = [
         str(bentoml),
@@ -68,7 +70,7 @@ def _service_folder(settings: Settings) -> Path:
     return folder
 
 
-def _fetch_for_workers(uri: str, settings: Settings, folder: Path) -> None:
+def _fetch_for_workers(uri: str, settings: Settings, folder: Path) -> Target:
     """Download the registry's model once, here, and name it to the workers in ``folder``.
 
     Without this each worker would start a fetch of its own (serving/swap/fetch.py), and
@@ -79,17 +81,28 @@ def _fetch_for_workers(uri: str, settings: Settings, folder: Path) -> None:
     from serving.swap.workers_folder import WorkersFolder
 
     fetched = download(uri, settings, folder)
-    _check_folder(fetched.folder, settings, name=f"{uri} (version {fetched.version})")
+    target = _check_folder(fetched.folder, settings, name=f"{uri} (version {fetched.version})")
     WorkersFolder(folder, 0, settings.service_workers).commit(fetched)
+    return target
 
 
-def _check_folder(folder: str, settings: Settings, name: str | None = None) -> None:
+def _check_folder(folder: str, settings: Settings, name: str | None = None) -> Target:
     """Load the model once here: a model no worker can load must fail the command in one
-    line, not make BentoML restart crashing workers for ever."""
+    line, not make BentoML restart crashing workers for ever. Returns what it predicts."""
     from models.bundle import BundleError
     from models.registry import load_model
 
     try:
-        load_model(folder, settings)
+        return load_model(folder, settings).bundle.spec.target
     except BundleError as exc:
         raise BundleError(f"{name}: {exc}" if name else str(exc)) from exc
+
+
+def _warn_unless_ready(target: Target, settings: Settings) -> None:
+    """Say at once when the creator store was built for another target: the service starts
+    (the store can be materialized while it runs) but stays not ready, /readyz saying why."""
+    from features.store import CreatorStore
+
+    problem = CreatorStore(settings.store_path).target_problem(target)
+    if problem is not None:
+        stderr().print(f"warning: not ready until fixed: {problem}", soft_wrap=True)

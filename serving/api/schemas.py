@@ -70,7 +70,9 @@ class History(BaseModel):
     hist_videos: float | None = Field(None, ge=0, le=1e7, description="Closed earlier videos.")
     hist_median_likes: float | None = Field(None, ge=0, le=1e12, description="Median likes.")
     hist_p90_likes: float | None = Field(None, ge=0, le=1e12, description="90th pct likes.")
-    hist_hit_rate: float | None = Field(None, ge=0, le=1, description="Share reaching 1000.")
+    hist_hit_rate: float | None = Field(
+        None, ge=0, le=1, description="Share reaching the model's threshold."
+    )
     hist_days_since_prev_post: float | None = Field(
         None, ge=0, le=36500, description="Days since the last post."
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import bentoml
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from likecast.settings import get_settings
 from serving.api.body_limit import JsonBodyLimit
@@ -88,16 +89,27 @@ class Likecast:
         gc.freeze()
 
     def __is_ready__(self) -> bool:
+        """Ready with a model and a creator store built for its target. Not ready, BentoML's
+        /readyz would answer a fixed sentence: the 503 raised here says why, in one line."""
         serving = self.holder.serving
-        # a CreatorStore object always exists; "loaded" says whether its file was there
-        return serving is not None and serving.store.loaded
+        if serving is None:
+            raise StarletteHTTPException(503, "not ready: no model loaded")
+        reason = serving.not_ready
+        if reason is not None:
+            raise StarletteHTTPException(503, f"not ready: {reason}")
+        return True
 
     @contextmanager
-    def _model(self) -> Iterator[Predictor]:
-        """The model to answer this request with; a request it refuses becomes a 400."""
+    def _model(self, answers: bool = True) -> Iterator[Predictor]:
+        """The model to answer this request with; a request it refuses becomes a 400. A
+        creator store built for another target refuses ``answers`` (503): they would build on
+        another question's history. What the model is (``/model``) is still said."""
         predictor = self.holder.switch_to_committed()
         if predictor is None:
             raise bentoml.exceptions.ServiceUnavailable("no model loaded")
+        mismatch = predictor.store.target_problem(predictor.loaded.bundle.spec.target)
+        if answers and mismatch is not None:
+            raise bentoml.exceptions.ServiceUnavailable(mismatch)
         try:
             yield predictor
         except ValueError as exc:
@@ -132,7 +144,7 @@ class Likecast:
         """The served version, its metrics, threshold, horizon, features, load time; the
         category names in the language ``Accept-Language`` asks for."""
         language = requested_language(accept_language)
-        with self._model() as model:
+        with self._model(answers=False) as model:
             check = self.holder.shared.registry_check()
             info = public_model_info(model.describe(language), self.holder.events, check)
             headers = {"Content-Language": CONTENT_LANGUAGE[language]}

@@ -100,7 +100,11 @@ def score_command(
         raise UserError(f"{snapshots}: no such file")
     settings = get_settings()
     loaded = load_model(model or settings.model_uri, settings)
-    timeline = CreatorStore(settings.store_path).timeline()
+    store = CreatorStore(settings.store_path)
+    mismatch = store.target_problem(loaded.bundle.spec.target)
+    if mismatch is not None:  # every creator's history would count another target's hits
+        raise UserError(mismatch)
+    timeline = store.timeline()
     if timeline is not None and scoring_age.at is not None:
         timeline.check(pd.Series([scoring_age.at]), "--at")
     if snapshots is None and scoring_age.at is not None:

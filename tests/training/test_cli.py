@@ -293,6 +293,9 @@ def test_tune_runs_nested_trials_and_writes_usable_params(
         env={"LIKECAST_HOME": str(home)},
     )
     assert result.code == 0, result.err
+    # with no champion it tuned for the default target, and its train command asks for it
+    assert "target: 1,000 likes within 7 days (the default)" in result.text
+    assert f"--threshold 1000 --horizon-days 7 --params {best}" in result.text
     params = json.loads(best.read_text())
     assert {"learning_rate", "num_leaves", "min_data_in_leaf"} <= set(params)
     client = client_for(home)
