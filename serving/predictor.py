@@ -77,9 +77,9 @@ AFTER_HORIZON = Words(
     "规则推算（低于目标：未达到；高于目标：按时间从之前的数据或发布时插值）",
 )
 BEYOND_RANGE = Words(
-    "{feature} lies beyond what the model saw in training; answered as at {edge}, the edge "
-    "of that range",
-    "{feature}超出了模型训练时见过的范围，按该范围的边缘（{edge}）计算",
+    "{feature}: {given} is beyond what the model saw in training; answered as at {edge}, the "
+    "edge of that range",
+    "{feature}：{given} 超出了模型训练时见过的范围，按该范围的边缘（{edge}）计算",
 )
 # Times are not clamped inputs: an age between or past the trained ones has its own rule.
 TIME_FEATURES = frozenset({"age_minutes", "minutes_since_obs"})
@@ -300,9 +300,11 @@ class Predictor:
             said.append(_said(NEW_CREATOR, creator=request.creator_id))
         as_of = self.store.as_of
         if source.startswith("store") and as_of is not None:
-            stale = (posted - as_of.to_pydatetime()).total_seconds() / 86400
+            stale = (posted - as_of.to_pydatetime(warn=False)).total_seconds() / 86400
             if stale > STALE_STORE_DAYS:
-                day = as_of.to_pydatetime().astimezone(request.clock()[0]).date()  # their date
+                day = (
+                    as_of.to_pydatetime(warn=False).astimezone(request.clock()[0]).date()
+                )  # their date
                 said.append(_said(STALE_HISTORY, date=day.isoformat(), days=stale))
         for name, wall, local, reading in request.readings():
             said.append(
@@ -327,11 +329,12 @@ class Predictor:
 
     def features(self, rows: list[dict]) -> tuple[RowArrays, np.ndarray, np.ndarray]:
         """Request rows -> raw arrays, the model's feature matrix (by the batch rows' code),
-        and which of its values lay beyond the training ranges before they were clamped."""
+        and the values that lay beyond the training ranges before they were clamped (NaN
+        where none did)."""
         spec = self.loaded.bundle.spec
         arrays = request_arrays(rows)
         matrix = feature_matrix(arrays, spec, clamped=False)
-        outside = beyond(matrix, spec)
+        outside = np.where(beyond(matrix, spec), matrix, np.nan)
         clamp(matrix, spec)
         return arrays, matrix, outside
 
@@ -401,7 +404,7 @@ class Predictor:
         bundle = self.loaded.bundle
         raw, matrix, outside = self.features([b.row for b in built])
         answers = bundle.answer_matrix(matrix, raw)
-        outside[answers.decided] = False  # the counts answered: no model, no edge
+        outside[answers.decided] = np.nan  # the counts answered: no model, no edge
         factors: dict[int, list[dict]] = {i: [] for i, r in enumerate(requests) if r.explain}
         asked = np.array([i for i in factors if not answers.decided[i]], dtype=int)
         if len(asked):
@@ -424,12 +427,14 @@ class Predictor:
         ]
 
     def _edges(self, values: np.ndarray, outside: np.ndarray) -> list[Words]:
-        """A warning for each input answered at the edge of its training range."""
-        if not outside.any():
+        """A warning for each input answered at the edge of its training range (``values``
+        clamped, ``outside`` as given: NaN where within)."""
+        moved = ~np.isnan(outside)
+        if not moved.any():
             return []
         spec = self.loaded.bundle.spec
         said = []
-        for j in np.flatnonzero(outside):
+        for j in np.flatnonzero(moved):
             feature = BY_NAME[spec.features[j]]
             if feature.name in TIME_FEATURES:
                 continue  # ages are answered between the trained ones (features.ages)
@@ -437,7 +442,10 @@ class Predictor:
                 Words(
                     *(
                         BEYOND_RANGE[language].format(
-                            feature=feature.words[language],
+                            feature=feature.words[language].format(
+                                zone="UTC", threshold=spec.threshold
+                            ),
+                            given=feature.show(float(outside[j]), language),
                             edge=feature.show(float(values[j]), language),
                         )
                         for language in LANGUAGES
