@@ -10,7 +10,7 @@ import pytest
 
 from features.csv_safe import csv_safe
 from features.simulator import SimConfig, simulate, write_platform
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -56,6 +56,7 @@ def _cells(path: Path) -> list[str]:
         return [cell for row in csv.reader(handle) for cell in row]
 
 
+@pytest.mark.subprocess
 def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: Path) -> None:
     # given a data set whose rejected video has a formula id, when it is validated
     run_cli("validate", str(hostile_data), "--rejects", str(tmp_path))
@@ -65,6 +66,7 @@ def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: 
     assert HOSTILE[0] not in cells
 
 
+@pytest.mark.subprocess
 def test_score_to_csv_writes_no_formulas(
     hostile_data: Path, bundle_dir: Path, tmp_path: Path
 ) -> None:

@@ -20,10 +20,10 @@ from likecast.settings import Settings
 from models.registry import load_model
 from serving.api.schemas import Early
 from serving.predictor import Predictor
-from tests.conftest import BIN, run_cli
+from tests.helpers import BIN, run_cli
 from training.train import fit
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = pytest.mark.subprocess  # `likecast score`, Dask's local processes
 
 
 @pytest.fixture(scope="module")
