@@ -1,5 +1,5 @@
 # likecast: `make demo` serves a freshly trained model; `make test` runs the whole suite with
-# coverage, `make test-fast` the part that starts no server, browser or subprocess (< 1 min).
+# coverage, `make test-fast` the part that starts no server, browser or subprocess.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
