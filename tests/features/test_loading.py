@@ -401,6 +401,7 @@ def test_every_form_of_the_contract_loads_and_validates_alike(
         assert len(pd.read_parquet(out)) == 300
 
 
+@pytest.mark.subprocess  # logging the run asks `git` for the code version
 def test_the_least_usual_form_trains(little, tmp_path: Path, cli) -> None:
     # given CSV with ages only and local times with an offset (every form loads to the same
     # frames, tested above, so one training run speaks for all of them)
