@@ -48,6 +48,7 @@ def test_a_failed_fetch_says_why_in_one_line(tmp_path) -> None:
         fetch("models:/likecast@champion", tmp_path / "svc")
 
 
+@pytest.mark.subprocess  # logging a model, MLflow asks `git` for the commit
 def test_the_watch_sees_an_alias_move_in_a_sqlite_store(bundle_dir) -> None:
     # given a served champion whose store has not changed since
     settings = get_settings()
