@@ -368,6 +368,8 @@ def write_form(
 MATRIX = [(f, t, z) for f in FORMATS for t in TIMINGS for z in ZONES]
 
 
+# 27 forms, about 16 s in all: the whole matrix runs in `make test`, not in `make test-fast`
+@pytest.mark.slow
 @pytest.mark.parametrize(("form", "timing", "zone"), MATRIX, ids=["-".join(m) for m in MATRIX])
 def test_every_form_of_the_contract_loads_and_validates_alike(
     little, tmp_path: Path, cli, bundle_dir: Path, form: str, timing: str, zone: str
