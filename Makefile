@@ -1,5 +1,5 @@
 # likecast: `make demo` serves a freshly trained model; `make test` runs the whole suite with
-# coverage, `make test-fast` the part that starts no server and no subprocess (about a minute).
+# coverage, `make test-fast` the part that starts no server, browser or subprocess.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -54,14 +54,15 @@ lint: env
 typecheck: env
 	$(BIN)/mypy
 
-# Coverage counts this process only: the CLI and the servers the slow tests start in
-# subprocesses are not traced (README, "Testing").
+# Coverage counts this process only: the CLI and the servers the tests marked `server` or
+# `subprocess` start are not traced (README, "Testing").
 test: env browser lint
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
-# The tests not marked slow (those start no server and no subprocess): for every edit.
+# For every edit: the tests that start no server, browser or subprocess (pytest markers,
+# pyproject.toml; tests/conftest.py fails a test that starts one unmarked), nor take long.
 test-fast: env
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not server and not browser and not subprocess and not slow"
 
 bench: env
 	$(BIN)/python -m bench.run

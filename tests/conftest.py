@@ -1,84 +1,82 @@
-"""Shared fixtures: a small simulated platform, a trained model, and real servers."""
+"""Shared fixtures: a small simulated platform, a trained model, and real servers.
+
+The helpers they build on (ports, waiting, servers, the CLI) are in ``tests/helpers.py``;
+they are named here too, for the tests that import them from this module.
+"""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from features.loading import Dataset, load_dataset
 from features.simulator import SimConfig, simulate, write_platform
 from likecast.settings import Settings
+from tests.helpers import (
+    BIN,
+    Result,
+    free_port,
+    mlflow_server_in,
+    run_cli,
+    running,
+    wait_http,
+    wait_until,
+)
 from training.train import TrainOutcome, fit
 
-BIN = Path(sys.executable).parent
+# named here for the tests that import them from this module
+__all__ = ["BIN", "Result", "free_port", "mlflow_server_in", "run_cli", "running", "wait_http",
+           "wait_until"]  # fmt: skip
+
 SMALL = SimConfig(videos=4000, seed=11, window_days=60, pilot_videos=4000)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The markers that say a test starts processes (pyproject.toml); `make test-fast` runs none.
+STARTERS = ("server", "browser", "subprocess")
+# Processes started so far, as Python reports them to audit hooks (subprocess.Popen is how
+# `subprocess.run`, asyncio and Playwright start one; os.fork and posix_spawn the others).
+_STARTED: list[str] = []
+_START_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn"})
 
 
-def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} not up after {timeout}s")
+def _audit(event: str, args: tuple) -> None:
+    if event in _START_EVENTS:
+        _STARTED.append(f"{event} {args[0] if args else ''}")
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> object:
-    """The first truthy value of ``condition()``, polled until ``timeout``; the condition
-    decides, the pause between polls only spares the CPU."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise TimeoutError(f"no {what} after {timeout:.0f} s")
+sys.addaudithook(_audit)
 
 
-@contextmanager
-def running(
-    command: list[str],
-    health_url: str,
-    timeout: float,
-    env: dict[str, str] | None = None,
-    output: IO[str] | int = subprocess.DEVNULL,
-) -> Iterator[subprocess.Popen]:
-    """A real server in its own process group, once ``health_url`` answers; stopped after."""
-    process = subprocess.Popen(
-        command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        wait_http(health_url, timeout, process)
-        yield process
-    finally:
-        os.killpg(process.pid, 15)  # the server and the workers it started
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    return (yield from _starts_only_if_marked(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    return (yield from _starts_only_if_marked(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item):
+    return (yield from _starts_only_if_marked(item))
+
+
+def _starts_only_if_marked(item: pytest.Item):
+    """A test (its fixtures included) that starts a process must say so by its marker."""
+    before = len(_STARTED)
+    result = yield
+    started = _STARTED[before:]
+    if started and not any(item.get_closest_marker(name) for name in STARTERS):
+        pytest.fail(
+            f"started {len(started)} process(es) ({started[0]}) without a marker of "
+            f"{STARTERS}: mark it, so `make test-fast` leaves it out",
+            pytrace=False,
+        )
+    return result
 
 
 @pytest.fixture(autouse=True)
@@ -117,67 +115,10 @@ def bundle_dir(trained: TrainOutcome, tmp_path_factory: pytest.TempPathFactory) 
     return trained.bundle.save(tmp_path_factory.mktemp("bundle") / "bundle")
 
 
-@contextmanager
-def mlflow_server_in(folder: Path) -> Iterator[str]:
-    """A real `mlflow server` on a free loopback port, with its store in ``folder``."""
-    port = free_port()
-    command = [
-        str(BIN / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{folder / 'server.db'}",
-        "--artifacts-destination",
-        str(folder / "server-artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with running(command, f"{url}/health", 90):
-        yield url
-
-
 @pytest.fixture
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
     with mlflow_server_in(tmp_path) as url:
         yield url
-
-
-def run_cli(
-    *args: str,
-    env: dict[str, str] | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess:
-    """The installed `likecast` command, as a user runs it.
-
-    MLflow's ``set_tracking_uri``/``set_registry_uri`` write MLFLOW_TRACKING_URI and
-    MLFLOW_REGISTRY_URI into this process's environment; a subprocess gets neither unless
-    the test passes it.
-    """
-    leaked = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    base = {k: v for k, v in os.environ.items() if k not in leaked}
-    return subprocess.run(
-        [str(BIN / "likecast"), *args],
-        capture_output=True,
-        text=True,
-        env={**base, **(env or {})},
-        timeout=timeout,
-    )
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        """Both streams with rich's line wrapping undone."""
-        return " ".join((self.out + " " + self.err).split())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import BIN
+from tests.helpers import BIN
 
 COMPOSE = Path(__file__).parent.parent / "compose.dask.yaml"
 
@@ -45,6 +45,7 @@ def test_ports_are_published_on_the_hosts_loopback_only(services: dict) -> None:
     assert all(port.startswith("127.0.0.1:") for port in published)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("service", ["scheduler", "worker-1", "mlflow"])
 def test_every_option_of_a_command_exists_in_the_installed_command(
     services: dict, service: str
@@ -61,6 +62,7 @@ def test_every_option_of_a_command_exists_in_the_installed_command(
         assert option in result.stdout, f"{program} {subcommand} has no {option}"
 
 
+@pytest.mark.subprocess
 def test_the_documented_train_command_has_the_options_it_uses() -> None:
     recipe = COMPOSE.read_text()
     result = subprocess.run(

@@ -119,11 +119,36 @@ def test_the_dockerfile_copies_real_paths_and_runs_a_real_command(
     assert "uv sync --locked" in text
 
 
+def _commands(script: str) -> list[list[str]]:
+    """The commands a shell script runs, as words (comments, ``set`` and ``cd`` left out)."""
+    lines = (line.split("#", 1)[0].strip() for line in script.splitlines())
+    return [shlex.split(line) for line in lines if line and line.split()[0] not in ("set", "cd")]
+
+
+def _make_targets() -> set[str]:
+    return set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+
+
 def test_ci_and_readme_use_the_same_test_command() -> None:
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    # given the one command CI runs, and the one the README says CI runs
+    ci = _commands((ROOT / ".ci" / "run").read_text())
     readme = (ROOT / "README.md").read_text()
-    assert "make demo" in readme
-    assert "make test" in readme
+    said = re.search(r"`([^`]+)` is what CI runs", readme)
+    assert said, "the README names the command CI runs"
+    # then they are the same command, word for word, and a target the Makefile has
+    assert ci == [shlex.split(said.group(1))], (ci, said.group(1))
+    assert ci[0][:1] == ["make"], ci
+    assert set(ci[0][1:]) <= _make_targets(), ci
+    # and the README's list of commands shows it, and `make demo`, each as a whole command
+    listed = [line.split("#", 1)[0].split() for line in _fenced(readme, "bash")]
+    assert ci[0] in listed, listed
+    assert ["make", "demo"] in listed, listed
+
+
+def _fenced(text: str, language: str) -> list[str]:
+    """The lines of every ``language`` code block of a Markdown text."""
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
 
 
 def test_the_demo_prints_the_page_and_two_pasteable_requests(

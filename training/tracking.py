@@ -84,6 +84,7 @@ def log_and_register(
     settings: Settings,
     experiment: str,
     advance: Callable[[str], None] = lambda _s: None,
+    report: bool = True,
 ) -> Registered:
     """Log a training run (params, metrics, plots, report, test slice, model), then register it.
 
@@ -93,6 +94,8 @@ def log_and_register(
         settings: The tracking store and the registered model's name.
         experiment: The MLflow experiment to log under.
         advance: Called with each stage's name as it starts.
+        report: Draw the plots and the HTML report (seconds of matplotlib and SHAP); a
+            caller that needs only the version registered (a test's fixture) may skip them.
 
     Returns:
         The run id, the new version and the logged model's URI.
@@ -117,10 +120,11 @@ def log_and_register(
             mlflow.set_tag("baseline_beats_lightgbm", describe_beats(beats) or "none")
             mlflow.set_tag("calibration_warning", calibration_warning(outcome.tables) or "none")
             mlflow.log_dict(spec_summary(outcome.bundle.spec), "feature_spec_summary.json")
-            advance("plots and report")
-            images = plots(outcome, tmp / "plots", settings.seed)
-            mlflow.log_artifacts(str(tmp / "plots"), "plots")
-            mlflow.log_text(html_report(outcome, fingerprint, images), "report.html")
+            if report:
+                advance("plots and report")
+                images = plots(outcome, tmp / "plots", settings.seed)
+                mlflow.log_artifacts(str(tmp / "plots"), "plots")
+                mlflow.log_text(html_report(outcome, fingerprint, images), "report.html")
             evaluation = tmp / "evaluation"
             evaluation.mkdir()
             outcome.test_rows.to_parquet(evaluation / "test_rows.parquet", index=False)

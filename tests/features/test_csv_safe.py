@@ -9,7 +9,7 @@ import pytest
 
 from features.csv_safe import csv_safe
 from features.simulator import SimConfig, simulate, write_platform
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -50,6 +50,7 @@ def hostile_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.subprocess
 def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: Path) -> None:
     # given a data set whose rejected video has a formula id and caption, when it is validated
     run_cli("validate", str(hostile_data), "--rejects", str(tmp_path))
@@ -59,6 +60,7 @@ def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: 
     assert hostile["caption"].tolist() == ["'" + HOSTILE[0]]
 
 
+@pytest.mark.subprocess
 def test_score_to_csv_writes_no_formulas(
     hostile_data: Path, bundle_dir: Path, tmp_path: Path
 ) -> None:

@@ -368,6 +368,8 @@ def write_form(
 MATRIX = [(f, t, z) for f in FORMATS for t in TIMINGS for z in ZONES]
 
 
+# 27 forms, about 16 s in all: the whole matrix runs in `make test`, not in `make test-fast`
+@pytest.mark.slow
 @pytest.mark.parametrize(("form", "timing", "zone"), MATRIX, ids=["-".join(m) for m in MATRIX])
 def test_every_form_of_the_contract_loads_and_validates_alike(
     little, tmp_path: Path, cli, bundle_dir: Path, form: str, timing: str, zone: str
@@ -401,6 +403,7 @@ def test_every_form_of_the_contract_loads_and_validates_alike(
         assert len(pd.read_parquet(out)) == 300
 
 
+@pytest.mark.subprocess  # logging the run asks `git` for the code version
 def test_the_least_usual_form_trains(little, tmp_path: Path, cli) -> None:
     # given CSV with ages only and local times with an offset (every form loads to the same
     # frames, tested above, so one training run speaks for all of them)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
+from tests.helpers import Result
 
 BAD_MOMENTS = ["soon", "9999-01-01", "1000-01-01", "2262-04-11T23:47:16", "", "NaT"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import resource, sys
 import numpy as np
@@ -27,6 +29,7 @@ def page_faults_of_second_array(mode: str) -> int:
     return int(out.stdout)
 
 
+@pytest.mark.subprocess  # a fresh Python for each allocator setting
 def test_a_freed_big_array_is_reused_instead_of_faulted_in_again() -> None:
     # given a process that allocates, touches and frees a 400 MB array, then does it again
     # when its allocator keeps freed memory

@@ -8,7 +8,7 @@ import pytest
 
 from likecast.settings import Settings
 from models.mlflow_client import TrackingError, connect
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 def test_a_local_store_is_created_under_the_home(tmp_path: Path) -> None:

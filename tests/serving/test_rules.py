@@ -1,8 +1,9 @@
 """One set of rules for early counts: the HTTP API and batch scoring give the same verdicts.
 
-Each case is a video's counts at an age (and earlier ones). It goes to a real `likecast
-serve` as `POST /predict_early` (the route the page posts to) and to `likecast score` as a
-row of a videos file with its snapshots; both must accept it, or both refuse it.
+Each case is a video's counts at an age (and earlier ones). It goes to the service (in this
+process, every middleware) as `POST /predict_early` (the route the page posts to) and to
+`likecast score` as a row of a videos file with its snapshots; both must accept it, or both
+refuse it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.serving.conftest import Served
-
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+from tests.helpers import InProcess
 
 AT = pd.Timestamp("2026-07-20T12:00:00Z")
 BASE = {
@@ -103,11 +102,11 @@ def _batch_tables(cases: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_the_api_and_batch_scoring_give_the_same_verdicts(
-    served: Served, bundle_dir: Path, tmp_path: Path, cli
+    service: InProcess, bundle_dir: Path, tmp_path: Path, cli
 ) -> None:
     cases = [_case(changes) for _, changes, _ in CASES]
     # given the table's cases as API requests, and as a batch of videos with snapshots
-    with served.client() as http:
+    with service.client() as http:
         api = [http.post("/predict_early", json=_api_body(i, c)) for i, c in enumerate(cases)]
     videos, snapshots = _batch_tables(cases)
     videos.to_csv(tmp_path / "videos.csv", index=False)
@@ -138,8 +137,8 @@ def test_the_api_and_batch_scoring_give_the_same_verdicts(
         ({"observed_offset": 120.0}, "age_minutes: disagrees with observed_at - posted_at"),
     ],
 )
-def test_a_refused_request_names_the_field_and_rule(served: Served, changes, words) -> None:
-    with served.client() as http:
+def test_a_refused_request_names_the_field_and_rule(service: InProcess, changes, words) -> None:
+    with service.client() as http:
         reply = http.post("/predict_early", json=_api_body(0, _case(changes)))
     assert reply.status_code == 400
     assert words in reply.text

@@ -18,9 +18,10 @@ from likecast.settings import Settings
 from models.registry import load_model
 from serving.api.schemas import Draft, Early
 from serving.predictor import Predictor
-from tests.conftest import free_port, run_cli
+from tests.helpers import client_for, free_port, run_cli
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+# `likecast` in a child process, and training logs `git`'s idea of the code version
+pytestmark = pytest.mark.subprocess
 
 FAST = {"num_boost_round": 120}
 
@@ -49,11 +50,6 @@ def first_run(small_data: Path, home: Path, params_file: Path):
     )
     assert result.returncode == 0, result.stderr
     return result
-
-
-def client_for(home: Path) -> MlflowClient:
-    uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"
-    return MlflowClient(uri, uri)
 
 
 def test_train_registers_a_version_with_everything_a_run_should_hold(first_run, home: Path):
@@ -212,6 +208,7 @@ def test_evaluate_prints_and_writes_metrics(
     assert metrics["all"]["decided_right"] == 1.0
 
 
+@pytest.mark.server
 def test_training_is_tracked_on_a_real_mlflow_server(
     mlflow_server: str, small_data: Path, params_file: Path, cli
 ):

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 
-from tests.conftest import Result, free_port
+from tests.helpers import Result, broken_version, free_port
 
 PASSWORD = "S3cretPassw0rd"
 
@@ -44,17 +43,6 @@ def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
     assert PASSWORD not in result.out + result.err
 
 
-def _broken_version(home: Path) -> str:
-    """A registered version whose files are an MLflow model with an empty bundle."""
-    source = home / "broken-model"
-    (source / "bundle").mkdir(parents=True)
-    (source / "MLmodel").write_text("flavors:\n  python_function:\n    data: bundle\n")
-    uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"
-    client = MlflowClient(uri, uri)
-    client.create_registered_model("likecast")
-    return client.create_model_version("likecast", str(source)).version
-
-
 @pytest.mark.parametrize("model", ["/etc", "empty", "garbage", "bad-mlmodel", "registry"])
 def test_evaluate_with_a_model_that_is_not_one_exits_2(
     model: str, small_data: Path, tmp_path: Path, cli
@@ -71,7 +59,7 @@ def test_evaluate_with_a_model_that_is_not_one_exits_2(
     elif model == "bad-mlmodel":
         (folder / "MLmodel").write_text("flavors: [unclosed\n  : :")
     elif model == "registry":
-        target = f"models:/likecast/{_broken_version(home)}"
+        target = f"models:/likecast/{broken_version(home)}"
     elif model == "/etc":
         target = "/etc"
     # when it is evaluated

@@ -11,10 +11,9 @@ import pytest
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import BIN, wait_until
-from tests.training.test_cli import client_for
+from tests.helpers import BIN, client_for, wait_until
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = pytest.mark.subprocess
 
 
 def _runs(client: MlflowClient) -> list:

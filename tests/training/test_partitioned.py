@@ -20,12 +20,13 @@ from dask.distributed import Client
 from features.loading import load_dataset
 from likecast.settings import Settings
 from models.estimator import to_matrix
-from tests.conftest import BIN, free_port, run_cli, running
+from tests.helpers import BIN, free_port, run_cli, running
 from training.metrics import score
 from training.partitioned import fit_partitioned
 from training.train import TrainOutcome, fit
 
-pytestmark = pytest.mark.slow  # starts a scheduler, workers and subprocesses
+# a scheduler and workers, and `likecast` in a child process
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]
 
 ROUNDS = {"num_boost_round": 150}
 

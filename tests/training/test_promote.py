@@ -12,12 +12,12 @@ from features.loading import fingerprint, load_dataset
 from features.simulator import SimConfig, simulate, write_platform
 from likecast.settings import Settings
 from models.mlflow_client import connect
-from tests.conftest import mlflow_server_in
+from tests.helpers import mlflow_server_in
 from training.promote import promote
 from training.tracking import log_and_register
 from training.train import fit
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]  # an mlflow server; `git` at logging
 
 WEAK = {"num_boost_round": 2, "num_leaves": 2}
 MEDIUM = {"num_boost_round": 12, "num_leaves": 4}
@@ -42,7 +42,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
         settings = Settings(home=home, tracking_uri=url)
         prints = fingerprint(data, dataset)
         for params in (WEAK, MEDIUM, STRONG):
-            log_and_register(fit(dataset, settings, params), prints, settings, "promote-tests")
+            # without plots and report: promotion reads neither (test_cli.py checks them)
+            outcome = fit(dataset, settings, params)
+            log_and_register(outcome, prints, settings, "promote-tests", report=False)
         yield url, home
 
 

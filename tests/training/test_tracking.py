@@ -15,7 +15,7 @@ from models.registry import load_model
 from training.tracking import log_and_register, read_test_rows, version_summary
 from training.train import TrainOutcome
 
-pytestmark = pytest.mark.slow  # logs a whole run (seconds), and asks git for the code version
+pytestmark = pytest.mark.subprocess  # logging a run asks `git` for the code version
 
 
 def test_a_registered_version_holds_its_run_and_loads_as_the_same_model(

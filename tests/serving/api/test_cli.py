@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, free_port
-from tests.training.test_hostile_cli import _broken_version
+from tests.helpers import BIN, broken_version, free_port
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = pytest.mark.subprocess
 
 
 def _serve(model: str, home: Path, timeout: float) -> tuple[int | None, str]:
@@ -46,7 +45,7 @@ def test_serve_with_a_model_that_cannot_load_exits_2_in_one_line(
         for name in ("model.txt", "calibrator.json", "feature_spec.json", "meta.json"):
             (folder / name).write_text("{not a model")
     if model == "registry":
-        target = f"models:/likecast/{_broken_version(home)}"
+        target = f"models:/likecast/{broken_version(home)}"
     # when it is served
     code, err = _serve(target, home, timeout=60)
     # then the command ends with exit code 2 and one line, and serves nothing

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN
-from tests.serving.conftest import Served
+from tests.helpers import BIN, Served
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]  # `likecast serve`, `schemathesis`
 
 CASES_PER_OPERATION = 150  # four POST operations: at least 500 generated cases in all
 

@@ -1,36 +1,31 @@
-"""Hostile HTTP requests against a real `likecast serve`: 4xx with details, never a 5xx, and
-nothing an unauthenticated visitor should not see."""
+"""Hostile HTTP requests against the service (in this process, and a real `likecast serve`
+where workers or a registry matter): 4xx with details, never a 5xx, and nothing an
+unauthenticated visitor should not see."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import BIN, free_port, running
-from tests.serving.api.test_http import DRAFT
-from tests.serving.conftest import Served
-
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+from tests.helpers import DRAFT, TOKEN, InProcess, Served
 
 
 @pytest.mark.parametrize(
     "path",
     ["/ui/%00", "/ui/app.js%00.html", "/ui/" + "a" * 5000, "/ui/..%2F..%2Fetc%2Fpasswd"],
 )
-def test_odd_page_paths_are_client_errors(served: Served, path: str) -> None:
+def test_odd_page_paths_are_client_errors(service: InProcess, path: str) -> None:
     # given a running service, when a page asset with a hostile name is asked for
-    with served.client() as http:
+    with service.client() as http:
         reply = http.get(path)
     # then the answer is a client error, not a server error
     assert reply.status_code in (400, 404), reply.text[:200]
 
 
-def test_a_chunked_body_over_the_limit_is_refused_with_413(served: Served) -> None:
+def test_a_chunked_body_over_the_limit_is_refused_with_413(service: InProcess) -> None:
     # given a body larger than the limit, sent in chunks without a content-length
     def chunks() -> Iterator[bytes]:
         yield b'{"items": ['
@@ -39,7 +34,7 @@ def test_a_chunked_body_over_the_limit_is_refused_with_413(served: Served) -> No
         yield b'{"creator_id": "x"}]}'
 
     # when it is posted
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post(
             "/predict_batch", content=chunks(), headers={"content-type": "application/json"}
         )
@@ -48,14 +43,15 @@ def test_a_chunked_body_over_the_limit_is_refused_with_413(served: Served) -> No
     assert "bytes" in reply.json()["detail"][0]["msg"]
 
 
-@pytest.mark.parametrize("service", ["registry", "folder"])
+@pytest.mark.parametrize("which", [pytest.param("registry", marks=pytest.mark.server), "folder"])
 def test_model_info_shows_versions_and_metrics_not_paths(
-    service: str, served: Served, request: pytest.FixtureRequest
+    which: str, request: pytest.FixtureRequest
 ) -> None:
-    # given a service of a registry's champion, reloaded once, or of a model folder
-    url = served.url if service == "registry" else request.getfixturevalue("served_without_store")
-    with httpx.Client(base_url=url, timeout=30) as http:
-        http.post("/admin/reload", headers={"Authorization": "Bearer test-admin-token"})
+    # given a real service of a registry's champion, or one of a model folder (in this
+    # process), reloaded once
+    served = request.getfixturevalue("served" if which == "registry" else "service")
+    with served.client() as http:
+        http.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         # when anyone asks what it serves
         info = http.get("/model").json()
     # then versions and metrics are there, and no file system path
@@ -67,9 +63,9 @@ def test_model_info_shows_versions_and_metrics_not_paths(
 
 
 @pytest.mark.parametrize("path", ["/", "/docs"])
-def test_the_service_serves_no_third_party_script(served: Served, path: str) -> None:
+def test_the_service_serves_no_third_party_script(service: InProcess, path: str) -> None:
     # given a running service, when its root or docs page is fetched
-    with served.client() as http:
+    with service.client() as http:
         reply = http.get(path)
     # then no script (or frame) is loaded from another host
     assert reply.status_code == 200
@@ -84,6 +80,7 @@ def _count(text: str, route: str, status: int) -> float:
     return float(line.removeprefix(key))
 
 
+@pytest.mark.server
 def test_metrics_add_up_across_workers(served: Served) -> None:
     # given the count of answered drafts so far
     def scrape() -> float:
@@ -97,22 +94,11 @@ def test_metrics_add_up_across_workers(served: Served) -> None:
     assert [scrape() - before for _ in range(8)] == [30.0] * 8
 
 
-@pytest.fixture(scope="module")
-def served_without_store(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """`likecast serve` of a model folder, in a home that has no creator store."""
-    home = tmp_path_factory.mktemp("no-store-home")
-    port = free_port()
-    env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_SERVICE_WORKERS": "1"}
-    command = [str(BIN / "likecast"), "serve", "--port", str(port), "--model", str(bundle_dir)]
-    url = f"http://127.0.0.1:{port}"
-    with (home / "serve.log").open("w") as log, running(command, f"{url}/livez", 180, env, log):
-        yield url
-
-
-def test_without_a_creator_store_the_service_is_live_but_not_ready(served_without_store) -> None:
+@pytest.mark.server
+def test_without_a_creator_store_the_service_is_live_but_not_ready(served_folder: Served) -> None:
     # given a service with a model and no creator store, when its health is asked
-    livez = httpx.get(f"{served_without_store}/livez", timeout=30)
-    readyz = httpx.get(f"{served_without_store}/readyz", timeout=30)
+    with served_folder.client() as http:
+        livez, readyz = http.get("/livez"), http.get("/readyz")
     # then it is alive, and not ready (README: ready means model and store loaded)
     assert livez.status_code == 200
     assert readyz.status_code == 503

@@ -1,6 +1,6 @@
-"""Hostile values in every field of every prediction route of a real `likecast serve`:
-a 4xx that names the field, or an answer; never a 5xx. And a junk batch is refused before
-any per-item work, without slowing anyone else down."""
+"""Hostile values in every field of every prediction route of the service (in this
+process): a 4xx that names the field, or an answer; never a 5xx. And a junk batch is refused
+by a real `likecast serve` before any per-item work, without slowing anyone else down."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.serving.api.test_http import DRAFT, EARLY
-from tests.serving.conftest import Served
-
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+from tests.helpers import DRAFT, EARLY, InProcess, Served
 
 HOSTILE = (
     1e308, -1e308, -1, 0, "", "x" * 20_000, None, [], {"a": 1}, True,
@@ -48,10 +45,10 @@ def _body(route: str, field: str, value: object) -> dict:
     return body
 
 
-def test_hostile_fields_get_a_4xx_naming_them_never_a_5xx(served: Served) -> None:
+def test_hostile_fields_get_a_4xx_naming_them_never_a_5xx(service: InProcess) -> None:
     # given a hostile value in each field of each route, alone and in one batch
     statuses = {}
-    with served.client() as http:
+    with service.client() as http:
         for route, field, value in CASES:
             reply = http.post(route, json=_body(route, field, value))
             statuses[(route, field, repr(value)[:30])] = reply
@@ -69,6 +66,7 @@ def test_hostile_fields_get_a_4xx_naming_them_never_a_5xx(served: Served) -> Non
     assert all(r.get("prediction") or r.get("error") for r in results)
 
 
+@pytest.mark.server  # the stall it guards against is a real server's
 def test_a_junk_batch_is_refused_at_once_without_stalling_others(served: Served) -> None:
     # given four clients posting 300,000 junk items each (600 KB bodies)
     junk = json.dumps({"items": [0] * 300_000}).encode()
@@ -108,8 +106,8 @@ def test_a_junk_batch_is_refused_at_once_without_stalling_others(served: Served)
 
 
 @pytest.mark.parametrize("item", [0, "x", None, [1], 1e308])
-def test_a_batch_item_that_is_no_object_gets_its_own_error(served: Served, item) -> None:
-    with served.client() as http:
+def test_a_batch_item_that_is_no_object_gets_its_own_error(service: InProcess, item) -> None:
+    with service.client() as http:
         reply = http.post("/predict_batch", json={"items": [DRAFT, item]})
     assert reply.status_code == 200, reply.text
     results = reply.json()["results"]

@@ -1,8 +1,12 @@
-"""The HTTP API of a real `bentoml serve`: answers, validation, documentation."""
+"""The HTTP API: answers, validation, refusals and documentation on the service in this
+process (``service``: BentoML's ASGI app, every middleware, a model folder); what only a
+real `likecast serve` of the registry's champion shows (its version, health, the admin
+token) on one (``served``)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from importlib.metadata import version
 
 import numpy as np
@@ -15,26 +19,15 @@ from features.matrix import build_features, feature_frame
 from features.rows import rows_at_ages
 from features.store import CreatorStore
 from models.registry import load_model
-from serving.api import demo
 from serving.api.schemas import Early
 from serving.predictor import Predictor
-from tests.serving.conftest import TOKEN, Served
+from tests.helpers import DRAFT, EARLY, TOKEN, InProcess, Served
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
-
-# the bodies the README and `make demo` show, for a creator in the test store, at a fixed time
-DRAFT = {
-    **{k: v for k, v in demo.DRAFT.items() if k != "explain"},
-    "creator_id": "c000003",
-    "posted_at": "2026-07-01T20:00:00+08:00",
-}
-EARLY = {
-    **demo.EARLY,
-    **DRAFT,
-    "earlier": [{"age_minutes": 30, "likes": 40}, {"age_minutes": 15, "likes": 12}],
-}
+# the version a model folder is served as; a registry's is its number (``served``)
+FOLDER_VERSION = "local"
 
 
+@pytest.mark.server
 def test_a_draft_gets_a_probability_and_its_context(served: Served) -> None:
     with served.client() as http:
         reply = http.post("/predict_draft", json=DRAFT)
@@ -60,10 +53,10 @@ def test_a_draft_gets_a_probability_and_its_context(served: Served) -> None:
     ],
 )
 def test_history_comes_from_the_store_the_request_or_cold_start(
-    served: Served, creator: str, history, source: str
+    service: InProcess, creator: str, history, source: str
 ) -> None:
     body = {**DRAFT, "creator_id": creator, **({"history": history} if history else {})}
-    with served.client() as http:
+    with service.client() as http:
         answer = http.post("/predict_draft", json=body).json()
     assert answer["history"]["source"] == source
     if history:
@@ -74,17 +67,17 @@ def test_history_comes_from_the_store_the_request_or_cold_start(
         assert answer["history"]["hist_median_likes"] is None
 
 
-def test_early_numbers_move_the_probability_the_right_way(served: Served) -> None:
-    with served.client() as http:
+def test_early_numbers_move_the_probability_the_right_way(service: InProcess) -> None:
+    with service.client() as http:
         low = http.post("/predict_early", json=EARLY).json()
         high = http.post("/predict_early", json={**EARLY, "likes": 400}).json()
     assert low["age_minutes"] == 60
     assert high["probability"] >= low["probability"]
 
 
-def test_an_early_answer_carries_its_context_and_the_growth_it_saw(served: Served) -> None:
+def test_an_early_answer_carries_its_context_and_the_growth_it_saw(service: InProcess) -> None:
     # given a creator in the store and an early request with two earlier counts
-    with served.client() as http:
+    with service.client() as http:
         rates = http.get("/model").json()["category_rates"]
         answer = http.post("/predict_early", json=EARLY).json()
     history = answer["history"]
@@ -108,18 +101,18 @@ def test_an_early_answer_carries_its_context_and_the_growth_it_saw(served: Serve
     }
 
 
-def test_a_draft_has_no_growth_and_a_new_creator_no_creator_context(served: Served) -> None:
+def test_a_draft_has_no_growth_and_a_new_creator_no_creator_context(service: InProcess) -> None:
     body = {**DRAFT, "creator_id": "nobody-knows-me"}
-    with served.client() as http:
+    with service.client() as http:
         answer = http.post("/predict_draft", json=body).json()
     assert answer["growth"] is None
     assert answer["context"]["creator"] is None
     assert answer["context"]["category"]["videos"] > 0
 
 
-def test_explanations_size_each_factor_in_points_biggest_first(served: Served) -> None:
+def test_explanations_size_each_factor_in_points_biggest_first(service: InProcess) -> None:
     # given an early request an hour after posting, which the blend answers with LightGBM
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_early", json={**EARLY, "explain": True})
     # when it asks for factors, then it gets at most five, biggest first, in plain English
     assert reply.headers["content-language"] == "en"
@@ -143,12 +136,12 @@ def _chinese(text: str) -> bool:
      ({"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"}, "en"), ({"Accept-Language": "?!"}, "en")],
 )  # fmt: skip
 def test_answers_speak_the_language_the_request_asks_for(
-    served: Served, header: dict[str, str], content_language: str
+    service: InProcess, header: dict[str, str], content_language: str
 ) -> None:
     # given an early request from a creator the store does not know, asking for factors
     body = {**EARLY, "creator_id": "nobody-knows-me", "explain": True}
     # when it is posted with (or without) an Accept-Language header
-    with served.client() as http:
+    with service.client() as http:
         early = http.post("/predict_early", json=body, headers=header)
         batch = http.post("/predict_batch", json={"items": [body]}, headers=header)
         whatif = http.post("/whatif", json=DRAFT, headers=header)
@@ -172,9 +165,9 @@ def test_answers_speak_the_language_the_request_asks_for(
     assert batch.json()["results"][0]["prediction"]["warnings"] == answer["warnings"]
 
 
-def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:
+def test_a_batch_answers_in_order_with_per_item_errors(service: InProcess) -> None:
     items = [DRAFT, {**EARLY, "likes": 5000, "views": 100}, EARLY, {"creator_id": ""}]
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_batch", json={"items": items})
     assert reply.status_code == 200, reply.text
     results = reply.json()["results"]
@@ -187,26 +180,26 @@ def test_a_batch_answers_in_order_with_per_item_errors(served: Served) -> None:
     assert results[3]["error"][0]["loc"] == ["creator_id"]
 
 
-def test_a_batch_over_the_limit_is_refused(served: Served) -> None:
-    with served.client() as http:
+def test_a_batch_over_the_limit_is_refused(service: InProcess) -> None:
+    with service.client() as http:
         reply = http.post("/predict_batch", json={"items": [DRAFT] * 1001})
     assert reply.status_code == 400
     assert "at most 1000" in reply.text
 
 
-def test_a_batch_asking_too_many_explanations_is_refused(served: Served) -> None:
+def test_a_batch_asking_too_many_explanations_is_refused(service: InProcess) -> None:
     # given a batch within the size limit where 101 items ask for explanations
     items = [{**DRAFT, "explain": i <= 100} for i in range(200)]
     # when posted, then it is refused, naming the limit
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_batch", json={"items": items})
     assert reply.status_code == 400
     assert "at most 100 may set explain, got 101" in reply.text
 
 
-def test_whatif_covers_each_hour_and_recommends_only_beyond_the_noise(served: Served) -> None:
+def test_whatif_covers_each_hour_and_recommends_only_beyond_the_noise(service: InProcess) -> None:
     # given a draft, when its what-if is asked for
-    with served.client() as http:
+    with service.client() as http:
         answer = http.post("/whatif", json=DRAFT).json()
     # then every hour and a few durations are scored
     assert len(answer["hours"]) == 24
@@ -226,10 +219,10 @@ def test_whatif_covers_each_hour_and_recommends_only_beyond_the_noise(served: Se
             assert best["probability"] >= top - (high - low) / 2
 
 
-def test_model_info_describes_what_is_served(served: Served) -> None:
-    with served.client() as http:
+def test_model_info_describes_what_is_served(service: InProcess) -> None:
+    with service.client() as http:
         info = http.get("/model").json()
-    assert info["model_version"] == "1"
+    assert info["model_version"] == FOLDER_VERSION
     assert info["threshold"] == 1000
     assert "likes_log" in info["features"]
     assert "food" in info["categories"]
@@ -245,10 +238,10 @@ def test_model_info_describes_what_is_served(served: Served) -> None:
     [(None, "rural life", "en"), ("zh-CN,zh;q=0.9", "乡村生活", "zh-CN")],
 )
 def test_model_info_names_categories_in_the_language_asked(
-    served: Served, accept: str | None, name: str, content_language: str
+    service: InProcess, accept: str | None, name: str, content_language: str
 ) -> None:
     headers = {"Accept-Language": accept} if accept else {}
-    with served.client() as http:
+    with service.client() as http:
         reply = http.get("/model", headers=headers)
     assert reply.json()["category_names"]["rural_life"] == name
     assert reply.headers["content-language"] == content_language
@@ -258,30 +251,31 @@ def test_model_info_names_categories_in_the_language_asked(
     "wall_time",
     ["2026-10-25T02:30:00", "2027-03-28T02:30:00"],  # Berlin: happens twice / never happens
 )
-def test_a_posting_time_a_dst_change_makes_odd_still_answers(served: Served, wall_time) -> None:
+def test_a_posting_time_a_dst_change_makes_odd_still_answers(service: InProcess, wall_time) -> None:
     # given a planned posting time, without offset, that a DST change makes ambiguous or skips
     draft = {**DRAFT, "posted_at": wall_time, "timezone": "Europe/Berlin"}
     # when it is asked about
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_draft", json=draft)
     # then it answers, reading the time with the offset in force before the change
     assert reply.status_code == 200, reply.text
     assert 0 < reply.json()["probability"] < 1
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("route", ["/livez", "/readyz", "/metrics"])
 def test_health_routes(served: Served, route: str) -> None:
     with served.client() as http:
         assert http.get(route).status_code == 200
 
 
-def test_metrics_count_requests_by_route_and_status(served: Served) -> None:
+def test_metrics_count_requests_by_route_and_status(service: InProcess) -> None:
     def count(text: str, route: str, status: int) -> float:
         key = f'likecast_requests_total{{route="{route}",status="{status}"}} '
         line = next((row for row in text.splitlines() if row.startswith(key)), key + "0")
         return float(line.removeprefix(key))
 
-    with served.client() as http:
+    with service.client() as http:
         # given the counts so far
         before = http.get("/metrics").text
         # when two drafts are answered, one is refused, and an unknown path is asked for
@@ -298,8 +292,8 @@ def test_metrics_count_requests_by_route_and_status(served: Served) -> None:
     assert 'likecast_request_seconds_bucket{le="0.05",route="/predict_draft"}' in after.text
 
 
-def test_openapi_documents_every_prediction_route(served: Served) -> None:
-    with served.client() as http:
+def test_openapi_documents_every_prediction_route(service: InProcess) -> None:
+    with service.client() as http:
         doc = http.get("/docs.json").json()
     for route in ("/predict_draft", "/predict_early", "/predict_batch", "/whatif"):
         assert "post" in doc["paths"][route], route
@@ -309,9 +303,9 @@ def test_openapi_documents_every_prediction_route(served: Served) -> None:
     assert "bentoml" not in json.dumps([doc["info"], doc["tags"]]).lower()
 
 
-def test_the_api_documentation_page_answers(served: Served) -> None:
+def test_the_api_documentation_page_answers(service: InProcess) -> None:
     # given the link `make demo` prints and the README gives
-    with served.client() as http:
+    with service.client() as http:
         page = http.get("/docs")
     # then it is the documentation page, reading likecast's document
     assert page.status_code == 200
@@ -321,11 +315,13 @@ def test_the_api_documentation_page_answers(served: Served) -> None:
     assert "BentoML" not in page.text
 
 
-def test_a_refusal_names_field_and_rule_without_library_words(served: Served) -> None:
+def test_a_refusal_names_field_and_rule_without_library_words(
+    service: InProcess, caplog: pytest.LogCaptureFixture
+) -> None:
     # given a draft with two bad fields
     body = {**DRAFT, "creator_id": "", "duration_s": "abc"}
     # when it is sent
-    with served.client() as http:
+    with service.client() as http, caplog.at_level(logging.INFO):
         reply = http.post("/predict_draft", json=body)
     # then the body names both fields, with no class names or links
     assert reply.status_code == 400
@@ -335,11 +331,11 @@ def test_a_refusal_names_field_and_rule_without_library_words(served: Served) ->
     for word in ("IODescriptor", "validation error for", "http", "Value error"):
         assert word not in reply.text, word
     # and the service log has one INFO line for it, no traceback
-    log = (served.home / "serve.log").read_text()
-    refused = [line for line in log.splitlines() if "refused /predict_draft" in line]
-    assert refused
-    assert all("[INFO]" in line for line in refused), refused
-    assert "Exception on /predict_draft" not in log
+    lines = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records]
+    refused = [line for line in lines if "refused /predict_draft" in line[1]]
+    assert refused, lines
+    assert all(level == "INFO" and not trace for level, _, trace in refused), refused
+    assert not any("Exception on /predict_draft" in message for _, message, _ in lines)
 
 
 @pytest.mark.parametrize(
@@ -397,9 +393,9 @@ def test_a_refusal_names_field_and_rule_without_library_words(served: Served) ->
     ],
 )
 def test_invalid_requests_get_a_400_naming_field_and_rule(
-    served: Served, route: str, body: dict, field: str, words: str
+    service: InProcess, route: str, body: dict, field: str, words: str
 ) -> None:
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post(route, json=body)
     assert reply.status_code == 400, reply.text
     detail = reply.json()["detail"]
@@ -415,8 +411,8 @@ def test_invalid_requests_get_a_400_naming_field_and_rule(
         (b"creator_id=x", "application/json"),
     ],
 )
-def test_malformed_bodies_are_client_errors(served: Served, body: bytes, content_type: str):
-    with served.client() as http:
+def test_malformed_bodies_are_client_errors(service: InProcess, body: bytes, content_type: str):
+    with service.client() as http:
         reply = http.post("/predict_draft", content=body, headers={"content-type": content_type})
     assert 400 <= reply.status_code < 500, reply.text
 
@@ -425,31 +421,32 @@ def test_malformed_bodies_are_client_errors(served: Served, body: bytes, content
     ("headers", "status"),
     [({"content-type": "multipart/form-data"}, 415), ({"content-type": "text/csv"}, 415)],
 )
-def test_only_json_bodies_are_read(served: Served, headers: dict, status: int) -> None:
-    with served.client() as http:
+def test_only_json_bodies_are_read(service: InProcess, headers: dict, status: int) -> None:
+    with service.client() as http:
         reply = http.post("/predict_draft", content=b'{"creator_id": "x"}', headers=headers)
     assert reply.status_code == status
     assert "expected application/json" in reply.text
 
 
-def test_an_oversized_body_is_refused_before_parsing(served: Served) -> None:
+def test_an_oversized_body_is_refused_before_parsing(service: InProcess) -> None:
     huge = b'{"items": [' + b'{"creator_id": "x"},' * 150_000 + b'{"creator_id": "x"}]}'
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post(
             "/predict_batch", content=huge, headers={"content-type": "application/json"}
         )
     assert reply.status_code == 413
 
 
-def test_observed_before_posting_is_a_400(served: Served) -> None:
+def test_observed_before_posting_is_a_400(service: InProcess) -> None:
     body = {k: v for k, v in EARLY.items() if k not in ("age_minutes", "earlier")}
     body["observed_at"] = "2026-07-01T19:00:00+08:00"
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_early", json=body)
     assert reply.status_code == 400
     assert "observed_at: snapshot before posted_at" in reply.text
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("header", "status"), [(None, 401), ("Bearer wrong", 401), (f"Bearer {TOKEN}", 200)]
 )
@@ -462,11 +459,11 @@ def test_admin_reload_needs_the_token(served: Served, header, status: int) -> No
         assert reply.json()["event"] == "unchanged"
 
 
-def test_features_served_equal_features_built_in_batch(served: Served, small_dataset, trained):
+def test_features_served_equal_features_built_in_batch(service: InProcess, small_dataset, trained):
     """Parity: the same draft and counts give the same features and answer, at every age."""
     # given a sample of videos at the exact ages of their snapshots, from minutes after
     # posting to the horizon, built in batch
-    horizon = served.settings.horizon_minutes
+    horizon = service.settings.horizon_minutes
     videos, snapshots = small_dataset.videos, small_dataset.snapshots
     labels = label_videos(videos, snapshots, 1000, horizon)
     per_video = video_rows(videos, labels, 1000, horizon, 30)
@@ -486,13 +483,15 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
     batch_rows = rows_at_ages(sample, snapshots, ages.dropna().to_numpy(), horizon)
     assert batch_rows["age_minutes"].nunique() >= 8, "several ages, not one"
     assert (batch_rows["age_minutes"] == horizon).any(), "the horizon too"
-    bundle = load_model(None, served.settings).bundle
+    bundle = load_model(service.settings.model_uri, service.settings).bundle
     batch = build_features(batch_rows, bundle.spec)
 
     # when the same videos are sent as requests, history given explicitly
     requests = [Early.model_validate(_request(row)) for _, row in batch_rows.iterrows()]
-    no_store = CreatorStore(served.settings.home / "no-such-store.sqlite")
-    predictor = Predictor(load_model(None, served.settings), no_store, served.settings)
+    no_store = CreatorStore(service.settings.home / "no-such-store.sqlite")
+    predictor = Predictor(
+        load_model(service.settings.model_uri, service.settings), no_store, service.settings
+    )
     built = predictor.build(requests)
     online = feature_frame(predictor.features([b.row for b in built])[1], bundle.spec)
 
@@ -502,7 +501,7 @@ def test_features_served_equal_features_built_in_batch(served: Served, small_dat
     items = [
         {**r.model_dump(mode="json"), "creator_id": f"parity-{r.creator_id}"} for r in requests
     ]
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_batch", json={"items": items})
     served_p = [r["prediction"]["probability"] for r in reply.json()["results"]]
     expected = bundle.answer_rows(batch_rows)
@@ -563,9 +562,9 @@ def _request(row: pd.Series) -> dict:
     ],
 )  # fmt: skip
 def test_what_the_counts_settle_is_answered_from_them(
-    served: Served, changes: dict, probability: float, reached: bool, decided: bool
+    service: InProcess, changes: dict, probability: float, reached: bool, decided: bool
 ) -> None:
-    with served.client() as http:
+    with service.client() as http:
         reply = http.post("/predict_early", json={**EARLY, **changes})
     assert reply.status_code == 200, reply.text
     answer = reply.json()
@@ -576,9 +575,9 @@ def test_what_the_counts_settle_is_answered_from_them(
     )
 
 
-def test_an_answer_says_what_it_assumed(served: Served) -> None:
+def test_an_answer_says_what_it_assumed(service: InProcess) -> None:
     body = {**DRAFT, "creator_id": "nobody-knows-me", "category": "cats"}
-    with served.client() as http:
+    with service.client() as http:
         answer = http.post("/predict_draft", json=body).json()
         late = http.post("/predict_early", json={**EARLY, "age_minutes": 11_000}).json()
     assert "category 'cats' is unknown; scored as unknown" in answer["warnings"]
@@ -588,8 +587,8 @@ def test_an_answer_says_what_it_assumed(served: Served) -> None:
     assert answer["probability"] == round(answer["probability"], 4)
 
 
-def test_a_posting_time_before_the_store_is_a_400_with_the_fix(served: Served) -> None:
-    with served.client() as http:
+def test_a_posting_time_before_the_store_is_a_400_with_the_fix(service: InProcess) -> None:
+    with service.client() as http:
         reply = http.post("/predict_draft", json={**DRAFT, "posted_at": "2020-01-01T18:00:00Z"})
     assert reply.status_code == 400
     assert "oldest state" in reply.text

@@ -15,9 +15,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Locator, Page, Request, expect, sync_playwright
 
-from tests.serving.conftest import Served
+from tests.helpers import Served
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = [pytest.mark.browser, pytest.mark.server]  # Chromium, `likecast serve`
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [

@@ -17,9 +17,9 @@ from features.labels import label_videos
 from features.loading import Dataset
 from features.store import data_end, history_timeline, write_store
 from likecast.settings import Settings
-from tests.conftest import BIN, run_cli
+from tests.helpers import BIN, run_cli
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = pytest.mark.subprocess  # `likecast score`, Dask's local processes
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from models.mlflow_client import connect
 from serving.swap.fetch import AliasWatch, FetchedVersion, FetchError, fetch
 from training.tracking import experiment_id
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
-
 
 def register(settings: Settings, bundle_dir: Path) -> str:
     """A new version of `likecast` holding ``bundle_dir``, logged the cheap way."""
@@ -28,6 +26,7 @@ def register(settings: Settings, bundle_dir: Path) -> str:
     return str(mlflow.register_model(info.model_uri, "likecast").version)
 
 
+@pytest.mark.subprocess
 def test_fetch_downloads_a_version_once_in_a_child_process(bundle_dir, tmp_path) -> None:
     # given a champion in the registry
     settings = get_settings()
@@ -43,11 +42,13 @@ def test_fetch_downloads_a_version_once_in_a_child_process(bundle_dir, tmp_path)
     assert [p.name for p in (tmp_path / "svc").iterdir()] == [f"v{version}"]
 
 
+@pytest.mark.subprocess
 def test_a_failed_fetch_says_why_in_one_line(tmp_path) -> None:
     with pytest.raises(FetchError, match=r"^models:/likecast@champion: .*not in the registry"):
         fetch("models:/likecast@champion", tmp_path / "svc")
 
 
+@pytest.mark.subprocess  # logging a model, MLflow asks `git` for the commit
 def test_the_watch_sees_an_alias_move_in_a_sqlite_store(bundle_dir) -> None:
     # given a served champion whose store has not changed since
     settings = get_settings()
@@ -63,6 +64,7 @@ def test_the_watch_sees_an_alias_move_in_a_sqlite_store(bundle_dir) -> None:
     assert not watch.may_have_moved({first})
 
 
+@pytest.mark.server
 def test_the_watch_asks_a_tracking_server(mlflow_server, bundle_dir, monkeypatch) -> None:
     # given a champion on a real mlflow server
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)

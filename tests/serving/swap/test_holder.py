@@ -11,13 +11,11 @@ import pytest
 
 from features.loading import fingerprint
 from models.mlflow_client import connect
-from tests.conftest import wait_until
-from tests.serving.api.test_http import DRAFT
-from tests.serving.conftest import Served
+from tests.helpers import DRAFT, Served, wait_until
 from training.tracking import experiment_id, log_and_register
-from training.train import fit
+from training.train import TrainOutcome
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]  # `likecast serve`; `git` at logging
 
 
 class Traffic:
@@ -47,10 +45,15 @@ class Traffic:
 
 
 @pytest.fixture(scope="module")
-def second_version(served: Served, small_dataset, small_data: Path) -> str:
-    outcome = fit(small_dataset, served.settings, {"num_boost_round": 60, "num_leaves": 15})
+def second_version(served: Served, trained: TrainOutcome, small_dataset, small_data: Path) -> str:
+    """The served model registered again: a new version for the alias to move to (the swap
+    goes by version; no second model need be trained)."""
     registered = log_and_register(
-        outcome, fingerprint(small_data, small_dataset), served.settings, "serving-tests"
+        trained,
+        fingerprint(small_data, small_dataset),
+        served.settings,
+        "serving-tests",
+        report=False,
     )
     return registered.version
 

@@ -11,11 +11,9 @@ import psutil
 import pytest
 
 from serving.swap.fetch import FetchedVersion
-from tests.conftest import wait_until
-from tests.serving.api.test_http import DRAFT
-from tests.serving.conftest import Served
+from tests.helpers import DRAFT, Served, wait_until
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = pytest.mark.server
 
 
 def _workers(served: Served) -> list[psutil.Process]:

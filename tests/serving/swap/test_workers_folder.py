@@ -89,7 +89,7 @@ def test_events_of_every_worker_are_shared(folders) -> None:
     assert [(e["worker"], e["to"]) for e in one.events()] == [(1, "2"), (2, "2")]
 
 
-@pytest.mark.slow  # starts a subprocess
+@pytest.mark.subprocess
 def test_every_worker_sees_the_last_check_of_the_alias(folders) -> None:
     # given no check yet, then worker 1 checking the alias twice
     one, two = folders
@@ -100,6 +100,7 @@ def test_every_worker_sees_the_last_check_of_the_alias(folders) -> None:
     assert two.registry_check() == {"at": "2026-12-02T10:00:05+00:00", "count": 2}
 
 
+@pytest.mark.subprocess
 def test_folders_of_stopped_services_are_swept(tmp_path: Path) -> None:
     # given this process's service folder and one of a process that has exited
     mine = service_folder(tmp_path / "home", os.getpid())
