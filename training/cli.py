@@ -167,8 +167,8 @@ def train_command(
     if negative_rate != 1.0 and engine != "dask":
         raise UserError("--negative-rate needs --engine dask")
 
+    overrides = _read_params(params)  # a bad file fails in one line, before anything else
     settings = _settings(threshold, horizon_days, seed)
-    overrides = _read_params(params)
     client = connect(settings)  # fail before the work, not after it
     work = work or settings.home / "work"
     clean_leftovers(client, experiment, work)

@@ -67,14 +67,15 @@ def test_the_age_grid_runs_from_posting_to_the_horizon_doubling_after_a_day(
     horizon = horizon_days * 24 * 60
     # when the default training ages are derived from it
     ages = age_grid(horizon)
-    # then they start at posting, rise, end at the horizon and double after the first day
+    # then they start at posting, rise, double after the first day, and end with the
+    # horizon's last hour and the horizon
     assert ages[0] == 0
-    assert ages[-1] == horizon
+    assert ages[-2:] == (horizon - 60, horizon)
     assert list(ages) == sorted(set(ages))
     first_day = [a for a in FIRST_DAY_AGES_MINUTES if a < horizon]
     assert list(ages[: len(first_day)]) == first_day
-    later = ages[len(first_day) : -1]
-    assert all(b == 2 * a for a, b in zip(ages[len(first_day) - 1 : -2], later, strict=True))
+    later = ages[len(first_day) : -2]
+    assert all(b == 2 * a for a, b in zip(ages[len(first_day) - 1 : -3], later, strict=True))
 
 
 def test_explicit_ages_are_sorted_and_deduplicated(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_score_uses_a_store_of_the_models_target(
     assert f"scored {len(small_dataset.videos):,} of" in result.text
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_serve_is_ready_only_with_a_store_of_the_models_target(
     small_dataset: Dataset, bundle_dir: Path, tmp_path: Path
 ) -> None:

@@ -97,6 +97,7 @@ def test_equal_predictions_share_a_bin() -> None:
     assert calibration_gap(y, p) == pytest.approx(0.2)
 
 
+@pytest.mark.subprocess  # MLflow runs git when it logs a run
 def test_a_run_over_the_limit_is_tagged_in_mlflow(trained: TrainOutcome, tmp_path: Path) -> None:
     # given a trained outcome whose overall test gap is youtube_in's 0.186
     tables = dict(trained.tables)

@@ -20,7 +20,7 @@ from tests.conftest import mlflow_server_in
 from training.tracking import log_and_register
 from training.train import TrainOutcome, fit
 
-pytestmark = pytest.mark.slow  # starts servers or subprocesses
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]  # mlflow server, likecast CLI
 
 OTHER = Target(2000, 5 * 1440)
 TARGETS = {"1": Target(1000, 7 * 1440), "2": OTHER}
