@@ -271,12 +271,8 @@ def _log_count(column: str, group: Group, en: str, zh: str) -> Feature:
 
 
 def _rate(name: str, en: str, zh: str) -> Feature:
-    """A rate the platform reports as such (not a count per view, see below). Its ranking
-    rewards completion and retention (docs/facts.md), so a higher rate never lowers the
-    probability."""
-    return Feature(
-        name, "engagement", (name,), lambda x: x[name], Words(en, zh), _share, monotone=1
-    )
+    """A rate the platform reports as such (not a count per view, see below)."""
+    return Feature(name, "engagement", (name,), lambda x: x[name], Words(en, zh), _share)
 
 
 # -- the catalogue --------------------------------------------------------------------------

@@ -119,21 +119,23 @@ def test_a_blank_rate_is_answered_between_its_usual_values(
     other: str,
 ) -> None:
     # given early requests of each category at an age, over a range of likes, with one rate
-    # blank (the other at its median), and the same at the blank rate's 25th and 75th
-    # percentile among the platform's videos of that category read near that age
+    # blank (the other at its median), and the same at rates across the blank one's 25th to
+    # 75th percentile among the platform's videos of that category read near that age
     snaps = small_dataset.snapshots.merge(small_dataset.videos[["video_id", "category"]])
     near = snaps[snaps["age_minutes"].between(age / 2, age * 2)]
     predictor = predictor_for(trained.bundle, settings, tmp_path)
     outside = []
     for category, rows in near.groupby("category", observed=True):
-        p25, p75 = rows[rate].quantile([0.25, 0.75])
+        usual = np.linspace(*rows[rate].quantile([0.25, 0.75]), 11)
         for likes in (1, 5, 20, 80, 300):
             asked = {**DRAFT, "category": category, "age_minutes": age, "likes": likes}
             asked |= {"views": likes * 40, other: rows[other].median()}
-            blank, low, high = predictor.predict(
-                [Early(**asked), Early(**asked, **{rate: p25}), Early(**asked, **{rate: p75})]
+            blank, *at_usual = predictor.predict(
+                [Early(**asked), *(Early(**asked, **{rate: float(r)}) for r in usual)]
             )
-            # then the blank's answer lies between the two: unknown, not the best case
-            if not low.probability <= blank.probability <= high.probability:
-                outside.append((category, likes, low.probability, blank.probability))
+            # then the blank's answer lies among the answers at the usual rates: unknown,
+            # not the best case
+            answers = [a.probability for a in at_usual]
+            if not min(answers) <= blank.probability <= max(answers):
+                outside.append((category, likes, min(answers), blank.probability, max(answers)))
     assert not outside, outside
