@@ -108,7 +108,7 @@ def feature_matrix(
 
 def fill_unknown_rates(matrix: np.ndarray, spec: FeatureSpec) -> None:
     """Blank rates of counted rows set, in place, to the median of their category and age
-    in training (``features.spec.with_rate_medians``): a blank is unknown, not the best case."""
+    in training (``FeatureSpec.rate_medians``): a blank is unknown, not the best case."""
     if not spec.rate_medians:
         return
     at = spec.positions

@@ -47,7 +47,7 @@ class FeatureSpec:
     # empty in bundles saved before ranges were frozen
     ranges: tuple[tuple[float, float], ...] = ()
     # rate -> [category code (the last: any category)][age index]: the median rate of
-    # counted train rows, for rates training always knew (``with_rate_medians``)
+    # counted train rows (``_rate_medians``); empty where training never saw the rate
     rate_medians: dict[str, list[list[float]]] = field(default_factory=dict)
 
     @property
