@@ -23,7 +23,7 @@ $(BIN)/uv: | $(BIN)/python
 
 # Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on our CI
 # machines) Python would otherwise compile every module from source in every process
-# (docs/decisions.md, "bytecode at install").
+# (docs/adr/0011).
 env: | $(BIN)/python $(if $(findstring $(BIN),$(UV)),$(BIN)/uv)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --compile-bytecode
 

@@ -217,7 +217,7 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         # Whole row groups, Parquet's unit of reading: memory follows the largest one and
-        # stays flat, where iter_batches kept allocating (docs/decisions.md, 2026-12-02).
+        # stays flat, where iter_batches kept allocating (docs/adr/0022).
         try:
             parquet = pq.ParquetFile(path)
             for group in range(parquet.num_row_groups):

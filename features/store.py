@@ -69,8 +69,7 @@ def too_early(what: str, moment: pd.Timestamp | datetime, oldest: pd.Timestamp) 
 def target_mismatch(stored: Target | None, model: Target, path: Path) -> str | None:
     """Why a store built for ``stored`` cannot serve a model predicting ``model``; None when
     it can. Its hit rates count hits of its own target: another model's answers built on them
-    would credit a creator with the wrong past (docs/decisions.md, "the target travels with
-    the model")."""
+    would credit a creator with the wrong past (docs/adr/0037)."""
     again = f"materialize it again: likecast features materialize --data DIR {model.options()}"
     if stored is None:
         return f"creator store {path} records no target (written by an older likecast); {again}"

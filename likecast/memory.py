@@ -2,8 +2,8 @@
 
 glibc gives every allocation above 32 MB (one float column of a few million rows) its own
 mmap and unmaps it when freed, so the next array of that size has its pages faulted in
-again, and those page faults were most of the feature build's time (the figures are in
-docs/decisions.md, "keeping freed memory"). The price: memory goes back to the OS when
+again, and those page faults were most of the feature build's time (docs/adr/0012; the
+figures in docs/measurements.md). The price: memory goes back to the OS when
 the process ends, not when an array is freed. That suits the batch commands (``train``,
 ``score``, ``materialize``...), which the ``likecast`` entry point runs in its own process;
 the HTTP service does not call this.

@@ -6,8 +6,7 @@ hit rates, the tuning search, the words of its answers) must be built for that s
 so the target travels with the model: in its bundle, on its registry version, in the store.
 A command that builds something for the model takes the target, in this order, from what the
 user gave (an option, or a ``LIKECAST_THRESHOLD``/``LIKECAST_HORIZON_DAYS`` setting), from the
-registry's champion, and only then from the settings' defaults (docs/decisions.md, "the
-target travels with the model").
+registry's champion, and only then from the settings' defaults (docs/adr/0037).
 """
 
 from __future__ import annotations

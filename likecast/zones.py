@@ -1,5 +1,5 @@
 """Time zones by IANA name, checked in one place for settings and requests alike, and the
-one rule that turns a wall-clock time into an instant (docs/decisions.md, "one time rule").
+one rule that turns a wall-clock time into an instant (docs/adr/0036).
 
 A wall-clock time with no offset means UTC on every path (files, ``--at``, training, the
 API) unless a request names its zone. In a named zone, a daylight-saving change makes some

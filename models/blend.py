@@ -8,8 +8,8 @@ counts, so is the answer. Fitted per age, it is also the calibration at that age
 
 Each answer's interval says how many of ``GROUP`` videos like this one would likely reach the
 threshold: the central 80% of a beta-binomial, centred on the answer, as sure of it as the
-calib videos behind each tenth of that age's calibration allow (docs/decisions.md, "never
-worse than the simple rule" and "intervals").
+calib videos behind each tenth of that age's calibration allow (docs/adr/0025
+and 0026).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def _checked(
 
     On a few hundred videos a fitted blend can be worse than the rule it starts from. (The
     logistic baseline alone as a second fallback was tried: on youtube_in it displaced a
-    blend that was better on the test videos; docs/decisions.md.)
+    blend that was better on the test videos; docs/adr/0025.)
     """
     fold = (video % 2).astype(bool)
     held_out = np.zeros(len(y))  # each row's log-odds from the half it was not fitted on

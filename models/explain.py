@@ -5,7 +5,7 @@ Contributions are LightGBM's exact per-feature SHAP values (log-odds). A factor'
 their effect on the served probability: the answer minus the answer with that push taken out
 of LightGBM's log-odds (``ModelBundle.probability_without``), in percentage points; where the
 blend does not use LightGBM at an age, every size is 0 and nothing is shown
-(docs/decisions.md, "factor sizes"). Advice on a draft comes from the same model: the factor
+(docs/adr/0028). Advice on a draft comes from the same model: the factor
 is varied over its catalogue ``Choices`` and the options that beat the answer's interval
 are named. Everything is computed only when a request asks, in English or Chinese.
 """

@@ -27,8 +27,8 @@ GAP_BINS = 10
 # `likecast train` warns (and tags the run) when the overall test gap exceeds this
 GAP_WARN = 0.05
 
-# When a baseline beats LightGBM at an age bucket (docs/decisions.md, "when a baseline beats
-# LightGBM"): only at buckets this full, by more than these margins.
+# When a baseline beats LightGBM at an age bucket (docs/adr/0024): only at buckets this
+# full, by more than these margins.
 BEAT_MIN_ROWS = 100
 BEAT_MIN_CLASS_ROWS = 10  # of each class: a handful of hits makes AUC and log loss noise
 BEAT_AUC_MARGIN = 0.005
@@ -116,7 +116,7 @@ def ranking_scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     treats them (tests compare the two).
 
     A run scores four models at every age bucket, so one sort for both metrics instead of
-    scikit-learn's checks and two sorts per metric (docs/decisions.md, "metrics").
+    scikit-learn's checks and two sorts per metric (docs/adr/0010).
     """
     if len(y) == 0:
         return float("nan"), float("nan")

@@ -24,7 +24,7 @@ from training.metrics import (
 from training.train import BASELINES, TrainOutcome
 
 MODELS = ("lightgbm", *BASELINES)
-# enough rows to rank features by mean |SHAP|; each row costs milliseconds (docs/decisions.md)
+# enough rows to rank features by mean |SHAP|; each row costs milliseconds (docs/adr/0033)
 SHAP_ROWS = 1000
 
 

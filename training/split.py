@@ -11,7 +11,7 @@ from likecast.errors import UserError
 
 SLICES = ("train", "valid", "calib", "test")
 # The model that serves should learn from the most recent videos it can, and a 10% test
-# slice still settles the comparison with the baselines (docs/decisions.md, "shares").
+# slice still settles the comparison with the baselines (docs/adr/0007).
 DEFAULT_SHARES = {"train": 0.70, "valid": 0.10, "calib": 0.10, "test": 0.10}
 MIN_VIDEOS = 200
 

@@ -1,7 +1,7 @@
 """Prometheus metrics for ``/metrics``: requests by route and status, latency by route.
 
 The service's own middleware instead of BentoML's, which costs far more per request
-(docs/decisions.md, "the service's own metrics"): one labelled child per route and status,
+(docs/adr/0019): one labelled child per route and status,
 found in a dict, one histogram observation.
 
 Each BentoML worker is a process with its own counters, and a scrape reaches whichever worker

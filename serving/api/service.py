@@ -62,7 +62,7 @@ class Likecast:
     """The HTTP service: each route asks the model its worker serves now.
 
     Predictions are short CPU work, so the prediction APIs are ``async`` and run on the
-    event loop (docs/decisions.md, "predictions on the event loop"). BentoML has validated
+    event loop (docs/adr/0019). BentoML has validated
     a body against ``input_spec`` before the call, so the fields are put back together with
     ``model_construct``, not validated a second time.
     """

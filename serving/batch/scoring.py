@@ -217,7 +217,7 @@ class Scorer:
         """Each row's factors as a JSON list, in English; empty where the counts decided it.
 
         Posting times are shown in UTC, the clock a file's times without an offset are read
-        on (docs/decisions.md, "one time rule").
+        on (docs/adr/0036).
         """
         factors: list[list[dict]] = [[] for _ in range(len(matrix))]
         open_ = np.flatnonzero(~answers.decided)

@@ -1,7 +1,7 @@
 """Fetching a registry version into a local folder, in a process of its own.
 
 The service's workers never import MLflow, which would make each of them much bigger
-(docs/decisions.md, "the workers never import MLflow"). A short-lived child process
+(docs/adr/0019). A short-lived child process
 (``python -m serving.swap.fetch URI FOLDER``) resolves the URI and downloads the version
 instead, and the worker loads the folder like any model folder. Whether the alias may have
 moved is checked in the worker, cheaply: the tracking server's REST API, or the SQLite

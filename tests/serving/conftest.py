@@ -109,7 +109,7 @@ def _store_and_serve(dataset: Dataset, settings: Settings, env: dict[str, str]) 
 # A model whose draft lessons are measured, for the round trip a creator makes on the page
 # (draft -> advice -> change -> better answer). On the 4,000-video fixture the draft age falls
 # back to the early-count rule, which a draft cannot change; on this platform, where a fifth of
-# the videos reach the bar, video length is measured to matter at t = 4 (docs/decisions.md).
+# the videos reach the bar, video length is measured to matter at t = 4 (docs/adr/0032).
 RICH = SimConfig(videos=50_000, seed=11, window_days=60, pilot_videos=4000, hit_share=0.2)
 
 

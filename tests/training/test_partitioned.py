@@ -120,7 +120,7 @@ def test_partitions_give_the_local_features_for_the_same_rows(
     ours, theirs = _by_row(on_cluster), _by_row(local)
     assert ours.index.equals(theirs.index)
     np.testing.assert_allclose(to_matrix(ours), to_matrix(theirs), rtol=1e-12, atol=1e-12)
-    # and the models agree within the documented tolerance (docs/decisions.md)
+    # and the models agree within the documented tolerance (docs/adr/0035)
     auc = {k: o.metrics["test_roc_auc"] for k, o in (("dask", on_cluster), ("local", local))}
     assert abs(auc["dask"] - auc["local"]) < 0.01, auc
 

@@ -26,7 +26,7 @@ STRONG = {"num_boost_round": 100}
 
 
 # the smallest simulated platform tried on which default LightGBM beats every baseline at
-# every age (on 4,000-12,000 videos logistic wins somewhere: docs/decisions.md)
+# every age (on 4,000-12,000 videos logistic wins somewhere: docs/adr/0024)
 BIG_ENOUGH = SimConfig(videos=20_000, seed=7, pilot_videos=4000)
 
 
