@@ -38,7 +38,7 @@ web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_ur
 # BentoML's own routes, beside those declared below
 BENTOML_ROUTES = frozenset({"/livez", "/readyz", "/docs.json"})
 # an admin reload answers within this, under the traffic timeout (10 s) that would make it 504
-REPLY_WITHIN_S = 8.0
+REPLY_WITHIN_S = 9.0
 
 
 class RequestInvalid(bentoml.exceptions.InvalidArgument):
