@@ -10,11 +10,13 @@ a single transaction, so a reader sees either the old state or the new one.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from stat import S_ISREG
 
 import numpy as np
 import pandas as pd
@@ -215,6 +217,9 @@ def write_store(timeline: Timeline, path: Path) -> int:
             db.execute(f"DROP TABLE IF EXISTS {name}")
             db.execute(f"ALTER TABLE {name}_next RENAME TO {name}")
         db.execute("COMMIT")
+        # an empty write-ahead log: a store written elsewhere and moved over a served one
+        # must find no pages of another file in the log beside it (docs/facts.md)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
     return int(timeline.rows["creator_id"].nunique())
@@ -226,18 +231,35 @@ class CreatorStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
+        self._opened: tuple[int, int] | None = None  # (device, inode) of the file opened
         self.oldest: pd.Timestamp | None = None
         self.as_of: pd.Timestamp | None = None
         self.target: Target | None = None  # None: written before the target was recorded
         self.refresh()
 
     def refresh(self) -> None:
-        """Open the store if its file has appeared, and read the span and target it holds
-        now: a service started before `features materialize` ran, or one whose store was
-        materialized again for another target, sees it without a restart."""
-        if self._db is None and self.path.is_file():
-            uri = f"file:{self.path.resolve()}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        """Open the store if its file has appeared or was replaced, and read the span and
+        target it holds now: a service started before `features materialize` ran, or one
+        whose store was materialized again (in place, or elsewhere and moved over it), sees
+        it without a restart, its ``as_of`` included.
+
+        An open connection keeps reading the file it opened even once another is renamed
+        over its path, so the file's identity (device, inode) is compared on every call, as
+        the workers compare ``serving.json``'s (``serving.swap.workers_folder``). A store
+        removed and not replaced leaves the open one serving: there is nothing newer.
+        """
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            stat = None
+        if stat is not None and S_ISREG(stat.st_mode):
+            opened = (stat.st_dev, stat.st_ino)
+            if opened != self._opened:
+                # the old connection is left to close once no query holds it: a request in
+                # another thread may still be reading from it
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._opened = opened
         if self._db is not None:
             self._read_meta()
 

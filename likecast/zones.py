@@ -13,22 +13,40 @@ Howe 02:15 -> 02:45). The caller says so in a warning; neither is an error.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
+
+from likecast.echo import shown
 
 Reading = Literal["exact", "repeated", "skipped"]
+
+
+# Debian links the machine's own zone into the zone folder under this name: it would
+# mean another clock on each machine, and is no IANA name (docs/facts.md)
+MACHINE_ZONE = "localtime"
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine can load, read once (a walk of the zone folders)."""
+    return frozenset(available_timezones() - {MACHINE_ZONE})
 
 
 def known_time_zone(name: str) -> str:
     """``name`` unchanged when it is an IANA time zone such as ``Asia/Shanghai``.
 
+    Checked against the list of zones, not by loading ``name``: ``ZoneInfo("Asia")`` opens
+    the folder of Asia's zones and fails with an ``OSError``, and other names of the zone
+    folders (``__pycache__``, ``zone.tab``) are files but no zones.
+
     Raises:
         ValueError: naming the zone, which pydantic turns into a field error.
     """
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
+    if name not in _zone_names():
+        raise ValueError(
+            f"unknown time zone {shown(name)}: expected an IANA name such as Asia/Shanghai"
+        )
     return name
 
 

@@ -7,6 +7,7 @@ what MLflow stores, what the service loads and what ``likecast score --model DIR
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from features.matrix import build_features, feature_matrix
 from features.rows import RAW_COLUMNS
 from features.spec import FeatureSpec
 from likecast.errors import UserError
+from likecast.zones import known_time_zone
 from models.blend import EPS, Blend
 from models.calibration import Calibrator
 from models.estimator import to_matrix
@@ -262,7 +264,9 @@ class ModelBundle:
         return bundle
 
     def check(self) -> None:
-        """The booster must expect exactly the spec's features, and this code compute them."""
+        """The booster must expect exactly the spec's features, and this code compute them;
+        its calibrator's numbers must be finite and its clock a known zone. Every way of
+        loading a bundle (a folder, the registry, a fetched version) comes through here."""
         if list(self.booster.feature_name()) != list(self.spec.features):
             raise BundleError(
                 "model features do not match its feature spec: "
@@ -276,6 +280,34 @@ class ModelBundle:
                 f"trained on features this version does not compute ({', '.join(unknown)}): "
                 "retrain it"
             )
+        bad = not_finite(json.loads(self.calibrator.to_json()))
+        if bad is not None:
+            # NaN weights make every answer NaN: batch files of empty probabilities
+            raise BundleError(f"its calibrator holds {bad}, which is not a finite number")
+        try:
+            known_time_zone(self.spec.timezone)
+        except ValueError as exc:
+            raise BundleError(f"its feature spec's timezone: {exc}") from exc
+
+
+def not_finite(value: object, where: str = "") -> str | None:
+    """Where in a JSON value (``ages[2].weights[0] = nan``) the first number is NaN or
+    infinite; None when every number is finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where or 'a number'} = {value}"
+    if isinstance(value, dict):
+        items: list[tuple[str, object]] = [
+            (f"{where}.{key}" if where else str(key), v) for key, v in value.items()
+        ]
+    elif isinstance(value, list):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for spot, inner in items:
+        found = not_finite(inner, spot)
+        if found is not None:
+            return found
+    return None
 
 
 def read_calibration(text: str) -> Blend | Calibrator:

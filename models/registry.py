@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from likecast.echo import shown
 from likecast.errors import UserError
 from likecast.settings import Settings
 from likecast.target import Target
@@ -42,7 +43,14 @@ def _bundle_dir(model_dir: Path) -> Path:
             raise BundleError(f"{mlmodel}: unreadable MLmodel file ({reason})") from exc
         if data is None:
             raise BundleError(f"{model_dir}: an MLflow model, but not a likecast one")
-        return model_dir / data
+        inside = model_dir / str(data)
+        if not inside.resolve().is_relative_to(model_dir.resolve()):
+            # a version's files are what was registered: never a folder elsewhere on this
+            # machine that its MLmodel names (../, an absolute path, a link out)
+            raise BundleError(
+                f"{mlmodel}: its data {shown(str(data))} lies outside the model's folder"
+            )
+        return inside
     return model_dir
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,8 @@ UI_FILES = {path.name: path for path in UI_DIR.iterdir() if path.is_file()}
 web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_url=None)
 # BentoML's own routes, beside those declared below
 BENTOML_ROUTES = frozenset({"/livez", "/readyz", "/docs.json"})
+# an admin reload answers within this, under the traffic timeout (10 s) that would make it 504
+REPLY_WITHIN_S = 9.0
 
 
 class RequestInvalid(bentoml.exceptions.InvalidArgument):
@@ -80,8 +83,12 @@ class Likecast:
         self.settings = get_settings()
         if self.settings.service_dir is None:
             raise RuntimeError("LIKECAST_SERVICE_DIR is not set: start it with `likecast serve`")
-        worker = bentoml.server_context.worker_index or 1  # None when not under `serve`
-        self.holder = ModelHolder(self.settings, self.settings.service_dir, worker)
+        worker = bentoml.server_context.worker_index  # None when not under `serve`
+        # outside `serve` (in-process tests) this is the one worker: no sibling to wait for
+        alone = self.settings.model_copy(update={"service_workers": 1})
+        self.holder = ModelHolder(
+            self.settings if worker else alone, self.settings.service_dir, worker or 1
+        )
         self.holder.start()
         # Long-lived objects (model, store, libraries) never need collecting again: freezing
         # them keeps the collector's pauses short (see docs/facts.md).
@@ -163,14 +170,32 @@ class Likecast:
 
     @web.post("/admin/reload")
     def admin_reload(self, authorization: str | None = Header(None)) -> JSONResponse:
-        """Load the model the alias names now; the old one serves until the new one works."""
+        """Load the model the alias (or the folder) holds now, on every worker; the old one
+        serves until the new one works. One reload at a time: another asked meanwhile is
+        answered at once (409, saying since when the one under way runs), and one that
+        outlasts ``REPLY_WITHIN_S`` goes on after its 202."""
         token = self.settings.admin_token
         if not token:
             raise HTTPException(404, "admin routes are disabled (no LIKECAST_ADMIN_TOKEN set)")
         if authorization != f"Bearer {token}":
             raise HTTPException(401, "missing or wrong bearer token")
-        event = self.holder.reload()
-        return JSONResponse(event, status_code=200 if event["event"] != "reload_failed" else 409)
+        done: list[dict] = []
+        reload = threading.Thread(
+            target=lambda: done.append(self.holder.reload(wait=False)),
+            name="likecast-reload",
+            daemon=True,
+        )
+        reload.start()
+        reload.join(REPLY_WITHIN_S)
+        if not done:
+            going_on = {
+                "event": "reloading",
+                "detail": "the reload goes on: GET /model lists its outcome among the events",
+            }
+            return JSONResponse(going_on, status_code=202)
+        event = done[0]
+        failed = event["event"] in ("reload_failed", "busy")
+        return JSONResponse(event, status_code=409 if failed else 200)
 
     @web.get("/ui", response_class=HTMLResponse)
     def ui_page(self) -> FileResponse:

@@ -35,6 +35,8 @@ from features.loading import (
 from features.matrix import feature_matrix
 from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
+from likecast.echo import shown
+from likecast.errors import UserError
 from models.bundle import Answers, ModelBundle
 from models.explain import Clock, explain
 
@@ -73,6 +75,10 @@ _NO_SNAPSHOTS = pd.DataFrame(
         **{name: pd.Series([], dtype="float64") for name in (*COUNTER_COLUMNS, *RATE_COLUMNS)},
     }
 )
+
+
+class NoProbabilityError(UserError):
+    """The model answered something that is no probability: the job stops, writing nothing."""
 
 
 @dataclass
@@ -131,6 +137,15 @@ class Scorer:
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
             matrix, answers = matrix[~before], _kept(answers, ~before)
             raw = {name: values[~before] for name, values in raw.items()}
+        empty = ~np.isfinite(answers.probability)
+        if empty.any():
+            first = str(good["video_id"].iloc[int(empty.argmax())])
+            # a model fault, not the data's: a row counted as scored always has its number
+            raise NoProbabilityError(
+                f"model {self.version} gave no probability for {int(empty.sum()):,} of "
+                f"{len(empty):,} videos (first: video_id {shown(first)}); nothing written: "
+                "score with another model version"
+            )
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {

@@ -5,20 +5,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from features.store import CreatorStore
 from likecast.settings import Settings
+from models.blend import EPS
 from models.registry import load_model
-from serving.api.schemas import Draft
+from serving.api.schemas import Draft, Early
 from serving.predictor import Predictor
 from serving.swap.fetch import AliasWatch, FetchedVersion, fetch, load_or_refetch
 from serving.swap.workers_folder import WorkersFolder
 
 log = logging.getLogger("likecast.serving")
 FOLLOW_INTERVAL_S = 0.2  # how often a worker looks for a staged model or a missed switch
+# the check rows' likes, as shares of the threshold: from none to near it, at one age
+CHECK_LIKE_SHARES = (0.0, 0.02, 0.2, 0.8)
+CHECK_AGE_MINUTES = 120.0
 
 
 class ModelHolder:
@@ -29,7 +34,9 @@ class ModelHolder:
     fetched in a child process (``serving.swap.fetch``), loaded and validated by every
     worker in the background, and switched to only when all have it
     (``serving.swap.workers_folder``). A model that fails to load or validate anywhere is
-    never switched to.
+    never switched to. A model folder is reloaded the same way: each reload is a swap of
+    its own (its key a fresh ``local-...`` name in ``serving.json``), so every worker
+    answers from the folder as it is now, never one worker alone.
 
     Args:
         settings: the service's settings; ``model_uri`` (or the champion) names the model.
@@ -45,7 +52,10 @@ class ModelHolder:
         self.shared = WorkersFolder(folder, worker, settings.service_workers)
         self.watch = AliasWatch(settings, self.uri)
         self._serving: Predictor | None = None
-        self._ready: Predictor | None = None  # loaded for the next switch
+        # the swap key (``FetchedVersion.version``) of what serves and of what is loaded for
+        # the next switch: a registry version, or a folder's reload
+        self._serving_key: str | None = None
+        self._ready: tuple[str, Predictor] | None = None
         self._rejected: str | None = None  # a version that failed; not retried until it moves
         self._switching = threading.Lock()
         self._checks = 0  # of the registry's alias, by worker 1
@@ -56,11 +66,9 @@ class ModelHolder:
         The request path calls this before each answer: once the switch is written, no
         worker answers from the old model, even before its follower thread looks.
         """
-        if not self.follows_registry:
-            return self._serving
         ready, committed = self._ready, self.shared.serving()
-        if ready is not None and committed is not None and ready.version == committed.version:
-            self._switch(ready)
+        if ready is not None and committed is not None and ready[0] == committed.version:
+            self._switch(*ready)
         return self._serving
 
     @property
@@ -75,16 +83,22 @@ class ModelHolder:
 
     def start(self) -> None:
         """Load the model to serve before the worker takes requests."""
-        if not self.follows_registry:
-            self._serving = self._load(self.uri)
-            return
-        # `likecast serve` or a sibling worker has fetched it already
-        fetched = self.shared.serving() or fetch(self.uri, self.shared.path)
-        self._serving = load_or_refetch(self._load_fetched, fetched, self.shared.path)
+        if self.follows_registry:
+            # `likecast serve` or a sibling worker has fetched it already
+            fetched = self.shared.serving() or fetch(self.uri, self.shared.path)
+            self._serving = load_or_refetch(self._load_fetched, fetched, self.shared.path)
+        else:  # the reload the folder serves (after a restart), or its first
+            fetched = self.shared.serving() or self._folder_version("local")
+            self._serving = self._load_fetched(fetched)
+        self._serving_key = fetched.version
         if self.shared.serving() is None:
             self.shared.commit(fetched)
         self.watch.mark()
         threading.Thread(target=self._follow, name="likecast-follow", daemon=True).start()
+
+    def _folder_version(self, key: str) -> FetchedVersion:
+        """The served folder as a swap: what ``serving.json`` names for a folder's reload."""
+        return FetchedVersion(key, self.uri, self.uri, None)
 
     # -- loading ------------------------------------------------------------------------
 
@@ -93,28 +107,44 @@ class ModelHolder:
         if version is not None:
             loaded = replace(loaded, uri=self.uri, version=version, run_id=run_id)
         predictor = Predictor(loaded, CreatorStore(self.settings.store_path), self.settings)
-        self._validate(predictor)
+        self.validate(predictor)
         return predictor
 
     def _load_fetched(self, fetched: FetchedVersion) -> Predictor:
+        if not self.follows_registry:  # a folder has no version: its answers say "local"
+            return self._load(fetched.folder)
         return self._load(fetched.folder, fetched.version, fetched.run_id)
 
     @staticmethod
-    def _validate(predictor: Predictor) -> None:
-        """A model that cannot answer a plain draft never replaces a working one."""
-        draft = Draft.model_validate(
-            {"creator_id": "validation", "category": "food", "duration_s": 30.0}
-        )
-        answer = predictor.predict([draft])[0]
-        if not 0.0 <= answer.probability <= 1.0:
-            raise ValueError(f"validation draft got probability {answer.probability}")
+    def validate(predictor: Predictor) -> None:
+        """A model that cannot answer never replaces a working one: a plain draft and a video
+        at one age with likes from none to near the threshold must get probabilities, and
+        not one constant answer, nor only 0s and 1s (a broken or degenerate model)."""
+        base = {"creator_id": "validation", "category": "food", "duration_s": 30.0}
+        spec = predictor.loaded.bundle.spec
+        age = min(CHECK_AGE_MINUTES, spec.horizon_minutes / 2)
+        checks: list[Draft] = [Draft.model_validate(base)]
+        checks += [
+            Early.model_validate({**base, "age_minutes": age, "likes": int(share * spec.threshold)})
+            for share in CHECK_LIKE_SHARES
+        ]
+        answers = [answer.probability for answer in predictor.predict(checks)]
+        if not all(0.0 <= p <= 1.0 for p in answers):
+            raise ValueError(f"check rows got probabilities {answers}: not probabilities")
+        if max(answers) - min(answers) < EPS:
+            raise ValueError(
+                f"answers {answers[0]:.4g} to a draft and to videos with 0 to "
+                f"{int(CHECK_LIKE_SHARES[-1] * spec.threshold):,} likes alike: a constant model"
+            )
+        if all(p <= EPS or p >= 1 - EPS for p in answers):
+            raise ValueError("answers only 0 or 1 to the check rows: a degenerate model")
 
-    def _switch(self, fresh: Predictor) -> None:
+    def _switch(self, key: str, fresh: Predictor) -> None:
         with self._switching:  # the request path and the follower may both get here
             before = self._serving
             if before is fresh:
                 return
-            self._serving, self._ready = fresh, None
+            self._serving, self._serving_key, self._ready = fresh, key, None
         old = before.version if before else None
         self.shared.record({"event": "swapped", "from": old, "to": fresh.version, "at": _now()})
         log.warning("now serving model version %s (was %s)", fresh.version, old)
@@ -122,29 +152,40 @@ class ModelHolder:
     # -- swapping -----------------------------------------------------------------------
 
     def reload(self, wait: bool = True, rejected: str | None = None) -> dict:
-        """Fetch the model the URI names now; switch every worker to it if it differs and works.
+        """Fetch the model the URI names now (a folder: load it again); switch every worker
+        to it if it differs and works.
 
-        The poller passes ``wait=False`` (it gives up at once while another worker swaps) and
-        the version that failed last, which it does not try again until the alias moves.
+        One reload at a time across the workers: with ``wait=False`` (the poller, and
+        ``/admin/reload``) a reload under way elsewhere is answered ``busy`` at once, with
+        who started it and when. The poller also passes the version that failed last, which
+        it does not try again until the alias moves.
         """
         with self.shared.exclusive(wait) as mine:
             if not mine:
-                return {"event": "busy"}
+                going_on = self.shared.reloading() or {}
+                return {
+                    "event": "busy",
+                    "detail": "another reload is under way; GET /model lists its outcome "
+                    "among the events",
+                    **going_on,
+                    "at": _now(),
+                }
+            self.shared.note_reloading(_now())
             before = self._serving.version if self._serving else None
             version = None
             try:
-                if not self.follows_registry:
-                    fresh = self._load(self.uri)
-                else:
+                if self.follows_registry:
                     fetched = fetch(self.uri, self.shared.path)
                     version = fetched.version
                     if version in (before, rejected):
                         return {"event": "unchanged", "serving": before, "at": _now()}
-                    fresh = self._load_fetched(fetched)
-                    errors = self.shared.wait_for_answers(self.shared.stage(fetched))
-                    if errors:
-                        raise ValueError("; ".join(errors))
-                    self.shared.commit(fetched)
+                else:  # a folder may have changed in place: every reload is a swap
+                    fetched = self._folder_version(f"local-{uuid.uuid4().hex[:12]}")
+                fresh = self._load_fetched(fetched)
+                errors = self.shared.wait_for_answers(self.shared.stage(fetched))
+                if errors:
+                    raise ValueError("; ".join(errors))
+                self.shared.commit(fetched)
             except Exception as exc:  # any failure keeps the old model serving
                 log.error("model reload failed, still serving %s: %s", before, exc)
                 event = {
@@ -156,7 +197,7 @@ class ModelHolder:
                 }
                 self.shared.record(event)
                 return event
-            self._switch(fresh)
+            self._switch(fetched.version, fresh)
             return {"event": "swapped", "from": before, "to": fresh.version, "at": _now()}
 
     def _follow(self) -> None:
@@ -166,7 +207,7 @@ class ModelHolder:
             time.sleep(FOLLOW_INTERVAL_S)
             self._answer_staged()
             self._catch_up()
-            if self.worker == 1 and time.monotonic() >= next_check:
+            if self.follows_registry and self.worker == 1 and time.monotonic() >= next_check:
                 next_check = time.monotonic() + self.settings.reload_interval_s
                 known = {self._serving.version if self._serving else "", self._rejected or ""}
                 moved = self.watch.may_have_moved(known)
@@ -182,11 +223,11 @@ class ModelHolder:
         if staged is None:
             return
         stage_id, fetched = staged
-        if self._serving is not None and fetched.version == self._serving.version:
+        if fetched.version == self._serving_key:
             self.shared.answer(stage_id, None)  # e.g. a restarted worker seeing an old staging
             return
         try:
-            self._ready = self._load_fetched(fetched)
+            self._ready = (fetched.version, self._load_fetched(fetched))
         except Exception as exc:  # reported to the worker that staged it
             log.error("cannot load staged version %s: %s", fetched.version, exc)
             self.shared.answer(stage_id, str(exc)[:300])
@@ -195,17 +236,17 @@ class ModelHolder:
 
     def _catch_up(self) -> None:
         """A worker that missed a switch (restarted, or started mid-swap) loads what is served."""
-        committed, serving = self.shared.serving(), self._serving
-        if committed is None or serving is None or committed.version == serving.version:
+        committed = self.shared.serving()
+        if committed is None or self._serving is None or committed.version == self._serving_key:
             return
         ready = self._ready
-        if ready is None or ready.version != committed.version:
+        if ready is None or ready[0] != committed.version:
             try:
-                ready = self._load_fetched(committed)
+                ready = (committed.version, self._load_fetched(committed))
             except Exception as exc:  # keep serving what this worker has
                 log.error("cannot load served version %s: %s", committed.version, exc)
                 return
-        self._switch(ready)
+        self._switch(*ready)
 
 
 def _now() -> str:

@@ -10,6 +10,8 @@ the workers agree through a folder of small files (one folder per running servic
   staged it writes ``serving.json`` only when all have it loaded, and not at all if one failed.
 - ``events.jsonl``: swaps and failures, whichever worker saw them, for ``GET /model``.
 - ``registry-check.json``: when worker 1 last asked the registry where the alias points.
+- ``swap.lock`` and ``reloading.json``: one reload at a time, and since when (and by which
+  worker) the one under way runs, for the reloads it turns away.
 
 Before each request a worker looks at ``serving.json``'s stat and switches to the model it
 already has loaded, so once the switch is written no worker answers from the old one.
@@ -159,6 +161,17 @@ class WorkersFolder:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def note_reloading(self, since: str) -> None:
+        """Say that this worker holds the swap lock since ``since``, for those it turns away."""
+        _write(self.path / "reloading.json", json.dumps({"since": since, "by": self.worker}))
+
+    def reloading(self) -> dict | None:
+        """The reload under way (``since``, ``by`` worker), as its worker last noted it."""
+        try:
+            return dict(json.loads((self.path / "reloading.json").read_text()))
+        except (FileNotFoundError, ValueError):
+            return None
 
     # -- events -------------------------------------------------------------------------
 
