@@ -99,16 +99,42 @@ def _load(data: Path, settings: Settings) -> Dataset:
     return dataset
 
 
+# a params file holds a few dozen short settings; anything larger is not one
+MAX_PARAMS_BYTES = 64 * 1024
+
+
 def _read_params(path: Path | None) -> dict[str, Any]:
     """The ``--params`` file's overrides, refused whole when any key or value is wrong: a
-    misspelt key silently left at its default would train another model than intended."""
+    misspelt key silently left at its default would train another model than intended.
+
+    At most ``MAX_PARAMS_BYTES`` are read (``/dev/zero`` is a file too), as UTF-8 JSON, so
+    every file, however hostile, is refused in one line before the data is read.
+    """
     from models.estimator import params_problems
 
     if path is None:
         return {}
     try:
-        params = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        with path.open("rb") as file:
+            raw = file.read(MAX_PARAMS_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read LightGBM parameters ({exc.strerror})") from exc
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise UserError(
+            f"{path}: larger than {MAX_PARAMS_BYTES // 1024} KB; a params file is a small "
+            "JSON object of LightGBM parameters"
+        )
+    try:
+        params = json.loads(
+            raw.decode("utf-8-sig"), object_pairs_hook=_no_repeated_keys, parse_int=_short_int
+        )
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path}: not UTF-8 (byte {exc.start}); save the params file as UTF-8 JSON"
+        ) from exc
+    except RecursionError as exc:
+        raise UserError(f"{path}: nested too deeply to be LightGBM parameters") from exc
+    except ValueError as exc:  # JSONDecodeError, a repeated key, a number of many digits
         raise UserError(f"{path}: cannot read LightGBM parameters as JSON ({exc})") from exc
     if not isinstance(params, dict):
         raise UserError(f"{path}: expected a JSON object of LightGBM parameters")
@@ -116,6 +142,27 @@ def _read_params(path: Path | None) -> dict[str, Any]:
     if problems:
         raise UserError(f'{path}: {"; ".join(problems)} (README, "The params file")')
     return params
+
+
+def _short_int(text: str) -> int:
+    """A JSON whole number, refused past 40 digits (no parameter needs 11): Python
+    refuses 4,300 with advice meant for programmers."""
+    if len(text.lstrip("-")) > 40:
+        raise ValueError(f"a whole number of {len(text):,} digits")
+    return int(text)
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: JSON keeps the last of a repeated key,
+    and the value the user meant might be the first."""
+    from likecast.echo import shown
+
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"{shown(key)} given twice")
+        seen[key] = value
+    return seen
 
 
 @app.command("train")
