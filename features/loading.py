@@ -30,6 +30,7 @@ from features.contract import (
 )
 from features.csv_safe import csv_safe
 from features.limits import time_range
+from likecast.echo import capped, shown
 from likecast.errors import UserError
 
 FIRST_ROWS_SHOWN = 5
@@ -50,11 +51,11 @@ class Problem:
 
     def line(self) -> str:
         """The problem in one line, with its first rows."""
-        shown = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
+        first = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
         extra = len(self.rows) - FIRST_ROWS_SHOWN
         more = f" (+{extra} more)" if extra > 0 else ""
         where = f"{self.table}.{self.column}: {self.rule}"
-        return f"{where}: {len(self.rows)} rows, e.g. rows {shown}{more}"
+        return f"{where}: {len(self.rows)} rows, e.g. rows {first}{more}"
 
 
 @dataclass
@@ -86,6 +87,15 @@ class Dataset:
         """Every broken rule of both tables."""
         return [p for r in self.results.values() for p in r.problems]
 
+    def problem_lines(self) -> list[str]:
+        """One line per broken rule, the first ``MAX_PROBLEMS`` of them and a count of the
+        rest: the rejects files hold every row and its reasons."""
+        first, more = capped(self.problems)
+        lines = [problem.line() for problem in first]
+        if more:
+            lines.append(f"… and {more:,} more problems, in the rejects files")
+        return lines
+
     def check_reject_share(self, limit: float) -> None:
         """Fail when any table lost more than ``limit`` of its rows."""
         for result in self.results.values():
@@ -111,6 +121,14 @@ class Dataset:
 
 
 # ----------------------------------------------------------------------------- reading files
+
+
+def table_paths(data_dir: Path) -> list[Path]:
+    """Every path a data folder's tables may be read from, there or not: an output written
+    to one that is missing would become the table the next command reads."""
+    return [
+        data_dir / name for table in TABLES for name in (f"{table}.parquet", f"{table}.csv", table)
+    ]
 
 
 def find_table(data_dir: Path, table: str) -> Path:
@@ -380,7 +398,7 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
         if given.any() and wrong.sum() == given.sum() and column.kind != "str":
             raise DataError(
                 f"{table}.{column.name}: no value is a valid {column.kind} "
-                f"(found {raw[column.name].dtype} such as {raw[column.name][given].iloc[0]!r})"
+                f"(found {raw[column.name].dtype} such as {shown(raw[column.name][given].iloc[0])})"
             )
         flag(wrong, column.name, f"expected {column.kind}")
         flag(coerced.infinite, column.name, "must be a finite number")
@@ -505,9 +523,9 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
 def _named(ids: np.ndarray) -> str:
     """The ids, the first few quoted: the user looks them up in the videos table."""
     distinct = pd.unique(ids)
-    shown = ", ".join(repr(str(i)) for i in distinct[:FIRST_ROWS_SHOWN])
+    first = ", ".join(shown(str(i)) for i in distinct[:FIRST_ROWS_SHOWN])
     extra = len(distinct) - FIRST_ROWS_SHOWN
-    return shown + (f" (+{extra} more ids)" if extra > 0 else "")
+    return first + (f" (+{extra} more ids)" if extra > 0 else "")
 
 
 def _original_rows(result: TableResult, extra: pd.DataFrame) -> pd.DataFrame:

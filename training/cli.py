@@ -16,6 +16,7 @@ from rich.table import Table
 
 from likecast.console import stages, stderr
 from likecast.errors import UserError
+from likecast.paths import check_outputs, model_folder
 from likecast.redact import redact
 from likecast.settings import Settings, get_settings
 from likecast.target import Target, resolve_target
@@ -91,8 +92,8 @@ def _load(data: Path, settings: Settings) -> Dataset:
 
     dataset = load_dataset(data)
     written = dataset.write_rejects(settings.home / "rejects")
-    for problem in dataset.problems:
-        stderr().print(f"  rejected: {problem.line()}")
+    for line in dataset.problem_lines():
+        stderr().print(f"  rejected: {line}", soft_wrap=True)
     for path in written:
         stderr().print(f"rejected rows written to {path}")
     dataset.check_reject_share(settings.max_reject_share)
@@ -195,7 +196,7 @@ def train_command(
     ),
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
-    from features.loading import data_parts, fingerprint
+    from features.loading import data_parts, fingerprint, table_paths
     from models.mlflow_client import connect
     from training.metrics import (
         baseline_beats,
@@ -215,9 +216,11 @@ def train_command(
         raise UserError("--negative-rate needs --engine dask")
 
     overrides = _read_params(params)  # a bad file fails in one line, before anything else
+    work = work or get_settings().home / "work"
+    # the work folder is emptied after: it must hold none of the inputs
+    check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
     settings = _settings(threshold, horizon_days, seed)
     client = connect(settings)  # fail before the work, not after it
-    work = work or settings.home / "work"
     clean_leftovers(client, experiment, work)
     if engine == "dask":
         parts = len(data_parts(data))
@@ -333,11 +336,15 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.examples import grid_rows, video_rows
     from features.labels import label_videos
+    from features.loading import table_paths
     from features.store import data_end
     from models.registry import load_model
     from training.train import evaluate_bundle
 
     settings = get_settings()
+    check_outputs(
+        {"--data": table_paths(data), "--model": model_folder(model)}, {"--output": output}
+    )
     loaded = load_model(model, settings)
     spec = loaded.bundle.spec
     settings = settings.model_copy(
@@ -491,10 +498,11 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna for the champion's target (or the one given);
     each trial is a nested MLflow run."""
-    from features.loading import write_text_atomically
+    from features.loading import table_paths, write_text_atomically
     from models.mlflow_client import connect
     from training.tune import tune
 
+    check_outputs({"--data": table_paths(data)}, {"--output": output})
     settings = _settings(threshold, horizon_days, seed)
     connect(settings)
     dataset = _load(data, settings)
