@@ -28,7 +28,7 @@ from features.contract import (
     snapshot_ages,
     snapshot_problems,
 )
-from features.csv_safe import csv_safe
+from features.csv_safe import write_csv
 from features.limits import time_range
 from likecast.echo import capped, shown
 from likecast.errors import UserError
@@ -194,7 +194,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8")
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=True, encoding="utf-8", lineterminator=_line_end(path)
+        )
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
@@ -206,6 +208,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
     _check_delimiter(frame, path)
     return frame
+
+
+def _line_end(path: Path) -> str | None:
+    """How a CSV's lines end, for pandas: a file whose first line ends in ``\\n`` alone is
+    read with ``\\n`` as its only line break, so a carriage return inside a cell (an id
+    ``\\r1``) stays in the cell; pandas would otherwise end the line there and drop it.
+    A file of ``\\r\\n`` (or ``\\r``) lines is read as pandas reads it."""
+    with path.open("rb") as file:
+        head = file.read(1 << 16)
+    first = head.find(b"\n")
+    if first > 0 and head[first - 1 : first] != b"\r" and b"\r" not in head[:first]:
+        return "\n"
+    return None
 
 
 def _check_delimiter(frame: pd.DataFrame, path: Path) -> None:
@@ -246,7 +261,9 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
             raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
     elif suffix == ".csv":
         try:
-            chunks = pd.read_csv(path, dtype=str, chunksize=rows, encoding="utf-8")
+            chunks = pd.read_csv(
+                path, dtype=str, chunksize=rows, encoding="utf-8", lineterminator=_line_end(path)
+            )
             for number, chunk in enumerate(chunks):
                 if number == 0:
                     _check_delimiter(chunk, path)
@@ -615,7 +632,7 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         frame.to_parquet(tmp, index=False)
     else:
-        csv_safe(frame).to_csv(tmp, index=False)  # no spreadsheet formulas from the input
+        write_csv(frame, tmp)  # no spreadsheet formulas from the input
     os.replace(tmp, path)
 
 

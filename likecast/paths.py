@@ -28,8 +28,8 @@ def check_outputs(inputs: Mapping[str, Given], outputs: Mapping[str, Given]) -> 
             relation = _relation(target, source)
             if relation:
                 raise UserError(
-                    f"{out_name} {out} {relation} {in_name} ({given}), which it would "
-                    "overwrite; choose another path"
+                    f"{out_name} {out} would overwrite the input: {relation} {in_name} "
+                    f"({given}); choose another path"
                 )
 
 
@@ -60,11 +60,11 @@ def _resolved(name: str, path: Path) -> Path:
 def _relation(output: Path, source: Path) -> str | None:
     """How an output collides with an input, in words; None when it does not."""
     if output == source or _same_file(output, source):
-        return "is the input"
+        return "it is"
     if source in output.parents:
-        return "lies inside the input"
+        return "it lies inside"
     if output in source.parents:
-        return "holds the input"
+        return "it holds"
     return None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from likecast.console import stderr
+from likecast.echo import shown
 from likecast.errors import UserError
 from likecast.instants import parse_instant
 from likecast.paths import check_outputs, model_folder
@@ -153,7 +154,7 @@ def score_command(
         # ids are keys, written as given so the scores join back (features/csv_safe.py)
         stderr().print(
             f"warning: {outcome.formula_ids:,} video ids start like a spreadsheet formula "
-            f"(e.g. {outcome.formula_example!r}), written as given so that they join back; "
+            f"(e.g. {shown(outcome.formula_example)}), written as given so that they join back; "
             f"read {output} as text, not in a spreadsheet",
             soft_wrap=True,
             markup=False,  # an id is the user's text, not rich markup

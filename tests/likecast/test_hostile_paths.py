@@ -18,7 +18,7 @@ def _refused(result: Result, *named: str) -> None:
     assert result.code == 2, result.text
     assert "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1, result.err
-    assert "which it would overwrite" in result.text
+    assert "would overwrite the input" in result.text
     for words in named:
         assert words in result.text, result.text
 
@@ -70,14 +70,14 @@ def test_score_never_writes_over_its_inputs(output: str, data: Path, tmp_path: P
     ("command", "named"),
     [
         (["evaluate", "--data", "{data}", "--output", "{data}/videos.parquet"], "--output"),
-        (["evaluate", "--data", "{data}", "--output", "{data}"], "holds the input"),
+        (["evaluate", "--data", "{data}", "--output", "{data}"], "it holds --data"),
         (["evaluate", "--data", "{data}", "--output", "{data}/snapshots.csv"], "--output"),
         (["tune", "--data", "{data}", "--output", "{data}/snapshots.parquet"], "--output"),
         (
             ["features", "materialize", "--data", "{data}", "--store", "{data}/videos.parquet"],
             "--store",
         ),
-        (["validate", "{data}", "--rejects", "{data}/videos"], "lies inside the input"),
+        (["validate", "{data}", "--rejects", "{data}/videos"], "it lies inside DATA"),
         (["train", "--data", "{data}", "--engine", "dask", "--work", "{data}"], "--work"),
         (["train", "--data", "{data}", "--engine", "dask", "--work", "{data}/.."], "--work"),
     ],
@@ -115,5 +115,5 @@ def test_separate_paths_pass_and_a_folder_output_holding_an_input_does_not(
     check_outputs(inputs, {"--output": tmp_path / "out.csv"})
     check_outputs(inputs, {"--output": [tmp_path / "in.csv", tmp_path / "in2.csv"]})
     # and a folder holding the input is refused
-    with pytest.raises(UserError, match="holds the input --input"):
+    with pytest.raises(UserError, match="it holds --input"):
         check_outputs(inputs, {"--work": tmp_path / "in"})
