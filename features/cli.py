@@ -121,6 +121,9 @@ def validate_command(
         console.print(f"  {line}", soft_wrap=True)
     for path in dataset.write_rejects(rejects or data):
         console.print(f"rejected rows written to {path}")
+    warning = dataset.formula_ids_warning()
+    if warning:
+        console.print(warning, soft_wrap=True, markup=False)
     dataset.check_reject_share(limit)
     console.print("clean" if not dataset.problems else "usable: rejected share within the limit")
 

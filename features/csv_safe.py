@@ -29,6 +29,8 @@ from typing import IO
 
 import pandas as pd
 
+from likecast.echo import shown
+
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 KEYS = ("video_id", "creator_id")  # written as given: they must join back
 # a number as text, as pandas reads a file's cell (no "1_000", "NaN" or "0x10")
@@ -67,6 +69,14 @@ def _neutral(value: object) -> object:
 def formula_like(values: pd.Series) -> pd.Series:
     """The values a spreadsheet would take for formulas, for a warning about kept keys."""
     return values[values.map(_formula).astype(bool)]
+
+
+def formula_warning(count: int, what: str, example: str, where: str) -> str:
+    """The one warning about kept keys that a spreadsheet would read as formulas."""
+    return (
+        f"warning: {count:,} {what} start like a spreadsheet formula (e.g. {shown(example)}), "
+        f"written as given so that they join back; read {where} as text, not in a spreadsheet"
+    )
 
 
 def csv_safe(frame: pd.DataFrame, keys: tuple[str, ...] = KEYS) -> pd.DataFrame:

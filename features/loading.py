@@ -28,7 +28,7 @@ from features.contract import (
     snapshot_ages,
     snapshot_problems,
 )
-from features.csv_safe import write_csv
+from features.csv_safe import KEYS, formula_like, formula_warning, write_csv
 from features.limits import time_range
 from likecast.echo import capped, shown
 from likecast.errors import UserError
@@ -95,6 +95,21 @@ class Dataset:
         if more:
             lines.append(f"… and {more:,} more problems, in the rejects files")
         return lines
+
+    def formula_ids_warning(self) -> str | None:
+        """A warning naming the ids of the rejects files a spreadsheet would read as
+        formulas: they are written as given, since a rewritten key no longer joins back."""
+        found = [
+            formula_like(result.rejects[key].dropna().astype(str))
+            for result in self.results.values()
+            for key in KEYS
+            if key in result.rejects.columns
+        ]
+        count = sum(len(ids) for ids in found)
+        if not count:
+            return None
+        example = next(str(ids.iloc[0]) for ids in found if len(ids))
+        return formula_warning(count, "ids in the rejects", example, "the rejects files")
 
     def check_reject_share(self, limit: float) -> None:
         """Fail when any table lost more than ``limit`` of its rows."""

@@ -96,6 +96,9 @@ def _load(data: Path, settings: Settings) -> Dataset:
         stderr().print(f"  rejected: {line}", soft_wrap=True)
     for path in written:
         stderr().print(f"rejected rows written to {path}")
+    warning = dataset.formula_ids_warning()
+    if warning:
+        stderr().print(warning, soft_wrap=True, markup=False)
     dataset.check_reject_share(settings.max_reject_share)
     return dataset
 

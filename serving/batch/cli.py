@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from likecast.console import stderr
-from likecast.echo import shown
 from likecast.errors import UserError
 from likecast.instants import parse_instant
 from likecast.paths import check_outputs, model_folder
@@ -72,6 +71,7 @@ def score_command(
 
     import pandas as pd
 
+    from features.csv_safe import formula_warning
     from features.store import CreatorStore
     from likecast.console import rows_progress
     from models.registry import load_model
@@ -153,9 +153,9 @@ def score_command(
     if outcome.formula_ids:
         # ids are keys, written as given so the scores join back (features/csv_safe.py)
         stderr().print(
-            f"warning: {outcome.formula_ids:,} video ids start like a spreadsheet formula "
-            f"(e.g. {shown(outcome.formula_example)}), written as given so that they join back; "
-            f"read {output} as text, not in a spreadsheet",
+            formula_warning(
+                outcome.formula_ids, "video ids", outcome.formula_example or "", str(output)
+            ),
             soft_wrap=True,
             markup=False,  # an id is the user's text, not rich markup
         )

@@ -187,3 +187,24 @@ def test_problem_lines_are_capped_and_the_rest_counted() -> None:
     # then 20 are shown and the other 25 counted
     assert len(lines) == 21
     assert lines[-1] == "… and 25 more problems, in the rejects files"
+
+
+def test_validate_names_a_formula_looking_id_kept_in_the_rejects(tmp_path: Path, cli) -> None:
+    # given a rejected video whose id starts like a formula
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "videos.csv").write_text(
+        "video_id,creator_id,posted_at,duration_s\n"
+        "v1,c1,2026-03-01T12:00:00Z,30\n=HYPERLINK(1),c1,2026-03-01T12:00:00Z,-1\n"
+    )
+    (data / "snapshots.csv").write_text("video_id,age_minutes,likes\nv1,15,1\n")
+    # when the data set is validated
+    rejects = tmp_path / "rejects"
+    result = cli("validate", str(data), "--rejects", str(rejects), "--max-reject-share", "1")
+    # then the rejects file keeps the id as given, and a warning names it
+    assert result.code == 0, result.text
+    assert read_table(rejects / "videos.rejects.csv")["video_id"].tolist() == ["=HYPERLINK(1)"]
+    assert (
+        "warning: 1 ids in the rejects start like a spreadsheet formula (e.g. '=HYPERLINK(1)')"
+        in result.text
+    )
