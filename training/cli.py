@@ -114,7 +114,7 @@ def _read_params(path: Path | None) -> dict[str, Any]:
     At most ``MAX_PARAMS_BYTES`` are read (``/dev/zero`` is a file too), as UTF-8 JSON, so
     every file, however hostile, is refused in one line before the data is read.
     """
-    from models.estimator import params_problems
+    from models.params import params_problems
 
     if path is None:
         return {}
@@ -199,7 +199,21 @@ def train_command(
     ),
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
+    if engine not in ("local", "dask"):
+        raise UserError(f"--engine: expected local or dask, got {engine!r}")
+    for name, given in (("--scheduler", scheduler), ("--work", work)):
+        if given and engine != "dask":
+            raise UserError(f"{name} needs --engine dask")
+    if negative_rate != 1.0 and engine != "dask":
+        raise UserError("--negative-rate needs --engine dask")
+
+    overrides = _read_params(params)  # a bad file fails in one line, before anything else
     from features.loading import data_parts, fingerprint, table_paths
+
+    work = work or get_settings().home / "work"
+    # the work folder is emptied after: it must hold none of the inputs
+    check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
+    # MLflow and the training code take seconds to import: a refusal above does not wait
     from models.mlflow_client import connect
     from training.metrics import (
         baseline_beats,
@@ -210,18 +224,6 @@ def train_command(
     from training.tracking import log_and_register
     from training.train import fit
 
-    if engine not in ("local", "dask"):
-        raise UserError(f"--engine: expected local or dask, got {engine!r}")
-    for name, given in (("--scheduler", scheduler), ("--work", work)):
-        if given and engine != "dask":
-            raise UserError(f"{name} needs --engine dask")
-    if negative_rate != 1.0 and engine != "dask":
-        raise UserError("--negative-rate needs --engine dask")
-
-    overrides = _read_params(params)  # a bad file fails in one line, before anything else
-    work = work or get_settings().home / "work"
-    # the work folder is emptied after: it must hold none of the inputs
-    check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
     settings = _settings(threshold, horizon_days, seed)
     client = connect(settings)  # fail before the work, not after it
     clean_leftovers(client, experiment, work)

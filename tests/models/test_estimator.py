@@ -11,7 +11,8 @@ import pytest
 
 from features.catalog import FEATURES, MONOTONE
 from features.matrix import build_features
-from models.estimator import DEFAULT_PARAMS, MORE_PARAMS, lgbm_params, params_problems
+from models.estimator import lgbm_params
+from models.params import DEFAULT_PARAMS, MORE_PARAMS, params_problems
 from training.train import TrainOutcome
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from models.estimator import PARAM_SCHEMA, params_problems
+from models.estimator import lgbm_params
+from models.params import DEFAULT_PARAMS, PARAM_SCHEMA, SET_BY_LIKECAST, params_problems
 from tests.helpers import Result
 
 BIG = 10**30  # a JSON whole number past every C int
@@ -90,6 +91,13 @@ def test_values_at_the_edges_of_every_range_are_accepted() -> None:
     # then none is refused
     for overrides in edges:
         assert params_problems(overrides) == [], overrides
+
+
+def test_the_parameters_likecast_sets_are_the_ones_a_file_may_not() -> None:
+    # given the full parameter set of a training run
+    full = lgbm_params({}, [], 0, 1)
+    # then it is the defaults and exactly the keys a params file is refused
+    assert full.keys() == DEFAULT_PARAMS.keys() | set(SET_BY_LIKECAST)
 
 
 def test_every_accepted_parameter_has_a_range_or_a_closed_set() -> None:
