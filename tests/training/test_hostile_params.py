@@ -156,3 +156,13 @@ def test_a_long_value_is_refused_fast_and_shown_cut(tmp_path: Path, cli) -> None
     _refused(result, "objective must be one of binary, cross_entropy", "(60,000 characters)")
     assert len(result.err) < 600
     assert elapsed < 2, elapsed
+
+
+def test_thousands_of_unknown_keys_are_named_capped(tmp_path: Path, cli) -> None:
+    # given a params file of 3,000 unknown keys
+    content = json.dumps({f"key{i}": 1 for i in range(3000)})
+    # when training is asked to use it
+    result = _train_with(cli, tmp_path, content)
+    # then one short line names the first 20 and counts the rest
+    _refused(result, "unknown LightGBM parameters key0, key1", "and 2,980 more")
+    assert len(result.err) < 1000, len(result.err)
