@@ -122,7 +122,7 @@ def _read_params(path: Path | None) -> dict[str, Any]:
         with path.open("rb") as file:
             raw = file.read(MAX_PARAMS_BYTES + 1)
     except OSError as exc:
-        raise UserError(f"{path}: cannot read LightGBM parameters ({exc.strerror})") from exc
+        raise UserError(f"{path}: cannot read LightGBM parameters ({exc.strerror or exc})") from exc
     if len(raw) > MAX_PARAMS_BYTES:
         raise UserError(
             f"{path}: larger than {MAX_PARAMS_BYTES // 1024} KB; a params file is a small "

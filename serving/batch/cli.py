@@ -101,7 +101,7 @@ def score_command(
         {
             "--input": source,
             "--snapshots": snapshots,
-            "--model": model_folder(model),
+            "--model": model_folder(model or settings.model_uri),
             "the creator store": settings.store_path,
         },
         {"--output": [output, *rejects_paths(output).values()]},
