@@ -9,6 +9,7 @@ from rich.table import Table
 
 from likecast.console import parts_progress, stderr
 from likecast.instants import parse_instant
+from likecast.paths import check_outputs
 from likecast.settings import get_settings
 from likecast.target import Target, TargetSource, resolve_target
 
@@ -96,10 +97,15 @@ def validate_command(
     ),
 ) -> None:
     """Check a data set against the data contract and report every problem found."""
-    from features.loading import load_dataset
+    from features.contract import TABLES
+    from features.loading import load_dataset, table_paths
 
     settings = get_settings()
     limit = settings.max_reject_share if max_reject_share is None else max_reject_share
+    check_outputs(
+        {"DATA": table_paths(data)},
+        {"--rejects": [(rejects or data) / f"{table}.rejects.csv" for table in TABLES]},
+    )
     dataset = load_dataset(data)
     console = stderr()
     table = Table("table", "rows", "rejected", "share")
@@ -111,10 +117,13 @@ def validate_command(
             f"{result.reject_share:.2%}",
         )
     console.print(table)
-    for problem in dataset.problems:
-        console.print(f"  {problem.line()}")
+    for line in dataset.problem_lines():
+        console.print(f"  {line}", soft_wrap=True)
     for path in dataset.write_rejects(rejects or data):
         console.print(f"rejected rows written to {path}")
+    warning = dataset.formula_ids_warning()
+    if warning:
+        console.print(warning, soft_wrap=True, markup=False)
     dataset.check_reject_share(limit)
     console.print("clean" if not dataset.problems else "usable: rejected share within the limit")
 
@@ -154,19 +163,20 @@ def materialize_command(
 ) -> None:
     """Compute every creator's history over time and swap it into the online store, for the
     champion's target unless one is given."""
-    from features.loading import load_dataset
+    from features.loading import load_dataset, table_paths
     from features.store import data_end, history_timeline, write_store
 
     asked = parse_instant(at, "--at") if at is not None else None  # fail before the work
     source = ctx.find_object(TargetSource) or TargetSource()
     settings, origin = resolve_target(get_settings(), threshold, horizon_days, source.champion)
+    path = store or settings.store_path
+    check_outputs({"--data": table_paths(data)}, {"--store": path})
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
     moment = asked if asked is not None else data_end(dataset)
     timeline = history_timeline(
         dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
     )
-    path = store or settings.store_path
     count = write_store(timeline, path)
     stderr().print(
         f"wrote the history of {count:,} creators from {timeline.oldest.isoformat()} to "

@@ -28,8 +28,9 @@ from features.contract import (
     snapshot_ages,
     snapshot_problems,
 )
-from features.csv_safe import csv_safe
+from features.csv_safe import KEYS, formula_like, formula_warning, write_csv
 from features.limits import time_range
+from likecast.echo import capped, shown
 from likecast.errors import UserError
 
 FIRST_ROWS_SHOWN = 5
@@ -50,11 +51,11 @@ class Problem:
 
     def line(self) -> str:
         """The problem in one line, with its first rows."""
-        shown = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
+        first = ", ".join(str(r) for r in self.rows[:FIRST_ROWS_SHOWN])
         extra = len(self.rows) - FIRST_ROWS_SHOWN
         more = f" (+{extra} more)" if extra > 0 else ""
         where = f"{self.table}.{self.column}: {self.rule}"
-        return f"{where}: {len(self.rows)} rows, e.g. rows {shown}{more}"
+        return f"{where}: {len(self.rows)} rows, e.g. rows {first}{more}"
 
 
 @dataclass
@@ -86,6 +87,30 @@ class Dataset:
         """Every broken rule of both tables."""
         return [p for r in self.results.values() for p in r.problems]
 
+    def problem_lines(self) -> list[str]:
+        """One line per broken rule, the first ``MAX_PROBLEMS`` of them and a count of the
+        rest: the rejects files hold every row and its reasons."""
+        first, more = capped(self.problems)
+        lines = [problem.line() for problem in first]
+        if more:
+            lines.append(f"… and {more:,} more problems, in the rejects files")
+        return lines
+
+    def formula_ids_warning(self) -> str | None:
+        """A warning naming the ids of the rejects files a spreadsheet would read as
+        formulas: they are written as given, since a rewritten key no longer joins back."""
+        found = [
+            formula_like(result.rejects[key].dropna().astype(str))
+            for result in self.results.values()
+            for key in KEYS
+            if key in result.rejects.columns
+        ]
+        count = sum(len(ids) for ids in found)
+        if not count:
+            return None
+        example = next(str(ids.iloc[0]) for ids in found if len(ids))
+        return formula_warning(count, "ids in the rejects", example, "the rejects files")
+
     def check_reject_share(self, limit: float) -> None:
         """Fail when any table lost more than ``limit`` of its rows."""
         for result in self.results.values():
@@ -111,6 +136,14 @@ class Dataset:
 
 
 # ----------------------------------------------------------------------------- reading files
+
+
+def table_paths(data_dir: Path) -> list[Path]:
+    """Every path a data folder's tables may be read from, there or not: an output written
+    to one that is missing would become the table the next command reads."""
+    return [
+        data_dir / name for table in TABLES for name in (f"{table}.parquet", f"{table}.csv", table)
+    ]
 
 
 def find_table(data_dir: Path, table: str) -> Path:
@@ -176,7 +209,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8")
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=True, encoding="utf-8", lineterminator=_line_end(path)
+        )
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
@@ -188,6 +223,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
     _check_delimiter(frame, path)
     return frame
+
+
+def _line_end(path: Path) -> str | None:
+    """How a CSV's lines end, for pandas: a file whose first line ends in ``\\n`` alone is
+    read with ``\\n`` as its only line break, so a carriage return inside a cell (an id
+    ``\\r1``) stays in the cell; pandas would otherwise end the line there and drop it.
+    A file of ``\\r\\n`` (or ``\\r``) lines is read as pandas reads it."""
+    with path.open("rb") as file:
+        head = file.read(1 << 16)
+    first = head.find(b"\n")
+    if first > 0 and head[first - 1 : first] != b"\r" and b"\r" not in head[:first]:
+        return "\n"
+    return None
 
 
 def _check_delimiter(frame: pd.DataFrame, path: Path) -> None:
@@ -228,7 +276,9 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
             raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
     elif suffix == ".csv":
         try:
-            chunks = pd.read_csv(path, dtype=str, chunksize=rows, encoding="utf-8")
+            chunks = pd.read_csv(
+                path, dtype=str, chunksize=rows, encoding="utf-8", lineterminator=_line_end(path)
+            )
             for number, chunk in enumerate(chunks):
                 if number == 0:
                     _check_delimiter(chunk, path)
@@ -380,7 +430,7 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
         if given.any() and wrong.sum() == given.sum() and column.kind != "str":
             raise DataError(
                 f"{table}.{column.name}: no value is a valid {column.kind} "
-                f"(found {raw[column.name].dtype} such as {raw[column.name][given].iloc[0]!r})"
+                f"(found {raw[column.name].dtype} such as {shown(raw[column.name][given].iloc[0])})"
             )
         flag(wrong, column.name, f"expected {column.kind}")
         flag(coerced.infinite, column.name, "must be a finite number")
@@ -505,9 +555,9 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
 def _named(ids: np.ndarray) -> str:
     """The ids, the first few quoted: the user looks them up in the videos table."""
     distinct = pd.unique(ids)
-    shown = ", ".join(repr(str(i)) for i in distinct[:FIRST_ROWS_SHOWN])
+    first = ", ".join(shown(str(i)) for i in distinct[:FIRST_ROWS_SHOWN])
     extra = len(distinct) - FIRST_ROWS_SHOWN
-    return shown + (f" (+{extra} more ids)" if extra > 0 else "")
+    return first + (f" (+{extra} more ids)" if extra > 0 else "")
 
 
 def _original_rows(result: TableResult, extra: pd.DataFrame) -> pd.DataFrame:
@@ -597,7 +647,7 @@ def write_atomically(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         frame.to_parquet(tmp, index=False)
     else:
-        csv_safe(frame).to_csv(tmp, index=False)  # no spreadsheet formulas from the input
+        write_csv(frame, tmp)  # no spreadsheet formulas from the input
     os.replace(tmp, path)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from likecast.echo import shown
 from likecast.errors import UserError
 
 EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
@@ -20,12 +21,12 @@ def parse_instant(text: str, option: str = "--at") -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise UserError(f"{option}: not an ISO time: {text!r}") from exc
+        raise UserError(f"{option}: not an ISO time: {shown(text)}") from exc
     if stamp is pd.NaT:
-        raise UserError(f"{option}: not an ISO time: {text!r}")
+        raise UserError(f"{option}: not an ISO time: {shown(text)}")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     if not EARLIEST <= stamp <= LATEST:
         raise UserError(
-            f"{option}: {text!r} is out of range ({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d})"
+            f"{option}: {shown(text)} is out of range ({EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d})"
         )
     return stamp

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from likecast.console import stages, stderr
 from likecast.errors import UserError
+from likecast.paths import check_outputs, model_folder
 from likecast.redact import redact
 from likecast.settings import Settings, get_settings
 from likecast.target import Target, resolve_target
@@ -91,24 +92,53 @@ def _load(data: Path, settings: Settings) -> Dataset:
 
     dataset = load_dataset(data)
     written = dataset.write_rejects(settings.home / "rejects")
-    for problem in dataset.problems:
-        stderr().print(f"  rejected: {problem.line()}")
+    for line in dataset.problem_lines():
+        stderr().print(f"  rejected: {line}", soft_wrap=True)
     for path in written:
         stderr().print(f"rejected rows written to {path}")
+    warning = dataset.formula_ids_warning()
+    if warning:
+        stderr().print(warning, soft_wrap=True, markup=False)
     dataset.check_reject_share(settings.max_reject_share)
     return dataset
 
 
+# a params file holds a few dozen short settings; anything larger is not one
+MAX_PARAMS_BYTES = 64 * 1024
+
+
 def _read_params(path: Path | None) -> dict[str, Any]:
     """The ``--params`` file's overrides, refused whole when any key or value is wrong: a
-    misspelt key silently left at its default would train another model than intended."""
-    from models.estimator import params_problems
+    misspelt key silently left at its default would train another model than intended.
+
+    At most ``MAX_PARAMS_BYTES`` are read (``/dev/zero`` is a file too), as UTF-8 JSON, so
+    every file, however hostile, is refused in one line before the data is read.
+    """
+    from models.params import params_problems
 
     if path is None:
         return {}
     try:
-        params = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        with path.open("rb") as file:
+            raw = file.read(MAX_PARAMS_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read LightGBM parameters ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise UserError(
+            f"{path}: larger than {MAX_PARAMS_BYTES // 1024} KB; a params file is a small "
+            "JSON object of LightGBM parameters"
+        )
+    try:
+        params = json.loads(
+            raw.decode("utf-8-sig"), object_pairs_hook=_no_repeated_keys, parse_int=_short_int
+        )
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{path}: not UTF-8 (byte {exc.start}); save the params file as UTF-8 JSON"
+        ) from exc
+    except RecursionError as exc:
+        raise UserError(f"{path}: nested too deeply to be LightGBM parameters") from exc
+    except ValueError as exc:  # JSONDecodeError, a repeated key, a number of many digits
         raise UserError(f"{path}: cannot read LightGBM parameters as JSON ({exc})") from exc
     if not isinstance(params, dict):
         raise UserError(f"{path}: expected a JSON object of LightGBM parameters")
@@ -116,6 +146,27 @@ def _read_params(path: Path | None) -> dict[str, Any]:
     if problems:
         raise UserError(f'{path}: {"; ".join(problems)} (README, "The params file")')
     return params
+
+
+def _short_int(text: str) -> int:
+    """A JSON whole number, refused past 40 digits (no parameter needs 11): Python
+    refuses 4,300 with advice meant for programmers."""
+    if len(text.lstrip("-")) > 40:
+        raise ValueError(f"a whole number of {len(text):,} digits")
+    return int(text)
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: JSON keeps the last of a repeated key,
+    and the value the user meant might be the first."""
+    from likecast.echo import shown
+
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"{shown(key)} given twice")
+        seen[key] = value
+    return seen
 
 
 @app.command("train")
@@ -148,7 +199,21 @@ def train_command(
     ),
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
-    from features.loading import data_parts, fingerprint
+    if engine not in ("local", "dask"):
+        raise UserError(f"--engine: expected local or dask, got {engine!r}")
+    for name, given in (("--scheduler", scheduler), ("--work", work)):
+        if given and engine != "dask":
+            raise UserError(f"{name} needs --engine dask")
+    if negative_rate != 1.0 and engine != "dask":
+        raise UserError("--negative-rate needs --engine dask")
+
+    overrides = _read_params(params)  # a bad file fails in one line, before anything else
+    from features.loading import data_parts, fingerprint, table_paths
+
+    work = work or get_settings().home / "work"
+    # the work folder is emptied after: it must hold none of the inputs
+    check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
+    # MLflow and the training code take seconds to import: a refusal above does not wait
     from models.mlflow_client import connect
     from training.metrics import (
         baseline_beats,
@@ -159,18 +224,8 @@ def train_command(
     from training.tracking import log_and_register
     from training.train import fit
 
-    if engine not in ("local", "dask"):
-        raise UserError(f"--engine: expected local or dask, got {engine!r}")
-    for name, given in (("--scheduler", scheduler), ("--work", work)):
-        if given and engine != "dask":
-            raise UserError(f"{name} needs --engine dask")
-    if negative_rate != 1.0 and engine != "dask":
-        raise UserError("--negative-rate needs --engine dask")
-
-    overrides = _read_params(params)  # a bad file fails in one line, before anything else
     settings = _settings(threshold, horizon_days, seed)
     client = connect(settings)  # fail before the work, not after it
-    work = work or settings.home / "work"
     clean_leftovers(client, experiment, work)
     if engine == "dask":
         parts = len(data_parts(data))
@@ -286,11 +341,15 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.examples import grid_rows, video_rows
     from features.labels import label_videos
+    from features.loading import table_paths
     from features.store import data_end
     from models.registry import load_model
     from training.train import evaluate_bundle
 
     settings = get_settings()
+    check_outputs(
+        {"--data": table_paths(data), "--model": model_folder(model)}, {"--output": output}
+    )
     loaded = load_model(model, settings)
     spec = loaded.bundle.spec
     settings = settings.model_copy(
@@ -444,10 +503,11 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna for the champion's target (or the one given);
     each trial is a nested MLflow run."""
-    from features.loading import write_text_atomically
+    from features.loading import table_paths, write_text_atomically
     from models.mlflow_client import connect
     from training.tune import tune
 
+    check_outputs({"--data": table_paths(data)}, {"--output": output})
     settings = _settings(threshold, horizon_days, seed)
     connect(settings)
     dataset = _load(data, settings)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from features.loading import DataError, Part, data_parts, files_digest
 from features.spec import FeatureSpec, spec_from_moments
+from likecast.echo import capped
 from likecast.errors import UserError
 from likecast.settings import Settings
 from training.distributed import dask_trainer
@@ -151,9 +152,13 @@ def _report_loading(facts: list[PartFacts], settings: Settings, warn: Say) -> in
         rows = sum(f.tables[table]["rows"] for f in facts)
         lost = sum(f.tables[table]["rejects"] for f in facts)
         rejected += lost
+        lines = [f"({f.name}): {line}" for f in facts for line in f.tables[table]["problems"]]
+        shown, more = capped(lines)  # a hundred partitions must not print a thousand lines
+        for line in shown:
+            warn(f"  rejected {line}")
+        if more:
+            warn(f"  … and {more:,} more problems, in the rejects files")
         for f in facts:
-            for line in f.tables[table]["problems"]:
-                warn(f"  rejected ({f.name}): {line}")
             if f.tables[table]["file"]:
                 warn(f"rejected rows written to {f.tables[table]['file']}")
         if rows and lost / rows > settings.max_reject_share:

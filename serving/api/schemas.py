@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from features.csv_safe import PLAIN_NUMBER
 from features.limits import BIG_COUNT, time_range
 from features.limits import OLDEST_AGE_MINUTES as MAX_AGE_MINUTES
+from likecast.echo import shown
 from likecast.zones import Reading, known_time_zone, offset_name, wall_to_utc
 
 MAX_BATCH_ITEMS = 10_000  # the ceiling of LIKECAST_BATCH_MAX_ITEMS
@@ -47,6 +49,20 @@ def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def a_number(value: Any) -> Any:
+    """A number field's value as a file's cell would be read (``features.loading``): a JSON
+    number, or text that is a plain number (``"1000"``, ``" 1e3 "``); never a boolean
+    (pydantic's lax mode reads ``true`` as 1) nor text pandas would not read as a number
+    (``"1_000"``, ``"NaN"``, ``"0x10"``, which pydantic's lax mode accepts)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, str):
+        if not PLAIN_NUMBER.fullmatch(value.strip()):
+            raise ValueError(f"expected a number, got {shown(value)}")
+        return float(value)
+    return value
+
+
 def _within_time_range(value: datetime | None) -> datetime | None:
     """The contract's time range (``features.contract.time_range``), for request times."""
     if value is None:
@@ -62,10 +78,15 @@ def _within_time_range(value: datetime | None) -> datetime | None:
     return value
 
 
+# every model of a request: a NaN or an infinity is no number (JSON has neither, but
+# Python's parser reads both), refused as such and not by a bound it fails to compare with
+REQUEST = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
 class History(BaseModel):
     """Creator history a caller knows better than the store; each value overrides the store."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     hist_videos: float | None = Field(None, ge=0, le=1e7, description="Closed earlier videos.")
     hist_median_likes: float | None = Field(None, ge=0, le=1e12, description="Median likes.")
@@ -82,6 +103,15 @@ class History(BaseModel):
     def _blank_is_absent(cls, data: Any) -> Any:
         return blank_is_absent(cls, data)
 
+    _numbers = field_validator(
+        "hist_videos",
+        "hist_median_likes",
+        "hist_p90_likes",
+        "hist_hit_rate",
+        "hist_days_since_prev_post",
+        mode="before",
+    )(a_number)
+
 
 class Draft(BaseModel):
     """A video before posting.
@@ -89,7 +119,7 @@ class Draft(BaseModel):
     Every optional field given as null, ``""`` or blank text is unknown, the same as absent.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     creator_id: str = Field(min_length=1, max_length=128, description="Creator's id.")
     category: str | None = Field(None, max_length=64, description="Content category.")
@@ -122,6 +152,8 @@ class Draft(BaseModel):
     @classmethod
     def _blank_is_absent(cls, data: Any) -> Any:
         return blank_is_absent(cls, data)
+
+    _numbers = field_validator("duration_s", "creator_followers", mode="before")(a_number)
 
     @field_validator("posted_at")
     @classmethod
@@ -162,12 +194,14 @@ class Draft(BaseModel):
 
 
 class EarlierSnapshot(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
     age_minutes: float = Field(
         ge=MIN_AGE_MINUTES, le=MAX_AGE_MINUTES, description="Age of this count."
     )
     likes: int = Field(ge=0, le=BIG_COUNT, description="Likes at that age.")
+
+    _numbers = field_validator("age_minutes", "likes", mode="before")(a_number)
 
 
 class Early(Draft):
@@ -196,6 +230,19 @@ class Early(Draft):
         default_factory=list, max_length=10, description="Earlier like counts, for growth speed."
     )
 
+    _early_numbers = field_validator(
+        "age_minutes",
+        "likes",
+        "views",
+        "comments",
+        "replies",
+        "shares",
+        "follows",
+        "completion_rate",
+        "retention_3s",
+        mode="before",
+    )(a_number)
+
     @field_validator("observed_at")
     @classmethod
     def _plausible_observation(cls, value: datetime | None) -> datetime | None:
@@ -213,9 +260,18 @@ class Early(Draft):
         if self.observed_at is not None and self.posted_at is None:
             raise ValueError("posted_at: required with observed_at")
         age = self.age()
+        first_at: dict[float, int] = {}
         for i, snap in enumerate(self.earlier):
             if snap.age_minutes >= age:
                 raise ValueError(f"earlier[{i}].age_minutes: must be < the age of the counts")
+            if snap.age_minutes in first_at:  # a file's rule too: one count per video and age
+                j = first_at[snap.age_minutes]
+                raise ValueError(
+                    f"earlier[{j}] and earlier[{i}]: two counts at age_minutes "
+                    f"{snap.age_minutes:g} (likes {self.earlier[j].likes:,} and "
+                    f"{snap.likes:,}); give each age once"
+                )
+            first_at[snap.age_minutes] = i
         counts = {
             name: np.array(
                 [getattr(self, name), *(getattr(e, name, None) for e in self.earlier)],

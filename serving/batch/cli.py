@@ -10,6 +10,7 @@ import typer
 from likecast.console import stderr
 from likecast.errors import UserError
 from likecast.instants import parse_instant
+from likecast.paths import check_outputs, model_folder
 from likecast.settings import get_settings
 
 app = typer.Typer()
@@ -70,10 +71,11 @@ def score_command(
 
     import pandas as pd
 
+    from features.csv_safe import formula_warning
     from features.store import CreatorStore
     from likecast.console import rows_progress
     from models.registry import load_model
-    from serving.batch.scoring import Scorer, ScoringAge, score_local
+    from serving.batch.scoring import Scorer, ScoringAge, rejects_paths, score_local
 
     if age_minutes is not None and at is not None:
         raise UserError("give --age-minutes or --at, not both")
@@ -94,11 +96,18 @@ def score_command(
     scoring_age = ScoringAge(
         age_minutes=age_minutes, at=parse_instant(at, "--at") if at is not None else None
     )
-    if output.resolve() == source.resolve() or source.resolve() in output.resolve().parents:
-        raise UserError(f"--output {output} would overwrite the input; choose another path")
+    settings = get_settings()
+    check_outputs(
+        {
+            "--input": source,
+            "--snapshots": snapshots,
+            "--model": model_folder(model or settings.model_uri),
+            "the creator store": settings.store_path,
+        },
+        {"--output": [output, *rejects_paths(output).values()]},
+    )
     if snapshots is not None and not snapshots.exists():
         raise UserError(f"{snapshots}: no such file")
-    settings = get_settings()
     loaded = load_model(model or settings.model_uri, settings)
     store = CreatorStore(settings.store_path)
     mismatch = store.target_problem(loaded.bundle.spec.target)
@@ -144,9 +153,9 @@ def score_command(
     if outcome.formula_ids:
         # ids are keys, written as given so the scores join back (features/csv_safe.py)
         stderr().print(
-            f"warning: {outcome.formula_ids:,} video ids start like a spreadsheet formula "
-            f"(e.g. {outcome.formula_example!r}), written as given so that they join back; "
-            f"read {output} as text, not in a spreadsheet",
+            formula_warning(
+                outcome.formula_ids, "video ids", outcome.formula_example or "", str(output)
+            ),
             soft_wrap=True,
             markup=False,  # an id is the user's text, not rich markup
         )

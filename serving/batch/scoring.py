@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from features.arrays import RowArrays, frame_arrays
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
-from features.csv_safe import csv_safe, formula_like
+from features.csv_safe import formula_like, write_csv
 from features.loading import (
     DataError,
     attach_snapshots,
@@ -430,11 +430,11 @@ class _Sink:
             self.outcome.formula_ids += len(formulas)
             self.outcome.formula_example = self.outcome.formula_example or str(formulas.iloc[0])
         with self.path.open("a", newline="") as handle:
-            csv_safe(frame).to_csv(handle, header=not self._csv_started, index=False)
+            write_csv(frame, handle, header=not self._csv_started)
         self._csv_started = True
 
     def __exit__(self, *exc: object) -> None:
         if self._writer is not None:
             self._writer.close()
         elif not self._csv_started:  # every row rejected: still a CSV with its header
-            pd.DataFrame(columns=output_schema(self.explain).names).to_csv(self.path, index=False)
+            write_csv(pd.DataFrame(columns=output_schema(self.explain).names), self.path)

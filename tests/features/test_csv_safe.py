@@ -12,6 +12,8 @@ from features.simulator import SimConfig, simulate, write_platform
 from tests.helpers import run_cli
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+# a tab or CR also starts a cell in some readers: the formula after it is quoted too
+QUOTED = {"\t=1": "'\t'=1", "\r=1": "'\r'=1"}
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -19,7 +21,7 @@ def test_formula_leading_text_is_quoted(text: str) -> None:
     # given a text cell starting like a formula, when the frame is made CSV-safe
     frame = csv_safe(pd.DataFrame({"caption": [text, "fine"], "likes": [-1, 2]}))
     # then the text gets a leading quote and the rest is unchanged
-    assert frame["caption"].tolist() == ["'" + text, "fine"]
+    assert frame["caption"].tolist() == [QUOTED.get(text, "'" + text), "fine"]
     assert frame["likes"].tolist() == [-1, 2]
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from features.catalog import FEATURES, MONOTONE
 from features.matrix import build_features
-from models.estimator import DEFAULT_PARAMS, MORE_PARAMS, lgbm_params, params_problems
+from models.estimator import lgbm_params
+from models.params import DEFAULT_PARAMS, MORE_PARAMS, params_problems
 from training.train import TrainOutcome
 
 
@@ -43,11 +44,23 @@ def test_native_matrix_path_equals_lightgbm_dataframe_path(
             "unknown LightGBM parameters n_estimators, num_leaf",
         ),
         ({"seed": 3}, "set by likecast, not by --params: seed"),
-        ({"num_leaves": "63"}, "num_leaves must be a whole number, got '63'"),
-        ({"num_boost_round": 100.5}, "num_boost_round must be a whole number, got 100.5"),
-        ({"learning_rate": "fast"}, "learning_rate must be a finite number, got 'fast'"),
-        ({"lambda_l2": float("nan")}, "lambda_l2 must be a finite number, got nan"),
-        ({"bagging_freq": True}, "bagging_freq must be a whole number, got True"),
+        ({"num_leaves": "63"}, "num_leaves must be a whole number > 1 and ≤ 131,072, got '63'"),
+        (
+            {"num_boost_round": 100.5},
+            "num_boost_round must be a whole number ≥ 1 and ≤ 2,147,483,647, got 100.5",
+        ),
+        (
+            {"learning_rate": "fast"},
+            "learning_rate must be a finite number > 0 and ≤ 1, got 'fast'",
+        ),
+        (
+            {"lambda_l2": float("nan")},
+            "lambda_l2 must be a finite number ≥ 0 and ≤ 1,000,000, got nan",
+        ),
+        (
+            {"bagging_freq": True},
+            "bagging_freq must be a whole number ≥ 0 and ≤ 2,147,483,647, got True",
+        ),
         ({"extra_trees": 1}, "extra_trees must be true or false, got 1"),
         ({"objective": "regression"}, "objective must be one of binary, cross_entropy"),
     ],
