@@ -179,6 +179,7 @@ def write_store(timeline: Timeline, path: Path) -> int:
         lambda t: None if pd.isna(t) else t.isoformat()
     )
     frame = frame.astype(object).where(frame.notna(), None)
+    fresh = not path.exists()
     db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
     try:
         db.execute("PRAGMA journal_mode=WAL")
@@ -216,8 +217,17 @@ def write_store(timeline: Timeline, path: Path) -> int:
             db.execute(f"DROP TABLE IF EXISTS {name}")
             db.execute(f"ALTER TABLE {name}_next RENAME TO {name}")
         db.execute("COMMIT")
-    finally:
+    except BaseException:
         db.close()
+        if fresh:  # a failed first write (a full disk) leaves no file that is not a store
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                leftover.unlink(missing_ok=True)
+        raise
+    db.close()
     return int(timeline.rows["creator_id"].nunique())
 
 

@@ -149,14 +149,14 @@ def train_command(
 ) -> None:
     """Train, calibrate and evaluate a model, log the run to MLflow and register a version."""
     from features.loading import data_parts, fingerprint
-    from models.mlflow_client import connect
+    from models.mlflow_client import check_writable, connect
     from training.metrics import (
         baseline_beats,
         calibration_warning,
         describe_beats,
         disqualifying,
     )
-    from training.tracking import log_and_register
+    from training.tracking import experiment_id, log_and_register
     from training.train import fit
 
     if engine not in ("local", "dask"):
@@ -170,6 +170,7 @@ def train_command(
     overrides = _read_params(params)  # a bad file fails in one line, before anything else
     settings = _settings(threshold, horizon_days, seed)
     client = connect(settings)  # fail before the work, not after it
+    check_writable(client, experiment_id(client, experiment, settings), settings)
     work = work or settings.home / "work"
     clean_leftovers(client, experiment, work)
     if engine == "dask":
