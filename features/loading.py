@@ -615,10 +615,23 @@ def _partial_beside(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        yield tmp
+        with naming(path):
+            yield tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError raised inside without a file name names ``path``: pandas and pyarrow drop
+    it, and a failure (a full disk) must name the file the user gave (likecast/failures.py)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:

@@ -24,8 +24,9 @@ from likecast.redact import one_line
 UNAVAILABLE = 69  # EX_UNAVAILABLE: the tracking store or the Dask scheduler
 IO_ERROR = 74  # EX_IOERR: the disk is full, read-only, forbidden or loops
 
-# the temporary file an atomic write makes beside its target: the user named the target
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")
+# the file an atomic write fills beside its target (.NAME.tmp-PID, .NAME.partial): the
+# user named the target
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(tmp-\d+|partial)$")
 _KERNEL_FOLDERS = ("/proc", "/sys", "/dev")
 
 # errno -> what it means and what to do, for a path
@@ -39,7 +40,7 @@ _DISK = {
     errno.EISDIR: "is a folder; give a file name",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.ENAMETOOLONG: "the name is too long",
-    errno.EIO: "the device failed to read or write (EIO); check the disk",
+    errno.EIO: "the device failed to read or write; check that it has space and works",
 }
 # the same failures as SQLite and pyarrow word them (no errno on their exceptions)
 _WORDED = (
@@ -48,6 +49,7 @@ _WORDED = (
     ("attempt to write a readonly database", errno.EROFS),
     ("read-only file system", errno.EROFS),
     ("too many levels of symbolic links", errno.ELOOP),
+    ("disk i/o error", errno.EIO),  # SQLite, when a full disk refuses its journal
 )
 
 

@@ -168,6 +168,10 @@ def train_command(
         raise UserError("--negative-rate needs --engine dask")
 
     overrides = _read_params(params)  # a bad file fails in one line, before anything else
+    if scheduler:  # and a scheduler that is away or not one, before the tracking store
+        from training.distributed import check_scheduler
+
+        check_scheduler(scheduler)
     settings = _settings(threshold, horizon_days, seed)
     client = connect(settings)  # fail before the work, not after it
     check_writable(client, experiment_id(client, experiment, settings), settings)

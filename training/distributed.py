@@ -114,7 +114,7 @@ def cluster(scheduler: str | None, workers: int | None) -> Iterator[object]:
         yield client
 
 
-def check_scheduler(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+def check_scheduler(address: str, timeout_s: float | None = None) -> None:
     """Refuse, in one line, an address that is not a Dask scheduler answering now.
 
     Dask's client reads the first 8 bytes a server sends as the length of a message and
@@ -124,6 +124,7 @@ def check_scheduler(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     before Dask reads anything. Only ``tcp://`` (Dask's default) is probed; TLS and other
     transports are left to Dask's own timeout.
     """
+    timeout_s = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
     shown = redact(address)
     scheme, sep, rest = address.partition("://")
     if not sep:
