@@ -306,3 +306,14 @@ def test_a_bad_or_unreachable_scheduler_is_one_line_in_train_and_score(
     # then each fails in one line saying why, without the password
     for result in (trained, scored):
         assert says in one_line_failure(result, code)
+
+
+def test_a_real_scheduler_passes_the_check() -> None:
+    from dask.distributed import LocalCluster
+
+    # given a Dask scheduler in this process (no workers: the check only greets it)
+    with LocalCluster(
+        n_workers=0, processes=False, dashboard_address=None, protocol="tcp://"
+    ) as cluster:
+        # when its address is checked, then it passes (its handshake is a small length)
+        distributed.check_scheduler(cluster.scheduler_address)
