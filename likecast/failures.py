@@ -94,8 +94,15 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _from(exc: BaseException, *packages: str) -> bool:
-    """Whether ``exc``'s type (or a base) comes from one of ``packages``."""
-    return any(kind.__module__.split(".")[0] in packages for kind in type(exc).__mro__)
+    """Whether ``exc``'s type (or a base) comes from one of ``packages``, or it was raised
+    inside one (Dask raises plain OSError and TypeError for what it cannot connect to)."""
+    if any(kind.__module__.split(".")[0] in packages for kind in type(exc).__mro__):
+        return True
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next  # to where it was raised
+    raised_in = frame.tb_frame.f_globals.get("__name__", "") if frame is not None else ""
+    return str(raised_in).split(".")[0] in packages
 
 
 def _disk(exc: BaseException) -> Failure | None:

@@ -32,6 +32,7 @@ from likecast.errors import UnavailableError, UserError
 from likecast.redact import redact
 
 CONNECT_TIMEOUT_S = 5.0  # for the scheduler's first words; Dask's own connect gets 20 s
+WORKERS_TIMEOUT_S = 10.0  # for a cluster's first worker to be there
 # the scheduler's first message (its handshake) is a few hundred bytes; far more is no Dask
 LARGEST_HANDSHAKE = 1 << 20
 
@@ -98,6 +99,13 @@ def cluster(scheduler: str | None, workers: int | None) -> Iterator[object]:
     if scheduler:
         check_scheduler(scheduler)
         with Client(scheduler, timeout="20s") as client:
+            try:  # without one, every task would wait for ever
+                client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+            except TimeoutError as exc:
+                raise UnavailableError(
+                    f"--scheduler {redact(scheduler)}: the cluster has no workers (none "
+                    f"joined in {WORKERS_TIMEOUT_S:.0f} s); start some (dask worker ADDRESS)"
+                ) from exc
             yield client
         return
     n = workers or os.cpu_count() or 1

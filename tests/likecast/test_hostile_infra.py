@@ -317,3 +317,34 @@ def test_a_real_scheduler_passes_the_check() -> None:
     ) as cluster:
         # when its address is checked, then it passes (its handshake is a small length)
         distributed.check_scheduler(cluster.scheduler_address)
+
+
+def test_a_scheduler_dask_cannot_connect_to_is_one_line_from_dask(
+    cli, small_data: Path, bundle_dir: Path, tmp_path: Path
+) -> None:
+    # given a TLS address without TLS configured (Dask raises a plain TypeError for it)
+    address = f"tls://127.0.0.1:{free_port()}"
+    # when score runs on it, then one line says the Dask cluster failed, exit 69
+    result = _score(
+        cli, small_data, bundle_dir, tmp_path / "out", "--engine", "dask", "--scheduler", address
+    )
+    assert "the Dask cluster failed" in one_line_failure(result, UNAVAILABLE)
+
+
+def test_a_cluster_without_workers_is_refused_instead_of_waiting_for_ever(
+    cli, small_data: Path, bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dask.distributed import LocalCluster
+
+    # given a real scheduler (in this process) that no worker has joined
+    monkeypatch.setattr(distributed, "WORKERS_TIMEOUT_S", 0.5)
+    with LocalCluster(
+        n_workers=0, processes=False, dashboard_address=None, protocol="tcp://"
+    ) as cluster:
+        # when score runs on it
+        result = _score(
+            cli, small_data, bundle_dir, tmp_path / "out", "--engine", "dask", "--scheduler",
+            cluster.scheduler_address,
+        )  # fmt: skip
+    # then one line says it has no workers, exit 69
+    assert "the cluster has no workers" in one_line_failure(result, UNAVAILABLE)
