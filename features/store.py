@@ -217,7 +217,7 @@ def write_store(timeline: Timeline, path: Path) -> int:
             db.execute(f"DROP TABLE IF EXISTS {name}")
             db.execute(f"ALTER TABLE {name}_next RENAME TO {name}")
         db.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         db.close()
         if fresh:  # a failed first write (a full disk) leaves no file that is not a store
             for leftover in (
@@ -226,9 +226,17 @@ def write_store(timeline: Timeline, path: Path) -> int:
                 path.with_name(path.name + "-shm"),
             ):
                 leftover.unlink(missing_ok=True)
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _store_failure(path, exc) from exc
         raise
     db.close()
     return int(timeline.rows["creator_id"].nunique())
+
+
+def _store_failure(path: Path, exc: sqlite3.OperationalError) -> OSError:
+    """SQLite's refusal (a full or read-only disk) as an OSError naming the store's file,
+    which likecast/failures.py words; SQLite's own message names no file."""
+    return OSError(None, str(exc), str(path))
 
 
 class CreatorStore:

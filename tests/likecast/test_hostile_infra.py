@@ -170,8 +170,9 @@ def test_materialize_onto_a_full_disk_leaves_no_file_that_is_not_a_store(
     store = small_disk / "creator_store.sqlite"
     # when the store is materialized there
     result = cli("features", "materialize", "--data", str(small_data), "--store", str(store))
-    # then one line, exit 74, and no 4 KB non-store file (nor its journal) stays behind
-    one_line_failure(result, IO_ERROR)
+    # then one line naming the store, exit 74, and no 4 KB non-store file (nor its
+    # journal) stays behind
+    assert f"{store}: " in one_line_failure(result, IO_ERROR)
     assert list(small_disk.iterdir()) == []
 
 
