@@ -180,7 +180,10 @@ def write_store(timeline: Timeline, path: Path) -> int:
     )
     frame = frame.astype(object).where(frame.notna(), None)
     fresh = not path.exists()
-    db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+    try:
+        db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+    except sqlite3.OperationalError as exc:  # say, a path under /proc
+        raise _store_failure(path, exc) from exc
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("BEGIN")

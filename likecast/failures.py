@@ -29,6 +29,7 @@ IO_ERROR = 74  # EX_IOERR: the disk is full, read-only, forbidden or loops
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.(tmp-\d+|partial)$")
 _KERNEL_FOLDERS = ("/proc", "/sys", "/dev")
 
+_CANNOT_OPEN = -1  # no errno: SQLite says only that it could not open a file
 # errno -> what it means and what to do, for a path
 _DISK = {
     errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
@@ -41,6 +42,7 @@ _DISK = {
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.ENAMETOOLONG: "the name is too long",
     errno.EIO: "the device failed to read or write; check that it has space and works",
+    _CANNOT_OPEN: "cannot be opened; check that its folder exists and this user may write it",
 }
 # the same failures as SQLite and pyarrow word them (no errno on their exceptions)
 _WORDED = (
@@ -50,6 +52,7 @@ _WORDED = (
     ("read-only file system", errno.EROFS),
     ("too many levels of symbolic links", errno.ELOOP),
     ("disk i/o error", errno.EIO),  # SQLite, when a full disk refuses its journal
+    ("unable to open database file", _CANNOT_OPEN),  # SQLite, for any reason
 )
 
 

@@ -349,3 +349,13 @@ def test_a_cluster_without_workers_is_refused_instead_of_waiting_for_ever(
         )  # fmt: skip
     # then one line says it has no workers, exit 69
     assert "the cluster has no workers" in one_line_failure(result, UNAVAILABLE)
+
+
+@pytest.mark.parametrize("store", ["/proc/likecast-store.sqlite", "/sys/likecast/store.sqlite"])
+def test_a_creator_store_in_a_kernel_file_system_is_refused(
+    cli, small_data: Path, store: str
+) -> None:
+    # when the creator store is materialized under /proc or /sys
+    result = cli("features", "materialize", "--data", str(small_data), "--store", store)
+    # then one line says to write elsewhere, exit 74
+    assert "kernel file system" in one_line_failure(result, IO_ERROR)
