@@ -180,7 +180,11 @@ def write_store(timeline: Timeline, path: Path) -> int:
         lambda t: None if pd.isna(t) else t.isoformat()
     )
     frame = frame.astype(object).where(frame.notna(), None)
-    db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+    fresh = not path.exists()
+    try:
+        db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+    except sqlite3.OperationalError as exc:  # say, a path under /proc
+        raise _store_failure(path, exc) from exc
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("BEGIN")
@@ -220,9 +224,26 @@ def write_store(timeline: Timeline, path: Path) -> int:
         # an empty write-ahead log: a store written elsewhere and moved over a served one
         # must find no pages of another file in the log beside it (docs/facts.md)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
+    except BaseException as exc:
         db.close()
+        if fresh:  # a failed first write (a full disk) leaves no file that is not a store
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                leftover.unlink(missing_ok=True)
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _store_failure(path, exc) from exc
+        raise
+    db.close()
     return int(timeline.rows["creator_id"].nunique())
+
+
+def _store_failure(path: Path, exc: sqlite3.OperationalError) -> OSError:
+    """SQLite's refusal (a full or read-only disk) as an OSError naming the store's file,
+    which likecast/failures.py words; SQLite's own message names no file."""
+    return OSError(None, str(exc), str(path))
 
 
 class CreatorStore:

@@ -12,9 +12,8 @@ import typer
 
 from features.cli import app as features_app
 from likecast.console import stderr
-from likecast.errors import UserError
+from likecast.failures import explain
 from likecast.memory import keep_freed_memory
-from likecast.redact import one_line
 from likecast.settings import Settings
 from likecast.target import Target, TargetSource
 from serving.api.cli import app as serve_app
@@ -43,7 +42,8 @@ def champion_target(settings: Settings) -> tuple[Target, str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code; user errors become one line, never a traceback."""
+    """Run the CLI and return its exit code; user errors and failures of the machine around
+    it (``likecast.failures``) become one line, never a traceback; a bug keeps its own."""
     command = typer.main.get_command(app)
     try:
         # standalone mode: usage errors print typer's own message and exit 2
@@ -53,11 +53,14 @@ def main(argv: list[str] | None = None) -> int:
             standalone_mode=True,
             obj=TargetSource(champion_target),
         )
-    except UserError as exc:
-        stderr().print(f"[red]error:[/red] {one_line(exc)}", soft_wrap=True)
-        return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:
+        failure = explain(exc)
+        if failure is None:
+            raise
+        stderr().print(f"[red]error:[/red] {failure.line}", soft_wrap=True)
+        return failure.exit_code
     return 0
 
 

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     reload_interval_s: float = Field(
         default=30.0, gt=0, description="How often the service polls the champion alias."
     )
+    registry_unreachable_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="How long the service's alias watcher may fail to reach the registry "
+        "before /readyz answers 503 saying so (0: never). It goes on serving meanwhile.",
+    )
     history_window: int = Field(
         default=30, ge=1, description="Closed videos per creator that history statistics use."
     )

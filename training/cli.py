@@ -213,19 +213,24 @@ def train_command(
     work = work or get_settings().home / "work"
     # the work folder is emptied after: it must hold none of the inputs
     check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
+    if scheduler:  # and a scheduler that is away or not one, before the tracking store
+        from training.distributed import check_scheduler
+
+        check_scheduler(scheduler)
     # MLflow and the training code take seconds to import: a refusal above does not wait
-    from models.mlflow_client import connect
+    from models.mlflow_client import check_writable, connect
     from training.metrics import (
         baseline_beats,
         calibration_warning,
         describe_beats,
         disqualifying,
     )
-    from training.tracking import log_and_register
+    from training.tracking import experiment_id, log_and_register
     from training.train import fit
 
     settings = _settings(threshold, horizon_days, seed)
     client = connect(settings)  # fail before the work, not after it
+    check_writable(client, experiment_id(client, experiment, settings), settings)
     clean_leftovers(client, experiment, work)
     if engine == "dask":
         parts = len(data_parts(data))

@@ -4,6 +4,9 @@ A killed train leaves its MLflow run RUNNING for ever and its temporary folder (
 slice, bundle) in the system's temp directory. Each run records which process ran it (pid,
 its start time, the host), and each temp folder is named by that pid; the next train marks
 this experiment's runs whose process is gone FAILED and removes the folders of dead pids.
+MLflow stages models and artifacts in temp folders of its own (``tempfile.mkdtemp``); while
+a run is logged, ``temp_folder`` makes those land inside the run's folder, so they are swept
+with it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -30,6 +35,21 @@ def owner_tags() -> dict[str, str]:
 def temp_prefix() -> str:
     """A temp folder prefix naming this process, so a later train knows when it is stale."""
     return f"{TEMP_PREFIX}{psutil.Process().pid}-"
+
+
+@contextmanager
+def temp_folder() -> Iterator[Path]:
+    """A temp folder named by this process, which every temporary file or folder made
+    meanwhile (MLflow's staging too) lands in; removed after, or by the next train if this
+    process is killed."""
+    folder = Path(tempfile.mkdtemp(prefix=temp_prefix()))
+    before = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _alive(pid: int, started: int | None = None) -> bool:

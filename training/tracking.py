@@ -26,7 +26,7 @@ from likecast.settings import Settings
 from likecast.target import Target
 from models.mlflow_client import TrackingError, connect
 from models.pyfunc import to_wire
-from training.leftovers import owner_tags, temp_prefix
+from training.leftovers import owner_tags, temp_folder
 from training.metrics import (
     baseline_beats,
     beat_metrics,
@@ -105,8 +105,7 @@ def log_and_register(
     """
     client = connect(settings)
     exp = experiment_id(client, experiment, settings)
-    with tempfile.TemporaryDirectory(prefix=temp_prefix()) as tmp_name:
-        tmp = Path(tmp_name)
+    with temp_folder() as tmp:
         # created with its owner's tags, so a run killed at once can be told from a live one
         with mlflow.start_run(experiment_id=exp, tags=owner_tags()) as run:
             target = outcome.bundle.spec.target

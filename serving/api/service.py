@@ -98,10 +98,7 @@ class Likecast:
     def __is_ready__(self) -> bool:
         """Ready with a model and a creator store built for its target. Not ready, BentoML's
         /readyz would answer a fixed sentence: the 503 raised here says why, in one line."""
-        serving = self.holder.serving
-        if serving is None:
-            raise StarletteHTTPException(503, "not ready: no model loaded")
-        reason = serving.not_ready
+        reason = self.holder.not_ready
         if reason is not None:
             raise StarletteHTTPException(503, f"not ready: {reason}")
         return True

@@ -30,6 +30,7 @@ from features.loading import (
     attach_snapshots,
     clean_table,
     iter_table,
+    naming,
     write_atomically,
 )
 from features.matrix import feature_matrix
@@ -385,7 +386,7 @@ def score_local(
     rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
     parquet = output.suffix.lower() == ".parquet"
     try:
-        with _Sink(partial, parquet, scorer.explain, outcome) as sink:
+        with naming(output), _Sink(partial, parquet, scorer.explain, outcome) as sink:
             for chunk in iter_table(source, chunk_rows):
                 scores, chunk_rejects = scorer.score(chunk, first_row=outcome.rows)
                 sink.write(scores)

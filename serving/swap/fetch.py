@@ -16,8 +16,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from likecast.redact import redact_text
 from likecast.settings import Settings, get_settings
+from models.tracking_http import get_json
 
 log = logging.getLogger("likecast.serving")
 FETCH_TIMEOUT_S = 300.0
@@ -127,14 +128,17 @@ class AliasWatch:
     """Says cheaply whether an alias may have moved since the last look.
 
     A fetch starts a process that imports MLflow (seconds of CPU), too much for every poll.
-    A tracking server is asked through its REST API; a SQLite store can only have moved an
-    alias if its file changed. Other stores are fetched every time.
+    A tracking server is asked through its REST API, with MLflow's credentials
+    (``models.tracking_http``); a SQLite store can only have moved an alias if its file
+    changed. Other stores are fetched every time. ``error`` says why the last look could not
+    reach the registry (None when it could), for the service's readiness.
     """
 
     def __init__(self, settings: Settings, uri: str) -> None:
         self.tracking = settings.resolved_tracking_uri
         self.name, _, self.alias = uri.removeprefix("models:/").partition("@")
         self._stamp: tuple | None = None
+        self.error: str | None = None
 
     def mark(self) -> None:
         """Remember the store as it is now: the served model matches it."""
@@ -142,6 +146,7 @@ class AliasWatch:
 
     def may_have_moved(self, known: set[str]) -> bool:
         """``known``: the versions already served or rejected."""
+        self.error = None
         if not self.alias:  # models:/name/N names one version for good
             return False
         if self.tracking.startswith(("http://", "https://")):
@@ -169,13 +174,18 @@ class AliasWatch:
 
     def _server_version(self) -> str | None:
         query = urllib.parse.urlencode({"name": self.name, "alias": self.alias})
-        url = f"{self.tracking.rstrip('/')}/api/2.0/mlflow/registered-models/alias?{query}"
+        path = f"api/2.0/mlflow/registered-models/alias?{query}"
         try:
-            with urllib.request.urlopen(url, timeout=10) as reply:
-                return str(json.load(reply)["model_version"]["version"])
-        except (OSError, ValueError, KeyError) as exc:  # the registry being away is not fatal
-            log.warning("cannot check the registry: %s", exc)
-            return None
+            answer = get_json(self.tracking, path, timeout_s=10)
+            return str(answer["model_version"]["version"])
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:  # the registry answered: no such model or alias (yet)
+                return None
+            self.error = f"the registry answered {exc.code} {exc.reason}"
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # not JSON, not MLflow's
+            self.error = redact_text(str(exc) or type(exc).__name__)
+        log.warning("cannot check the registry: %s", self.error)  # the registry being away
+        return None  # is not fatal: the service goes on serving what it has
 
 
 def main(argv: list[str] | None = None) -> int:

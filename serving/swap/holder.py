@@ -59,6 +59,8 @@ class ModelHolder:
         self._rejected: str | None = None  # a version that failed; not retried until it moves
         self._switching = threading.Lock()
         self._checks = 0  # of the registry's alias, by worker 1
+        self._failures = 0  # of those checks, in a row
+        self._failing_since: float | None = None
 
     def switch_to_committed(self) -> Predictor | None:
         """Switch to the model ``serving.json`` names if it is loaded here; the model to use.
@@ -211,12 +213,45 @@ class ModelHolder:
                 next_check = time.monotonic() + self.settings.reload_interval_s
                 known = {self._serving.version if self._serving else "", self._rejected or ""}
                 moved = self.watch.may_have_moved(known)
-                self._checks += 1
-                self.shared.note_registry_check(_now(), self._checks)
+                error = self.watch.error
                 if moved:
                     event = self.reload(wait=False, rejected=self._rejected)
                     if event["event"] == "reload_failed" and event["version"]:
                         self._rejected = event["version"]
+                    elif event["event"] == "reload_failed":  # no version: the fetch failed
+                        error = event["error"]
+                self._note_check(error)
+
+    def _note_check(self, error: str | None) -> None:
+        """Count a look at the registry and, if it failed, how long looks have failed."""
+        self._checks += 1
+        if error is None:
+            self._failures, self._failing_since = 0, None
+        else:
+            self._failures += 1
+            self._failing_since = self._failing_since or time.time()
+        self.shared.note_registry_check(_now(), self._checks, self._failures, self._failing_since)
+
+    @property
+    def not_ready(self) -> str | None:
+        """Why this worker should not take requests, in one line; None when it may.
+
+        Besides the model's own reasons (``Predictor.not_ready``): a registry the alias
+        watcher has not reached for ``registry_unreachable_s``, so a promotion would go
+        unnoticed while the service looks healthy.
+        """
+        if self._serving is None:
+            return "no model loaded"
+        check = (self.shared.registry_check() if self.follows_registry else None) or {}
+        limit = self.settings.registry_unreachable_s
+        since = check.get("failing_since")
+        if limit and since is not None and time.time() - since >= limit:
+            return (
+                f"the model registry has not answered the alias watcher for "
+                f"{time.time() - since:.0f} s ({check['failures']} looks); still serving "
+                f"version {self._serving.version}, a promotion would not reach it; see the log"
+            )
+        return self._serving.not_ready
 
     def _answer_staged(self) -> None:
         staged = self.shared.staged()

@@ -189,9 +189,16 @@ class WorkersFolder:
             return []
         return [json.loads(line) for line in lines[-last:]]
 
-    def note_registry_check(self, at: str, count: int) -> None:
-        """Record that the registry's alias was checked, ``count`` times so far, at ``at``."""
-        _write(self.path / "registry-check.json", json.dumps({"at": at, "count": count}))
+    def note_registry_check(
+        self, at: str, count: int, failures: int = 0, failing_since: float | None = None
+    ) -> None:
+        """Record that the registry's alias was checked, ``count`` times so far, at ``at``;
+        ``failures``: the looks in a row that could not reach it, since ``failing_since``
+        (seconds since the epoch)."""
+        check: dict = {"at": at, "count": count}
+        if failures:
+            check |= {"failures": failures, "failing_since": failing_since}
+        _write(self.path / "registry-check.json", json.dumps(check))
 
     def registry_check(self) -> dict | None:
         """The last check of the registry's alias (``at``, ``count``); None before the first."""
