@@ -3,10 +3,12 @@
 BentoML's own concurrency limit counts a request from its first byte of body, so 300 clients
 sending one body byte every 4 s held every slot and the service answered 429 to everyone
 else; its timeout answered them 504 only after 10 s; and uvicorn puts no deadline on a
-request's headers at all. Here a body is read to a short deadline before the request is
-admitted, the requests in flight are bounded (the rest get 503 with ``Retry-After`` at once,
-not a place in a queue that only grows), the admitted ones get their own deadline (504), and
-a connection whose headers do not arrive in time is answered 408 and closed.
+request's headers at all, nor on how long a request waits for its worker (at 1,000
+connections, 30 s). Here a body is read to a short deadline before the request is admitted;
+a request that waited too long for its worker, or finds too many in progress, gets 503 with
+``Retry-After`` at once, not a place in a queue that only grows; an admitted one gets its own
+deadline (504); and a connection whose headers do not arrive in time is answered 408 and
+closed (docs/adr/0003).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 # health checks and scrapes are never shed: an orchestrator would restart a busy service
 UNSHED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
-# a busy worker drains its in-flight requests in well under a second (docs/decisions.md)
+# the queue bound (max_queue_s) is under a second: by then the worker has drained it
 RETRY_AFTER_S = 1
 # the scope extension where ``HeaderDeadline`` stamps when a request had fully arrived
 ARRIVED = "likecast.arrived"

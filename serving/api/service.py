@@ -52,9 +52,12 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
     # two workers by default; they switch models together (serving/swap/)
     workers=SETTINGS.service_workers,
     threads=SETTINGS.service_threads,
-    # each request's bookkeeping lives until its timeout expires, so a long timeout is a
-    # big heap for the collector to walk (docs/facts.md); the slowest request is far shorter
-    traffic={"timeout": 10, "max_concurrency": 256},
+    # No max_concurrency: BentoML's counts a request from before its body is read, so slow
+    # clients took every slot; serving/api/edge.py sheds load instead, and answers 408 and
+    # 504 itself (docs/adr/0003). BentoML's timeout stays as a backstop behind both
+    # deadlines. Each request's bookkeeping lives until this timeout expires, so a long one
+    # is a big heap for the collector to walk (docs/facts.md).
+    traffic={"timeout": SETTINGS.body_read_timeout_s + REQUEST_TIMEOUT_S + 1},
     logging={"access": {"enabled": False}},
     # /metrics is the service's own (serving/api/metrics.py)
     metrics={"enabled": False},

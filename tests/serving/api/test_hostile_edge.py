@@ -333,3 +333,15 @@ def test_the_whole_service_answers_through_its_edge(service: InProcess) -> None:
     # then it is answered as before the edge was put in front
     assert reply.status_code == 200
     assert 0 <= reply.json()["probability"] <= 1
+
+
+def test_bentoml_counts_no_slot_of_its_own() -> None:
+    # given the service's ASGI app as a worker runs it
+    from serving.api.service import Likecast
+
+    app = Likecast.to_asgi()  # type: ignore[attr-defined]  # a bentoml Service
+    names = [m.cls.__name__ for m in app.user_middleware]
+    # then BentoML's concurrency limit (a slot from before the body is read) is not in it,
+    # and the edge is inside the metrics, so that each refusal is counted
+    assert "MaxConcurrencyMiddleware" not in names
+    assert names.index("RequestMetrics") < names.index("Admission") < names.index("KnownFields")
