@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 UNSHED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 # the queue bound (max_queue_s) is under a second: by then the worker has drained it
 RETRY_AFTER_S = 1
+# uvicorn's h11 protocol allows 16 KiB; a browser sends at most a few
+MAX_HEADER_BYTES = 64 * 1024
 # the scope extension where ``HeaderDeadline`` stamps when a request had fully arrived
 ARRIVED = "likecast.arrived"
 
@@ -204,21 +206,34 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class HeaderDeadline(HttpToolsProtocol):
-    """uvicorn's HTTP protocol (httptools) with a deadline on each request's headers, and
-    the time the whole request was in, in its scope (``ARRIVED``).
+    """uvicorn's HTTP protocol (httptools) with a deadline and a size bound on each
+    request's headers, and the time the whole request was in, in its scope (``ARRIVED``).
 
     A timer starts when the connection opens or a request's first byte arrives, and stops
     when its headers are complete; at the deadline the client is answered 408 and
-    disconnected. uvicorn itself times only the idle wait between two requests, and
-    that timer stops at the first byte (docs/facts.md).
+    disconnected. uvicorn itself times only the idle wait between two requests, and that
+    timer stops at the first byte; and httptools buffers headers of any size
+    (docs/facts.md): past ``MAX_HEADER_BYTES`` the client is answered 431 and disconnected.
     """
 
     header_timeout_s = 5.0  # set by ``use_header_deadline``
     _header_timer: TimerHandle | None = None
+    _header_bytes = 0
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._start_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # counted once parsed: a first chunk that ends the headers never counts, however
+        # much body it carries; only chunks that leave the headers unfinished do
+        if self._header_timer is not None and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._stop_header_timer()
+                rule = f"request line and headers of at most {MAX_HEADER_BYTES} bytes"
+                self._refuse(b"431 Request Header Fields Too Large", rule, "too_large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -239,6 +254,7 @@ class HeaderDeadline(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _start_header_timer(self) -> None:
+        self._header_bytes = 0
         self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_late)
 
     def _stop_header_timer(self) -> None:
@@ -255,9 +271,16 @@ class HeaderDeadline(HttpToolsProtocol):
             self.cycle.keep_alive = False
             return
         rule = f"the request headers did not arrive within {self.header_timeout_s:g} s"
-        headers, data = refusal(408, "headers", rule, "timeout")
-        lines = [b"HTTP/1.1 408 Request Timeout"] + [b"%s: %s" % pair for pair in headers]
-        self.transport.write(b"\r\n".join([*lines, b"connection: close", b"", data]))
+        self._refuse(b"408 Request Timeout", rule, "timeout")
+
+    def _refuse(self, status_line: bytes, rule: str, kind: str) -> None:
+        """Answer ``status_line`` in the service's one shape (unless an answer to an earlier
+        request is still being sent), and close the connection."""
+        if self.cycle is None or self.cycle.response_complete:
+            status = int(status_line.split(b" ", 1)[0])
+            headers, data = refusal(status, "headers", rule, kind)
+            lines = [b"HTTP/1.1 " + status_line] + [b"%s: %s" % pair for pair in headers]
+            self.transport.write(b"\r\n".join([*lines, b"connection: close", b"", data]))
         self.transport.close()
 
 

@@ -112,6 +112,21 @@ def test_slow_headers_are_answered_408_and_disconnected(
     assert time.monotonic() - opened < HEADER_TIMEOUT_S + 5
 
 
+@pytest.mark.parametrize(
+    "first_bytes",
+    [b"GET /livez HTTP/1.1\r\nX-Big: ", b"GET /livez?", b"GET /livez HTTP/1.1\r\n"],
+    ids=["one-long-header", "long-url", "many-headers"],
+)
+def test_headers_past_the_size_bound_are_answered_431(
+    edge_served: Served, first_bytes: bytes
+) -> None:
+    # given a client whose request line and headers run past 64 KiB
+    filler = b"a" * 70_000 if not first_bytes.endswith(b"\r\n") else b"X-A: b\r\n" * 9000
+    sock = connect(edge_served, first_bytes + filler)
+    # when the server has read them, then it answers 431 and disconnects
+    assert status_line(sock) == "HTTP/1.1 431 Request Header Fields Too Large"
+
+
 def test_requests_that_wait_too_long_are_shed_with_503_and_retry_after(
     edge_served: Served,
 ) -> None:
