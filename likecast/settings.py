@@ -104,6 +104,36 @@ class Settings(BaseSettings):
         default=100, ge=0, description="Most /predict_batch items that may set explain."
     )
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body.")
+    body_read_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Most seconds a client may take to send a request's body; later, it is "
+        "answered 408 and disconnected. A request counts against max_in_flight only once its "
+        "body is in.",
+    )
+    header_read_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Most seconds a client may take to send a request's headers (from the "
+        "connection or the request's first byte); later, it is answered 408 and disconnected.",
+    )
+    max_in_flight: int = Field(
+        default=32,
+        ge=1,
+        le=10_000,
+        description="Most requests each worker answers at once; more are refused at once with "
+        "503 and Retry-After (health checks and /metrics are never refused).",
+    )
+    max_queue_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Most seconds a request may wait for its worker before any work on it "
+        "starts; longer, it is refused with 503 and Retry-After, so that under overload the "
+        "requests served are served fast.",
+    )
     reload_interval_s: float = Field(
         default=30.0, gt=0, description="How often the service polls the champion alias."
     )

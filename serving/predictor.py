@@ -28,13 +28,14 @@ from features.rows import (
     request_row,
 )
 from features.store import CreatorStore, too_early
+from likecast.echo import MAX_PROBLEMS, capped
 from likecast.settings import Settings
 from likecast.zones import Reading, offset_name, wall_to_utc
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers
 from models.explain import Clock, as_good_as_best, explain
 from models.registry import LoadedModel
-from serving.api.errors import problem
+from serving.api.errors import more_problems, problem
 from serving.api.schemas import (
     BatchResponse,
     Draft,
@@ -45,6 +46,7 @@ from serving.api.schemas import (
     WhatIf,
     blank,
     to_utc,
+    unknown_fields,
 )
 from serving.context import category_typical, creator_typical
 from serving.growth import growth
@@ -691,11 +693,17 @@ def _batch_item(index: int, item: Any) -> Draft | list[dict]:
     """A batch item as a Draft or an Early request, or its errors."""
     if not isinstance(item, dict):
         return [{"loc": ["items", index], "msg": "expected an object", "type": "dict_type"}]
+    if "likes" in item and blank(item["likes"]):
+        # likes given as null or "" are no counts, as likes left out: a draft
+        item = {key: value for key, value in item.items() if key != "likes"}
+    model = Early if "likes" in item else Draft
+    # unknown keys found before pydantic would make (and the answer carry) an error each
+    kept, count = unknown_fields(model, item, MAX_PROBLEMS)
+    if count:
+        found = [problem(loc, "Extra inputs are not permitted", "extra_forbidden") for loc in kept]
+        return found + more_problems(count - len(kept))
     try:
-        if "likes" in item and blank(item["likes"]):
-            # likes given as null or "" are no counts, as likes left out: a draft
-            item = {key: value for key, value in item.items() if key != "likes"}
-        return (Early if "likes" in item else Draft).model_validate(item)
+        return model.model_validate(item)
     except ValidationError as exc:
         return _errors(exc)
 
@@ -703,8 +711,7 @@ def _batch_item(index: int, item: Any) -> Draft | list[dict]:
 def _errors(exc: ValidationError | ValueError) -> list[dict]:
     """An item's errors, each with the field (``loc``), the rule (``msg``) and its type."""
     if isinstance(exc, ValidationError):
-        return [
-            problem(list(e["loc"]), e["msg"], e["type"])
-            for e in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        kept, more = capped(errors)
+        return [problem(list(e["loc"]), e["msg"], e["type"]) for e in kept] + more_problems(more)
     return [problem([], str(exc))]

@@ -14,7 +14,11 @@ import logging
 import re
 from typing import Any
 
+from likecast.echo import MAX_SHOWN_CHARS, capped, shown
 from serving.api.asgi import ASGIApp, Message, Receive, Scope, Send
+
+# a rule is a sentence; a longer one quotes what was sent
+MAX_RULE_CHARS = 300
 
 # "earlier[0].age_minutes: must be < ..." -> the field's path, then the rule
 _FIELD_FIRST = re.compile(r"^(?P<field>[A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*)*): (?P<rule>.+)$")
@@ -42,7 +46,19 @@ def problem(loc: list, msg: str, kind: str = "value_error") -> dict[str, Any]:
         loc, msg = _loc(found["field"]), found["rule"]
     elif kind == "json_invalid" and not loc:
         loc = ["body"]
-    return {"loc": list(loc), "msg": msg, "type": kind}
+    if len(msg) > MAX_RULE_CHARS:
+        msg = shown(msg, MAX_RULE_CHARS)
+    # a key a client made up is echoed too: it may be a megabyte long
+    where = [shown(p) if isinstance(p, str) and len(p) > MAX_SHOWN_CHARS else p for p in loc]
+    return {"loc": where, "msg": msg, "type": kind}
+
+
+def more_problems(more: int) -> list[dict[str, Any]]:
+    """The entry that ends a capped list of problems (``likecast.echo.capped``): how many
+    were left out; none if none were."""
+    if not more:
+        return []
+    return [{"loc": [], "msg": f"and {more:,} more problems", "type": "more_problems"}]
 
 
 def _where(loc: list) -> str:
@@ -63,10 +79,11 @@ def plain_body(body: Any) -> dict[str, Any]:
         return {"error": str(body), "detail": [problem([], str(body))]}
     items = body.get("detail")
     if isinstance(items, list) and all(isinstance(i, dict) for i in items):
+        kept, more = capped(items)
         detail = [
             problem(i.get("loc") or [], i.get("msg", ""), i.get("type", "value_error"))
-            for i in items
-        ]
+            for i in kept
+        ] + more_problems(more)
     else:
         detail = [problem([], str(body.get("error") or items or "invalid request"))]
     return {"error": summary(detail), "detail": detail}

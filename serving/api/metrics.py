@@ -12,6 +12,7 @@ all of them (prometheus_client's multi-process mode).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -103,7 +104,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the client sees if the app fails before answering
+        status: int | None = None
 
         async def recorded_send(message: Message) -> None:
             nonlocal status
@@ -111,7 +112,19 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
+        # Without an answer started, the status is what the client gets instead: uvicorn's
+        # 500 for an error; BentoML's 504 when its timeout (the backstop behind
+        # serving/api/edge.py's) cancels the request; none when the client left before an
+        # answer, counted as 499 as nginx logs it.
+        unanswered = 499
         try:
             await self.app(scope, receive, recorded_send)
+        except asyncio.CancelledError:
+            unanswered = 504
+            raise
+        except BaseException:
+            unanswered = 500
+            raise
         finally:
-            self.metrics.observe(scope["path"], status, time.perf_counter() - started)
+            sent = unanswered if status is None else status
+            self.metrics.observe(scope["path"], sent, time.perf_counter() - started)

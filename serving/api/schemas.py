@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -503,3 +503,48 @@ class WhatIf(BaseModel):
         default_factory=list, description="What the answer had to assume, in plain words."
     )
     model_version: str
+
+
+def unknown_fields(model: type[BaseModel], data: object, limit: int) -> tuple[list[list], int]:
+    """Where ``data`` has keys ``model`` (and the models of its fields) does not declare:
+    the first ``limit`` of them, in the order given, and how many there are in all.
+
+    Set operations on the keys: pydantic, finding them itself, builds and formats an error
+    for each, which for 150,000 unknown keys took seconds and made a 19 MB answer.
+    """
+    found: list[list] = []
+    return found, _unknown(model, data, [], found, limit)
+
+
+def _unknown(model: type[BaseModel], data: object, loc: list, found: list, limit: int) -> int:
+    if not isinstance(data, dict) or model.model_config.get("extra") != "forbid":
+        return 0
+    fields = model.model_fields
+    extra = data.keys() - fields.keys()
+    for key in data:
+        if len(found) >= limit:
+            break
+        if key in extra:
+            found.append([*loc, key])
+    count = len(extra)
+    for key in data.keys() & fields.keys():
+        inner = _model_in(fields[key].annotation)
+        if inner is None:
+            continue
+        value = data[key]
+        items = enumerate(value) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            where = [*loc, key] if i is None else [*loc, key, i]
+            count += _unknown(inner, item, where, found, limit)
+    return count
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (``History | None``, ``list[EarlierSnapshot]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        inner = _model_in(arg)
+        if inner is not None:
+            return inner
+    return None

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 import bentoml
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from likecast.settings import get_settings
-from serving.api.body_limit import JsonBodyLimit
+from serving.api.body_limit import JsonBodyLimit, KnownFields
+from serving.api.edge import Admission, use_header_deadline
 from serving.api.errors import PlainErrors, log_refusals_at_info
+from serving.api.headers import SecurityHeaders
 from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_language
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
     from serving.predictor import Predictor
 
 SETTINGS = get_settings()
+# the longest an admitted request may take before its answer starts (504 after)
+REQUEST_TIMEOUT_S = 10.0
 UI_DIR = Path(__file__).parent / "ui"
 UI_FILES = {path.name: path for path in UI_DIR.iterdir() if path.is_file()}
 web = FastAPI(title="likecast extras", docs_url=None, redoc_url=None, openapi_url=None)
@@ -50,9 +55,12 @@ class RequestInvalid(bentoml.exceptions.InvalidArgument):
     # two workers by default; they switch models together (serving/swap/)
     workers=SETTINGS.service_workers,
     threads=SETTINGS.service_threads,
-    # each request's bookkeeping lives until its timeout expires, so a long timeout is a
-    # big heap for the collector to walk (docs/facts.md); the slowest request is far shorter
-    traffic={"timeout": 10, "max_concurrency": 256},
+    # No max_concurrency: BentoML's counts a request from before its body is read, so slow
+    # clients took every slot; serving/api/edge.py sheds load instead, and answers 408 and
+    # 504 itself (docs/adr/0003). BentoML's timeout stays as a backstop behind both
+    # deadlines. Each request's bookkeeping lives until this timeout expires, so a long one
+    # is a big heap for the collector to walk (docs/facts.md).
+    traffic={"timeout": SETTINGS.body_read_timeout_s + REQUEST_TIMEOUT_S + 1},
     logging={"access": {"enabled": False}},
     # /metrics is the service's own (serving/api/metrics.py)
     metrics={"enabled": False},
@@ -220,6 +228,11 @@ def declared_routes(service: Any, app: FastAPI) -> tuple[frozenset[str], frozens
     return json_routes, pages
 
 
+def request_models(service: Any) -> dict[str, type[BaseModel]]:
+    """Each JSON API route's request model (BentoML's subclass of the declared one)."""
+    return {api.route: api.input_spec for api in service.apis.values()}
+
+
 JSON_ROUTES, PAGE_ROUTES = declared_routes(Likecast, web)
 METRICS = ServiceMetrics(
     JSON_ROUTES | PAGE_ROUTES | BENTOML_ROUTES,
@@ -228,6 +241,19 @@ METRICS = ServiceMetrics(
 # mypy does not apply class decorators: to it Likecast is the class, not a bentoml Service
 add_middleware = Likecast.add_asgi_middleware  # type: ignore[attr-defined]
 add_middleware(RequestMetrics, metrics=METRICS)  # outermost: counts refusals too
+add_middleware(SecurityHeaders)
+add_middleware(
+    Admission,
+    body_timeout_s=SETTINGS.body_read_timeout_s,
+    max_body_bytes=SETTINGS.max_body_bytes,
+    max_in_flight=SETTINGS.max_in_flight,
+    max_queue_s=SETTINGS.max_queue_s,
+    request_timeout_s=REQUEST_TIMEOUT_S,
+)
+# outside PlainErrors: its refusal is already in the plain shape, with long keys cut
+add_middleware(KnownFields, models=request_models(Likecast))
 add_middleware(PlainErrors, json_routes=JSON_ROUTES)
 add_middleware(JsonBodyLimit, json_routes=JSON_ROUTES, max_body_bytes=SETTINGS.max_body_bytes)
 add_middleware(OpenApiDocument, service=Likecast)
+# the workers' uvicorn reads this when it starts, after importing this module
+use_header_deadline(SETTINGS.header_read_timeout_s)
