@@ -12,6 +12,9 @@ PORT ?= 3000
 # `make test` fails when the suite covers less of the code than this (per cent of lines and
 # branches, pyproject.toml [tool.coverage]); set from a full run.
 COVERAGE_FLOOR ?= 83
+# pytest-xdist processes; each builds its own session fixtures (a trained model, servers),
+# and one test file stays in one process, so its shared server starts once
+TEST_WORKERS ?= 2
 
 .PHONY: env demo test test-fast lint typecheck bench browser clean
 
@@ -57,12 +60,14 @@ typecheck: env
 # Coverage counts this process only: the CLI and the servers the tests marked `server` or
 # `subprocess` start are not traced (README, "Testing").
 test: env browser lint
-	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
+		--cov --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 # For every edit: the tests that start no server, browser or subprocess (pytest markers,
 # pyproject.toml; tests/conftest.py fails a test that starts one unmarked), nor take long.
 test-fast: env
-	$(BIN)/pytest -m "not server and not browser and not subprocess and not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
+		-m "not server and not browser and not subprocess and not slow"
 
 bench: env
 	$(BIN)/python -m bench.run
