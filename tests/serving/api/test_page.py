@@ -149,8 +149,13 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
     assert answer["factors"], "the draft's own features carry weight in this model"
     for i, factor in enumerate(answer["factors"]):
         expect(shown.nth(i)).to_contain_text(factor["text"])
+        size = shown.nth(i).locator("strong").inner_text()
+        # (to one decimal as JavaScript rounds it: a half may round either way from Python's)
+        found = re.match(rf"([+{MINUS}])(\d+\.\d) ", size)
+        assert found, size
         sign = "+" if factor["points"] >= 0 else MINUS
-        expect(shown.nth(i)).to_contain_text(f"{sign}{abs(factor['points']):.1f}")
+        assert found[1] == sign, (size, factor["points"])
+        assert abs(float(found[2]) - abs(factor["points"])) <= 0.05 + 1e-9, (size, factor)
     # and two charts: an hour per bar in the creator's zone, each with its value written out
     hours = page.locator("#hour-chart rect")
     expect(hours).to_have_count(24)
