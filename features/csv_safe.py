@@ -29,13 +29,11 @@ from typing import IO
 
 import pandas as pd
 
+from features.limits import PLAIN_NUMBER
 from likecast.echo import shown
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 KEYS = ("video_id", "creator_id")  # written as given: they must join back
-# a number as text, as pandas reads a file's cell (no "1_000", "NaN" or "0x10")
-PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
 
 # where a spreadsheet may start a new cell inside a quoted one: a locale's ";" list
 # separator, a tab or pipe, a line break (a quote that does not open a field is no quote)

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.csv_safe import PLAIN_NUMBER
-from features.limits import BIG_COUNT, time_range
+from features.limits import BIG_COUNT, PLAIN_NUMBER, time_range
 from features.limits import OLDEST_AGE_MINUTES as MAX_AGE_MINUTES
 from likecast.echo import shown
 from likecast.zones import Reading, known_time_zone, offset_name, wall_to_utc

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import bentoml
+import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -47,3 +50,17 @@ def test_a_new_endpoint_is_limited_and_counted_by_its_declaration_alone() -> Non
 
     # when its routes are read, then both new ones are there, the parametrized path is not
     assert declared_routes(Another, app) == ({"/echo"}, {"/status"})
+
+
+@pytest.mark.subprocess
+def test_the_supervisor_imports_no_data_stack() -> None:
+    # given a fresh interpreter, as BentoML's supervisor is
+    # when it imports the service module to read its configuration
+    heavy = ("pandas", "pyarrow", "lightgbm", "mlflow", "sklearn")
+    code = (
+        "import sys, serving.api.service; "
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # then none of the libraries a worker loads came with it (docs/adr/0019)
+    assert found.stdout.split() == []
