@@ -14,12 +14,11 @@ closed (docs/adr/0003).
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from serving.api.asgi import ASGIApp, Message, Receive, Scope, Send
+from serving.api.asgi import ASGIApp, Message, Receive, Scope, Send, answer, refusal, replay
 
 if TYPE_CHECKING:
     from asyncio import TimerHandle, Transport
@@ -36,19 +35,6 @@ ARRIVED = "likecast.arrived"
 
 class _TooLargeError(Exception):
     """A body past the limit, found while reading it."""
-
-
-def refusal(status: int, field: str, rule: str, kind: str) -> tuple[list, bytes]:
-    """Headers and body of a refusal in the service's one shape (serving/api/errors.py)."""
-    body = json.dumps({"error": rule, "detail": [{"loc": [field], "msg": rule, "type": kind}]})
-    data = body.encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
-    return headers, data
-
-
-async def _answer(send: Send, status: int, headers: list, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class Admission:
@@ -104,15 +90,16 @@ class Admission:
             rule = f"the body did not arrive within {self.body_timeout_s:g} s"
             headers, data = refusal(408, "body", rule, "timeout")
             # the rest of a slow body is not waited for: the connection closes after this
-            await _answer(send, 408, [*headers, (b"connection", b"close")], data)
+            await answer(send, 408, [*headers, (b"connection", b"close")], data)
             return
         except _TooLargeError:
             await self._too_large(send)
             return
         if body is None:  # the client went away
             return
+        whole = replay({"type": "http.request", "body": body}, receive)
         if scope["path"] in UNSHED_PATHS:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, whole, send)
             return
         arrived = scope.get("extensions", {}).get(ARRIVED, {}).get("at")
         waited = 0.0 if arrived is None else asyncio.get_running_loop().time() - arrived
@@ -124,7 +111,7 @@ class Admission:
             return
         self.in_flight += 1
         try:
-            await self._answered_in_time(scope, _replay(body, receive), send)
+            await self._answered_in_time(scope, whole, send)
         finally:
             self.in_flight -= 1
 
@@ -150,7 +137,7 @@ class Admission:
 
     async def _too_large(self, send: Send) -> None:
         headers, data = refusal(413, "body", f"at most {self.max_body_bytes} bytes", "too_large")
-        await _answer(send, 413, [*headers, (b"connection", b"close")], data)
+        await answer(send, 413, [*headers, (b"connection", b"close")], data)
 
     async def _answered_in_time(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The app's answer, or 504 if it has not started within ``request_timeout_s``."""
@@ -179,7 +166,7 @@ class Admission:
                 raise
             rule = f"not answered within {self.request_timeout_s:g} s"
             headers, data = refusal(504, "request", rule, "timeout")
-            await _answer(send, 504, headers, data)
+            await answer(send, 504, headers, data)
         finally:
             timer.cancel()
 
@@ -188,21 +175,7 @@ async def _shed(send: Send, why: str) -> None:
     """503 with ``Retry-After``: the worker is busy, the request itself was fine."""
     rule = f"busy: {why}; retry after {RETRY_AFTER_S} s"
     headers, data = refusal(503, "request", rule, "overloaded")
-    await _answer(send, 503, [*headers, (b"retry-after", str(RETRY_AFTER_S).encode())], data)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read, then what the client sends next."""
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()  # e.g. http.disconnect
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
+    await answer(send, 503, [*headers, (b"retry-after", str(RETRY_AFTER_S).encode())], data)
 
 
 class HeaderDeadline(HttpToolsProtocol):

@@ -21,10 +21,10 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from likecast.settings import get_settings
-from serving.api.body_limit import JsonBodyLimit, KnownFields
 from serving.api.edge import Admission, use_header_deadline
 from serving.api.errors import PlainErrors, log_refusals_at_info
 from serving.api.headers import SecurityHeaders
+from serving.api.json_bodies import JsonOnly, KnownFields
 from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_language
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
@@ -253,7 +253,7 @@ add_middleware(
 # outside PlainErrors: its refusal is already in the plain shape, with long keys cut
 add_middleware(KnownFields, models=request_models(Likecast))
 add_middleware(PlainErrors, json_routes=JSON_ROUTES)
-add_middleware(JsonBodyLimit, json_routes=JSON_ROUTES, max_body_bytes=SETTINGS.max_body_bytes)
+add_middleware(JsonOnly, json_routes=JSON_ROUTES)
 add_middleware(OpenApiDocument, service=Likecast)
 # the workers' uvicorn reads this when it starts, after importing this module
 use_header_deadline(SETTINGS.header_read_timeout_s)
