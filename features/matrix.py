@@ -140,9 +140,9 @@ def clamp(matrix: np.ndarray, spec: FeatureSpec) -> None:
     if spec.edges is None:
         return
     lows, highs = spec.edges
-    ranged = np.flatnonzero(~np.isnan(lows))
-    for j in ranged:
-        np.clip(matrix[:, j], lows[j], highs[j], out=matrix[:, j])
+    # one call for the whole matrix (a loop over columns cost a request 0.25 ms); a missing
+    # value stays missing, and an unranged feature (NaN edges) is left out by ``where``
+    np.clip(matrix, lows, highs, out=matrix, where=~np.isnan(lows))
 
 
 def feature_frame(
