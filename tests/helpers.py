@@ -162,6 +162,16 @@ class Result:
         return " ".join((self.out + " " + self.err).split())
 
 
+def materialize(
+    cli: Callable[..., Result], data: Path, store: Path, *options: str, env: dict[str, str]
+) -> Result:
+    """``likecast features materialize`` of ``data`` into ``store`` through the ``cli``
+    fixture, with extra ``options`` and environment."""
+    return cli(
+        "features", "materialize", "--data", str(data), "--store", str(store), *options, env=env
+    )
+
+
 def client_for(home: Path) -> MlflowClient:
     """A client of the local tracking store in ``home`` (what `likecast train` writes to)."""
     uri = f"sqlite:///{home.resolve() / 'mlflow.db'}"

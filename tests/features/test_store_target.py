@@ -12,6 +12,7 @@ import pytest
 from features.loading import Dataset
 from features.store import META, CreatorStore, Timeline, data_end, history_timeline, write_store
 from likecast.target import Target
+from tests.helpers import materialize
 
 DEFAULT = Target(1000, 7 * 1440)
 
@@ -133,16 +134,7 @@ def test_materialize_without_a_champion_builds_for_the_target_given_or_the_defau
     # given a fresh home: no registry, no champion
     path = tmp_path / "s.sqlite"
     # when the store is materialized with these options and settings
-    result = cli(
-        "features",
-        "materialize",
-        "--data",
-        str(small_data),
-        "--store",
-        str(path),
-        *options,
-        env=environment,
-    )
+    result = materialize(cli, small_data, path, *options, env=environment)
     # then it is built for that target, and says so and where the target came from
     assert result.code == 0, result.err
     assert CreatorStore(path).target == expected

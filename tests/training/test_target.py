@@ -17,6 +17,7 @@ from likecast.settings import Settings
 from likecast.target import Target
 from models.registry import champion_target
 from tests.conftest import mlflow_server_in
+from tests.helpers import materialize
 from training.tracking import log_and_register
 from training.train import TrainOutcome, fit
 
@@ -131,15 +132,8 @@ def test_materialize_builds_for_the_champions_target_unless_given(
     registry.crown("2")
     path = tmp_path / "s.sqlite"
     # when the creator store is materialized
-    result = cli(
-        "features",
-        "materialize",
-        "--data",
-        str(small_data),
-        "--store",
-        str(path),
-        *options,
-        env={"LIKECAST_TRACKING_URI": registry.url},
+    result = materialize(
+        cli, small_data, path, *options, env={"LIKECAST_TRACKING_URI": registry.url}
     )
     # then it is built for the champion's target, or for what was given, and says which
     assert result.code == 0, result.err
