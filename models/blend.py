@@ -74,6 +74,19 @@ class Blend:
         of LightGBM) reaches the served answer's log-odds; 0 where the age fell back."""
         return self._table[0][self._which(ages), INPUTS.index("lightgbm")]
 
+    def without(
+        self, contributions: np.ndarray, probability: np.ndarray, ages: np.ndarray
+    ) -> np.ndarray:
+        """Each probability with each feature's push (``contributions``, base value last)
+        taken out of LightGBM's log-odds, one column per feature.
+
+        The blend is linear in LightGBM's log-odds at each age, so taking a push ``s`` out
+        moves the answer's own log-odds by ``w * s`` (``w`` the age's weight on LightGBM).
+        """
+        weight = self.lightgbm_weight(ages)
+        logit = np.log(probability / (1 - probability))[:, None]
+        return np.clip(expit(logit - weight[:, None] * contributions[:, :-1]), EPS, 1 - EPS)
+
     def interval(self, p: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 80% interval around each probability, from its age's bins."""
         low, high = np.empty(len(p)), np.empty(len(p))

@@ -14,12 +14,10 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from features.ages import answering_ages, moved_to, pace_tail, place
 from features.arrays import RowArrays, frame_arrays
@@ -30,9 +28,10 @@ from features.rows import RAW_COLUMNS
 from features.spec import FeatureSpec
 from likecast.errors import UserError
 from likecast.zones import known_time_zone
-from models.blend import EPS, Blend
-from models.calibration import Calibrator
+from models.blend import Blend
+from models.calibration import Calibration, Calibrator
 from models.estimator import to_matrix
+from models.meta import BundleMeta, MetaError
 from models.row_scorer import RowScorer
 
 # Below this many rows (a request-sized batch: at most 1,000 items) LightGBM predicts on one
@@ -65,9 +64,9 @@ class Answers:
 @dataclass
 class ModelBundle:
     booster: lgb.Booster
-    calibrator: Blend | Calibrator  # a Calibrator in bundles saved before the blend
+    calibrator: Calibration  # a Blend; a Calibrator in bundles saved before the blend
     spec: FeatureSpec
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: BundleMeta = field(default_factory=BundleMeta)  # nothing recorded while training
     _row_scorer: RowScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
@@ -84,14 +83,10 @@ class ModelBundle:
             log_odds = np.asarray(self.booster.predict(matrix, raw_score=True, num_threads=1))
         else:
             log_odds = np.asarray(self.booster.predict(matrix, raw_score=True))
-        if isinstance(self.calibrator, Calibrator):
-            return self.calibrator(log_odds)
         return self.calibrator.probability(matrix, log_odds, self.spec)
 
     def interval(self, matrix: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 80% interval of probabilities ``p`` of the matrix's rows (NaN without one)."""
-        if isinstance(self.calibrator, Calibrator):
-            return np.full(len(p), np.nan), np.full(len(p), np.nan)
         return self.calibrator.interval(p, matrix[:, self.spec.positions["age_minutes"]])
 
     def answer_matrix(self, matrix: np.ndarray, arrays: RowArrays) -> Answers:
@@ -193,20 +188,9 @@ class ModelBundle:
         self, matrix: np.ndarray, contributions: np.ndarray, probability: np.ndarray
     ) -> np.ndarray:
         """The served probability of each row with each feature's push taken out of
-        LightGBM's log-odds, one column per feature (``contributions`` without its base).
-
-        The blend is linear in LightGBM's log-odds at each age, so taking a push ``s`` out
-        moves the answer's own log-odds by ``w * s`` (``w`` the age's weight on LightGBM).
-        An older bundle's calibrator is applied to the log-odds without the push instead
-        (the contributions add up to them).
-        """
-        pushes = contributions[:, :-1]
-        if isinstance(self.calibrator, Calibrator):
-            raw = contributions.sum(axis=1, keepdims=True)
-            return self.calibrator(raw - pushes)
-        weight = self.calibrator.lightgbm_weight(matrix[:, self.spec.positions["age_minutes"]])
-        logit = np.log(probability / (1 - probability))[:, None]
-        return np.clip(expit(logit - weight[:, None] * pushes), EPS, 1 - EPS)
+        LightGBM's log-odds, one column per feature (``contributions`` without its base)."""
+        ages = matrix[:, self.spec.positions["age_minutes"]]
+        return self.calibrator.without(contributions, probability, ages)
 
     def to_texts(self) -> dict[str, str]:
         """The bundle's files as text, to ship to another process (no pickle involved)."""
@@ -214,7 +198,7 @@ class ModelBundle:
             FILES["booster"]: self.booster.model_to_string(),
             FILES["calibrator"]: self.calibrator.to_json(),
             FILES["spec"]: self.spec.to_json(),
-            FILES["meta"]: json.dumps(self.meta, default=str),
+            FILES["meta"]: self.meta.to_json(),
         }
 
     @classmethod
@@ -223,7 +207,7 @@ class ModelBundle:
             booster=lgb.Booster(model_str=texts[FILES["booster"]]),
             calibrator=read_calibration(texts[FILES["calibrator"]]),
             spec=FeatureSpec.from_json(texts[FILES["spec"]]),
-            meta=json.loads(texts[FILES["meta"]]),
+            meta=read_meta(texts[FILES["meta"]], "shipped bundle"),
         )
         bundle.check()
         return bundle
@@ -236,7 +220,7 @@ class ModelBundle:
         self.booster.save_model(tmp / FILES["booster"])
         (tmp / FILES["calibrator"]).write_text(self.calibrator.to_json())
         (tmp / FILES["spec"]).write_text(self.spec.to_json())
-        (tmp / FILES["meta"]).write_text(json.dumps(self.meta, indent=2, default=str))
+        (tmp / FILES["meta"]).write_text(self.meta.to_json(indent=2))
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
@@ -256,7 +240,7 @@ class ModelBundle:
                 booster=lgb.Booster(model_file=str(folder / FILES["booster"])),
                 calibrator=read_calibration((folder / FILES["calibrator"]).read_text()),
                 spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
-                meta=json.loads((folder / FILES["meta"]).read_text()),
+                meta=read_meta((folder / FILES["meta"]).read_text(), str(folder)),
             )
         except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError, OSError) as exc:
             raise BundleError(f"{folder}: unreadable model bundle ({exc})") from exc
@@ -310,7 +294,16 @@ def not_finite(value: object, where: str = "") -> str | None:
     return None
 
 
-def read_calibration(text: str) -> Blend | Calibrator:
+def read_meta(text: str, where: str) -> BundleMeta:
+    """The bundle's record, upgraded from an older format; ``where`` names the bundle in
+    the one-line error."""
+    try:
+        return BundleMeta.from_json(text)
+    except MetaError as exc:
+        raise BundleError(f"{where}: {exc}") from exc
+
+
+def read_calibration(text: str) -> Calibration:
     """The bundle's last step from its JSON: a blend, or an older bundle's calibrator."""
     if json.loads(text).get("method") == "blend":
         return Blend.from_json(text)

@@ -161,10 +161,10 @@ def explain(
     # a draft can still change; with an interval there is a noise to judge options against
     advisable = (matrix[:, spec.positions["age_minutes"]] == 0) & np.isfinite(high)
     # what training found measurable on held-out drafts (none recorded in older bundles)
-    recorded = bundle.meta.get("draft_choices", {})
+    recorded = bundle.meta.draft_choices
     measurable = frozenset(name for name, found in recorded.items() if found.get("measurable"))
     advice = _advise(bundle, matrix, chosen, advisable, low, high, measurable)
-    typical = bundle.meta.get("typical", {})
+    typical = bundle.meta.typical
     out = []
     for i, columns in enumerate(chosen):
         category = _category(matrix[i], spec)

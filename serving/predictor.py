@@ -144,7 +144,7 @@ class Predictor:
 
     def __post_init__(self) -> None:
         bundle = self.loaded.bundle
-        by_age, spec = bundle.meta.get("by_age"), bundle.spec
+        by_age, spec = bundle.meta.by_age, bundle.spec
         self.reliability = {
             language: bucket_reliability(by_age, spec.ages, spec.threshold, language)
             for language in LANGUAGES
@@ -505,7 +505,7 @@ class Predictor:
         hit_rate = row["hist_hit_rate"]
         return {
             "category": category_typical(
-                row["category"], bundle.meta.get("category_rates"), threshold, days, language
+                row["category"], bundle.meta.category_rates, threshold, days, language
             ),
             "creator": creator_typical(
                 float(row["hist_videos"]),
@@ -541,7 +541,7 @@ class Predictor:
             DurationOption(duration_s=d, probability=float(p[24 + i]))
             for i, d in enumerate(WHATIF_DURATIONS)
         ]
-        choices = bundle.meta.get("draft_choices", {})
+        choices = bundle.meta.draft_choices
         given = base["duration_s"]
         best_hour = recommend(
             offered, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
@@ -581,13 +581,13 @@ class Predictor:
             "features": list(bundle.spec.features),
             "categories": list(bundle.spec.categories),
             "category_names": {c: category_name(c, language) for c in bundle.spec.categories},
-            "metrics": bundle.meta.get("metrics", {}),
+            "metrics": bundle.meta.metrics,
             # absent (null) in bundles saved before training recorded them
-            "metrics_by_age": bundle.meta.get("by_age"),
+            "metrics_by_age": bundle.meta.by_age,
             # each category's share of training videos that reached the threshold; null
             # in bundles saved before training recorded it
-            "category_rates": bundle.meta.get("category_rates"),
-            "trained_at": bundle.meta.get("trained_at"),
+            "category_rates": bundle.meta.category_rates,
+            "trained_at": bundle.meta.trained_at,
             "store_creators": self.store.creators(),
         }
 

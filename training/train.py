@@ -29,6 +29,7 @@ from models.bundle import ModelBundle
 from models.estimator import lgbm_params, to_matrix, train_booster
 from models.explain import typical_values
 from models.logistic import LogisticBaseline, fit_logistic, predict_proba
+from models.meta import BundleMeta
 from training.choices import draft_choices
 from training.metrics import flatten, score, score_by_age
 from training.split import SLICES, Split, split_by_time
@@ -362,11 +363,7 @@ def fit_set(
     }
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
-    bundle.meta = bundle_meta(
-        bundle, settings, metrics, tables["lightgbm"], data.cutoffs, data.prior, data.train.x
-    )
-    bundle.meta["draft_choices"] = choices  # what the what-if may advise on
-    bundle.meta["category_rates"] = data.category_rates
+    bundle.meta = bundle_meta(bundle, settings, metrics, tables["lightgbm"], data, choices)
     return TrainOutcome(
         bundle=bundle,
         params={k: v for k, v in params.items() if k != "monotone_constraints"},
@@ -452,31 +449,34 @@ def bundle_meta(
     settings: Settings,
     metrics: dict[str, float],
     by_age: pd.DataFrame,
-    cutoffs: dict[str, str],
-    prior: float,
-    train_x: pd.DataFrame,
-) -> dict[str, Any]:
-    """What a bundle carries about its training: when, for what target, how well, on what.
+    data: TrainingSet,
+    choices: dict[str, dict[str, float | bool]],
+) -> BundleMeta:
+    """What a bundle carries about its training: when, for what target, how well, on what,
+    and what its answers quote (``models.meta``).
 
     ``by_age`` is LightGBM's test table (``score_by_age``): the served answers say how
     reliable a prediction at the request's age was on the test slice, so the bundle keeps
     each age bucket's test metrics (``None`` where a metric is undefined, e.g. one class).
+    ``choices`` are the draft choices measured on held-out drafts (``training.choices``).
     """
-    return {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "threshold": settings.threshold,
-        "horizon_days": settings.horizon_days,
-        "calibration": bundle.calibrator.method,
-        "best_iteration": bundle.booster.best_iteration,
-        "metrics": {k: v for k, v in metrics.items() if "_age_" not in k},
-        "by_age": {
-            str(age): {name: float(v) if np.isfinite(v) else None for name, v in row.items()}
+    return BundleMeta(
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        threshold=settings.threshold,
+        horizon_days=settings.horizon_days,
+        calibration=bundle.calibrator.method,
+        best_iteration=bundle.booster.best_iteration,
+        metrics={k: float(v) for k, v in metrics.items() if "_age_" not in k},
+        by_age={
+            str(age): {str(name): float(v) if np.isfinite(v) else None for name, v in row.items()}
             for age, row in by_age.drop(index="all").iterrows()
         },
-        "split_cutoffs": cutoffs,
-        "base_rate": prior,
-        "typical": typical_values(train_x),
-    }
+        split_cutoffs=data.cutoffs,
+        base_rate=float(data.prior),
+        typical=typical_values(data.train.x),
+        draft_choices=choices,
+        category_rates=data.category_rates,
+    )
 
 
 def category_rates(categories: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:

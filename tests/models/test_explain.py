@@ -55,10 +55,8 @@ def _leaning_on_lightgbm(bundle: ModelBundle, weight: float, measurable: bool) -
     blend = bundle.calibrator
     assert isinstance(blend, Blend)
     first = dataclasses.replace(blend.ages[0], weights=(weight, 0.0, 0.0), intercept=0.0)
-    meta = {
-        **bundle.meta,
-        "draft_choices": {name: {"measurable": measurable} for name in EVERY_CHOICE},
-    }
+    choices = {name: {"measurable": measurable} for name in EVERY_CHOICE}
+    meta = bundle.meta.model_copy(update={"draft_choices": choices})
     return dataclasses.replace(
         bundle,
         calibrator=dataclasses.replace(blend, ages=(first, *blend.ages[1:])),

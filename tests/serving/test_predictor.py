@@ -81,7 +81,7 @@ def _with_choices(bundle_dir: Path, settings: Settings, tmp_path: Path, choices:
     """A predictor of a fresh copy of the trained bundle, with its held-out test's findings
     on the draft choices replaced by ``choices``."""
     bundle = ModelBundle.load(bundle_dir)
-    bundle.meta["draft_choices"] = choices
+    bundle.meta = bundle.meta.model_copy(update={"draft_choices": choices})
     return predictor_for(bundle, settings, tmp_path)
 
 
@@ -239,7 +239,7 @@ def test_an_answer_carries_the_typical_shares_of_its_category_and_creator(
     answer = predictor.predict([Draft(**DRAFT, history=history)])[0]
     # then the context holds the food videos' share in training and the creator's share
     assert answer.context is not None
-    food = trained.bundle.meta["category_rates"]["food"]
+    food = trained.bundle.meta.category_rates["food"]
     assert answer.context.category is not None
     assert answer.context.category.rate == round(food["rate"], 4)
     assert answer.context.category.videos == food["videos"]
@@ -328,6 +328,6 @@ def test_model_info_carries_the_category_rates(
     trained: TrainOutcome, settings: Settings, tmp_path: Path
 ) -> None:
     described = predictor_for(trained.bundle, settings, tmp_path).describe()
-    assert described["category_rates"] == trained.bundle.meta["category_rates"]
+    assert described["category_rates"] == trained.bundle.meta.category_rates
     assert {"rate", "videos"} == set(described["category_rates"]["food"])
     json.dumps(described, allow_nan=False)

@@ -46,6 +46,6 @@ def test_too_few_drafts_measure_nothing(trained: TrainOutcome) -> None:
 
 
 def test_the_trained_bundle_records_what_the_what_if_may_advise_on(trained: TrainOutcome) -> None:
-    recorded = trained.bundle.meta["draft_choices"]
+    recorded = trained.bundle.meta.draft_choices
     assert set(recorded) == {"posting_time", "duration", "caption", "hashtags", "music"}
     assert all(isinstance(c["measurable"], bool) for c in recorded.values())

@@ -114,8 +114,8 @@ def test_partitions_give_the_local_features_for_the_same_rows(
     # then the slices hold the same examples, cut at the same moments
     assert on_cluster.summary["rows"] == local.summary["rows"]
     assert on_cluster.summary["decided_rows"] == local.summary["decided_rows"]
-    assert on_cluster.bundle.meta["split_cutoffs"] == local.bundle.meta["split_cutoffs"]
-    assert on_cluster.bundle.meta["category_rates"] == local.bundle.meta["category_rates"]
+    assert on_cluster.bundle.meta.split_cutoffs == local.bundle.meta.split_cutoffs
+    assert on_cluster.bundle.meta.category_rates == local.bundle.meta.category_rates
     # and every feature of every test row is the local one, up to the spec's float sums
     ours, theirs = _by_row(on_cluster), _by_row(local)
     assert ours.index.equals(theirs.index)

@@ -21,7 +21,7 @@ def test_new_creators_are_test_rows_whose_creator_never_trained(
     # given the creators of the videos in the training slice (posted before validation)
     videos = small_dataset.videos
     labels = label_videos(videos, small_dataset.snapshots, 1000, 7 * 24 * 60.0)
-    valid_from = pd.Timestamp(trained.bundle.meta["split_cutoffs"]["valid"])
+    valid_from = pd.Timestamp(trained.bundle.meta.split_cutoffs["valid"])
     trained_on = videos["posted_at"].lt(valid_from).to_numpy() & labels["labeled"].to_numpy()
     seen = set(videos.loc[trained_on, "creator_id"])
     # when the run counts the test rows of creators it never trained on
@@ -40,11 +40,12 @@ def test_the_bundle_keeps_lightgbms_test_metrics_by_age_as_strict_json(
     # when the bundle is saved and read back
     meta = ModelBundle.load(trained.bundle.save(tmp_path / "bundle")).meta
     # then it holds every age bucket's metrics, an undefined one as null, never NaN
-    assert set(meta["by_age"]) == set(table.index) - {"all"}
-    for age, scores in meta["by_age"].items():
+    assert meta.by_age is not None
+    assert set(meta.by_age) == set(table.index) - {"all"}
+    for age, scores in meta.by_age.items():
         expected = table.loc[age].astype(object).where(table.loc[age].notna(), None)
         assert scores == expected.to_dict()
-    json.dumps(meta["by_age"], allow_nan=False)
+    json.dumps(meta.by_age, allow_nan=False)
 
 
 @pytest.mark.parametrize(
@@ -78,13 +79,14 @@ def test_the_bundle_keeps_the_category_rates_of_the_training_videos(
     # given the labeled videos posted before the validation slice: the training videos
     videos = small_dataset.videos
     labels = label_videos(videos, small_dataset.snapshots, 1000, 7 * 24 * 60.0)
-    valid_from = pd.Timestamp(trained.bundle.meta["split_cutoffs"]["valid"])
+    valid_from = pd.Timestamp(trained.bundle.meta.split_cutoffs["valid"])
     trained_on = videos["posted_at"].lt(valid_from).to_numpy() & labels["labeled"].to_numpy()
     frame = pd.DataFrame({"category": videos["category"], "label": labels["label"]})[trained_on]
     expected = frame.groupby("category", observed=True)["label"].agg(["mean", "size"])
     # when the bundle is saved and read back
-    rates = ModelBundle.load(trained.bundle.save(tmp_path / "bundle")).meta["category_rates"]
+    rates = ModelBundle.load(trained.bundle.save(tmp_path / "bundle")).meta.category_rates
     # then it holds each category's share and count of those videos, one row per video
+    assert rates is not None
     assert sorted(rates) == sorted(expected.index)
     for name, row in expected.iterrows():
         assert rates[name] == {"rate": pytest.approx(row["mean"]), "videos": row["size"]}
