@@ -35,12 +35,15 @@ def szabo_huberman_log_odds(matrix: np.ndarray, spec: FeatureSpec, prior: float)
     z = np.nan_to_num((projected - np.log1p(spec.threshold)) / sigma)
     # log P(hit) - log P(miss), from log-CDFs so a far projection keeps its order
     log_odds = np.clip(log_ndtr(z) - log_ndtr(-z), -13.8, 13.8)
-    return np.where(np.isnan(projected), np.log(prior / (1 - prior)), log_odds)
+    answered: np.ndarray = np.where(np.isnan(projected), np.log(prior / (1 - prior)), log_odds)
+    return answered
 
 
 def szabo_huberman(matrix: np.ndarray, spec: FeatureSpec, prior: float) -> np.ndarray:
     """The early-count rule's probabilities."""
-    return np.clip(1 / (1 + np.exp(-szabo_huberman_log_odds(matrix, spec, prior))), EPS, 1 - EPS)
+    log_odds = szabo_huberman_log_odds(matrix, spec, prior)
+    p: np.ndarray = np.clip(1 / (1 + np.exp(-log_odds)), EPS, 1 - EPS)
+    return p
 
 
 def creator_hit_rate(
@@ -50,4 +53,5 @@ def creator_hit_rate(
     at = spec.positions
     n = np.minimum(matrix[:, at["hist_videos"]], 30.0)
     rate = np.nan_to_num(matrix[:, at["hist_hit_rate"]], nan=prior)
-    return np.clip((rate * n + prior * strength) / (n + strength), EPS, 1 - EPS)
+    p: np.ndarray = np.clip((rate * n + prior * strength) / (n + strength), EPS, 1 - EPS)
+    return p

@@ -67,12 +67,14 @@ class Blend:
         which = self._which(matrix[:, spec.positions["age_minutes"]])
         weights, intercepts = self._table
         z = (inputs * weights[which]).sum(1) + intercepts[which]
-        return np.clip(expit(z), EPS, 1 - EPS)
+        p: np.ndarray = np.clip(expit(z), EPS, 1 - EPS)
+        return p
 
     def lightgbm_weight(self, ages: np.ndarray) -> np.ndarray:
         """The weight on LightGBM's log-odds at each age: how much of a SHAP push (log-odds
         of LightGBM) reaches the served answer's log-odds; 0 where the age fell back."""
-        return self._table[0][self._which(ages), INPUTS.index("lightgbm")]
+        weights: np.ndarray = self._table[0][self._which(ages), INPUTS.index("lightgbm")]
+        return weights
 
     def without(
         self, contributions: np.ndarray, probability: np.ndarray, ages: np.ndarray
@@ -85,7 +87,10 @@ class Blend:
         """
         weight = self.lightgbm_weight(ages)
         logit = np.log(probability / (1 - probability))[:, None]
-        return np.clip(expit(logit - weight[:, None] * contributions[:, :-1]), EPS, 1 - EPS)
+        p: np.ndarray = np.clip(
+            expit(logit - weight[:, None] * contributions[:, :-1]), EPS, 1 - EPS
+        )
+        return p
 
     def interval(self, p: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 80% interval around each probability, from its age's bins."""
@@ -197,12 +202,14 @@ def _better(base: np.ndarray, other: np.ndarray, y: np.ndarray, video: np.ndarra
 
 
 def _log_odds(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return x @ weights[:-1] + weights[-1]
+    z: np.ndarray = x @ weights[:-1] + weights[-1]
+    return z
 
 
 def _log_loss(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each row's log loss, from its log-odds ``z``."""
-    return np.logaddexp(0, z) - y * z
+    loss: np.ndarray = np.logaddexp(0, z) - y * z
+    return loss
 
 
 def _weights(x: np.ndarray, y: np.ndarray, anchor: np.ndarray, strength: float) -> np.ndarray:
@@ -223,7 +230,8 @@ def _weights(x: np.ndarray, y: np.ndarray, anchor: np.ndarray, strength: float) 
 
     start = anchor.copy()
     bounds = [(0.0, None)] * x.shape[1] + [(None, None)]
-    return minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    fitted: np.ndarray = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    return fitted
 
 
 def _range(evidence: float) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -58,7 +58,8 @@ class Calibrator:
             p = 1.0 / (1.0 + np.exp(-(self.a * log_odds + self.b)))
         else:
             p = 1.0 / (1.0 + np.exp(-log_odds))
-        return np.clip(p, EPS, 1 - EPS)
+        clipped: np.ndarray = np.clip(p, EPS, 1 - EPS)
+        return clipped
 
     def probability(
         self, matrix: np.ndarray, log_odds: np.ndarray, spec: FeatureSpec

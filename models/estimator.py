@@ -13,7 +13,9 @@ from features.catalog import MONOTONE
 from models.params import DEFAULT_PARAMS
 
 
-def lgbm_params(overrides: dict[str, Any], features: list[str], seed: int, threads: int) -> dict:
+def lgbm_params(
+    overrides: dict[str, Any], features: list[str], seed: int, threads: int
+) -> dict[str, Any]:
     """Full parameter set; determinism and monotonicity are not negotiable overrides."""
     params = {**DEFAULT_PARAMS, **overrides}
     params.update(

@@ -133,7 +133,7 @@ def explain(
     high: np.ndarray,
     language: Language = "en",
     clocks: Sequence[Clock] | None = None,
-) -> list[list[dict]]:
+) -> list[list[dict[str, str | float]]]:
     """Each row's factors (``serving.api.schemas.Factor`` fields), biggest first.
 
     Args:

@@ -8,6 +8,7 @@ likes never lower its answer either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
@@ -64,11 +65,11 @@ class LogisticBaseline:
         n, f = len(self.numeric), len(self.flagged)
         return scaled[:n], scaled[n : n + f], scaled[n + f :], intercept
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, saved: dict) -> LogisticBaseline:
+    def from_dict(cls, saved: dict[str, Any]) -> LogisticBaseline:
         return cls(**lists_as_tuples(saved))
 
 
@@ -112,7 +113,9 @@ def fit_logistic(
     )
 
 
-def _fit(x: np.ndarray, y: np.ndarray, bounds: list) -> np.ndarray:
+def _fit(
+    x: np.ndarray, y: np.ndarray, bounds: Sequence[tuple[float | None, float | None]]
+) -> np.ndarray:
     """Penalized log loss minimized under the sign bounds (L-BFGS-B); the intercept is free."""
     from scipy.optimize import minimize  # fitting only: the service never loads it
 
@@ -126,7 +129,8 @@ def _fit(x: np.ndarray, y: np.ndarray, bounds: list) -> np.ndarray:
 
     start = np.zeros(x.shape[1] + 1)
     start[-1] = np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6))
-    return minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    fitted: np.ndarray = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    return fitted
 
 
 def _medians(values: np.ndarray) -> np.ndarray:
@@ -160,4 +164,5 @@ def _one_hot(matrix: np.ndarray, category: int, n_categories: int) -> np.ndarray
 
 def predict_proba(model: LogisticBaseline, matrix: np.ndarray) -> np.ndarray:
     """The baseline's probabilities, clipped as every baseline's are."""
-    return np.clip(expit(model.log_odds(matrix)), 1e-6, 1 - 1e-6)
+    p: np.ndarray = np.clip(expit(model.log_odds(matrix)), 1e-6, 1 - 1e-6)
+    return p
