@@ -2,23 +2,32 @@
 
 ``/model`` and the root page are open to anyone who reaches the port. The model's folder, the
 service's download folders and load errors (which quote them) tell a visitor how the host is
-laid out, so they stay in the service's log; BentoML's own API page loads Google Tag Manager,
-so the page at ``/`` and ``/docs`` is BentoML's Swagger page without it.
+laid out, so they stay in the service's log. BentoML's own API page loads Google Tag Manager,
+so the page at ``/`` and ``/docs`` is likecast's: Swagger UI from the files BentoML's server
+serves at ``/static_content/``, reading ``/docs.json`` (docs/adr/0043).
 """
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from pathlib import Path
-
 EVENT_FIELDS = ("event", "from", "to", "serving", "version", "at", "worker")
-# BentoML's comment-delimited tag manager blocks (a script in <head>, an iframe in <body>)
-_TAG_MANAGER = re.compile(
-    r"<!--\s*Google Tag Manager.*?<!--\s*End Google Tag Manager[^>]*-->", re.DOTALL | re.I
-)
-_CORNER = re.compile(r'<div class="version">.*?</svg></a>\s*</div>', re.DOTALL)
-_REMOTE = re.compile(r"<(script|iframe)\b[^>]*\bsrc=[\"']?(https?:)?//.*?</\1>", re.DOTALL | re.I)
+# Swagger UI as BentoML's server ships it (its swagger-initializer.js reads ./docs.json),
+# under likecast's name, with no script from another host and no link away.
+API_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<title>likecast API</title>
+<link rel="stylesheet" type="text/css" href="/static_content/swagger-ui.css" />
+<link rel="stylesheet" type="text/css" href="/static_content/index.css" />
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/static_content/swagger-ui-bundle.js" charset="UTF-8"></script>
+<script src="/static_content/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+<script src="/static_content/swagger-initializer.js" charset="UTF-8"></script>
+</body>
+</html>
+"""
 
 
 def public_model_info(
@@ -38,14 +47,6 @@ def public_model_info(
     return info
 
 
-@cache
 def api_page() -> str:
-    """BentoML's Swagger page (local scripts only), without third-party scripts."""
-    import _bentoml_impl.server as bentoml_server
-
-    html = (Path(bentoml_server.__file__).parent / "main-openapi.html").read_text()
-    html = _REMOTE.sub("", _TAG_MANAGER.sub("", html))
-    # likecast's title, and no "Powered by BentoML" corner linking away
-    html = _CORNER.sub("", html.replace("BentoML Prediction Service", "likecast API"))
-    # its relative links assume the page is at "/", but it is served at "/docs" too
-    return html.replace('"./static_content/', '"/static_content/')
+    """The API's Swagger page."""
+    return API_PAGE
