@@ -268,7 +268,7 @@ def measure(data: Path, threshold: int, horizon_days: float, seed: int, draws: i
         "seed": seed,
         "bootstrap_draws": draws,
         "labels": labels,
-        "split_cutoffs": outcome.bundle.meta.get("split_cutoffs"),
+        "split_cutoffs": outcome.bundle.meta.split_cutoffs,
         "blend_weights": {k: v for k, v in outcome.metrics.items() if k.startswith("blend_")},
         "per_age": table,
         "targets": targets(table),

@@ -465,7 +465,7 @@ def bundle_meta(
         threshold=settings.threshold,
         horizon_days=settings.horizon_days,
         calibration=bundle.calibrator.method,
-        best_iteration=bundle.booster.best_iteration,
+        best_iteration=int(bundle.booster.best_iteration),
         metrics={k: float(v) for k, v in metrics.items() if "_age_" not in k},
         by_age={
             str(age): {str(name): float(v) if np.isfinite(v) else None for name, v in row.items()}
