@@ -8,9 +8,7 @@ line that names the file and the fix.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from features.contract import (
 )
 from features.csv_safe import KEYS, formula_like, formula_warning, write_csv
 from features.limits import time_range
+from likecast.atomic import naming, replacing
 from likecast.echo import capped, shown
 from likecast.errors import UserError
 
@@ -642,47 +641,12 @@ def load_tables(videos_path: Path, snapshots_path: Path) -> Dataset:
 
 
 def write_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside the target, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _partial_beside(path) as tmp:
+    """Write a frame as Parquet or CSV (by ``path``'s suffix): readers never see half a file."""
+    with naming(path), replacing(path) as partial:
         if path.suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
+            frame.to_parquet(partial, index=False)
         else:
-            write_csv(frame, tmp)  # no spreadsheet formulas from the input
-        os.replace(tmp, path)
-
-
-def write_text_atomically(text: str, path: Path) -> None:
-    """Write text to a temporary file beside the target, then rename it into place."""
-    with _partial_beside(path) as tmp:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-
-
-@contextmanager
-def _partial_beside(path: Path) -> Iterator[Path]:
-    """The temporary file an atomic write fills, removed if the write fails (a full disk, a
-    folder at ``path``): a failed write leaves the target as it was and nothing beside it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with naming(path):
-            yield tmp
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def naming(path: Path) -> Iterator[None]:
-    """An OSError raised inside without a file name names ``path``: pandas and pyarrow drop
-    it, and a failure (a full disk) must name the file the user gave (likecast/failures.py)."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.filename is not None:
-            raise
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+            write_csv(frame, partial)  # no spreadsheet formulas from the input
 
 
 def fingerprint(data_dir: Path, dataset: Dataset) -> dict[str, str | int]:

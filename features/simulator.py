@@ -14,8 +14,8 @@ own, so memory is bounded by a part and a creator's history never crosses a part
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from likecast.atomic import replacing
 from likecast.errors import UserError
 
 # -- the platform's fixed facts ------------------------------------------------------------
@@ -622,7 +623,6 @@ def _snapshots(
 
 TABLE_NAMES = ("videos", "snapshots", "truth")
 PART_NAME = re.compile(r"part-\d{5}\.parquet")
-STAGING = ".simulate.tmp"  # hidden: the loader never reads it
 
 
 def _tables(platform: Platform) -> dict[str, pa.Table]:
@@ -638,12 +638,10 @@ def write_platform(platform: Platform, out: Path) -> dict[str, Path]:
 
     An older run's parts go afterwards, so the folder never holds two data sets' tables.
     """
-    out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / f"{name}.parquet" for name in TABLE_NAMES}
     for name, table in _tables(platform).items():
-        tmp = paths[name].with_name(f".{paths[name].name}.tmp")
-        pq.write_table(table, tmp)
-        tmp.replace(paths[name])
+        with replacing(paths[name]) as tmp:
+            pq.write_table(table, tmp)
     for name in TABLE_NAMES:
         _remove_parts(out / name)
     return paths
@@ -654,33 +652,30 @@ def write_parts(
 ) -> dict[str, Path]:
     """Write part k's tables as DIR/<table>/part-0000k.parquet, one part in memory at a time.
 
-    The parts gather in a hidden folder and replace an older run's tables only once all are
+    The parts gather in hidden folders and replace an older run's tables only once all are
     written, so a killed run leaves the older data set, never a mix or a part of one. A folder
     holding tables likecast did not write is refused before any work, in one line.
     """
     _refuse_strangers(out)
-    staging = out / STAGING
-    shutil.rmtree(staging, ignore_errors=True)  # a killed run's
-    folders = {name: staging / name for name in TABLE_NAMES}
-    for folder in folders.values():
-        folder.mkdir(parents=True)
     say = progress or (lambda _part, _stage: None)
-    # a count, not enumerate(): its reused result tuple holds the last part while the next
-    # one is made, and doubles the peak
-    number = 0
-    for platform in platforms:
-        say(number, "writing Parquet")
-        for name, table in _tables(platform).items():
-            pq.write_table(table, folders[name] / f"part-{number:05d}.parquet")
-        del platform, table  # the next part is made without this one in memory
-        number += 1  # noqa: SIM113 (enumerate would hold the last part, above)
-    # the older tables go first: a kill between the two loops leaves tables missing, not mixed
-    for name in TABLE_NAMES:
-        (out / f"{name}.parquet").unlink(missing_ok=True)
-        _remove_parts(out / name)
-    for name, folder in folders.items():
-        folder.replace(out / name)
-    staging.rmdir()
+    with ExitStack() as stack:
+        folders = {name: stack.enter_context(replacing(out / name)) for name in TABLE_NAMES}
+        for folder in folders.values():
+            folder.mkdir()
+        # a count, not enumerate(): its reused result tuple holds the last part while the
+        # next one is made, and doubles the peak
+        number = 0
+        for platform in platforms:
+            say(number, "writing Parquet")
+            for name, table in _tables(platform).items():
+                pq.write_table(table, folders[name] / f"part-{number:05d}.parquet")
+            del platform, table  # the next part is made without this one in memory
+            number += 1  # noqa: SIM113 (enumerate would hold the last part, above)
+        # the older tables go before the new ones take their places: a kill in between
+        # leaves tables missing, not mixed
+        for name in TABLE_NAMES:
+            (out / f"{name}.parquet").unlink(missing_ok=True)
+            _remove_parts(out / name)
     return {name: out / name for name in TABLE_NAMES}
 
 

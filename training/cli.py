@@ -397,10 +397,10 @@ def evaluate_command(
         )
     Console().print(printed)
     if output:
-        from features.loading import write_text_atomically
+        from likecast.atomic import write_text
 
         plain = table.astype(object).where(table.notna(), None)  # JSON has no NaN
-        write_text_atomically(json.dumps(plain.to_dict(orient="index"), indent=2), output)
+        write_text(json.dumps(plain.to_dict(orient="index"), indent=2), output)
 
 
 @app.command("promote")
@@ -508,7 +508,8 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna for the champion's target (or the one given);
     each trial is a nested MLflow run."""
-    from features.loading import table_paths, write_text_atomically
+    from features.loading import table_paths
+    from likecast.atomic import write_text
     from models.mlflow_client import connect
     from training.tune import tune
 
@@ -524,7 +525,7 @@ def tune_command(
             experiment,
             lambda i, value: advance(f"trial {i}: log loss {value:.4f}"),
         )
-    write_text_atomically(json.dumps(best, indent=2), output)
+    write_text(json.dumps(best, indent=2), output)
     Console().print(f"best validation log loss {loss:.5f} (run {run_id}): {json.dumps(best)}")
     # the target too: parameters tuned for one target are no reason to train for another
     Console().print(
