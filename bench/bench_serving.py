@@ -34,7 +34,9 @@ import psutil
 
 from bench.common import CACHE, model_code_key, timed, write_result
 from features.loading import fingerprint, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from features.store import CreatorStore, data_end, history_timeline, write_store
 from likecast.settings import Settings
 from models.mlflow_client import connect

@@ -45,13 +45,10 @@ def simulate_command(
 ) -> None:
     """Simulate a Kuaishou-like platform and write its tables as Parquet."""
     from features.loading import parquet_rows
-    from features.simulator import (
-        SimConfig,
-        part_count,
-        simulate_parts,
-        write_parts,
-        write_platform,
-    )
+    from features.simulation.config import SimConfig
+    from features.simulation.generate import simulate_parts
+    from features.simulation.parts import part_count
+    from features.simulation.writing import write_parts, write_platform
 
     settings = get_settings()
     cfg = SimConfig(

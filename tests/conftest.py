@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from features.loading import Dataset, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from likecast.settings import Settings
 from tests.helpers import (
     BIN,

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from features.loading import Dataset, load_dataset, parquet_rows
-from features.simulator import SimConfig, simulate
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
 from likecast.cli import main
 
 
