@@ -208,7 +208,8 @@ def train_command(
         raise UserError("--negative-rate needs --engine dask")
 
     overrides = _read_params(params)  # a bad file fails in one line, before anything else
-    from features.loading import data_parts, fingerprint, table_paths
+    from features.loading import fingerprint
+    from features.reading import data_parts, table_paths
 
     work = work or get_settings().home / "work"
     # the work folder is emptied after: it must hold none of the inputs
@@ -346,7 +347,7 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.examples import grid_rows, video_rows
     from features.labels import label_videos
-    from features.loading import table_paths
+    from features.reading import table_paths
     from features.store import data_end
     from models.registry import load_model
     from training.train import evaluate_bundle
@@ -508,7 +509,7 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna for the champion's target (or the one given);
     each trial is a nested MLflow run."""
-    from features.loading import table_paths
+    from features.reading import table_paths
     from likecast.atomic import write_text
     from models.mlflow_client import connect
     from training.tune import tune

@@ -20,7 +20,8 @@ from typing import cast
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.loading import DataError, parquet_parts
+from features.contract import DataError
+from features.reading import parquet_parts
 from features.store import Timeline
 from likecast.atomic import replacing
 from models.bundle import ModelBundle

@@ -22,18 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.arrays import RowArrays, frame_arrays
-from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
+from features.contract import COUNTER_COLUMNS, RATE_COLUMNS, DataError
 from features.csv_safe import formula_like, write_csv
-from features.loading import (
-    DataError,
-    attach_snapshots,
-    clean_table,
-    iter_table,
-    write_atomically,
-)
+from features.loading import write_atomically
 from features.matrix import feature_matrix
+from features.reading import iter_table
 from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
+from features.validation import attach_snapshots, clean_table
 from likecast.atomic import naming, replacing
 from likecast.echo import shown
 from likecast.errors import UserError
