@@ -215,7 +215,7 @@ def train_command(
     # the work folder is emptied after: it must hold none of the inputs
     check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
     if scheduler:  # and a scheduler that is away or not one, before the tracking store
-        from training.distributed import check_scheduler
+        from likecast.dask_cluster import check_scheduler
 
         check_scheduler(scheduler)
     # MLflow and the training code take seconds to import: a refusal above does not wait
@@ -289,7 +289,7 @@ def _fit_on_dask(
     from dask.distributed import KilledWorker
     from lightgbm.basic import LightGBMError
 
-    from training.distributed import cluster
+    from likecast.dask_cluster import cluster
     from training.leftovers import temp_prefix
     from training.partitioned import fit_partitioned
 

@@ -24,9 +24,9 @@ from features.contract import DataError
 from features.reading import parquet_parts
 from features.store import Timeline
 from likecast.atomic import replacing
+from likecast.dask_cluster import cluster
 from models.bundle import ModelBundle
 from serving.batch.scoring import Outcome, Scorer, ScoringAge, as_arrow, check_share, finish_rejects
-from training.distributed import cluster
 
 ROWS_PER_TASK = 250_000
 
