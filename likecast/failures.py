@@ -1,6 +1,6 @@
 """The one mapping from a failure to what the CLI prints: one line, what to do, an exit code.
 
-A command raises; ``likecast.cli.main`` asks ``explain`` what to say. A ``UserError`` says
+A command raises; ``serving.cli.main`` asks ``explain`` what to say. A ``UserError`` says
 itself. A failure of the machine around likecast (a full or read-only disk, a permission, a
 symlink loop, a kernel file system, a Dask scheduler or tracking store that is away or
 refuses) is recognised here by its type and errno, anywhere in its chain of causes, so no

@@ -126,7 +126,7 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``likecast`` in-process through ``main(argv)``, with extra environment variables."""
-    from likecast.cli import main
+    from serving.cli import main
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         for key, value in (env or {}).items():

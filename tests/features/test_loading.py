@@ -13,7 +13,7 @@ from features.loading import Dataset, load_dataset
 from features.reading import parquet_rows
 from features.simulation.config import SimConfig
 from features.simulation.generate import simulate
-from likecast.cli import main
+from serving.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +285,7 @@ def test_parquet_rows_are_counted_from_the_footers(base, tmp_path: Path, parts: 
 
 
 def test_data_error_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from likecast.cli import main
+    from serving.cli import main
 
     # given a data folder that does not exist, when it is validated
     code = main(["validate", "/definitely/not/here"])
