@@ -70,18 +70,22 @@ def parquet_rows(path: Path) -> int:
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, or a folder of Parquet parts, as raw columns."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
     if path.is_dir():
         return pd.concat([_read_parquet(p) for p in parquet_parts(path)], ignore_index=True)
+    suffix = _file_type(path)
+    return _read_parquet(path) if suffix == ".parquet" else _read_csv(path)
+
+
+def _file_type(path: Path) -> str:
+    """The suffix of a data file that is there and not empty: ``.parquet`` or ``.csv``."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return _read_parquet(path)
-    if suffix == ".csv":
-        return _read_csv(path)
-    raise DataError(f"{path}: unknown file type {suffix!r}; expected .csv or .parquet")
+    if suffix not in (".parquet", ".csv"):
+        raise DataError(f"{path}: unknown file type {suffix!r}; expected .csv or .parquet")
+    return suffix
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -97,10 +101,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             path, dtype=str, keep_default_na=True, encoding="utf-8", lineterminator=_line_end(path)
         )
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
-            "save it as UTF-8"
-        ) from exc
+        raise _not_utf8(path, exc) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: file is empty") from exc
     except pd.errors.ParserError as exc:
@@ -142,40 +143,45 @@ def iter_table(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         for part in parquet_parts(path):
             yield from iter_table(part, rows)
         return
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        # Whole row groups, Parquet's unit of reading: memory follows the largest one and
-        # stays flat, where iter_batches kept allocating (docs/adr/0022).
-        try:
-            parquet = pq.ParquetFile(path)
-            for group in range(parquet.num_row_groups):
-                table = parquet.read_row_group(group)
-                for start in range(0, table.num_rows, rows):
-                    yield table.slice(start, rows).to_pandas()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
-    elif suffix == ".csv":
-        try:
-            chunks = pd.read_csv(
-                path, dtype=str, chunksize=rows, encoding="utf-8", lineterminator=_line_end(path)
-            )
-            for number, chunk in enumerate(chunks):
-                if number == 0:
-                    _check_delimiter(chunk, path)
-                yield chunk
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
-                f"{exc.start}); save it as UTF-8"
-            ) from exc
-        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-            raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+    if _file_type(path) == ".parquet":
+        yield from _parquet_chunks(path, rows)
     else:
-        raise DataError(f"{path}: unknown file type {suffix!r}; expected .csv or .parquet")
+        yield from _csv_chunks(path, rows)
+
+
+def _parquet_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    # Whole row groups, Parquet's unit of reading: memory follows the largest one and
+    # stays flat, where iter_batches kept allocating (docs/adr/0022).
+    try:
+        parquet = pq.ParquetFile(path)
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group)
+            for start in range(0, table.num_rows, rows):
+                yield table.slice(start, rows).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+
+
+def _csv_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        chunks = pd.read_csv(
+            path, dtype=str, chunksize=rows, encoding="utf-8", lineterminator=_line_end(path)
+        )
+        for number, chunk in enumerate(chunks):
+            if number == 0:
+                _check_delimiter(chunk, path)
+            yield chunk
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from exc
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DataError:
+    return DataError(
+        f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+        "save it as UTF-8"
+    )
 
 
 def _first_line(exc: Exception) -> str:

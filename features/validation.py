@@ -7,6 +7,7 @@ that cannot be checked at all (a missing column, no valid value) stops the comma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,42 +177,9 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
 
     clean = raw.copy()
     reasons = _Reasons(table, raw.index, np.arange(1, len(raw) + 1), [])
-    flag = reasons.flag
     for column in contract.columns:
-        if column.name not in raw.columns:
-            continue
-        try:
-            coerced = _coerce(raw[column.name], column)
-        except DataError as exc:
-            raise DataError(f"{table}.{exc}") from exc
-        values, comparable = coerced.values, coerced.comparable
-        given = raw[column.name].notna()
-        if raw[column.name].dtype == object or pd.api.types.is_string_dtype(raw[column.name]):
-            given &= raw[column.name].astype("string").str.strip().str.len() > 0
-        wrong = given & comparable.isna() & ~coerced.infinite
-        if given.any() and wrong.sum() == given.sum() and column.kind != "str":
-            raise DataError(
-                f"{table}.{column.name}: no value is a valid {column.kind} "
-                f"(found {raw[column.name].dtype} such as {shown(raw[column.name][given].iloc[0])})"
-            )
-        flag(wrong, column.name, f"expected {column.kind}")
-        flag(coerced.infinite, column.name, "must be a finite number")
-        if column.required:
-            flag(~given, column.name, "required value missing")
-        if column.kind == "timestamp":
-            low, high = time_range()
-            outside = comparable.notna() & values.isna()
-            flag(outside, column.name, f"must be between {low:%Y-%m-%d} and {high:%Y-%m-%d}")
-        if column.minimum is not None:
-            below = (
-                comparable < column.minimum
-                if not column.exclusive_minimum
-                else comparable <= column.minimum
-            )
-            flag(below, column.name, f"must be {column.rule('below')}")
-        if column.maximum is not None:
-            flag(comparable > column.maximum, column.name, f"must be {column.rule('above')}")
-        clean[column.name] = values
+        if column.name in raw.columns:
+            clean[column.name] = _checked_column(table, raw[column.name], column, reasons.flag)
 
     # a key of given columns is checked here; a key with a filled column (the snapshots'
     # age, which may come from observed_at) once it is filled, in ``attach_snapshots``
@@ -219,8 +187,52 @@ def clean_table(raw: pd.DataFrame, table: str) -> TableResult:
     if not filled.intersection(contract.key):
         given_key = clean[list(contract.key)].notna().all(axis=1)
         duplicate = clean.duplicated(list(contract.key), keep="first") & given_key
-        flag(duplicate, contract.key[-1], "duplicate key")
+        reasons.flag(duplicate, contract.key[-1], "duplicate key")
     return _split(table, raw, clean, reasons)
+
+
+Flag = Callable[[pd.Series, str, str], None]
+
+
+def _checked_column(table: str, raw: pd.Series, column: Column, flag: Flag) -> pd.Series:
+    """One column in its contract type; the rows that break its rules are flagged."""
+    try:
+        coerced = _coerce(raw, column)
+    except DataError as exc:
+        raise DataError(f"{table}.{exc}") from exc
+    given = raw.notna()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        given &= raw.astype("string").str.strip().str.len() > 0
+    wrong = given & coerced.comparable.isna() & ~coerced.infinite
+    if given.any() and wrong.sum() == given.sum() and column.kind != "str":
+        raise DataError(
+            f"{table}.{column.name}: no value is a valid {column.kind} "
+            f"(found {raw.dtype} such as {shown(raw[given].iloc[0])})"
+        )
+    flag(wrong, column.name, f"expected {column.kind}")
+    flag(coerced.infinite, column.name, "must be a finite number")
+    if column.required:
+        flag(~given, column.name, "required value missing")
+    _flag_out_of_range(coerced, column, flag)
+    return coerced.values
+
+
+def _flag_out_of_range(coerced: Coerced, column: Column, flag: Flag) -> None:
+    """Flag the values outside the column's range (times outside the contract's years)."""
+    values, comparable = coerced.values, coerced.comparable
+    if column.kind == "timestamp":
+        low, high = time_range()
+        outside = comparable.notna() & values.isna()
+        flag(outside, column.name, f"must be between {low:%Y-%m-%d} and {high:%Y-%m-%d}")
+    if column.minimum is not None:
+        below = (
+            comparable < column.minimum
+            if not column.exclusive_minimum
+            else comparable <= column.minimum
+        )
+        flag(below, column.name, f"must be {column.rule('below')}")
+    if column.maximum is not None:
+        flag(comparable > column.maximum, column.name, f"must be {column.rule('above')}")
 
 
 def _split(table: str, raw: pd.DataFrame, clean: pd.DataFrame, reasons: _Reasons) -> TableResult:
