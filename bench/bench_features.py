@@ -22,7 +22,9 @@ from features.examples import grid_examples, grid_rows, video_rows
 from features.labels import label_videos
 from features.loading import load_dataset
 from features.matrix import build_grid_features
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from features.spec import SPEC_COLUMNS, fit_spec
 from likecast.memory import keep_freed_memory
 from likecast.settings import FIRST_DAY_AGES_MINUTES, Settings

@@ -29,8 +29,8 @@ import pyarrow.parquet as pq
 from bench.bench_features import data
 from bench.bench_serving import model_and_store
 from bench.common import timed, write_result
-from features.loading import clean_table
 from features.store import CreatorStore
+from features.validation import clean_table
 from models.bundle import ModelBundle
 from serving.batch.scoring import Scorer, ScoringAge
 

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,7 +35,9 @@ import psutil
 
 from bench.common import CACHE, model_code_key, timed, write_result
 from features.loading import fingerprint, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from features.store import CreatorStore, data_end, history_timeline, write_store
 from likecast.settings import Settings
 from models.mlflow_client import connect
@@ -201,6 +204,18 @@ def in_process(model: Path, home: Path, body: dict = PLAIN_DRAFT, n: int = 2000)
     return round(times["t"] / n * 1000, 4)
 
 
+@dataclass(frozen=True)
+class Load:
+    """How each server is loaded: seconds per wrk run, runs per server, a scratch folder."""
+
+    seconds: int
+    rounds: int
+    tmp: Path
+
+
+SERVE = [str(Path(sys.executable).with_name("likecast")), "serve"]  # the champion
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=15, help="duration of each wrk run")
@@ -224,80 +239,99 @@ def main(argv: list[str] | None = None) -> int:
         # explanations are opt-in; their cost is reported beside the plain answer's
         for name, asked in (("draft", DRAFT), ("early", {**EARLY, "explain": True})):
             result[f"in_process_explained_{name}_ms"] = in_process(model, home, asked, 300)
-        workers = Settings().service_workers
         env = {**os.environ, "LIKECAST_HOME": str(home), "LIKECAST_TRACKING_URI": tracking_uri}
-        draft = PLAIN_DRAFT
-        batch = {"items": [{**draft, "creator_id": f"c{i:07d}"} for i in range(1000)]}
+        load = Load(seconds, args.rounds, Path(tmp))
+        result |= _beside_starlette(load, model, env)
+        result |= _one_worker(load, env)
+    _judge(result)
+    write_result("serving", result, quick=args.quick)
+    return 0
 
-        anchor_port, service_port = free_port(), free_port()
-        anchor = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.anchor_app:app",
-                "--port",
-                str(anchor_port),
-                "--workers",
-                str(workers),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            {
-                **env,
-                "PYTHONPATH": str(Path.cwd()),
-                "LIKECAST_MODEL_URI": str(model),
-                "OMP_NUM_THREADS": "1",
-            },
-            anchor_port,
-            Path(tmp),
-        )
-        serve = [str(Path(sys.executable).with_name("likecast")), "serve"]  # the champion
-        service = start([*serve, "--port", str(service_port)], env, service_port, Path(tmp))
-        try:
-            result["workers"] = workers
-            settle(service, workers)
-            result["memory_after_start"] = tree_memory_mb(service)
-            # This VM's speed drifts by tens of percent within minutes: the servers take
-            # turns, and each figure is the median of its rounds.
-            anchor_url = f"http://127.0.0.1:{anchor_port}"
-            service_url = f"http://127.0.0.1:{service_port}"
-            runs: dict[str, list[dict[str, float]]] = {
-                "starlette_draft": [],
-                "bentoml_draft": [],
-                "bentoml_batch_1000": [],
-            }
-            for _ in range(args.rounds):
-                for name, url, body, connections in (
-                    ("starlette_draft", f"{anchor_url}/predict_draft", draft, CONNECTIONS),
-                    ("bentoml_draft", f"{service_url}/predict_draft", draft, CONNECTIONS),
-                    ("bentoml_batch_1000", f"{service_url}/predict_batch", batch, 2),
-                ):
-                    runs[name].append(wrk(url, body, seconds, connections, Path(tmp)))
-            for name, rounds in runs.items():
-                result[name] = {**median_run(rounds), "rounds": rounds}
-            batch_run = result["bentoml_batch_1000"]
-            batch_run["predictions_per_s"] = round(batch_run["requests_per_s"] * 1000, 1)
-            result["memory_after_load"] = tree_memory_mb(service)
-        finally:
-            stop(anchor)
-            stop(service)
-        # Then, alone, the same service with one worker (LIKECAST_SERVICE_WORKERS=1).
-        single_port = free_port()
-        single_env = {**env, "LIKECAST_SERVICE_WORKERS": "1"}
-        single = start([*serve, "--port", str(single_port)], single_env, single_port, Path(tmp))
-        try:
-            settle(single, 1)
-            single_url = f"http://127.0.0.1:{single_port}/predict_draft"
-            rounds = [
-                wrk(single_url, draft, seconds, CONNECTIONS, Path(tmp)) for _ in range(args.rounds)
-            ]
-            result["bentoml_1_worker_draft"] = {**median_run(rounds), "rounds": rounds}
-            result["memory_1_worker_after_load"] = tree_memory_mb(single)
-        finally:
-            stop(single)
 
+def _beside_starlette(load: Load, model: Path, env: dict[str, str]) -> dict:
+    """The service and bare Starlette taking turns under the draft load, then a batch load."""
+    workers = Settings().service_workers
+    draft = PLAIN_DRAFT
+    batch = {"items": [{**draft, "creator_id": f"c{i:07d}"} for i in range(1000)]}
+    result: dict = {}
+    anchor_port, service_port = free_port(), free_port()
+    anchor = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.anchor_app:app",
+            "--port",
+            str(anchor_port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        {
+            **env,
+            "PYTHONPATH": str(Path.cwd()),
+            "LIKECAST_MODEL_URI": str(model),
+            "OMP_NUM_THREADS": "1",
+        },
+        anchor_port,
+        load.tmp,
+    )
+    service = start([*SERVE, "--port", str(service_port)], env, service_port, load.tmp)
+    try:
+        result["workers"] = workers
+        settle(service, workers)
+        result["memory_after_start"] = tree_memory_mb(service)
+        # This VM's speed drifts by tens of percent within minutes: the servers take
+        # turns, and each figure is the median of its rounds.
+        anchor_url = f"http://127.0.0.1:{anchor_port}"
+        service_url = f"http://127.0.0.1:{service_port}"
+        runs: dict[str, list[dict[str, float]]] = {
+            "starlette_draft": [],
+            "bentoml_draft": [],
+            "bentoml_batch_1000": [],
+        }
+        for _ in range(load.rounds):
+            for name, url, body, connections in (
+                ("starlette_draft", f"{anchor_url}/predict_draft", draft, CONNECTIONS),
+                ("bentoml_draft", f"{service_url}/predict_draft", draft, CONNECTIONS),
+                ("bentoml_batch_1000", f"{service_url}/predict_batch", batch, 2),
+            ):
+                runs[name].append(wrk(url, body, load.seconds, connections, load.tmp))
+        for name, rounds in runs.items():
+            result[name] = {**median_run(rounds), "rounds": rounds}
+        batch_run = result["bentoml_batch_1000"]
+        batch_run["predictions_per_s"] = round(batch_run["requests_per_s"] * 1000, 1)
+        result["memory_after_load"] = tree_memory_mb(service)
+    finally:
+        stop(anchor)
+        stop(service)
+    return result
+
+
+def _one_worker(load: Load, env: dict[str, str]) -> dict:
+    """Then, alone, the same service with one worker (LIKECAST_SERVICE_WORKERS=1)."""
+    single_port = free_port()
+    single_env = {**env, "LIKECAST_SERVICE_WORKERS": "1"}
+    single = start([*SERVE, "--port", str(single_port)], single_env, single_port, load.tmp)
+    try:
+        settle(single, 1)
+        single_url = f"http://127.0.0.1:{single_port}/predict_draft"
+        rounds = [
+            wrk(single_url, PLAIN_DRAFT, load.seconds, CONNECTIONS, load.tmp)
+            for _ in range(load.rounds)
+        ]
+        return {
+            "bentoml_1_worker_draft": {**median_run(rounds), "rounds": rounds},
+            "memory_1_worker_after_load": tree_memory_mb(single),
+        }
+    finally:
+        stop(single)
+
+
+def _judge(result: dict) -> None:
+    """The service's ratio to Starlette, the targets, and whether it meets them."""
     bento, anchor_run = result["bentoml_draft"], result["starlette_draft"]
     result["throughput_vs_starlette"] = round(
         bento["requests_per_s"] / anchor_run["requests_per_s"], 3
@@ -315,8 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         and result["bentoml_batch_1000"]["predictions_per_s"] >= 20_000
         and result["memory_after_load"]["total_mb"] < 600
     )
-    write_result("serving", result, quick=args.quick)
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import peak_rss_mb, timed, write_result
-from features.simulator import COUNTERS, ROUNDS, SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.facts import COUNTERS, ROUNDS
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from likecast.memory import keep_freed_memory
 
 

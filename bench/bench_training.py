@@ -23,7 +23,9 @@ import lightgbm as lgb
 
 from bench.common import peak_rss_mb, timed, write_result
 from features.loading import fingerprint, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from likecast.memory import keep_freed_memory
 from likecast.settings import Settings
 from models.estimator import lgbm_params, to_matrix

@@ -127,7 +127,7 @@ def child(mode: str, data: Path, out: Path, negative_rate: float) -> None:
         _ex, _spec, features = prepare(load_dataset(data), settings)
         result: dict[str, Any] = {"examples": len(features)}
     else:
-        from training.distributed import cluster
+        from likecast.dask_cluster import cluster
         from training.partitioned import fit_partitioned
 
         with (

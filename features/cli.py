@@ -44,14 +44,11 @@ def simulate_command(
     ),
 ) -> None:
     """Simulate a Kuaishou-like platform and write its tables as Parquet."""
-    from features.loading import parquet_rows
-    from features.simulator import (
-        SimConfig,
-        part_count,
-        simulate_parts,
-        write_parts,
-        write_platform,
-    )
+    from features.reading import parquet_rows
+    from features.simulation.config import SimConfig
+    from features.simulation.generate import simulate_parts
+    from features.simulation.parts import part_count
+    from features.simulation.writing import write_parts, write_platform
 
     settings = get_settings()
     cfg = SimConfig(
@@ -98,7 +95,8 @@ def validate_command(
 ) -> None:
     """Check a data set against the data contract and report every problem found."""
     from features.contract import TABLES
-    from features.loading import load_dataset, table_paths
+    from features.loading import load_dataset
+    from features.reading import table_paths
 
     settings = get_settings()
     limit = settings.max_reject_share if max_reject_share is None else max_reject_share
@@ -163,7 +161,8 @@ def materialize_command(
 ) -> None:
     """Compute every creator's history over time and swap it into the online store, for the
     champion's target unless one is given."""
-    from features.loading import load_dataset, table_paths
+    from features.loading import load_dataset
+    from features.reading import table_paths
     from features.store import data_end, history_timeline, write_store
 
     asked = parse_instant(at, "--at") if at is not None else None  # fail before the work

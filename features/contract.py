@@ -18,6 +18,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from features.limits import BIG_COUNT, LONGEST_VIDEO_S, OLDEST_AGE_MINUTES
+from likecast.errors import UserError
+
+
+class DataError(UserError):
+    """A problem with the user's data that stops the command; its text is one line."""
+
 
 Kind = Literal["str", "timestamp", "float", "int", "bool"]
 

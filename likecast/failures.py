@@ -1,6 +1,6 @@
 """The one mapping from a failure to what the CLI prints: one line, what to do, an exit code.
 
-A command raises; ``likecast.cli.main`` asks ``explain`` what to say. A ``UserError`` says
+A command raises; ``serving.cli.main`` asks ``explain`` what to say. A ``UserError`` says
 itself. A failure of the machine around likecast (a full or read-only disk, a permission, a
 symlink loop, a kernel file system, a Dask scheduler or tracking store that is away or
 refuses) is recognised here by its type and errno, anywhere in its chain of causes, so no
@@ -24,9 +24,9 @@ from likecast.redact import one_line
 UNAVAILABLE = 69  # EX_UNAVAILABLE: the tracking store or the Dask scheduler
 IO_ERROR = 74  # EX_IOERR: the disk is full, read-only, forbidden or loops
 
-# the file an atomic write fills beside its target (.NAME.tmp-PID, .NAME.partial): the
+# what an atomic write fills beside its target (.NAME.tmp-PID, likecast/atomic.py): the
 # user named the target
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(tmp-\d+|partial)$")
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")
 _KERNEL_FOLDERS = ("/proc", "/sys", "/dev")
 
 _CANNOT_OPEN = -1  # no errno: SQLite says only that it could not open a file

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +23,7 @@ from features.labels import known_outcome, with_known_outcomes
 from features.matrix import build_features, feature_matrix
 from features.rows import RAW_COLUMNS
 from features.spec import FeatureSpec
+from likecast.atomic import replacing
 from likecast.errors import UserError
 from likecast.zones import known_time_zone
 from models.blend import Blend
@@ -215,15 +213,12 @@ class ModelBundle:
     def save(self, folder: Path) -> Path:
         """Write all files to a temporary folder, then move it into place."""
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        self.booster.save_model(tmp / FILES["booster"])
-        (tmp / FILES["calibrator"]).write_text(self.calibrator.to_json())
-        (tmp / FILES["spec"]).write_text(self.spec.to_json())
-        (tmp / FILES["meta"]).write_text(self.meta.to_json(indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        with replacing(folder) as tmp:
+            tmp.mkdir()
+            self.booster.save_model(tmp / FILES["booster"])
+            (tmp / FILES["calibrator"]).write_text(self.calibrator.to_json())
+            (tmp / FILES["spec"]).write_text(self.spec.to_json())
+            (tmp / FILES["meta"]).write_text(self.meta.to_json(indent=2))
         return folder
 
     @classmethod

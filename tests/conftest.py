@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from features.loading import Dataset, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from likecast.settings import Settings
 from tests.helpers import (
     BIN,
@@ -124,7 +126,7 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """``likecast`` in-process through ``main(argv)``, with extra environment variables."""
-    from likecast.cli import main
+    from serving.cli import main
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         for key, value in (env or {}).items():

@@ -208,13 +208,14 @@ def train_command(
         raise UserError("--negative-rate needs --engine dask")
 
     overrides = _read_params(params)  # a bad file fails in one line, before anything else
-    from features.loading import data_parts, fingerprint, table_paths
+    from features.loading import fingerprint
+    from features.reading import data_parts, table_paths
 
     work = work or get_settings().home / "work"
     # the work folder is emptied after: it must hold none of the inputs
     check_outputs({"--data": table_paths(data), "--params": params}, {"--work": work})
     if scheduler:  # and a scheduler that is away or not one, before the tracking store
-        from training.distributed import check_scheduler
+        from likecast.dask_cluster import check_scheduler
 
         check_scheduler(scheduler)
     # MLflow and the training code take seconds to import: a refusal above does not wait
@@ -288,7 +289,7 @@ def _fit_on_dask(
     from dask.distributed import KilledWorker
     from lightgbm.basic import LightGBMError
 
-    from training.distributed import cluster
+    from likecast.dask_cluster import cluster
     from training.leftovers import temp_prefix
     from training.partitioned import fit_partitioned
 
@@ -346,7 +347,7 @@ def evaluate_command(
     """Score labeled data with a model and report metrics overall and by age."""
     from features.examples import grid_rows, video_rows
     from features.labels import label_videos
-    from features.loading import table_paths
+    from features.reading import table_paths
     from features.store import data_end
     from models.registry import load_model
     from training.train import evaluate_bundle
@@ -397,10 +398,10 @@ def evaluate_command(
         )
     Console().print(printed)
     if output:
-        from features.loading import write_text_atomically
+        from likecast.atomic import write_text
 
         plain = table.astype(object).where(table.notna(), None)  # JSON has no NaN
-        write_text_atomically(json.dumps(plain.to_dict(orient="index"), indent=2), output)
+        write_text(json.dumps(plain.to_dict(orient="index"), indent=2), output)
 
 
 @app.command("promote")
@@ -508,7 +509,8 @@ def tune_command(
 ) -> None:
     """Search LightGBM parameters with Optuna for the champion's target (or the one given);
     each trial is a nested MLflow run."""
-    from features.loading import table_paths, write_text_atomically
+    from features.reading import table_paths
+    from likecast.atomic import write_text
     from models.mlflow_client import connect
     from training.tune import tune
 
@@ -524,7 +526,7 @@ def tune_command(
             experiment,
             lambda i, value: advance(f"trial {i}: log loss {value:.4f}"),
         )
-    write_text_atomically(json.dumps(best, indent=2), output)
+    write_text(json.dumps(best, indent=2), output)
     Console().print(f"best validation log loss {loss:.5f} (run {run_id}): {json.dumps(best)}")
     # the target too: parameters tuned for one target are no reason to train for another
     Console().print(

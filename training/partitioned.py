@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.loading import DataError, Part, data_parts, files_digest
+from features.contract import DataError
+from features.reading import Part, data_parts, files_digest
 from features.spec import FeatureSpec, spec_from_moments
 from likecast.echo import capped
 from likecast.errors import UserError

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from features.examples import Grid
-from features.loading import Part, load_tables
+from features.loading import load_tables
 from features.matrix import build_grid_features
+from features.reading import Part
 from features.rows import EXAMPLE_COLUMNS, VIDEO_COLUMNS
 from features.spec import UNKNOWABLE_RATES, FeatureSpec, rate_counts, spec_moments
 from likecast.settings import Settings

@@ -79,10 +79,29 @@ class Admission:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        whole = await self._whole_body(scope, receive, send)
+        if whole is None:  # refused, or the client went away
+            return
+        if scope["path"] in UNSHED_PATHS:
+            await self.app(scope, whole, send)
+            return
+        busy = self._busy(scope)
+        if busy is not None:
+            await _shed(send, busy)
+            return
+        self.in_flight += 1
+        try:
+            await self._answered_in_time(scope, whole, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _whole_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """The request's body, read within ``body_timeout_s`` and replayed to the app; None
+        when it was refused here (413, 408) or the client went away."""
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_body_bytes:
             await self._too_large(send)
-            return
+            return None
         try:
             async with asyncio.timeout(self.body_timeout_s):
                 body = await self._body(receive)
@@ -91,29 +110,24 @@ class Admission:
             headers, data = refusal(408, "body", rule, "timeout")
             # the rest of a slow body is not waited for: the connection closes after this
             await answer(send, 408, [*headers, (b"connection", b"close")], data)
-            return
+            return None
         except _TooLargeError:
             await self._too_large(send)
-            return
+            return None
         if body is None:  # the client went away
-            return
-        whole = replay({"type": "http.request", "body": body}, receive)
-        if scope["path"] in UNSHED_PATHS:
-            await self.app(scope, whole, send)
-            return
+            return None
+        return replay({"type": "http.request", "body": body}, receive)
+
+    def _busy(self, scope: Scope) -> str | None:
+        """Why this request is shed: it waited too long for a worker, or too many are in
+        progress; None when it may go on."""
         arrived = scope.get("extensions", {}).get(ARRIVED, {}).get("at")
         waited = 0.0 if arrived is None else asyncio.get_running_loop().time() - arrived
         if waited > self.max_queue_s:
-            await _shed(send, f"waited {waited:.1f} s for a free worker")
-            return
+            return f"waited {waited:.1f} s for a free worker"
         if self.in_flight >= self.max_in_flight:
-            await _shed(send, f"{self.in_flight} requests in progress")
-            return
-        self.in_flight += 1
-        try:
-            await self._answered_in_time(scope, whole, send)
-        finally:
-            self.in_flight -= 1
+            return f"{self.in_flight} requests in progress"
+        return None
 
     async def _body(self, receive: Receive) -> bytes | None:
         """The whole body; None when the client left.

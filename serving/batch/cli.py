@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,6 +13,9 @@ from likecast.errors import UserError
 from likecast.instants import parse_instant
 from likecast.paths import check_outputs, model_folder
 from likecast.settings import get_settings
+
+if TYPE_CHECKING:  # the command imports the scoring code only when it runs
+    from serving.batch.scoring import Outcome
 
 app = typer.Typer()
 
@@ -71,28 +75,12 @@ def score_command(
 
     import pandas as pd
 
-    from features.csv_safe import formula_warning
     from features.store import CreatorStore
     from likecast.console import rows_progress
     from models.registry import load_model
     from serving.batch.scoring import Scorer, ScoringAge, rejects_paths, score_local
 
-    if age_minutes is not None and at is not None:
-        raise UserError("give --age-minutes or --at, not both")
-    if snapshots is not None and age_minutes is None and at is None:
-        raise UserError(
-            "--snapshots needs an age to read the counts at: give --age-minutes A (every "
-            "video at age A) or --at T (each video at its age at time T)"
-        )
-    if snapshots is None and age_minutes:
-        # an age after posting is answered from the counts by then: without any, every
-        # video would be scored as having no likes at that age, which no user means
-        raise UserError(
-            f"--age-minutes {age_minutes:g} scores videos from their counts by that age: give "
-            "--snapshots FILE, or --age-minutes 0 to score them as drafts"
-        )
-    if engine is Engine.local and scheduler:
-        raise UserError("--scheduler needs --engine dask")
+    _check_options(snapshots, age_minutes, at, engine, scheduler)
     scoring_age = ScoringAge(
         age_minutes=age_minutes, at=parse_instant(at, "--at") if at is not None else None
     )
@@ -141,11 +129,43 @@ def score_command(
             outcome = score_local(
                 scorer, source, output, chunk_rows, settings.max_reject_share, advance
             )
-    seconds = time.perf_counter() - started
+    _report(outcome, scorer.version, time.perf_counter() - started, output)
+
+
+def _check_options(
+    snapshots: Path | None,
+    age_minutes: float | None,
+    at: str | None,
+    engine: Engine,
+    scheduler: str | None,
+) -> None:
+    """Refuse, in one line, options that do not go together."""
+    if age_minutes is not None and at is not None:
+        raise UserError("give --age-minutes or --at, not both")
+    if snapshots is not None and age_minutes is None and at is None:
+        raise UserError(
+            "--snapshots needs an age to read the counts at: give --age-minutes A (every "
+            "video at age A) or --at T (each video at its age at time T)"
+        )
+    if snapshots is None and age_minutes:
+        # an age after posting is answered from the counts by then: without any, every
+        # video would be scored as having no likes at that age, which no user means
+        raise UserError(
+            f"--age-minutes {age_minutes:g} scores videos from their counts by that age: give "
+            "--snapshots FILE, or --age-minutes 0 to score them as drafts"
+        )
+    if engine is Engine.local and scheduler:
+        raise UserError("--scheduler needs --engine dask")
+
+
+def _report(outcome: Outcome, version: str, seconds: float, output: Path) -> None:
+    """What was scored and set aside, how fast, and the ids a spreadsheet would misread."""
+    from features.csv_safe import formula_warning
+
     rejected = ", ".join(f"{v} {k}" for k, v in outcome.rejected.items() if v) or "none"
     files = ", ".join(str(p) for p in outcome.rejects_files)
     stderr().print(
-        f"scored {outcome.scored:,} of {outcome.rows:,} videos with model {scorer.version} in "
+        f"scored {outcome.scored:,} of {outcome.rows:,} videos with model {version} in "
         f"{seconds:.1f} s ({outcome.rows / max(seconds, 1e-9):,.0f} rows/s) -> {output}; "
         f"rejected: {rejected}" + (f" (see {files})" if files else ""),
         soft_wrap=True,

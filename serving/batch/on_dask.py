@@ -11,8 +11,6 @@ client writes ``_SUCCESS`` last and renames the folder into place.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,11 +20,13 @@ from typing import cast
 import pandas as pd
 import pyarrow.parquet as pq
 
-from features.loading import DataError, parquet_parts
+from features.contract import DataError
+from features.reading import parquet_parts
 from features.store import Timeline
+from likecast.atomic import replacing
+from likecast.dask_cluster import cluster
 from models.bundle import ModelBundle
 from serving.batch.scoring import Outcome, Scorer, ScoringAge, as_arrow, check_share, finish_rejects
-from training.distributed import cluster
 
 ROWS_PER_TASK = 250_000
 
@@ -142,12 +142,10 @@ def score_dask(
 
     tasks = plan(source)
     data = ScorerData.of(scorer)
-    partial = output.with_name(f".{output.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     outcome = Outcome()
     rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
-    try:
+    with replacing(output) as partial:  # an older output is removed only after
+        partial.mkdir()
         with cluster(scheduler, workers) as started:
             client = cast(Client, started)  # cluster() is typed to yield an object
             shared = client.scatter(data, broadcast=True)
@@ -164,17 +162,4 @@ def score_dask(
         check_share(outcome, reject_limit)
         outcome.scored = sum(pq.ParquetFile(p).metadata.num_rows for p in partial.glob("*.parquet"))
         (partial / "_SUCCESS").write_text("")
-        _swap_in(partial, output)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
     return outcome
-
-
-def _swap_in(partial: Path, output: Path) -> None:
-    """Replace an old output folder by the new one; the old one is removed only after."""
-    old = output.with_name(f".{output.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
-        os.replace(output, old)
-    os.replace(partial, output)
-    shutil.rmtree(old, ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,19 +22,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.arrays import RowArrays, frame_arrays
-from features.contract import COUNTER_COLUMNS, RATE_COLUMNS
+from features.contract import COUNTER_COLUMNS, RATE_COLUMNS, DataError
 from features.csv_safe import formula_like, write_csv
-from features.loading import (
-    DataError,
-    attach_snapshots,
-    clean_table,
-    iter_table,
-    naming,
-    write_atomically,
-)
+from features.loading import write_atomically
 from features.matrix import feature_matrix
+from features.reading import iter_table
 from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
 from features.store import Timeline, before_store, history_as_of
+from features.validation import attach_snapshots, clean_table
+from likecast.atomic import naming, replacing
 from likecast.echo import shown
 from likecast.errors import UserError
 from models.bundle import Answers, ModelBundle
@@ -380,12 +375,10 @@ def score_local(
     """
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise DataError(f"{output}: output must end in .parquet or .csv")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.partial")
     outcome = Outcome()
     rejects: dict[str, list[pd.DataFrame]] = {"videos": [], "not_posted": [], "snapshots": []}
     parquet = output.suffix.lower() == ".parquet"
-    try:
+    with replacing(output) as partial:
         with naming(output), _Sink(partial, parquet, scorer.explain, outcome) as sink:
             for chunk in iter_table(source, chunk_rows):
                 scores, chunk_rejects = scorer.score(chunk, first_row=outcome.rows)
@@ -397,9 +390,6 @@ def score_local(
                 advance(len(chunk))
         finish_rejects(outcome, rejects, output)
         check_share(outcome, reject_limit)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
     return outcome
 
 

@@ -15,7 +15,6 @@ import logging
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from likecast.atomic import creating
 from likecast.redact import redact_text
 from likecast.settings import Settings, get_settings
 from models.tracking_http import get_json
@@ -68,16 +68,9 @@ def download(uri: str, settings: Settings, into: Path) -> FetchedVersion:
     final = into / f"v{version.version}"
     into.mkdir(parents=True, exist_ok=True)
     if not final.exists():
-        partial = Path(tempfile.mkdtemp(prefix=".download-", dir=into))
-        try:
+        with creating(final) as partial:
+            partial.mkdir()
             download_version(version, uri, partial)
-            try:
-                partial.rename(final)
-            except OSError:
-                if not final.exists():
-                    raise
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
     return FetchedVersion(str(version.version), str(final), uri, version.run_id)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psutil
 
+from likecast.atomic import write_text
 from serving.swap.fetch import FetchedVersion
 
 ACK_TIMEOUT_S = 120.0
@@ -63,9 +64,7 @@ def sweep_stopped_services(folder: Path) -> None:
 
 def _write(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never half of one."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(text)
-    partial.replace(path)
+    write_text(text, path)
 
 
 class WorkersFolder:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from likecast.cli import main
+from serving.cli import main
 
 
 @pytest.mark.parametrize(

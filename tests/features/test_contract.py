@@ -7,7 +7,8 @@ import pandera.errors
 import pytest
 
 from features.contract import SNAPSHOTS, VIDEOS
-from features.loading import SNAPSHOTS_SCHEMA, VIDEOS_SCHEMA, Dataset
+from features.loading import Dataset
+from features.validation import SNAPSHOTS_SCHEMA, VIDEOS_SCHEMA
 
 
 def test_a_table_names_the_columns_it_lacks() -> None:

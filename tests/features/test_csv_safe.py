@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from features.csv_safe import csv_safe
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from tests.helpers import run_cli
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from features.csv_safe import FORMULA_LEADS, write_csv
-from features.loading import Dataset, Problem, TableResult, load_tables, read_table
+from features.loading import Dataset, load_tables
+from features.reading import read_table
+from features.validation import Problem, TableResult
 from tests.helpers import Result
 
 SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.loading import Dataset, load_dataset, parquet_rows
-from features.simulator import SimConfig, simulate
-from likecast.cli import main
+from features.loading import Dataset, load_dataset
+from features.reading import parquet_rows
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from serving.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +285,7 @@ def test_parquet_rows_are_counted_from_the_footers(base, tmp_path: Path, parts: 
 
 
 def test_data_error_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from likecast.cli import main
+    from serving.cli import main
 
     # given a data folder that does not exist, when it is validated
     code = main(["validate", "/definitely/not/here"])
@@ -296,7 +298,7 @@ def test_data_error_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_tables_stream_in_chunks_of_at_most_the_asked_rows(
     small_data: Path, tmp_path: Path, suffix: str, rows: int
 ) -> None:
-    from features.loading import iter_table
+    from features.reading import iter_table
 
     # given 2,000 videos in a file (Parquet: two row groups of 1,000)
     videos = pd.read_parquet(small_data / "videos.parquet").head(2000)

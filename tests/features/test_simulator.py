@@ -14,16 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.loading import load_dataset
-from features.simulator import (
-    MEDIAN_RATES,
-    Platform,
-    SimConfig,
-    part_count,
-    simulate,
-    simulate_parts,
-    write_parts,
-    write_platform,
-)
+from features.simulation.config import Platform, SimConfig
+from features.simulation.facts import MEDIAN_RATES
+from features.simulation.generate import simulate, simulate_parts
+from features.simulation.parts import part_count
+from features.simulation.writing import write_parts, write_platform
 from likecast.errors import UserError
 
 

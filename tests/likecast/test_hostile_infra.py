@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from likecast import dask_cluster
 from likecast.errors import UserError
 from likecast.failures import IO_ERROR, UNAVAILABLE, explain
 from likecast.redact import redact, redact_text
 from tests.disks import fill, make_read_only, tiny_disk
 from tests.helpers import Result, free_port
-from training import distributed
 
 SECRET = "hunter2-S3cret"
 
@@ -263,10 +263,10 @@ def test_a_silent_service_as_scheduler_is_refused_within_the_timeout(
     not_dask: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given an HTTP-like port that says nothing until asked, and a short wait for Dask
-    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 0.5)
     # when it is checked as a scheduler, then it is refused before Dask reads from it
     with pytest.raises(UserError, match="said nothing in 0 s: not a Dask scheduler") as caught:
-        distributed.check_scheduler(not_dask[0])
+        dask_cluster.check_scheduler(not_dask[0])
     assert caught.value.exit_code == UNAVAILABLE
 
 
@@ -317,7 +317,7 @@ def test_a_real_scheduler_passes_the_check() -> None:
         n_workers=0, processes=False, dashboard_address=None, protocol="tcp://"
     ) as cluster:
         # when its address is checked, then it passes (its handshake is a small length)
-        distributed.check_scheduler(cluster.scheduler_address)
+        dask_cluster.check_scheduler(cluster.scheduler_address)
 
 
 def test_a_scheduler_dask_cannot_connect_to_is_one_line_from_dask(
@@ -338,7 +338,7 @@ def test_a_cluster_without_workers_is_refused_instead_of_waiting_for_ever(
     from dask.distributed import LocalCluster
 
     # given a real scheduler (in this process) that no worker has joined
-    monkeypatch.setattr(distributed, "WORKERS_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(dask_cluster, "WORKERS_TIMEOUT_S", 0.5)
     with LocalCluster(
         n_workers=0, processes=False, dashboard_address=None, protocol="tcp://"
     ) as cluster:

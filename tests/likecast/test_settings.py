@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from likecast.cli import main
 from likecast.errors import UserError
 from likecast.settings import FIRST_DAY_AGES_MINUTES, Settings, age_grid, get_settings
+from serving.cli import main
 
 
 def test_settings_defaults_match_the_documented_ones(monkeypatch) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from features.loading import Dataset, fingerprint, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from features.store import data_end, history_timeline, write_store
 from likecast.settings import Settings
 from models.mlflow_client import connect

@@ -9,7 +9,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from features.loading import fingerprint, load_dataset
-from features.simulator import SimConfig, simulate, write_platform
+from features.simulation.config import SimConfig
+from features.simulation.generate import simulate
+from features.simulation.writing import write_platform
 from likecast.settings import Settings
 from models.mlflow_client import connect
 from tests.helpers import mlflow_server_in

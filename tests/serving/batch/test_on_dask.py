@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from features.loading import DataError
+from features.contract import DataError
 from serving.batch.on_dask import plan
 
 

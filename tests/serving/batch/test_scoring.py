@@ -223,7 +223,7 @@ def test_a_killed_job_leaves_no_finished_looking_output_and_a_rerun_completes(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    partial = tmp_path / ".scores.parquet.partial"
+    partial = tmp_path / f".scores.parquet.tmp-{job.pid}"
     deadline = time.monotonic() + 120
     while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -1,7 +1,8 @@
 """The ``likecast`` command: one typer app assembled from each package's own commands.
 
 Each package declares its commands in its ``cli.py``; this root only mounts them, so a new
-command is written where its work lives and appears here without touching this file.
+command is written where its work lives and appears here without touching this file. It
+sits in ``serving/``, the rightmost layer, because it imports every package (docs/adr/0042).
 """
 
 from __future__ import annotations
