@@ -25,9 +25,11 @@ from likecast.zones import wall_to_utc
 from models.bundle import ModelBundle
 from models.explain import Clock, Context, factor_text, on_clock
 from models.registry import LoadedModel
-from serving.api.schemas import Draft, Early
 from serving.batch.scoring import Scorer, ScoringAge
-from serving.predictor import Predictor, hour_options
+from serving.core.answering import features
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
+from serving.core.whatif import hour_options
 
 SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
 DRAFT = {"creator_id": "c000003", "category": "food", "duration_s": 35.0}
@@ -191,7 +193,7 @@ def test_a_posting_time_factor_is_said_on_the_creators_clock(
     predictor = predictor_of(bundle, tmp_path)
     built = predictor.build([draft])[0]
     assert not isinstance(built, ValueError)
-    matrix = predictor.features([built.row])[1]
+    matrix = features([built.row], bundle.spec)[1]
     at = bundle.spec.positions["post_hour"]
     assert matrix[0, at] == 9.0
     # when the posting hour is said as explain says it, with the request's clock
