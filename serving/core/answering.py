@@ -8,10 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from features.arrays import RowArrays
+from features.arrays import NAT
 from features.catalog import BY_NAME, LANGUAGES, Language, Words
-from features.matrix import beyond, clamp, feature_matrix
-from features.rows import request_arrays
 from features.spec import FeatureSpec
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers, ModelBundle
@@ -29,37 +27,43 @@ BEYOND_RANGE = Words(
 )
 # Times are not clamped inputs: an age between or past the trained ones has its own rule.
 TIME_FEATURES = frozenset({"age_minutes", "minutes_since_obs"})
-
-
-def features(
-    rows: list[dict[str, Any]], spec: FeatureSpec
-) -> tuple[RowArrays, np.ndarray, np.ndarray]:
-    """Request rows -> raw arrays, the model's feature matrix (by the batch rows' code),
-    and the values that lay beyond the training ranges before they were clamped (NaN
-    where none did)."""
-    arrays = request_arrays(rows)
-    matrix = feature_matrix(arrays, spec, clamped=False)
-    outside = np.where(beyond(matrix, spec), matrix, np.nan)
-    clamp(matrix, spec)
-    return arrays, matrix, outside
+NANOSECONDS_PER_DAY = 86400e9
+# the raw columns an answer shows: its history, its age, its category and its counts
+_READ = (
+    "posted_at",
+    "age_minutes",
+    "category",
+    "hist_videos",
+    "hist_median_likes",
+    "hist_p90_likes",
+    "hist_hit_rate",
+    "hist_last_posted_at",
+    "obs_age_minutes",
+    "likes",
+    "lag1_age_minutes",
+    "lag1_likes",
+    "lag2_age_minutes",
+    "lag2_likes",
+)
 
 
 def answers(
-    requests: list[Draft],
-    built: list[Built],
+    built: Built,
     bundle: ModelBundle,
     version: str,
     reliability: dict[float, dict[str, Any]],
     history_window: int,
     language: Language = "en",
 ) -> list[dict[str, Any]]:
-    """Answers as plain dicts in the shape of ``Prediction``, their texts in ``language``.
+    """The answers to ``built``'s requests, in the shape of ``Prediction``, their texts in
+    ``language``.
 
     A batch validates all of them in one call (``BatchResponse``), much faster than
     building three models per item. An answer the counts decided has no model factors
     to show: its list is empty.
     """
-    raw, matrix, outside = features([b.row for b in built], bundle.spec)
+    requests, rows = built.requests, built.rows
+    raw, matrix, outside = rows.arrays, rows.matrix, rows.outside
     answered = bundle.answer_matrix(matrix, raw)
     outside[answered.decided] = np.nan  # the counts answered: no model, no edge
     factors: dict[int, list[dict[str, Any]]] = {i: [] for i, r in enumerate(requests) if r.explain}
@@ -72,17 +76,23 @@ def answers(
             answered.low[asked],
             answered.high[asked],
             language,
-            [clock(requests[i], built[i].row["posted_at"]) for i in asked.tolist()],
+            [clock(requests[i], built.posted[i]) for i in asked.tolist()],
         )
         factors.update(zip(asked.tolist(), explained, strict=True))
-    ages = np.array([b.row["age_minutes"] for b in built], dtype=float)
-    trust = reliabilities(reliability, ages, answered.decided, language)
+    trust = reliabilities(reliability, raw["age_minutes"], answered.decided, language)
     facts = _Facts(bundle, version, history_window, language)
+    values = {name: raw[name].tolist() for name in _READ}
     return [
         facts.answer(
-            b, answered, i, factors.get(i), trust[i], _edges(matrix[i], outside[i], bundle.spec)
+            {name: column[i] for name, column in values.items()},
+            built.sources[i],
+            (*built.warnings[i], *_edges(matrix[i], outside[i], bundle.spec)),
+            answered,
+            i,
+            factors.get(i),
+            trust[i],
         )
-        for i, b in enumerate(built)
+        for i in range(len(requests))
     ]
 
 
@@ -125,33 +135,34 @@ class _Facts:
 
     def answer(
         self,
-        built: Built,
+        row: dict[str, Any],
+        source: str,
+        warnings: tuple[Words, ...],
         answered: Answers,
         i: int,
         factors: list[dict[str, Any]] | None,
         reliability: dict[str, Any],
-        edges: list[Words],
     ) -> dict[str, Any]:
+        """One answer, from its row's values (``_READ``, as Python values)."""
         spec, language = self.bundle.spec, self.language
-        row = built.row
         last = row["hist_last_posted_at"]
-        days = None if last is None else (row["posted_at"] - last).total_seconds() / 86400
+        days = None if last == NAT else (row["posted_at"] - last) / NANOSECONDS_PER_DAY
 
-        def person(value: Any, digits: int) -> float | None:
-            return None if value is None or value != value else rounded(float(value), digits)
+        def person(value: float | None, digits: int) -> float | None:
+            return None if value is None or value != value else rounded(value, digits)
 
         return {
             "probability": rounded(answered.probability[i], 4),
             "interval": interval(answered.low[i], answered.high[i]),
             "reached": bool(answered.reached[i]),
             "decided": bool(answered.decided[i]),
-            "warnings": [warning[language] for warning in (*built.warnings, *edges)],
+            "warnings": [warning[language] for warning in warnings],
             "threshold": spec.threshold,
             "horizon_days": rounded(spec.horizon_minutes / 1440, 3),
             "age_minutes": rounded(row["age_minutes"], 1),
             "model_version": self.version,
             "history": {
-                "source": built.source,
+                "source": source,
                 "hist_videos": float(row["hist_videos"]),
                 "hist_median_likes": person(row["hist_median_likes"], 1),
                 "hist_p90_likes": person(row["hist_p90_likes"], 1),
@@ -168,14 +179,13 @@ class _Facts:
         """The typical shares to read the probability against (``serving.core.context``)."""
         bundle, language = self.bundle, self.language
         threshold, days = bundle.spec.threshold, bundle.spec.horizon_minutes / 1440
-        hit_rate = row["hist_hit_rate"]
         return {
             "category": category_typical(
                 row["category"], bundle.meta.get("category_rates"), threshold, days, language
             ),
             "creator": creator_typical(
                 float(row["hist_videos"]),
-                None if hit_rate is None else float(hit_rate),
+                row["hist_hit_rate"],  # NaN for a creator with no closed video
                 self.history_window,
                 threshold,
                 days,

@@ -1,5 +1,6 @@
-"""A request's raw row: its draft, its creator's history and its counts, and what the answer
-had to assume to build it (each in a sentence a creator can read)."""
+"""Requests as the model sees them: their rows (``features.inputs``), where each one's
+history came from, what each answer had to assume (in sentences a creator can read), and
+why a request that cannot be answered is refused."""
 
 from __future__ import annotations
 
@@ -8,17 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from features.catalog import Words
-from features.history import COLD_START
-from features.rows import (
-    DRAFT_COLUMNS,
-    OBSERVED_COUNTERS,
-    OBSERVED_RATES,
-    SeenCounts,
-    observe_requests,
-    request_row,
-)
+from features.inputs import Asked, Rows, request_rows
+from features.rows import DRAFT_COLUMNS, OBSERVED_COUNTERS, OBSERVED_RATES, SeenCounts
 from features.spec import FeatureSpec
-from features.store import CreatorStore, too_early
+from features.store import CreatorStore
 from likecast.zones import Reading, offset_name
 from serving.core.requests import Draft, Early
 
@@ -58,123 +52,87 @@ READINGS: dict[Reading, Words] = {
 }
 
 Timing = tuple[datetime, float]  # (posting time in UTC, age in minutes)
+COUNTS = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
+DRAFT_INPUTS = tuple(name for name in DRAFT_COLUMNS if name != "posted_at")
 
 
 @dataclass(frozen=True)
 class Built:
-    """One request as the model sees it: its raw row, where its history came from, and
-    what the answer had to assume."""
+    """Requests as the model sees them.
 
-    row: dict[str, Any]
-    source: str
-    warnings: tuple[Words, ...]
+    ``requests`` are those it can answer, in order, with their ``rows``, posting times,
+    history sources and warnings; ``refused`` holds, for every request given, the
+    ``ValueError`` that refuses it (for its own 400), or None.
+    """
+
+    requests: list[Draft]
+    rows: Rows
+    posted: list[datetime]
+    sources: list[str]
+    warnings: list[tuple[Words, ...]]
+    refused: list[ValueError | None]
 
 
-def build(
-    requests: list[Draft], spec: FeatureSpec, store: CreatorStore
-) -> list[Built | ValueError]:
-    """Each request's row, or the ``ValueError`` that refuses it (for its own 400)."""
-    timings: list[Timing | ValueError] = []
-    for request in requests:
+def build(requests: list[Draft], spec: FeatureSpec, store: CreatorStore) -> Built:
+    """The requests' rows, or for each request that cannot be answered, why."""
+    refused: list[ValueError | None] = [None] * len(requests)
+    kept: list[int] = []
+    asked: list[Asked] = []
+    for i, request in enumerate(requests):
         try:
-            timings.append(request.timing())
+            posted, age = request.timing()
         except ValueError as exc:
-            timings.append(exc)
-    oldest = store.oldest
-    # before the store's oldest state no history is known; a video whose counts already
-    # reach the threshold needs none (as batch scoring answers it), the others are refused
-    unknown = [False] * len(timings)
-    for i, timing in enumerate(timings):
-        if oldest is not None and isinstance(timing, tuple) and timing[0] < oldest:
-            unknown[i] = True
-            if not _reached(requests[i], timing, spec):
-                timings[i] = ValueError(too_early("posted_at", timing[0], oldest))
-    answerable = [
-        (r, t, u)
-        for r, t, u in zip(requests, timings, unknown, strict=True)
-        if isinstance(t, tuple)
+            refused[i] = exc
+            continue
+        kept.append(i)
+        asked.append(_asked(request, posted, age))
+    rows = request_rows(asked, store, spec)
+    answerable = rows.why == ""
+    for i, why in zip(kept, rows.why.tolist(), strict=True):
+        if why:
+            refused[i] = ValueError(why)
+    if not answerable.all():
+        rows = rows.only(answerable)
+        asked = [a for a, ok in zip(asked, answerable.tolist(), strict=True) if ok]
+        kept = [i for i, ok in zip(kept, answerable.tolist(), strict=True) if ok]
+    sources = [
+        _source(bool(stored), bool(a.history))
+        for a, stored in zip(asked, rows.stored.tolist(), strict=True)
     ]
-    looked_up = iter(store.get_many([(r.creator_id, t[0]) for r, t, u in answerable if not u]))
-    stored = iter([None if u else next(looked_up) for _, _, u in answerable])
-    observed = iter(_observations([(r, t) for r, t, _ in answerable], spec.horizon_minutes))
-    return [
-        timing
-        if isinstance(timing, ValueError)
-        else _built(request, *timing, next(stored), next(observed), spec, store, not before)
-        for request, timing, before in zip(requests, timings, unknown, strict=True)
+    warnings = [
+        _warnings(requests[i], a.posted_at, a.age_minutes, source, spec, store, looked_up)
+        for i, a, source, looked_up in zip(
+            kept, asked, sources, rows.looked_up.tolist(), strict=True
+        )
     ]
-
-
-def _reached(request: Draft, timing: Timing, spec: FeatureSpec) -> bool:
-    """The request's counts already reach the threshold by the horizon: its answer is
-    decided and needs no creator history."""
-    return (
-        isinstance(request, Early)
-        and request.likes >= spec.threshold
-        and timing[1] <= spec.horizon_minutes
+    return Built(
+        [requests[i] for i in kept], rows, [a.posted_at for a in asked], sources, warnings, refused
     )
 
 
-def _observations(
-    answerable: list[tuple[Draft, Timing]], horizon_minutes: float
-) -> list[dict[str, float]]:
-    """What each request's counts say at its age, looked up as training's and batch's are.
-
-    The counts now and ``earlier`` are the request's snapshots; a draft has none.
-    """
-    names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
-    seen = [
+def _asked(request: Draft, posted: datetime, age: float) -> Asked:
+    """A request as the features read it: its draft, its history overrides, its counts."""
+    given = request.history.model_dump(exclude_none=True) if request.history else {}
+    if "hist_days_since_prev_post" in given:
+        days = given.pop("hist_days_since_prev_post")
+        given["hist_last_posted_at"] = posted - timedelta(days=days)
+    counts = (
         SeenCounts(
-            {name: getattr(request, name) for name in names},
+            {name: getattr(request, name) for name in COUNTS},
             [(e.age_minutes, {"likes": e.likes}) for e in request.earlier],
         )
         if isinstance(request, Early)
         else None
-        for request, _ in answerable
-    ]
-    ages = [age for _, (_, age) in answerable]
-    return observe_requests(seen, ages, horizon_minutes)
-
-
-def _built(
-    request: Draft,
-    posted: datetime,
-    age: float,
-    stored: dict[str, object] | None,
-    observed: dict[str, float],
-    spec: FeatureSpec,
-    store: CreatorStore,
-    looked_up: bool = True,
-) -> Built:
-    """A request's row; ``looked_up`` is false when no history could be known (before
-    the store), where a cold start is no statement about the creator."""
-    history, source = _history(request, posted, stored)
-    draft = {name: getattr(request, name) for name in DRAFT_COLUMNS}
-    row = request_row({**draft, "posted_at": posted}, history, age, observed)
-    said = _warnings(request, posted, age, source, spec, store, looked_up)
-    return Built(row, source, said)
-
-
-def _history(
-    request: Draft, posted_at: datetime, stored: dict[str, object] | None
-) -> tuple[dict[str, object], str]:
-    values: dict[str, object] = dict(stored) if stored else dict(COLD_START)
-    given = request.history.model_dump(exclude_none=True) if request.history else {}
-    had_request = bool(given)
-    if "hist_days_since_prev_post" in given:
-        days = given.pop("hist_days_since_prev_post")
-        values["hist_last_posted_at"] = posted_at - timedelta(days=days)
-    values.update(given)
-    source = (
-        "store+request"
-        if stored and had_request
-        else "request"
-        if had_request
-        else "store"
-        if stored
-        else "cold_start"
     )
-    return values, source
+    draft = {name: getattr(request, name) for name in DRAFT_INPUTS}
+    return Asked(draft, posted, age, given, counts)
+
+
+def _source(stored: bool, given: bool) -> str:
+    """Where a request's history came from: the store, the request, both, or neither."""
+    if stored:
+        return "store+request" if given else "store"
+    return "request" if given else "cold_start"
 
 
 def _warnings(

@@ -64,16 +64,14 @@ class Predictor:
             )
         return problem
 
-    def build(self, requests: list[Draft]) -> list[Built | ValueError]:
-        """Each request's row, or the ``ValueError`` that refuses it (for its own 400)."""
+    def build(self, requests: list[Draft]) -> Built:
+        """The requests' rows, and for each that cannot be answered, why."""
         return build(requests, self.loaded.bundle.spec, self.store)
 
-    def answers(
-        self, requests: list[Draft], built: list[Built], language: Language = "en"
-    ) -> list[dict[str, Any]]:
-        """Answers in the shape of ``Prediction``, their texts in ``language``."""
+    def answers(self, built: Built, language: Language = "en") -> list[dict[str, Any]]:
+        """The answers to ``built``'s requests in the shape of ``Prediction``, their texts in
+        ``language``."""
         return answers(
-            requests,
             built,
             self.loaded.bundle,
             self.version,
@@ -86,11 +84,10 @@ class Predictor:
         """Answers in order, their texts in ``language``; a request the model cannot answer
         raises its ``ValueError``."""
         built = self.build(requests)
-        for item in built:
-            if isinstance(item, ValueError):
-                raise item
-        answers = self.answers(requests, built, language)  # type: ignore[arg-type]
-        return [Prediction.model_validate(a) for a in answers]
+        for refused in built.refused:
+            if refused is not None:
+                raise refused
+        return [Prediction.model_validate(a) for a in self.answers(built, language)]
 
     def predict_batch(self, items: list[Any], language: Language = "en") -> BatchResponse:
         """Answers to drafts and early requests (an item with likes is early), in order;
@@ -120,16 +117,16 @@ class Predictor:
                 f"got {explaining}"
             )
         built = self.build([request for _, request in parsed])
-        valid = []
-        for (i, request), item in zip(parsed, built, strict=True):
-            if isinstance(item, ValueError):
-                results.append({"index": i, "error": item_errors(item)})
+        answered = []
+        for (i, _), refused in zip(parsed, built.refused, strict=True):
+            if refused is None:
+                answered.append(i)
             else:
-                valid.append((i, request, item))
-        if valid:
-            answers = self.answers([r for _, r, _ in valid], [b for _, _, b in valid], language)
+                results.append({"index": i, "error": item_errors(refused)})
+        if answered:
+            answers = self.answers(built, language)
             results += [
-                {"index": i, "prediction": a} for (i, _, _), a in zip(valid, answers, strict=True)
+                {"index": i, "prediction": a} for i, a in zip(answered, answers, strict=True)
             ]
         results.sort(key=lambda r: r["index"])
         return BatchResponse.model_validate({"results": results})
@@ -137,9 +134,9 @@ class Predictor:
     def whatif(self, draft: Draft, language: Language = "en") -> WhatIf:
         """The same draft at each hour of the next day and at a few durations; the advice in
         ``language``."""
-        built = self.build([draft])[0]
-        if isinstance(built, ValueError):
-            raise built
+        built = self.build([draft])
+        if built.refused[0] is not None:
+            raise built.refused[0]
         return whatif(draft, built, self.loaded.bundle, self.version, language)
 
     def describe(self, language: Language = "en") -> dict[str, Any]:

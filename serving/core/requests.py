@@ -267,6 +267,8 @@ class Early(Draft):
         if self.observed_at is not None and self.posted_at is None:
             raise ValueError("posted_at: required with observed_at")
         age = self.age()
+        # kept, so that answering the request never works it out again (``timing``)
+        self.age_minutes = age
         first_at: dict[float, int] = {}
         for i, snap in enumerate(self.earlier):
             if snap.age_minutes >= age:
@@ -296,8 +298,8 @@ class Early(Draft):
 
     def timing(self) -> tuple[datetime, float]:
         """(posting time in UTC, age in minutes) of the counts; without ``posted_at``, the
-        counts are read now."""
-        age = self.age()
+        counts are read now. A validated request knows its age (``age_minutes``)."""
+        age = self.age() if self.age_minutes is None else self.age_minutes
         if self.posted_at is not None:
             return to_utc(self.posted_at, self.timezone), age
         return datetime.now(UTC) - timedelta(minutes=age), age

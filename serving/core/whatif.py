@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from features.catalog import Language, Words
+from features.inputs import variants
 from likecast.zones import wall_to_utc
 from models.bundle import ModelBundle
 from models.explain import as_good_as_best
-from serving.core.answering import features, interval
+from serving.core.answering import interval
 from serving.core.answers import DurationOption, HourOption, WhatIf
 from serving.core.building import Built
 from serving.core.requests import Draft
@@ -44,13 +45,12 @@ def whatif(
 ) -> WhatIf:
     """The draft (``built``, its row) at each hour of the next day and at a few durations;
     the advice in ``language``."""
-    base = built.row
     zone, _ = draft.clock()
-    hours = hour_options(base["posted_at"], zone)
-    rows = [{**base, "posted_at": instant} for instant, _ in hours]
-    rows += [{**base, "duration_s": d} for d in WHATIF_DURATIONS]
-    rows.append(base)
-    matrix = features(rows, bundle.spec)[1]  # clamped: the what-if's own answers never warn
+    hours = hour_options(built.posted[0], zone)
+    # clamped: the what-if's own answers never warn
+    matrix = variants(
+        built.rows.arrays, bundle.spec, [instant for instant, _ in hours], WHATIF_DURATIONS
+    )
     p = bundle.predict_matrix(matrix)
     low, high = bundle.interval(matrix[-1:], p[-1:])
     offered = [
@@ -62,7 +62,7 @@ def whatif(
         for i, d in enumerate(WHATIF_DURATIONS)
     ]
     choices = bundle.meta.get("draft_choices", {})
-    given = base["duration_s"]
+    given = float(built.rows.arrays["duration_s"][0])
     best_hour = recommend(
         offered, choices.get("posting_time"), low[0], high[0], lambda o: o.posted_at
     )
@@ -82,7 +82,7 @@ def whatif(
             "best_hour": best_hour,
             "best_duration": best_duration,
             "advice": _advice(best_hour, best_duration, float(p[-1]), language),
-            "warnings": [warning[language] for warning in built.warnings],
+            "warnings": [warning[language] for warning in built.warnings[0]],
             "model_version": version,
         }
     )
