@@ -80,6 +80,13 @@ def observe(
     return observe_arrays(s_code, values, q_code, np.asarray(ages, dtype="float64"), threads)
 
 
+def _nothing_seen(rows: int) -> dict[str, np.ndarray]:
+    """Observation columns of ``rows`` rows that saw nothing: rows of one block of NaN (one
+    allocation, not one per column; each is a column of its own to write to)."""
+    blank = np.full((len(OBSERVATION_COLUMNS), rows), np.nan)
+    return dict(zip(OBSERVATION_COLUMNS, blank, strict=True))
+
+
 def observe_arrays(
     s_code: np.ndarray,
     values: dict[str, np.ndarray],
@@ -96,7 +103,7 @@ def observe_arrays(
     (numpy releases the GIL while it copies).
     """
     if not len(s_code):  # drafts only: nothing observed, and nothing to look up
-        return {name: np.full(len(q_code), np.nan) for name in OBSERVATION_COLUMNS}
+        return _nothing_seen(len(q_code))
     s_age = np.round(values["age_minutes"] * 100).astype(np.int64)
     key = s_code * _SHIFT + s_age
     # Snapshots usually come sorted by video and age: then there is nothing to sort, and
@@ -209,6 +216,8 @@ def observe_requests(
     label's rule reads them (``features.labels.outcome_ages``): the first count at or after
     the horizon with the one before it, or, when none was read after it, the counts before.
     """
+    if not any(seen):  # drafts: nothing observed, nothing to look up
+        return _nothing_seen(len(seen))
     names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
     codes: list[int] = []
     values: dict[str, list[float]] = {"age_minutes": [], **{name: [] for name in names}}

@@ -14,6 +14,7 @@ from features.spec import FeatureSpec
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers, ModelBundle
 from models.explain import Clock, explain
+from serving.core.answers import Prediction
 from serving.core.building import Built
 from serving.core.context import category_typical, creator_typical
 from serving.core.growth import growth
@@ -54,13 +55,12 @@ def answers(
     reliability: dict[float, dict[str, Any]],
     history_window: int,
     language: Language = "en",
-) -> list[dict[str, Any]]:
-    """The answers to ``built``'s requests, in the shape of ``Prediction``, their texts in
-    ``language``.
+) -> list[Prediction]:
+    """The answers to ``built``'s requests, their texts in ``language``.
 
-    A batch validates all of them in one call (``BatchResponse``), much faster than
-    building three models per item. An answer the counts decided has no model factors
-    to show: its list is empty.
+    Each is put together as plain values, then checked and typed in one call of
+    pydantic's core: much faster than building its nested models one by one. An answer the
+    counts decided has no model factors to show: its list is empty.
     """
     requests, rows = built.requests, built.rows
     raw, matrix, outside = rows.arrays, rows.matrix, rows.outside
@@ -83,14 +83,16 @@ def answers(
     facts = _Facts(bundle, version, history_window, language)
     values = {name: raw[name].tolist() for name in _READ}
     return [
-        facts.answer(
-            {name: column[i] for name, column in values.items()},
-            built.sources[i],
-            (*built.warnings[i], *_edges(matrix[i], outside[i], bundle.spec)),
-            answered,
-            i,
-            factors.get(i),
-            trust[i],
+        Prediction.model_validate(
+            facts.answer(
+                {name: column[i] for name, column in values.items()},
+                built.sources[i],
+                (*built.warnings[i], *_edges(matrix[i], outside[i], bundle.spec)),
+                answered,
+                i,
+                factors.get(i),
+                trust[i],
+            )
         )
         for i in range(len(requests))
     ]

@@ -68,9 +68,8 @@ class Predictor:
         """The requests' rows, and for each that cannot be answered, why."""
         return build(requests, self.loaded.bundle.spec, self.store)
 
-    def answers(self, built: Built, language: Language = "en") -> list[dict[str, Any]]:
-        """The answers to ``built``'s requests in the shape of ``Prediction``, their texts in
-        ``language``."""
+    def answers(self, built: Built, language: Language = "en") -> list[Prediction]:
+        """The answers to ``built``'s requests, their texts in ``language``."""
         return answers(
             built,
             self.loaded.bundle,
@@ -87,7 +86,7 @@ class Predictor:
         for refused in built.refused:
             if refused is not None:
                 raise refused
-        return [Prediction.model_validate(a) for a in self.answers(built, language)]
+        return self.answers(built, language)
 
     def predict_batch(self, items: list[Any], language: Language = "en") -> BatchResponse:
         """Answers to drafts and early requests (an item with likes is early), in order;
@@ -100,7 +99,7 @@ class Predictor:
         limit = self.settings.batch_max_items
         if len(items) > limit:
             raise ValueError(f"items: at most {limit} per request, got {len(items)}")
-        results: list[dict[str, Any]] = []  # BatchItemResult fields, validated together at the end
+        results: list[dict[str, Any]] = []  # BatchItemResult fields, checked together at the end
         parsed: list[tuple[int, Draft]] = []
         for i, item in enumerate(items):
             request = parse_item(i, item)
