@@ -15,8 +15,8 @@ from starlette.routing import Route
 from features.store import CreatorStore
 from likecast.settings import get_settings
 from models.registry import load_model
-from serving.api.schemas import Draft
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft
 
 SETTINGS = get_settings()
 PREDICTOR = Predictor(

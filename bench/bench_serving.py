@@ -43,8 +43,8 @@ from likecast.settings import Settings
 from models.mlflow_client import connect
 from models.registry import load_model
 from serving.api.demo import DRAFT, EARLY
-from serving.api.schemas import Draft, Early
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
 from training.tracking import log_and_register
 from training.train import fit
 

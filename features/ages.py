@@ -65,16 +65,19 @@ def place(arrays: RowArrays, grid: np.ndarray, horizon_minutes: float) -> Placed
     last = k == len(grid) - 1
     upper = np.where(last, horizon_minutes, grid[np.minimum(k + 1, len(grid) - 1)])
     obs = np.asarray(arrays["obs_age_minutes"], dtype="float64")
+    exact = ~end & (ages == lower)
+    # Counts read before the first trained age after posting: the draft knows nothing of
+    # them, so they are answered at that age alone, as counts read a little before it.
+    first = (lower == 0) & ~np.isnan(obs) & ~end
+    if exact.all():  # every row at a trained age (a draft, say): no weight to work out
+        return Placed(lower, upper, np.where(first, 1.0, 0.0), end, exact)
     with np.errstate(divide="ignore", invalid="ignore"):
         weight = np.where(upper > lower, (ages - lower) / (upper - lower), 0.0)
         stretch = horizon_minutes - grid[-1]
         read = np.minimum(np.nan_to_num(obs, nan=0.0), horizon_minutes)
         read_late = np.clip((read - grid[-1]) / stretch, 0.0, 1.0)
     weight = np.where(end, np.nan_to_num(read_late), np.clip(weight, 0.0, 1.0))
-    # Counts read before the first trained age after posting: the draft knows nothing of
-    # them, so they are answered at that age alone, as counts read a little before it.
-    weight = np.where((lower == 0) & ~np.isnan(obs) & ~end, 1.0, weight)
-    exact = ~end & (ages == lower)
+    weight = np.where(first, 1.0, weight)
     return Placed(lower=lower, upper=upper, weight=weight, end=end, exact=exact)
 
 

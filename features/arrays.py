@@ -2,8 +2,8 @@
 
 The feature code works on a dict of numpy arrays, not on DataFrames: a request is one row,
 and pandas costs tens of microseconds per operation whatever the length. Batch rows (a
-DataFrame) and request rows (dicts) are both turned into this form, then share every line
-of feature code.
+DataFrame) and request columns (a list per column) are both turned into this form, then
+share every line of feature code.
 
 Three such dicts exist, named for what their rows are:
 
@@ -14,10 +14,8 @@ Three such dicts exist, named for what their rows are:
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,33 +71,18 @@ def frame_arrays(rows: pd.DataFrame, columns: tuple[str, ...]) -> RowArrays:
     return arrays
 
 
-@lru_cache(maxsize=8)
-def _pickers(
-    columns: tuple[str, ...],
-) -> tuple[tuple[str, ...], Callable, tuple[str, ...], Callable]:
-    """(number columns, their getter, text and time columns, their getter) of ``columns``."""
-    others = tuple(c for c in columns if c in TEXT_COLUMNS or c in TIME_COLUMNS)
-    numbers = tuple(c for c in columns if c not in others)
-    return numbers, operator.itemgetter(*numbers), others, operator.itemgetter(*others)
-
-
-def record_arrays(records: list[dict], columns: tuple[str, ...]) -> RowArrays:
-    """Request rows (dicts with every one of ``columns``) -> arrays, without a DataFrame."""
-    number_names, numbers_of, other_names, others_of = _pickers(columns)
+def column_arrays(columns: Mapping[str, Sequence[Any]]) -> RowArrays:
+    """Request columns (a list of values per column, a value per request) -> arrays, with no
+    DataFrame and no dict per row: numbers as float64 (None: NaN), times as int64 UTC
+    nanoseconds, text as objects."""
     arrays: RowArrays = {}
-    # one C-level pass each: the records' values in column order, transposed
-    numbers = np.array(list(map(numbers_of, records)), dtype="float64", order="F")  # None: NaN
-    numbers = numbers.reshape(len(records), len(number_names), order="F")
-    for j, name in enumerate(number_names):
-        arrays[name] = numbers[:, j]
-    others = (
-        list(zip(*map(others_of, records), strict=True)) if records else [()] * len(other_names)
-    )
-    for name, values in zip(other_names, others, strict=True):
+    for name, values in columns.items():
         if name in TIME_COLUMNS:
             arrays[name] = np.array([nanoseconds(v) for v in values], dtype=np.int64)
-        else:
+        elif name in TEXT_COLUMNS:
             arrays[name] = np.array(values, dtype=object)
+        else:
+            arrays[name] = np.asarray(values, dtype="float64")  # None and NaN alike: NaN
     return arrays
 
 

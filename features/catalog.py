@@ -8,7 +8,7 @@ group reads (``inputs_of``) and the explanation texts (``models.explain``).
 
 Adding a feature computed from existing raw columns is one entry here (plus its tests).
 A feature that needs a new raw column also needs that column where rows come from: the data
-contract (``features/contract.py``) and the request schema (``serving/api/schemas.py``); for
+contract (``features/contract.py``) and the request schema (``serving/core/requests.py``); for
 an engagement count, ``OBSERVED_COUNTERS`` in ``features/rows.py``; for a history statistic,
 ``features/history.py``; for text, times or flags, their sets in ``features/arrays.py``.
 Saved models list their features by name, so a model keeps working as long as each of its

@@ -113,6 +113,8 @@ def fill_unknown_rates(matrix: np.ndarray, spec: FeatureSpec) -> None:
         return
     at = spec.positions
     counted = ~np.isnan(matrix[:, at["likes_log"]])
+    if not counted.any():  # drafts: no count, no rate to fill
+        return
     grid = np.array(sorted(spec.ages))
     for name, table in spec.rate_medians.items():
         j = at[name]

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.arrays import RowArrays, record_arrays
 from features.catalog import inputs_of
 from features.history import COLD_START
 from features.labels import first_count_after, outcome_ages
@@ -44,8 +43,6 @@ if _unobserved:
         f"engagement features read {sorted(_unobserved)}, which the snapshot look-up does "
         "not give: add them to OBSERVED_COUNTERS or OBSERVED_RATES"
     )
-
-BLANK_ROW: dict[str, object] = dict.fromkeys(RAW_COLUMNS, np.nan)  # what a request leaves out
 
 _SHIFT = np.int64(2**32)  # video code * 2^32 + centi-minutes: one sortable int64 key
 
@@ -83,6 +80,13 @@ def observe(
     return observe_arrays(s_code, values, q_code, np.asarray(ages, dtype="float64"), threads)
 
 
+def _nothing_seen(rows: int) -> dict[str, np.ndarray]:
+    """Observation columns of ``rows`` rows that saw nothing: rows of one block of NaN (one
+    allocation, not one per column; each is a column of its own to write to)."""
+    blank = np.full((len(OBSERVATION_COLUMNS), rows), np.nan)
+    return dict(zip(OBSERVATION_COLUMNS, blank, strict=True))
+
+
 def observe_arrays(
     s_code: np.ndarray,
     values: dict[str, np.ndarray],
@@ -99,7 +103,7 @@ def observe_arrays(
     (numpy releases the GIL while it copies).
     """
     if not len(s_code):  # drafts only: nothing observed, and nothing to look up
-        return {name: np.full(len(q_code), np.nan) for name in OBSERVATION_COLUMNS}
+        return _nothing_seen(len(q_code))
     s_age = np.round(values["age_minutes"] * 100).astype(np.int64)
     key = s_code * _SHIFT + s_age
     # Snapshots usually come sorted by video and age: then there is nothing to sort, and
@@ -191,7 +195,7 @@ def rows_at_ages(
     )
 
 
-# -- request rows (dicts) -------------------------------------------------------------------
+# -- request rows (columns) -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -204,15 +208,16 @@ class SeenCounts:
 
 def observe_requests(
     seen: Sequence[SeenCounts | None], ages: Sequence[float], horizon_minutes: float
-) -> list[dict[str, float]]:
-    """What each request's counts say at its age, by the look-up training and batch use.
+) -> dict[str, np.ndarray]:
+    """What each request's counts say at its age, by the look-up training and batch use: one
+    array per ``OBSERVATION_COLUMNS`` name, a row per request.
 
     ``seen[i]`` is None for a draft. Past the horizon the counts are looked up as the
     label's rule reads them (``features.labels.outcome_ages``): the first count at or after
     the horizon with the one before it, or, when none was read after it, the counts before.
     """
-    if not any(seen):
-        return [{} for _ in seen]  # drafts: nothing observed (BLANK_ROW says so)
+    if not any(seen):  # drafts: nothing observed, nothing to look up
+        return _nothing_seen(len(seen))
     names = (*OBSERVED_COUNTERS, *OBSERVED_RATES)
     codes: list[int] = []
     values: dict[str, list[float]] = {"age_minutes": [], **{name: [] for name in names}}
@@ -230,38 +235,9 @@ def observe_requests(
     late = (snap_ages >= horizon_minutes) & ~np.isnan(np.array(values["likes"], dtype="float64"))
     first_after = np.full(len(seen), np.nan)
     np.fmin.at(first_after, np.array(codes, dtype=np.int64)[late], snap_ages[late])
-    observed = observe_arrays(
+    return observe_arrays(
         np.array(codes, dtype=np.int64),
         {k: np.array(v, dtype="float64") for k, v in values.items()},
         np.arange(len(seen), dtype=np.int64),
         outcome_ages(np.array(ages, dtype="float64"), first_after, horizon_minutes),
     )
-    columns = list(observed)
-    return [dict(zip(columns, row, strict=True)) for row in zip(*observed.values(), strict=True)]
-
-
-def request_row(
-    draft: Mapping[str, object],
-    history: Mapping[str, object],
-    age_minutes: float,
-    observed: Mapping[str, float],
-) -> dict[str, object]:
-    """One request's raw row: its draft columns, its creator's history and its counts.
-
-    Args:
-        draft: every one of ``DRAFT_COLUMNS``, ``posted_at`` in UTC.
-        history: every one of ``HISTORY_COLUMNS``.
-        age_minutes: the age the request asks about (0 for a draft).
-        observed: ``observe_requests``'s answer for the request.
-    """
-    row = dict(BLANK_ROW)
-    row.update({name: draft[name] for name in DRAFT_COLUMNS})
-    row.update({name: history[name] for name in HISTORY_COLUMNS})
-    row["age_minutes"] = age_minutes
-    row.update(observed)
-    return row
-
-
-def request_arrays(rows: list[dict[str, object]]) -> RowArrays:
-    """Request rows -> raw arrays, without a DataFrame; each row is its own video."""
-    return record_arrays([{**row, "video_id": i} for i, row in enumerate(rows)], RAW_COLUMNS)

@@ -134,7 +134,7 @@ def explain(
     language: Language = "en",
     clocks: Sequence[Clock] | None = None,
 ) -> list[list[dict[str, str | float]]]:
-    """Each row's factors (``serving.api.schemas.Factor`` fields), biggest first.
+    """Each row's factors (``serving.core.answers.Factor`` fields), biggest first.
 
     Args:
         bundle: the model that answered.

@@ -80,6 +80,51 @@ def test_data_flows_one_way(package: str) -> None:
         assert not (_imports(path) & later), f"{path.relative_to(ROOT)} imports {later}"
 
 
+# inside serving/: what each part may import of serving (api -> swap -> core; batch -> core)
+SERVING_LAYERS = {
+    "core": {"core"},
+    "swap": {"swap", "core"},
+    "batch": {"batch", "core"},
+    "api": {"api", "swap", "core"},
+}
+
+
+def _serving_parts(path: Path) -> set[str]:
+    """The parts of ``serving`` a module imports (``serving.core.x`` -> ``core``)."""
+    tree = ast.parse(path.read_text())
+    modules = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    modules += [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    ]
+    return {m.split(".")[1] for m in modules if m.startswith("serving.") and m.count(".") >= 1}
+
+
+def test_serving_parts_import_one_way() -> None:
+    """HTTP stays in api/: the core answers without it, swap and batch build on the core."""
+    # given every module of serving/, each in its part
+    modules = [p for p in (ROOT / "serving").rglob("*.py") if p.name != "__init__.py"]
+    for path in modules:
+        part = path.relative_to(ROOT / "serving").parts[0]
+        # then it sits in a known part and imports only the parts that part may use
+        assert part in SERVING_LAYERS, f"{path.relative_to(ROOT)} is outside {set(SERVING_LAYERS)}"
+        wrong = _serving_parts(path) - SERVING_LAYERS[part]
+        assert not wrong, f"{path.relative_to(ROOT)} imports serving.{wrong}"
+
+
+def test_the_serving_core_knows_no_http() -> None:
+    # given the core's modules, then none imports a web framework
+    http = {"bentoml", "fastapi", "starlette", "uvicorn", "httpx", "_bentoml_impl"}
+    for path in (ROOT / "serving" / "core").rglob("*.py"):
+        assert not (_imports(path) & http), f"{path.relative_to(ROOT)} imports {http}"
+
+
 def test_the_architecture_map_names_every_module_and_only_real_ones() -> None:
     # given the map and the packages' modules
     text = (ROOT / "docs" / "architecture.md").read_text()

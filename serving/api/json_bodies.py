@@ -15,8 +15,8 @@ from pydantic_core import from_json
 
 from likecast.echo import MAX_PROBLEMS
 from serving.api.asgi import ASGIApp, Receive, Scope, Send, answer, refusal, replay
-from serving.api.errors import more_problems, problem, summary
-from serving.api.schemas import unknown_fields
+from serving.core.problems import more_problems, problem, summary
+from serving.core.requests import unknown_fields
 
 
 class JsonOnly:

@@ -29,10 +29,12 @@ from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_la
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
 from serving.api.public import api_page, public_model_info
-from serving.api.schemas import BatchRequest, BatchResponse, Draft, Early, Prediction, WhatIf
+from serving.api.schemas import BatchRequest
+from serving.core.answers import BatchResponse, Prediction, WhatIf
+from serving.core.requests import Draft, Early
 
 if TYPE_CHECKING:
-    from serving.predictor import Predictor
+    from serving.core.predictor import Predictor
 
 SETTINGS = get_settings()
 # the longest an admitted request may take before its answer starts (504 after)

@@ -9,7 +9,6 @@ the native LightGBM model.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,14 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.arrays import RowArrays, frame_arrays
+from features.arrays import RowArrays
 from features.contract import COUNTER_COLUMNS, RATE_COLUMNS, DataError
 from features.csv_safe import formula_like, write_csv
+from features.inputs import file_rows
 from features.loading import write_atomically
-from features.matrix import feature_matrix
 from features.reading import iter_table
-from features.rows import RAW_COLUMNS, cold_start_history, draft_rows, rows_at_ages, with_history
-from features.store import Timeline, before_store, history_as_of
+from features.store import Timeline
 from features.validation import attach_snapshots, clean_table
 from likecast.atomic import naming, replacing
 from likecast.echo import shown
@@ -117,22 +115,13 @@ class Scorer:
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
         if good.empty:
             return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
-        raw, matrix = self.features(good, ages, snapshots)
-        why = self._unanswerable(ages, raw)
-        if (why != "").any():
+        raw, matrix, why = file_rows(good, ages, self.bundle.spec, self.timeline, snapshots)
+        if (why != "").any():  # the one rule the service keeps too (features.answerable)
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
             keep = why == ""
             raw = {name: values[keep] for name, values in raw.items()}
             matrix = matrix[keep]
         answers = self.bundle.answer_matrix(matrix, raw)
-        if self.timeline is not None:
-            # the store knows no history before its oldest state, but a video its counts
-            # already answer as reached needs none: only the others are refused
-            before = (good["posted_at"] < self.timeline.oldest).to_numpy() & ~answers.reached
-            why = np.where(before, f"posted_at: {before_store(self.timeline.oldest)}", "")
-            good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
-            matrix, answers = matrix[~before], _kept(answers, ~before)
-            raw = {name: values[~before] for name, values in raw.items()}
         empty = ~np.isfinite(answers.probability)
         if empty.any():
             first = str(good["video_id"].iloc[int(empty.argmax())])
@@ -182,31 +171,8 @@ class Scorer:
         self, videos: pd.DataFrame, ages: np.ndarray, snapshots: pd.DataFrame = _NO_SNAPSHOTS
     ) -> tuple[RowArrays, np.ndarray]:
         """Clean videos at their ages -> their raw arrays and the model's feature matrix."""
-        spec = self.bundle.spec
-        rows = rows_at_ages(
-            self._with_history(draft_rows(videos)), snapshots, ages, spec.horizon_minutes
-        )
-        arrays = frame_arrays(rows, RAW_COLUMNS)
-        return arrays, feature_matrix(arrays, spec)
-
-    def _unanswerable(self, ages: np.ndarray, raw: RowArrays) -> np.ndarray:
-        """Why each row cannot be answered ("" where it can): never an extrapolation."""
-        spec = self.bundle.spec
-        why = np.full(len(ages), "", dtype=object)
-        closed_unseen = (ages >= spec.horizon_minutes) & np.isnan(raw["likes"])
-        why[closed_unseen] = (
-            "age_minutes: at or past the horizon the outcome is decided, but no snapshot "
-            "by then gives its counts"
-        )
-        return why
-
-    def _with_history(self, per_video: pd.DataFrame) -> pd.DataFrame:
-        """Each video's creator history as of its posting, from the store; without a store
-        every creator is a cold start."""
-        if self.timeline is None:
-            return with_history(per_video, cold_start_history(len(per_video)))
-        history = history_as_of(self.timeline, per_video["creator_id"], per_video["posted_at"])
-        return with_history(per_video, history)
+        raw, matrix, _ = file_rows(videos, ages, self.bundle.spec, self.timeline, snapshots)
+        return raw, matrix
 
     def _snapshots_of(self, videos: pd.DataFrame) -> pd.DataFrame:
         """The snapshots of this chunk's videos only, so memory follows the chunk size."""
@@ -246,11 +212,6 @@ class Scorer:
         for i, listed in zip(open_, explained, strict=True):
             factors[i] = listed
         return [json.dumps(listed) for listed in factors]
-
-
-def _kept(answers: Answers, keep: np.ndarray) -> Answers:
-    """The answers of the rows ``keep`` marks."""
-    return Answers(*(getattr(answers, f.name)[keep] for f in dataclasses.fields(answers)))
 
 
 def _set_aside(

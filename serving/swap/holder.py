@@ -14,8 +14,8 @@ from features.store import CreatorStore
 from likecast.settings import Settings
 from models.blend import EPS
 from models.registry import load_model
-from serving.api.schemas import Draft, Early
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
 from serving.swap.fetch import AliasWatch, FetchedVersion, fetch, load_or_refetch
 from serving.swap.workers_folder import WorkersFolder
 

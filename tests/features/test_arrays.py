@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from features.arrays import record_arrays
-from features.rows import BLANK_ROW, RAW_COLUMNS
+from features.arrays import column_arrays
 
 
 @pytest.mark.parametrize(
@@ -25,9 +24,9 @@ from features.rows import BLANK_ROW, RAW_COLUMNS
 )
 def test_request_times_become_the_nanoseconds_pandas_stores(moment: object) -> None:
     # given a request row whose times are plain datetimes, Timestamps or missing
-    row = BLANK_ROW | {"posted_at": moment, "hist_last_posted_at": None}
+    columns = {"posted_at": [moment], "hist_last_posted_at": [None]}
     # when it becomes raw arrays
-    arrays = record_arrays([row], RAW_COLUMNS)
+    arrays = column_arrays(columns)
     # then the time is what pandas stores for it (NaT: the smallest int64)
     stored = pd.to_datetime(pd.Series([moment], dtype=object), utc=True).astype(
         "datetime64[ns, UTC]"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from features.arrays import column_arrays
 from features.catalog import (
     CATALOG,
     FEATURES,
@@ -17,10 +18,10 @@ from features.catalog import (
     features_schema,
     inputs_of,
 )
-from features.rows import BLANK_ROW, RAW_COLUMNS, request_arrays
+from features.rows import RAW_COLUMNS
 from tests.features.conftest import SPEC
 
-ROW = BLANK_ROW | {
+ROW = dict.fromkeys(RAW_COLUMNS, np.nan) | {
     "creator_id": "c1",
     "category": "food",
     "duration_s": 35.0,
@@ -71,7 +72,7 @@ def test_every_input_is_a_raw_column_and_groups_keep_their_place() -> None:
 @pytest.mark.parametrize("feature", CATALOG, ids=lambda f: f.name)
 def test_a_feature_reads_only_the_inputs_it_declares(feature: Feature) -> None:
     # given the raw arrays of one row, cut down to what the feature says it reads
-    arrays = request_arrays([ROW])
+    arrays = column_arrays({name: [value] for name, value in ROW.items()})
     declared = {name: arrays[name] for name in feature.inputs}
     # when the feature is computed from those alone, and from the whole row
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -85,7 +86,7 @@ def test_a_feature_reads_only_the_inputs_it_declares(feature: Feature) -> None:
 @pytest.mark.parametrize("feature", CATALOG, ids=lambda f: f.name)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_feature_has_words_and_shows_its_value(feature: Feature, language: str) -> None:
-    arrays = request_arrays([ROW])
+    arrays = column_arrays({name: [value] for name, value in ROW.items()})
     with np.errstate(divide="ignore", invalid="ignore"):
         value = feature.transform(Inputs(arrays, SPEC))[0]
     shown = feature.show("food" if feature.name == "category" else float(value), language)  # type: ignore[arg-type]

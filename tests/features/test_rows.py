@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from features.arrays import frame_arrays
 from features.history import COLD_START
+from features.inputs import Asked, Rows, request_rows
 from features.matrix import feature_matrix
 from features.rows import (
     HISTORY_COLUMNS,
@@ -18,11 +19,10 @@ from features.rows import (
     cold_start_history,
     draft_rows,
     observe_requests,
-    request_arrays,
-    request_row,
     rows_at_ages,
     with_history,
 )
+from features.store import CreatorStore
 from tests.features.conftest import SPEC
 
 HORIZON = SPEC.horizon_minutes
@@ -70,27 +70,31 @@ def _batch_rows(age: float) -> pd.DataFrame:
     return rows_at_ages(per_video, snapshots, np.array([age]), HORIZON)
 
 
-@pytest.mark.parametrize("age", [60.0, 90.0])
-def test_a_request_and_a_batch_row_of_one_video_give_the_same_features(age: float) -> None:
-    # given one video with its history and counts, as a data file gives them
-    batch = _batch_rows(age)
-    # and as a request says them (the counts now were read at 60 minutes)
-    seen = SeenCounts(NOW, EARLIER)
-    observed = observe_requests([seen], [60.0], HORIZON)[0]
-    row = request_row(DRAFT, HISTORY, age, observed)
+def _request(age: float, counts: SeenCounts | None, tmp_path: Path) -> Rows:
+    """One request's rows, its history all its own (the store has none)."""
+    draft = {name: value for name, value in DRAFT.items() if name != "posted_at"}
+    asked = Asked(draft, POSTED, age, HISTORY, counts)
+    return request_rows([asked], CreatorStore(tmp_path / "no-store.sqlite"), SPEC)
+
+
+def test_a_request_and_a_batch_row_of_one_video_give_the_same_features(tmp_path: Path) -> None:
+    # given one video with its history and counts at an hour, as a data file gives them
+    batch = _batch_rows(60.0)
+    # and as a request says them
+    seen = SeenCounts(NOW, [(30.0, {"likes": 40.0}), (15.0, {"likes": 12.0})])
     # when both become the model's matrix
     from_batch = feature_matrix(frame_arrays(batch, RAW_COLUMNS), SPEC)
-    from_request = feature_matrix(request_arrays([row]), SPEC)
-    # then the features are the same, except how long ago the counts were read
-    same = [j for j, name in enumerate(SPEC.features) if name != "minutes_since_obs"]
-    np.testing.assert_array_equal(from_request[:, same], from_batch[:, same])
-    if age == 60.0:
-        np.testing.assert_array_equal(from_request, from_batch)
+    from_request = _request(60.0, seen, tmp_path).matrix
+    # then the features are the same
+    np.testing.assert_array_equal(from_request, from_batch)
 
 
 def test_drafts_observe_nothing_and_counts_past_the_horizon_keep_their_age() -> None:
-    assert observe_requests([None, None], [0.0, 0.0], HORIZON) == [{}, {}]
-    draft, late = observe_requests([None, SeenCounts(NOW, EARLIER)], [0.0, 2 * HORIZON], HORIZON)
+    drafts = observe_requests([None, None], [0.0, 0.0], HORIZON)
+    assert all(np.isnan(values).all() for values in drafts.values())
+    observed = observe_requests([None, SeenCounts(NOW, EARLIER)], [0.0, 2 * HORIZON], HORIZON)
+    draft = {name: values[0] for name, values in observed.items()}
+    late = {name: values[1] for name, values in observed.items()}
     assert np.isnan(draft["likes"])
     assert np.isnan(draft["obs_age_minutes"])
     # the label's rule reads a count past the horizon at its own age (features.labels)
@@ -100,11 +104,14 @@ def test_drafts_observe_nothing_and_counts_past_the_horizon_keep_their_age() -> 
     assert (late["lag2_age_minutes"], late["lag2_likes"]) == (15.0, 12.0)
 
 
-def test_a_request_row_has_every_raw_column_and_a_draft_no_counts() -> None:
-    row = request_row(DRAFT, HISTORY, 0.0, {})
-    assert list(row) == list(RAW_COLUMNS)
-    assert np.isnan(request_arrays([row])["likes"][0])
-    assert row["hist_videos"] == 12.0
+def test_a_request_row_has_every_raw_column_and_a_draft_no_counts(tmp_path: Path) -> None:
+    # given a draft with its own history, when it becomes rows
+    rows = _request(0.0, None, tmp_path)
+    # then every raw column is there, no count, and the history it gave
+    assert set(rows.arrays) == set(RAW_COLUMNS)
+    assert np.isnan(rows.arrays["likes"][0])
+    assert rows.arrays["hist_videos"][0] == 12.0
+    assert rows.why.tolist() == [""]
 
 
 def test_cold_start_history_is_the_one_definition() -> None:

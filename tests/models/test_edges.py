@@ -15,7 +15,7 @@ from features.loading import Dataset
 from features.matrix import build_features
 from likecast.settings import Settings
 from models.estimator import to_matrix
-from serving.api.schemas import Draft, Early
+from serving.core.requests import Draft, Early
 from tests.serving.test_predictor import DRAFT, predictor_for
 from training.train import TrainOutcome
 

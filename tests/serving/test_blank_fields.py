@@ -19,9 +19,9 @@ from features.store import CreatorStore
 from likecast.settings import Settings
 from models.bundle import ModelBundle
 from models.registry import LoadedModel
-from serving.api.schemas import Draft, Early, History
 from serving.batch.scoring import Scorer, ScoringAge
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early, History
 
 SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
 POSTED = "2026-03-01T12:00:00"

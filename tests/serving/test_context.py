@@ -7,7 +7,7 @@ import math
 import pytest
 
 from features.catalog import Language
-from serving.context import category_typical, creator_typical, percent
+from serving.core.context import category_typical, creator_typical, percent
 
 RATES = {"food": {"rate": 0.0923, "videos": 1204}, "beauty": {"rate": 0.25, "videos": 1}}
 

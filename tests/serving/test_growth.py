@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from features.catalog import Language
-from serving.growth import STEADY, growth, per_hour, trend
+from serving.core.growth import STEADY, growth, per_hour, trend
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,9 @@ from likecast.settings import Settings
 from likecast.target import Target
 from models.bundle import ModelBundle
 from models.registry import LoadedModel
-from serving.api.schemas import Draft
 from serving.api.service import REPLY_WITHIN_S
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft
 from serving.swap.holder import ModelHolder
 from tests.helpers import BIN, DRAFT, EARLY, TOKEN, InProcess, free_port, running, wait_until
 

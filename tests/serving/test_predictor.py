@@ -13,8 +13,10 @@ from features.store import CreatorStore
 from likecast.settings import Settings
 from models.bundle import ModelBundle
 from models.registry import LoadedModel
-from serving.api.schemas import Draft, DurationOption, Early
-from serving.predictor import Predictor, recommend
+from serving.core.answers import DurationOption
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
+from serving.core.whatif import recommend
 from training.train import TrainOutcome
 
 SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.reliability import age_in_words, band, bucket_reliability, reliabilities
+from serving.core.reliability import age_in_words, band, bucket_reliability, reliabilities
 
 GRID = (0.0, 30.0, 60.0, 1440.0)
 BY_AGE = {

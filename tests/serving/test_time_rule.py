@@ -25,9 +25,10 @@ from likecast.zones import wall_to_utc
 from models.bundle import ModelBundle
 from models.explain import Clock, Context, factor_text, on_clock
 from models.registry import LoadedModel
-from serving.api.schemas import Draft, Early
 from serving.batch.scoring import Scorer, ScoringAge
-from serving.predictor import Predictor, hour_options
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
+from serving.core.whatif import hour_options
 
 SAVED = Path(__file__).parents[1] / "models" / "data" / "bundle-2026-12-02" / "bundle"
 DRAFT = {"creator_id": "c000003", "category": "food", "duration_s": 35.0}
@@ -189,14 +190,14 @@ def test_a_posting_time_factor_is_said_on_the_creators_clock(
     # Shanghai's (09:00 the next day there)
     draft = Draft(**DRAFT, posted_at="2026-11-02T20:00", timezone="America/New_York")  # type: ignore[arg-type]
     predictor = predictor_of(bundle, tmp_path)
-    built = predictor.build([draft])[0]
-    assert not isinstance(built, ValueError)
-    matrix = predictor.features([built.row])[1]
+    built = predictor.build([draft])
+    assert built.refused == [None]
+    matrix = built.rows.matrix
     at = bundle.spec.positions["post_hour"]
     assert matrix[0, at] == 9.0
     # when the posting hour is said as explain says it, with the request's clock
     zone, name = draft.clock()
-    shifts = Clock(built.row["posted_at"], zone, name).shifts(matrix[0], bundle.spec)
+    shifts = Clock(built.posted[0], zone, name).shifts(matrix[0], bundle.spec)
     value = on_clock("post_hour", float(matrix[0, at]), shifts)
     context = Context(1000, {}, False, frozenset(), language, name)  # type: ignore[arg-type]
     text = factor_text(BY_NAME["post_hour"], value, 1.0, None, context, None)

@@ -18,8 +18,8 @@ from features.simulation.writing import write_platform
 from features.store import CreatorStore
 from likecast.settings import Settings
 from models.registry import load_model
-from serving.api.schemas import Draft, Early
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
 from tests.helpers import client_for, free_port, run_cli
 
 # `likecast` in a child process, and training logs `git`'s idea of the code version

@@ -8,7 +8,8 @@ import pytest
 from bentoml.exceptions import InvalidArgument, ServiceUnavailable
 from pydantic import BaseModel, Field, ValidationError
 
-from serving.api.errors import RefusalsAtInfo, plain_body, problem
+from serving.api.errors import RefusalsAtInfo, plain_body
+from serving.core.problems import problem
 
 
 @pytest.mark.parametrize(

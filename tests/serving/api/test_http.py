@@ -19,8 +19,8 @@ from features.matrix import build_features, feature_frame
 from features.rows import rows_at_ages
 from features.store import CreatorStore
 from models.registry import load_model
-from serving.api.schemas import Early
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Early
 from tests.helpers import DRAFT, EARLY, TOKEN, InProcess, Served
 
 # the version a model folder is served as; a registry's is its number (``served``)
@@ -492,8 +492,7 @@ def test_features_served_equal_features_built_in_batch(service: InProcess, small
     predictor = Predictor(
         load_model(service.settings.model_uri, service.settings), no_store, service.settings
     )
-    built = predictor.build(requests)
-    online = feature_frame(predictor.features([b.row for b in built])[1], bundle.spec)
+    online = feature_frame(predictor.build(requests).rows.matrix, bundle.spec)
 
     # then every feature column matches, and so do the served answers (creator ids the
     # live store does not know, so only the request's history applies, as in batch)

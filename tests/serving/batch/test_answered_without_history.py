@@ -20,9 +20,9 @@ from features.store import CreatorStore, Timeline, write_store
 from likecast.settings import Settings
 from models.bundle import ModelBundle
 from models.registry import LoadedModel
-from serving.api.schemas import Early
 from serving.batch.scoring import Scorer, ScoringAge
-from serving.predictor import Predictor
+from serving.core.predictor import Predictor
+from serving.core.requests import Early
 
 SAVED = Path(__file__).parents[2] / "models" / "data" / "bundle-2026-12-02" / "bundle"
 OLDEST = pd.Timestamp("2026-03-01T00:00:00Z")

@@ -48,7 +48,7 @@ def category_typical(
     language: Language,
 ) -> dict[str, Any] | None:
     """The category's share of training videos that reached the threshold
-    (``serving.api.schemas.Typical`` fields); none for a missing or unknown category, or a
+    (``serving.core.answers.Typical`` fields); none for a missing or unknown category, or a
     bundle saved without the rates."""
     known = (rates or {}).get(category) if category is not None else None
     if known is None:

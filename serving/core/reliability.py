@@ -151,7 +151,7 @@ def bucket_reliability(
     threshold: int,
     language: Language = "en",
 ) -> dict[float, dict[str, Any]]:
-    """Each grid age's reliability (``serving.api.schemas.Reliability`` fields) in
+    """Each grid age's reliability (``serving.core.answers.Reliability`` fields) in
     ``language``, built once per loaded model so an answer only looks its bucket up."""
     table = {}
     for bucket in grid:

@@ -59,7 +59,7 @@ def trend(now: float, before: float | None) -> Trend:
 
 def growth(counts: Sequence[tuple[float, float]], language: Language) -> dict[str, Any] | None:
     """Likes per hour over the latest stretch and the one before, its trend and a sentence
-    (``serving.api.schemas.Growth`` fields); none without a count (a draft).
+    (``serving.core.answers.Growth`` fields); none without a count (a draft).
 
     Args:
         counts: (age in minutes, likes) of each count a request gave, in any order; only the

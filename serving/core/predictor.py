@@ -1,0 +1,163 @@
+"""The model and the creator store behind every answer: the one object the service, tests
+and the parity check ask, free of HTTP.
+
+Each job has its module: a request's row (``serving.core.building``), its answer
+(``serving.core.answering``), the what-if (``serving.core.whatif``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from features.catalog import LANGUAGES, Language, category_name
+from features.store import CreatorStore
+from likecast.settings import Settings
+from models.registry import LoadedModel
+from serving.core.answering import answers
+from serving.core.answers import BatchResponse, Prediction, WhatIf
+from serving.core.building import Built, build
+from serving.core.items import item_errors, parse_item
+from serving.core.reliability import bucket_reliability
+from serving.core.requests import Draft
+from serving.core.whatif import whatif
+
+
+@dataclass
+class Predictor:
+    """One loaded model plus the creator store: everything a request needs."""
+
+    loaded: LoadedModel
+    store: CreatorStore
+    settings: Settings
+    loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # each age bucket's reliability in each language, worded once per model rather than
+    # once per answer
+    reliability: dict[Language, dict[float, dict[str, Any]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        bundle = self.loaded.bundle
+        by_age, spec = bundle.meta.by_age, bundle.spec
+        self.reliability = {
+            language: bucket_reliability(by_age, spec.ages, spec.threshold, language)
+            for language in LANGUAGES
+        }
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version or "local"
+
+    @property
+    def not_ready(self) -> str | None:
+        """Why this model cannot answer as it was trained to, in one line; None when it can.
+
+        Without a store file every creator would be a cold start; a store built for another
+        target would hand the model hit rates of another question (PewDiePie served 0 past
+        videos at 50,000 likes from a store built for 1,000).
+        """
+        problem = self.store.target_problem(self.loaded.bundle.spec.target)  # refreshes it
+        if not self.store.loaded:
+            return (
+                f"no creator store at {self.store.path}: materialize it (likecast features "
+                f"materialize --data DIR {self.loaded.bundle.spec.target.options()})"
+            )
+        return problem
+
+    def build(self, requests: list[Draft]) -> Built:
+        """The requests' rows, and for each that cannot be answered, why."""
+        return build(requests, self.loaded.bundle.spec, self.store)
+
+    def answers(self, built: Built, language: Language = "en") -> list[Prediction]:
+        """The answers to ``built``'s requests, their texts in ``language``."""
+        return answers(
+            built,
+            self.loaded.bundle,
+            self.version,
+            self.reliability[language],
+            self.settings.history_window,
+            language,
+        )
+
+    def predict(self, requests: list[Draft], language: Language = "en") -> list[Prediction]:
+        """Answers in order, their texts in ``language``; a request the model cannot answer
+        raises its ``ValueError``."""
+        built = self.build(requests)
+        for refused in built.refused:
+            if refused is not None:
+                raise refused
+        return self.answers(built, language)
+
+    def predict_batch(self, items: list[Any], language: Language = "en") -> BatchResponse:
+        """Answers to drafts and early requests (an item with likes is early), in order;
+        an item that is invalid or cannot be answered gets its own error instead.
+
+        Raises:
+            ValueError: the whole batch is refused: more items than ``batch_max_items``, or
+                more than ``batch_max_explain`` of them set explain.
+        """
+        limit = self.settings.batch_max_items
+        if len(items) > limit:
+            raise ValueError(f"items: at most {limit} per request, got {len(items)}")
+        results: list[dict[str, Any]] = []  # BatchItemResult fields, checked together at the end
+        parsed: list[tuple[int, Draft]] = []
+        for i, item in enumerate(items):
+            request = parse_item(i, item)
+            if isinstance(request, Draft):
+                parsed.append((i, request))
+            else:
+                results.append({"index": i, "error": request})
+        explaining = sum(request.explain for _, request in parsed)
+        if explaining > self.settings.batch_max_explain:
+            # explanations are slow enough that a batch of them would outlive the request
+            # timeout (batch scoring's --explain has no such limit)
+            raise ValueError(
+                f"items: at most {self.settings.batch_max_explain} may set explain, "
+                f"got {explaining}"
+            )
+        built = self.build([request for _, request in parsed])
+        answered = []
+        for (i, _), refused in zip(parsed, built.refused, strict=True):
+            if refused is None:
+                answered.append(i)
+            else:
+                results.append({"index": i, "error": item_errors(refused)})
+        if answered:
+            answers = self.answers(built, language)
+            results += [
+                {"index": i, "prediction": a} for i, a in zip(answered, answers, strict=True)
+            ]
+        results.sort(key=lambda r: r["index"])
+        return BatchResponse.model_validate({"results": results})
+
+    def whatif(self, draft: Draft, language: Language = "en") -> WhatIf:
+        """The same draft at each hour of the next day and at a few durations; the advice in
+        ``language``."""
+        built = self.build([draft])
+        if built.refused[0] is not None:
+            raise built.refused[0]
+        return whatif(draft, built, self.loaded.bundle, self.version, language)
+
+    def describe(self, language: Language = "en") -> dict[str, Any]:
+        """What ``GET /model`` shows: the version, where it came from, its metrics, and the
+        category names in ``language``."""
+        bundle = self.loaded.bundle
+        return {
+            "model_version": self.version,
+            "model_uri": self.loaded.uri,
+            "run_id": self.loaded.run_id,
+            "loaded_at": self.loaded_at,
+            "threshold": bundle.spec.threshold,
+            "horizon_days": bundle.spec.horizon_minutes / 1440,
+            "features": list(bundle.spec.features),
+            "categories": list(bundle.spec.categories),
+            "category_names": {c: category_name(c, language) for c in bundle.spec.categories},
+            "metrics": bundle.meta.metrics,
+            # absent (null) in bundles saved before training recorded them
+            "metrics_by_age": bundle.meta.by_age,
+            # each category's share of training videos that reached the threshold; null
+            # in bundles saved before training recorded it
+            "category_rates": bundle.meta.category_rates,
+            "trained_at": bundle.meta.trained_at,
+            "store_creators": self.store.creators(),
+        }
