@@ -86,6 +86,7 @@ SERVING_LAYERS = {
     "swap": {"swap", "core"},
     "batch": {"batch", "core"},
     "api": {"api", "swap", "core"},
+    "cli.py": {"api", "batch"},  # the command's root mounts the commands of api/ and batch/
 }
 
 
