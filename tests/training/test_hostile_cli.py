@@ -91,3 +91,10 @@ def test_a_params_file_with_a_wrong_key_or_value_is_refused_in_one_line(
     _one_line_exit_2(result)
     assert named in result.text
     assert str(path) in result.text
+
+
+def test_dask_only_options_are_refused_with_the_local_engine(cli, small_data: Path) -> None:
+    # given the local engine, when a Dask-only option is given, then exit 2 naming the fix
+    result = cli("train", "--data", str(small_data), "--negative-rate", "0.5")
+    assert result.code == 2
+    assert "--negative-rate needs --engine dask" in result.text
