@@ -43,7 +43,11 @@ def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
     assert PASSWORD not in result.out + result.err
 
 
-@pytest.mark.parametrize("model", ["/etc", "empty", "garbage", "bad-mlmodel", "registry"])
+# the registry case makes a tracking store's tables first: several seconds
+@pytest.mark.parametrize(
+    "model",
+    ["/etc", "empty", "garbage", "bad-mlmodel", pytest.param("registry", marks=pytest.mark.slow)],
+)
 def test_evaluate_with_a_model_that_is_not_one_exits_2(
     model: str, small_data: Path, tmp_path: Path, cli
 ) -> None:
