@@ -22,6 +22,7 @@ from tests.helpers import (
     Result,
     free_port,
     mlflow_server_in,
+    once_per_run,
     run_cli,
     running,
     wait_http,
@@ -108,8 +109,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def trained(small_dataset: Dataset, settings: Settings) -> TrainOutcome:
-    return fit(small_dataset, settings, {"num_boost_round": 150})
+def trained(
+    small_dataset: Dataset, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> TrainOutcome:
+    """The small data set's model, trained once per run and shared by the xdist workers
+    (training is deterministic: ``tests/models/test_behaviour.py`` trains it again)."""
+    return once_per_run(
+        tmp_path_factory, "trained", lambda: fit(small_dataset, settings, {"num_boost_round": 150})
+    )
 
 
 @pytest.fixture(scope="session")

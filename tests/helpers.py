@@ -1,5 +1,6 @@
 """What the tests share besides fixtures: free ports, waiting for a condition, real servers,
-the `likecast` command, the service in-process, and the request bodies the API tests send.
+the `likecast` command, the service in-process, values made once per run for every xdist
+worker, and the request bodies the API tests send.
 
 Fixtures live in the conftest files; they build on these. A test that starts a server or a
 subprocess through these helpers carries the marker that says so (``server``,
@@ -8,7 +9,9 @@ subprocess through these helpers carries the marker that says so (``server``,
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -18,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import httpx
 import pytest
@@ -27,6 +30,8 @@ from mlflow.tracking import MlflowClient
 from likecast.settings import Settings
 from models.mlflow_client import connect
 from serving.api import demo
+
+T = TypeVar("T")
 
 BIN = Path(sys.executable).parent
 TOKEN = "test-admin-token"  # the admin token of the services the tests start
@@ -146,6 +151,24 @@ def run_cli(
         env={**base, **(env or {})},
         timeout=timeout,
     )
+
+
+def once_per_run(factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:
+    """``make()``'s value, made once per run: the first pytest-xdist worker to ask makes it and
+    pickles it into the run's temporary folder (which the workers share); the others wait for
+    it and read it back. Without xdist, made here."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return make()
+    run = factory.getbasetemp().parent
+    path = run / f"{name}.pickle"
+    with (run / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        if path.exists():
+            value: T = pickle.loads(path.read_bytes())
+            return value
+        value = make()
+        path.write_bytes(pickle.dumps(value))  # under the lock: nobody reads it half-written
+        return value
 
 
 @dataclass(frozen=True)

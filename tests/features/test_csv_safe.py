@@ -11,7 +11,6 @@ from features.csv_safe import csv_safe
 from features.simulation.config import SimConfig
 from features.simulation.generate import simulate
 from features.simulation.writing import write_platform
-from tests.helpers import run_cli
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 # a tab or CR also starts a cell in some readers: the formula after it is quoted too
@@ -54,23 +53,21 @@ def hostile_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.subprocess
-def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: Path) -> None:
+def test_validate_writes_rejects_without_formulas(hostile_data: Path, tmp_path: Path, cli) -> None:
     # given a data set whose rejected video has a formula id and caption, when it is validated
-    run_cli("validate", str(hostile_data), "--rejects", str(tmp_path))
+    cli("validate", str(hostile_data), "--rejects", str(tmp_path))
     # then the rejects file quotes the caption and keeps the id as given: a key must join back
     rows = pd.read_csv(tmp_path / "videos.rejects.csv", dtype=str, keep_default_na=False)
     hostile = rows[rows["video_id"] == HOSTILE[0]]
     assert hostile["caption"].tolist() == ["'" + HOSTILE[0]]
 
 
-@pytest.mark.subprocess
 def test_score_to_csv_writes_no_formulas(
-    hostile_data: Path, bundle_dir: Path, tmp_path: Path
+    hostile_data: Path, bundle_dir: Path, tmp_path: Path, cli
 ) -> None:
     # given videos with formula ids, when they are scored to a CSV file
     out = tmp_path / "scores.csv"
-    result = run_cli(
+    result = cli(
         "score",
         "--input",
         str(hostile_data / "videos.csv"),
@@ -80,12 +77,12 @@ def test_score_to_csv_writes_no_formulas(
         str(bundle_dir),
         env={"LIKECAST_MAX_REJECT_SHARE": "0.5"},
     )
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.text
     # then every id is there as given (a key must join back), named in a warning, and the
     # rejects' text other than keys holds no formula
     scores = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert set(HOSTILE[1:5]) <= set(scores["video_id"])  # (a CR is read as a new line)
-    assert "start like a spreadsheet formula" in result.stderr
+    assert "start like a spreadsheet formula" in " ".join(result.err.split())
     rejects = pd.read_csv(tmp_path / "scores.rejects.csv", dtype=str, keep_default_na=False)
     text = rejects.drop(columns=["video_id", "creator_id"]).to_numpy().ravel().tolist()
     assert not [c for c in text if c.startswith(("=", "+", "@", "\t", "\r"))]

@@ -167,6 +167,7 @@ def test_probabilities_are_calibrated_and_beat_the_early_count_rule(trained) -> 
         assert table["lightgbm"].loc[age, "roc_auc"] > table["szabo_huberman"].loc[age, "roc_auc"]
 
 
+@pytest.mark.slow  # trains the session model again
 def test_training_is_deterministic(small_dataset, settings: Settings, trained) -> None:
     again = fit(small_dataset, settings, {"num_boost_round": 150})
     assert again.bundle.booster.model_to_string() == trained.bundle.booster.model_to_string()

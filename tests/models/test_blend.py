@@ -34,6 +34,7 @@ def test_the_served_answer_is_never_worse_than_a_baseline_at_any_age(
         assert ours.loc[age, "log_loss"] <= theirs.loc[age, "log_loss"] * 1.01 + 1e-3, age
 
 
+@pytest.mark.slow  # five blends fitted on the whole test slice
 def test_the_blend_leans_on_the_baselines_when_lightgbm_knows_nothing(
     trained: TrainOutcome,
 ) -> None:

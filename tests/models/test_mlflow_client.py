@@ -11,6 +11,7 @@ from models.mlflow_client import TrackingError, connect
 from tests.helpers import free_port
 
 
+@pytest.mark.slow  # MLflow makes its tables for the store: several seconds
 def test_a_local_store_is_created_under_the_home(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "new" / "home")
     client = connect(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 
 from models.estimator import to_matrix
@@ -12,8 +13,10 @@ from training.train import TrainOutcome
 def test_best_round_is_the_round_with_the_lowest_validation_log_loss(
     trained: TrainOutcome,
 ) -> None:
-    # given a booster and labeled rows it did not train on
-    booster = trained.bundle.booster
+    # given a copy of the session's booster and labeled rows it did not train on (a copy:
+    # predicting one round at a time moves the range of trees that the booster's single-row
+    # path, models/row_scorer.py, answers with, until its next full predict)
+    booster = lgb.Booster(model_str=trained.bundle.booster.model_to_string())
     x, y = trained.test_features, trained.test_predictions["y"]
     # when the best round is found one tree at a time
     best = best_round(booster, x, y)

@@ -43,7 +43,11 @@ def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
     assert PASSWORD not in result.out + result.err
 
 
-@pytest.mark.parametrize("model", ["/etc", "empty", "garbage", "bad-mlmodel", "registry"])
+# the registry case makes a tracking store's tables first: several seconds
+@pytest.mark.parametrize(
+    "model",
+    ["/etc", "empty", "garbage", "bad-mlmodel", pytest.param("registry", marks=pytest.mark.slow)],
+)
 def test_evaluate_with_a_model_that_is_not_one_exits_2(
     model: str, small_data: Path, tmp_path: Path, cli
 ) -> None:
@@ -91,3 +95,10 @@ def test_a_params_file_with_a_wrong_key_or_value_is_refused_in_one_line(
     _one_line_exit_2(result)
     assert named in result.text
     assert str(path) in result.text
+
+
+def test_dask_only_options_are_refused_with_the_local_engine(cli, small_data: Path) -> None:
+    # given the local engine, when a Dask-only option is given, then exit 2 naming the fix
+    result = cli("train", "--data", str(small_data), "--negative-rate", "0.5")
+    assert result.code == 2
+    assert "--negative-rate needs --engine dask" in result.text

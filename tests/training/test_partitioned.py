@@ -206,12 +206,6 @@ def test_data_not_partitioned_by_creator_is_refused_in_one_line(
     assert "Traceback" not in result.text
 
 
-def test_dask_only_options_are_refused_with_the_local_engine(cli, small_data: Path) -> None:
-    result = cli("train", "--data", str(small_data), "--negative-rate", "0.5")
-    assert result.code == 2
-    assert "--negative-rate needs --engine dask" in result.text
-
-
 def test_a_worker_killed_mid_run_is_replaced_or_the_run_fails_in_one_line(
     parts: Path, tmp_path: Path
 ) -> None:

@@ -89,7 +89,6 @@ def test_events_of_every_worker_are_shared(folders) -> None:
     assert [(e["worker"], e["to"]) for e in one.events()] == [(1, "2"), (2, "2")]
 
 
-@pytest.mark.subprocess
 def test_every_worker_sees_the_last_check_of_the_alias(folders) -> None:
     # given no check yet, then worker 1 checking the alias twice
     one, two = folders
