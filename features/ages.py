@@ -25,6 +25,7 @@ from scipy.stats import poisson
 
 from features.arrays import RowArrays
 from features.rows import OBSERVATION_COLUMNS
+from features.spec import grid_index
 
 OBSERVATION_AGES = ("obs_age_minutes", "lag1_age_minutes", "lag2_age_minutes")
 
@@ -59,7 +60,7 @@ def place(arrays: RowArrays, grid: np.ndarray, horizon_minutes: float) -> Placed
     trained age's answer, whose training rows had counts as stale).
     """
     ages = np.minimum(np.asarray(arrays["age_minutes"], dtype="float64"), horizon_minutes)
-    k = np.clip(np.searchsorted(grid, ages, side="right") - 1, 0, len(grid) - 1)
+    k = grid_index(ages, grid)
     lower = grid[k]
     end = ages > grid[-1]
     last = k == len(grid) - 1

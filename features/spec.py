@@ -117,7 +117,8 @@ SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes", *UNKNOWAB
 
 def grid_index(ages: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Index of the grid age (``grid`` sorted) at or below each age; the first for younger."""
-    return np.clip(np.searchsorted(grid, ages, side="right") - 1, 0, len(grid) - 1)
+    # maximum/minimum, not np.clip: the same indices, at a fraction of np.clip's overhead
+    return np.minimum(np.maximum(np.searchsorted(grid, ages, side="right") - 1, 0), len(grid) - 1)
 
 
 def age_bucket(ages: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:

@@ -31,10 +31,13 @@ def szabo_huberman_log_odds(matrix: np.ndarray, spec: FeatureSpec, prior: float)
     obs_age = matrix[:, at["age_minutes"]] - matrix[:, at["minutes_since_obs"]]
     youngest = min(spec.szabo_huberman_ages, default=np.inf)
     projected = np.where(obs_age < youngest, np.nan, projected)
-    sigma = spec.szabo_huberman_sigma(np.nan_to_num(obs_age, nan=1.0))
-    z = np.nan_to_num((projected - np.log1p(spec.threshold)) / sigma)
+    # where/minimum/maximum rather than nan_to_num/clip: the same values (an infinite z
+    # saturates the clip either way) at a fraction of the overhead on a served row
+    sigma = spec.szabo_huberman_sigma(np.where(np.isnan(obs_age), 1.0, obs_age))
+    z = (projected - np.log1p(spec.threshold)) / sigma
+    z = np.where(np.isnan(z), 0.0, z)
     # log P(hit) - log P(miss), from log-CDFs so a far projection keeps its order
-    log_odds = np.clip(log_ndtr(z) - log_ndtr(-z), -13.8, 13.8)
+    log_odds = np.minimum(np.maximum(log_ndtr(z) - log_ndtr(-z), -13.8), 13.8)
     answered: np.ndarray = np.where(np.isnan(projected), np.log(prior / (1 - prior)), log_odds)
     return answered
 

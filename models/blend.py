@@ -67,7 +67,7 @@ class Blend:
         which = self._which(matrix[:, spec.positions["age_minutes"]])
         weights, intercepts = self._table
         z = (inputs * weights[which]).sum(1) + intercepts[which]
-        p: np.ndarray = np.clip(expit(z), EPS, 1 - EPS)
+        p: np.ndarray = np.minimum(np.maximum(expit(z), EPS), 1 - EPS)  # as np.clip, cheaper
         return p
 
     def lightgbm_weight(self, ages: np.ndarray) -> np.ndarray:
@@ -96,7 +96,7 @@ class Blend:
         """The 80% interval around each probability, from its age's bins."""
         low, high = np.empty(len(p)), np.empty(len(p))
         which = self._which(ages)
-        for k in np.unique(which):
+        for k in set(which.tolist()):  # np.unique would sort: several times the cost of a row
             rows, age = which == k, self.ages[k]
             low[rows] = np.interp(p[rows], KNOTS, age.low)
             high[rows] = np.interp(p[rows], KNOTS, age.high)

@@ -42,9 +42,9 @@ class LogisticBaseline:
     def log_odds(self, matrix: np.ndarray) -> np.ndarray:
         """The baseline's log-odds for rows of the model's feature matrix."""
         numeric, flags, categories, intercept = self._folded
-        values = matrix[:, self.numeric]
+        values = matrix[:, self._numeric]
         z = np.where(np.isnan(values), self._medians, values) @ numeric + intercept
-        z += np.isnan(matrix[:, self.flagged]) @ flags
+        z += np.isnan(matrix[:, self._flagged]) @ flags
         if self.category >= 0:
             codes = matrix[:, self.category]
             known = ~np.isnan(codes)
@@ -55,6 +55,15 @@ class LogisticBaseline:
     @cached_property
     def _medians(self) -> np.ndarray:
         return np.array(self.medians)
+
+    @cached_property
+    def _numeric(self) -> np.ndarray:
+        """``numeric`` as an index array: indexing with the tuple converts it every call."""
+        return np.array(self.numeric, dtype=np.intp)
+
+    @cached_property
+    def _flagged(self) -> np.ndarray:
+        return np.array(self.flagged, dtype=np.intp)
 
     @cached_property
     def _folded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from features.arrays import NAT
-from features.catalog import BY_NAME, LANGUAGES, Language, Words
+from features.catalog import BY_NAME, Language, Words
 from features.spec import FeatureSpec
 from models.blend import GROUP, LEVEL
 from models.bundle import Answers, ModelBundle
@@ -87,7 +87,10 @@ def answers(
             facts.answer(
                 {name: column[i] for name, column in values.items()},
                 built.sources[i],
-                (*built.warnings[i], *_edges(matrix[i], outside[i], bundle.spec)),
+                [
+                    *(warning[language] for warning in built.warnings[i]),
+                    *_edges(matrix[i], outside[i], bundle.spec, language),
+                ],
                 answered,
                 i,
                 factors.get(i),
@@ -98,9 +101,12 @@ def answers(
     ]
 
 
-def _edges(values: np.ndarray, outside: np.ndarray, spec: FeatureSpec) -> list[Words]:
-    """A warning for each input answered at the edge of its training range (``values``
-    clamped, ``outside`` as given: NaN where within)."""
+def _edges(
+    values: np.ndarray, outside: np.ndarray, spec: FeatureSpec, language: Language
+) -> list[str]:
+    """A warning in ``language`` for each input answered at the edge of its training range
+    (``values`` clamped, ``outside`` as given: NaN where within); only the language asked
+    for is written, as the answer shows no other."""
     moved = ~np.isnan(outside)
     if not moved.any():
         return []
@@ -110,17 +116,10 @@ def _edges(values: np.ndarray, outside: np.ndarray, spec: FeatureSpec) -> list[W
         if feature.name in TIME_FEATURES:
             continue  # ages are answered between the trained ones (features.ages)
         said.append(
-            Words(
-                *(
-                    BEYOND_RANGE[language].format(
-                        feature=feature.words[language].format(
-                            zone="UTC", threshold=spec.threshold
-                        ),
-                        given=feature.show(float(outside[j]), language),
-                        edge=feature.show(float(values[j]), language),
-                    )
-                    for language in LANGUAGES
-                )
+            BEYOND_RANGE[language].format(
+                feature=feature.words[language].format(zone="UTC", threshold=spec.threshold),
+                given=feature.show(float(outside[j]), language),
+                edge=feature.show(float(values[j]), language),
             )
         )
     return said
@@ -139,7 +138,7 @@ class _Facts:
         self,
         row: dict[str, Any],
         source: str,
-        warnings: tuple[Words, ...],
+        warnings: list[str],
         answered: Answers,
         i: int,
         factors: list[dict[str, Any]] | None,
@@ -158,7 +157,7 @@ class _Facts:
             "interval": interval(answered.low[i], answered.high[i]),
             "reached": bool(answered.reached[i]),
             "decided": bool(answered.decided[i]),
-            "warnings": [warning[language] for warning in warnings],
+            "warnings": warnings,
             "threshold": spec.threshold,
             "horizon_days": rounded(spec.horizon_minutes / 1440, 3),
             "age_minutes": rounded(row["age_minutes"], 1),
