@@ -28,12 +28,16 @@ class RowScorer:
     """Log-odds scores of single rows, with the same trees ``Booster.predict`` would use."""
 
     def __init__(self, booster: lgb.Booster) -> None:
-        self._booster = booster  # the fast config points into it: keep it alive as long
+        # A copy of its own: LightGBM keeps the tree range of the last prediction in the
+        # booster, and the fast path reads it, so one prediction elsewhere on the same
+        # booster with other trees would change every answer after it. The fast config
+        # points into the copy: it lives as long as the scorer.
+        self._booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=-1))
         self._columns = booster.num_feature()
         self._config = ctypes.c_void_p()
         _safe_call(
             _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
-                booster._handle,
+                self._booster._handle,
                 ctypes.c_int(RAW_SCORE),
                 ctypes.c_int(0),  # start at the first tree
                 ctypes.c_int(booster.best_iteration),  # as Booster.predict: 0 = every tree
