@@ -50,7 +50,7 @@ class Interval(BaseModel):
 
 class Reliability(BaseModel):
     """How far to trust an answer: the model's test figures at the request's age
-    (``serving.reliability``)."""
+    (``serving.core.reliability``)."""
 
     band: Literal[
         "no better than guessing", "rough", "fair", "good", "very reliable", "unknown", "settled"
@@ -82,7 +82,7 @@ class Typical(BaseModel):
 
 
 class Context(BaseModel):
-    """What to compare the probability with (``serving.context``)."""
+    """What to compare the probability with (``serving.core.context``)."""
 
     category: Typical | None = Field(
         description="The category's training videos; null for a missing or unknown category "
@@ -95,7 +95,7 @@ class Context(BaseModel):
 
 
 class Growth(BaseModel):
-    """The like speed the request's counts show (``serving.growth``); early answers only."""
+    """The like speed the request's counts show (``serving.core.growth``); early answers only."""
 
     likes_per_hour: float = Field(
         description="Over the latest stretch: since the latest earlier count, or since "
