@@ -53,21 +53,6 @@ def _audit(event: str, args: tuple) -> None:
 sys.addaudithook(_audit)
 
 
-# What a test starts, as a rough cost: a browser and a server are seconds, a process less.
-STARTS_COST = {"browser": 3, "server": 2, "subprocess": 1, "slow": 1}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The costliest files first. pytest-xdist (``--dist loadfile``) hands files to its
-    workers in this order, so a long file handed out last would keep one worker busy while
-    the other idles. The sort is stable: each file's tests keep their order."""
-    cost: dict[Path, int] = {}
-    for item in items:
-        marks = sum(STARTS_COST.get(mark.name, 0) for mark in item.iter_markers())
-        cost[item.path] = cost.get(item.path, 0) + marks
-    items.sort(key=lambda item: -cost[item.path])
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
     return (yield from _starts_only_if_marked(item))
