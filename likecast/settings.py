@@ -157,6 +157,28 @@ class Settings(BaseSettings):
         ge=1000,
         description="Most examples of each held-out slice a Dask training run gathers.",
     )
+    drift_reference_rows: int = Field(
+        default=20_000,
+        ge=100,
+        description="Most test-slice rows the drift reference is binned from (sampled beyond).",
+    )
+    drift_attribution_rows: int = Field(
+        default=2_000,
+        ge=100,
+        description="Rows of the drift reference whose SHAP values rank the features.",
+    )
+    drift_false_alarm: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="Chance that a drift check of a window drawn like the reference alerts "
+        "(for all its features and age buckets together).",
+    )
+    drift_min_rows: int = Field(
+        default=300,
+        ge=10,
+        description="Fewest answers an age bucket of a window needs to be compared on its own.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -30,6 +30,7 @@ from models.blend import Blend
 from models.calibration import Calibration, Calibrator
 from models.estimator import to_matrix
 from models.meta import BundleMeta, MetaError
+from models.reference import Reference
 from models.row_scorer import RowScorer
 
 # Below this many rows (a request-sized batch: at most 1,000 items) LightGBM predicts on one
@@ -42,6 +43,8 @@ FILES = {
     "spec": "feature_spec.json",
     "meta": "meta.json",
 }
+# optional: a bundle saved before drift monitoring has none, and loads without it
+REFERENCE_FILE = "reference.json"
 
 
 class BundleError(UserError):
@@ -65,6 +68,7 @@ class ModelBundle:
     calibrator: Calibration  # a Blend; a Calibrator in bundles saved before the blend
     spec: FeatureSpec
     meta: BundleMeta = field(default_factory=BundleMeta)  # nothing recorded while training
+    reference: Reference | None = None  # the drift reference (models.reference), if built
     _row_scorer: RowScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
@@ -192,12 +196,15 @@ class ModelBundle:
 
     def to_texts(self) -> dict[str, str]:
         """The bundle's files as text, to ship to another process (no pickle involved)."""
-        return {
+        texts = {
             FILES["booster"]: self.booster.model_to_string(),
             FILES["calibrator"]: self.calibrator.to_json(),
             FILES["spec"]: self.spec.to_json(),
             FILES["meta"]: self.meta.to_json(),
         }
+        if self.reference is not None:
+            texts[REFERENCE_FILE] = self.reference.to_json()
+        return texts
 
     @classmethod
     def from_texts(cls, texts: dict[str, str]) -> ModelBundle:
@@ -206,6 +213,7 @@ class ModelBundle:
             calibrator=read_calibration(texts[FILES["calibrator"]]),
             spec=FeatureSpec.from_json(texts[FILES["spec"]]),
             meta=read_meta(texts[FILES["meta"]], "shipped bundle"),
+            reference=read_reference(texts.get(REFERENCE_FILE), "shipped bundle"),
         )
         bundle.check()
         return bundle
@@ -219,6 +227,8 @@ class ModelBundle:
             (tmp / FILES["calibrator"]).write_text(self.calibrator.to_json())
             (tmp / FILES["spec"]).write_text(self.spec.to_json())
             (tmp / FILES["meta"]).write_text(self.meta.to_json(indent=2))
+            if self.reference is not None:
+                (tmp / REFERENCE_FILE).write_text(self.reference.to_json())
         return folder
 
     @classmethod
@@ -236,6 +246,7 @@ class ModelBundle:
                 calibrator=read_calibration((folder / FILES["calibrator"]).read_text()),
                 spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
                 meta=read_meta((folder / FILES["meta"]).read_text(), str(folder)),
+                reference=read_reference(_text_if_any(folder / REFERENCE_FILE), str(folder)),
             )
         except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError, OSError) as exc:
             raise BundleError(f"{folder}: unreadable model bundle ({exc})") from exc
@@ -296,6 +307,21 @@ def read_meta(text: str, where: str) -> BundleMeta:
         return BundleMeta.from_json(text)
     except MetaError as exc:
         raise BundleError(f"{where}: {exc}") from exc
+
+
+def read_reference(text: str | None, where: str) -> Reference | None:
+    """The bundle's drift reference; None for a bundle saved before it existed."""
+    if text is None:
+        return None
+    try:
+        return Reference.from_json(text)
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0]
+        raise BundleError(f"{where}: unreadable {REFERENCE_FILE} ({reason})") from exc
+
+
+def _text_if_any(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
 
 
 def read_calibration(text: str) -> Calibration:

@@ -32,6 +32,7 @@ from models.logistic import LogisticBaseline, fit_logistic, predict_proba
 from models.meta import BundleMeta
 from training.choices import draft_choices
 from training.metrics import flatten, score, score_by_age
+from training.monitor.reference import build_reference
 from training.split import SLICES, Split, split_by_time
 
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
@@ -361,6 +362,16 @@ def fit_set(
         **{f"draft_{name}_loss_increase": c["loss_increase"] for name, c in choices.items()},
         "best_iteration": float(booster.best_iteration),
     }
+    clock.advance("reference")
+    bundle.reference = build_reference(
+        bundle,
+        test.x,
+        test.age_minutes,
+        test.video_id,
+        settings.seed,
+        settings.drift_reference_rows,
+        settings.drift_attribution_rows,
+    )
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
     bundle.meta = bundle_meta(bundle, settings, metrics, tables["lightgbm"], data, choices)

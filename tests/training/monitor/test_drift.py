@@ -1,0 +1,144 @@
+"""`likecast monitor drift`: a window of logged answers against the model's frozen reference."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from features.prediction_log import log_folder, read_log
+from tests.training.monitor.logged import Halves, answers, split_halves, write_log
+from training.monitor.drift import drift_report
+from training.train import TrainOutcome
+
+WINDOW = 1_500  # answers per window: a few hundred videos at several ages each
+FALSE_ALARM = 0.05  # the default drift_false_alarm
+
+
+@pytest.fixture(scope="module")
+def halves(trained: TrainOutcome) -> Halves:
+    return split_halves(trained)
+
+
+@pytest.fixture(scope="module")
+def model_dir(halves: Halves, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return halves.bundle.save(tmp_path_factory.mktemp("drift-model") / "bundle")
+
+
+def window(halves: Halves, seed: int, **options: object) -> list:
+    rows = np.sort(np.random.default_rng(seed).choice(len(halves.x), WINDOW, replace=False))
+    return answers(
+        halves.bundle, halves.x.iloc[rows], halves.ages[rows], halves.videos[rows], **options
+    )
+
+
+def test_windows_drawn_like_the_reference_alert_at_most_at_the_stated_rate(
+    halves: Halves, tmp_path: Path
+) -> None:
+    # given five windows of held-out videos the reference never saw, from the same weeks
+    alerts = []
+    for seed in range(5):
+        folder = tmp_path / str(seed)
+        write_log(folder, window(halves, seed))
+        # when each is checked
+        report = drift_report(
+            halves.bundle.reference,
+            read_log(log_folder(folder)).answers,
+            halves.bundle.spec,
+            "local",
+            since=None,
+            until=None,
+            min_rows=100,
+            false_alarm=FALSE_ALARM,
+            seed=seed,
+        )
+        alerts.append(report.alert)
+    # then at most one of five alerts (5% each: one of five has a 2% chance), none with reason
+    assert sum(alerts) <= 1, alerts
+
+
+def test_a_quiet_window_exits_0_and_leaves_its_figures_for_metrics(
+    cli, halves: Halves, model_dir: Path, tmp_path: Path
+) -> None:
+    # given a window like the reference
+    home = tmp_path / "home"
+    write_log(home, window(halves, 0))
+    # when drift is checked
+    result = cli("monitor", "drift", "--model", str(model_dir), "--no-track")
+    # then nothing moved, exit 0, and last.json holds the check
+    assert result.code == 0, result.err
+    assert "no feature moved" in result.out
+    last = json.loads((home / "monitoring" / "last.json").read_text())
+    assert last["drift"]["alert"] is False
+    assert last["drift"]["model_version"] == "local"
+    assert last["drift"]["answers"] == WINDOW
+
+
+def test_a_shifted_feature_is_named_and_exits_1(
+    cli, halves: Halves, model_dir: Path, tmp_path: Path
+) -> None:
+    # given a window whose completion rates all rose by a third
+    write_log(tmp_path / "home", window(halves, 1, shift={"completion_rate": 1.3}))
+    # when drift is checked
+    out = tmp_path / "drift.json"
+    result = cli("monitor", "drift", "--model", str(model_dir), "--no-track", "--json", str(out))
+    # then it alerts, naming the feature; the model leans on it, so it ranks by attribution
+    assert result.code == 1, result.err
+    report = json.loads(out.read_text())
+    assert "completion_rate" in report["moved"]
+    assert report["moved_most_attributed"] == report["moved"][0]
+    ranks = halves.bundle.reference.attribution
+    assert all(ranks[a] >= ranks[b] for a, b in itertools.pairwise(report["moved"]))
+    assert report["max_ratio"] > 1
+    assert "completion_rate" in result.out
+
+
+def test_another_versions_answers_are_not_mixed_in(
+    cli, halves: Halves, model_dir: Path, tmp_path: Path
+) -> None:
+    # given a quiet window of this model, and a shifted one of version 7 in the same log
+    home = tmp_path / "home"
+    write_log(home, window(halves, 2), "a")
+    write_log(home, window(halves, 3, version="7", shift={"completion_rate": 1.3}), "b")
+    # when drift of this model is checked
+    out = tmp_path / "drift.json"
+    result = cli("monitor", "drift", "--model", str(model_dir), "--no-track", "--json", str(out))
+    # then version 7's answers are left out, counted, and nothing moved
+    assert result.code == 0, result.out
+    report = json.loads(out.read_text())
+    assert report["answers"] == WINDOW
+    assert report["left_out"]["other_versions_or_targets"] == WINDOW
+
+
+def test_a_window_too_small_is_a_user_error(
+    cli, halves: Halves, model_dir: Path, tmp_path: Path
+) -> None:
+    write_log(tmp_path / "home", window(halves, 0)[:50])
+    result = cli("monitor", "drift", "--model", str(model_dir), "--no-track")
+    assert result.code == 2
+    assert "drift needs at least" in result.err
+
+
+@pytest.mark.subprocess  # MLflow asks git for the code's version
+def test_the_check_is_logged_to_mlflow_with_its_plot(
+    cli, halves: Halves, model_dir: Path, tmp_path: Path
+) -> None:
+    # given a window
+    write_log(tmp_path / "home", window(halves, 0))
+    # when drift is checked with tracking (the home's local store)
+    result = cli("monitor", "drift", "--model", str(model_dir))
+    assert result.code == 0, result.err
+    # then a run in the model's monitoring experiment carries the version and the plot
+    from mlflow.tracking import MlflowClient
+
+    from likecast.settings import get_settings
+
+    client = MlflowClient(get_settings().resolved_tracking_uri)
+    experiment = client.get_experiment_by_name("likecast-monitoring")
+    assert experiment is not None
+    [run] = client.search_runs([experiment.experiment_id])
+    assert run.data.tags["likecast.model_version"] == "local"
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"drift.png", "drift.json"}

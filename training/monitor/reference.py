@@ -1,0 +1,101 @@
+"""The drift reference, built at training from the held-out rows the model was judged on.
+
+The rows are the test slice's open examples: the latest videos before the model's cutoff
+(the closest to what it will serve), answered by the finished bundle exactly as served, and
+unseen by any fitting step. Above ``drift_reference_rows`` a seeded sample of them is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.spec import age_bucket
+from models.bundle import ModelBundle
+from models.estimator import to_matrix
+from models.reference import ANSWER, CATEGORY, Bins, Population, Reference
+
+BINS = 10  # quantile bins per quantity: fine enough to see a shift, coarse for small windows
+# the age is what the buckets are made of; its mix is the traffic's, not the platform's
+LEFT_OUT = frozenset({"age_minutes"})
+
+
+def quantile_bins(values: np.ndarray, bins: int = BINS) -> Bins:
+    """Cut points at the known values' quantiles, each a value seen, duplicates merged: a
+    discrete feature (an hour, a flag) gets one bin per value where it has few."""
+    known = values[np.isfinite(values)]
+    if known.size == 0:
+        return Bins(edges=[])
+    cuts = np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1], method="lower")
+    edges = np.unique(cuts)
+    if edges.size and edges[0] <= known.min():  # a first bin that nothing could fall in
+        edges = edges[1:]
+    return Bins(edges=[float(e) for e in edges])
+
+
+def category_bins(categories: int) -> Bins:
+    """One bin per category code (0, 1, ...): the bins are the category mix."""
+    return Bins(edges=[c + 0.5 for c in range(categories - 1)])
+
+
+def bin_index(values: np.ndarray, bins: Bins) -> np.ndarray:
+    """Each value's bin: by the cut points, and the last bin for unknown (NaN) values."""
+    index = np.searchsorted(np.asarray(bins.edges, dtype=float), values, side="right")
+    return np.where(np.isfinite(values), index, bins.size - 1)
+
+
+def bin_counts(values: np.ndarray, bins: Bins) -> list[int]:
+    return [int(c) for c in np.bincount(bin_index(values, bins), minlength=bins.size)]
+
+
+def monitored(features: list[str] | tuple[str, ...]) -> list[str]:
+    """The features whose drift is watched, in the model's order."""
+    return [name for name in features if name not in LEFT_OUT]
+
+
+def build_reference(
+    bundle: ModelBundle,
+    features: pd.DataFrame,
+    ages: np.ndarray,
+    videos: np.ndarray,
+    seed: int,
+    max_rows: int,
+    attribution_rows: int,
+) -> Reference:
+    """The reference of ``bundle`` from held-out feature rows of ``videos`` at their ``ages``.
+
+    Edges are the pooled rows' quantiles, shared by every age bucket, so a bucket's counts
+    and a mix of buckets (weighted like a window's ages) are on the same bins.
+    """
+    spec = bundle.spec
+    rng = np.random.default_rng(seed)
+    total = len(features)
+    keep = np.arange(total)
+    if total > max_rows:
+        keep = np.sort(rng.choice(total, max_rows, replace=False))
+    matrix = to_matrix(features.iloc[keep])
+    values = {name: matrix[:, spec.positions[name]] for name in monitored(spec.features)}
+    values[ANSWER] = bundle.predict_matrix(matrix)
+    bins = {
+        name: category_bins(len(spec.categories)) if name == CATEGORY else quantile_bins(v)
+        for name, v in values.items()
+    }
+    buckets = age_bucket(np.asarray(ages, dtype=float)[keep], spec.ages)
+    by_age = {}
+    for age in spec.ages:
+        rows = buckets == age
+        by_age[f"{age:g}"] = Population(
+            rows=int(rows.sum()),
+            counts={name: bin_counts(v[rows], bins[name]) for name, v in values.items()},
+        )
+    sample = np.sort(rng.permutation(keep)[:attribution_rows])
+    shap = np.abs(bundle.pushes(to_matrix(features.iloc[sample]))[:, :-1]).mean(axis=0)
+    return Reference(
+        source=f"test slice: {len(keep):,} of its {total:,} open examples",
+        rows=len(keep),
+        videos=len(np.unique(np.asarray(videos)[keep])),
+        bins=bins,
+        categories=list(spec.categories),
+        by_age=by_age,
+        attribution={name: float(shap[spec.positions[name]]) for name in monitored(spec.features)},
+    )
