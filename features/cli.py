@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from likecast.console import parts_progress, stderr
+from likecast.errors import UserError
 from likecast.instants import parse_instant
 from likecast.paths import check_outputs
 from likecast.settings import get_settings
@@ -42,12 +43,19 @@ def simulate_command(
         help="Videos per part, each with creators of its own; more videos than this are made "
         "one part at a time and written as OUT/<table>/part-00000.parquet, part-00001...",
     ),
+    scenario: str | None = typer.Option(
+        None,
+        "--scenario",
+        help="Change the platform from a local date on, for drift checks: revision, "
+        "new_creators, category_rise[:NAME], season or control, as NAME@YYYY-MM-DD.",
+    ),
 ) -> None:
     """Simulate a Kuaishou-like platform and write its tables as Parquet."""
     from features.reading import parquet_rows
     from features.simulation.config import SimConfig
     from features.simulation.generate import simulate_parts
     from features.simulation.parts import part_count
+    from features.simulation.scenarios import parse_scenario
     from features.simulation.writing import write_parts, write_platform
 
     settings = get_settings()
@@ -61,7 +69,13 @@ def simulate_command(
         timezone=settings.timezone,
         start=parse_instant(start, "--start").strftime("%Y-%m-%d"),
         part_videos=part_videos,
+        scenario=scenario,
     )
+    if scenario is not None:
+        try:
+            parse_scenario(scenario)
+        except ValueError as exc:
+            raise UserError(f"--scenario: {exc}") from exc
     parts = part_count(cfg)
     with parts_progress("simulate", parts) as show:
         platforms = simulate_parts(cfg, progress=show)

@@ -24,6 +24,8 @@ class SimConfig:
     videos_per_creator: float = 6.0
     pilot_videos: int = 30_000
     part_videos: int = 500_000  # videos per part: memory is bounded by a part, not the total
+    # a change of the platform on a date (``scenarios``: "revision@2026-10-01"); None: none
+    scenario: str | None = None
 
 
 @dataclass

@@ -24,6 +24,7 @@ from features.simulation.config import Platform, Progress, SimConfig
 from features.simulation.creators import draw_rates, draw_text, draw_videos
 from features.simulation.facts import CATEGORIES, CONTENT_TYPES, COUNTERS, SNAPSHOT_AGES_MINUTES
 from features.simulation.parts import Part, ids, plan, seeds
+from features.simulation.scenarios import apply_scenario, parse_scenario
 from features.simulation.traffic import (
     Rounds,
     activity_elapsed,
@@ -80,6 +81,21 @@ def _simulate_part(
         offset = calibrate_offset(v, rates, cfg)
     say("traffic rounds")
     rounds = simulate_rounds(v, rates, offset, rounds_seed)
+    original_category = v["category"]
+    changed = None
+    if cfg.scenario is not None:
+        say("the scenario's change")
+        changed = apply_scenario(
+            parse_scenario(cfg.scenario),
+            cfg,
+            np.random.SeedSequence(cfg.seed, spawn_key=(part.number, 5)),
+            v,
+            rates,
+            offset,
+            rounds,
+            len(creators["skill"]),
+        )
+        v, rates, rounds = changed.v, changed.rates, changed.rounds
 
     n = part.videos
     video_ids = ids("v", part.first_video, n, cfg.videos)
@@ -93,8 +109,19 @@ def _simulate_part(
     say("snapshots")
     snapshots = _snapshots(rng, cfg, v, rounds, rates, video_ids, posted_at, now)
     say("captions")
-    captions, hashtags = draw_text(rng, v["category"])
+    # the platform's own draws first, from the categories it drew, so a scenario's change
+    # alters only the videos it moved
+    captions, hashtags = draw_text(rng, original_category)
     creator_ids = ids("c", part.first_creator, len(creators["skill"]), part.all_creators)
+    if changed is not None:
+        moved = changed.rows & (v["category"] != original_category)
+        text_rng = np.random.default_rng(
+            np.random.SeedSequence(cfg.seed, spawn_key=(part.number, 6))
+        )
+        captions[moved], hashtags[moved] = draw_text(text_rng, v["category"][moved])
+        if changed.new_creators:  # numbered from the part's first video: unlike any other's
+            newcomers = ids("n", part.first_video, changed.new_creators, cfg.videos)
+            creator_ids = np.concatenate([creator_ids, newcomers])
     videos = pd.DataFrame(
         {
             "video_id": video_ids,

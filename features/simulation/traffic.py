@@ -53,21 +53,38 @@ def _draw_round(
     }
 
 
-def _feedback_score(drawn: dict[str, np.ndarray], category: np.ndarray) -> np.ndarray:
+# how the platform ranks a round's feedback: (counter, its rate, weight, spread)
+FEEDBACK: tuple[tuple[str, str, float, float], ...] = (
+    ("kept_3s", "retention_3s", 1.0, 0.35),
+    ("completed", "completion", 1.0, 0.6),
+    ("likes", "like", 1.2, 0.5),
+    ("comments", "comment", 0.4, 0.7),
+    ("shares", "share", 0.4, 0.8),
+    ("follows", "follow", 0.5, 0.7),
+)
+
+
+@dataclass(frozen=True)
+class PoolRules:
+    """The pool rules: each feedback's weight, and that of comment depth (replies per
+    comment), which today's rules ignore and a revision may weigh (``scenarios``)."""
+
+    parts: tuple[tuple[str, str, float, float], ...] = FEEDBACK
+    depth: float = 0.0
+
+
+def _feedback_score(
+    drawn: dict[str, np.ndarray], category: np.ndarray, rules: PoolRules
+) -> np.ndarray:
     """How a round's realized feedback ranks against peers: the platform's release signal."""
     views = np.maximum(drawn["views"], 1)
     score = np.zeros(len(views))
-    parts = (
-        ("kept_3s", "retention_3s", 1.0, 0.35),
-        ("completed", "completion", 1.0, 0.6),
-        ("likes", "like", 1.2, 0.5),
-        ("comments", "comment", 0.4, 0.7),
-        ("shares", "share", 0.4, 0.8),
-        ("follows", "follow", 0.5, 0.7),
-    )
-    for counter, rate, weight, spread in parts:
+    for counter, rate, weight, spread in rules.parts:
         realized = (drawn[counter] + 0.5) / (views + 0.5 / MEDIAN_RATES[rate])
         score += weight * (np.log(realized) - np.log(MEDIAN_RATES[rate])) / spread
+    if rules.depth:
+        depth = (drawn["replies"] + 0.5) / (drawn["comments"] + 2.0)
+        score += rules.depth * (np.log(depth) - np.log(0.25)) / 0.5
     saturation = np.array([c.saturation for c in CATEGORIES])[category]
     return score / 3.0 - saturation
 
@@ -77,6 +94,7 @@ def simulate_rounds(
     rates: dict[str, np.ndarray],
     offset: float,
     seed: Seed,
+    rules: PoolRules = PoolRules(),
 ) -> Rounds:
     rng = np.random.default_rng(seed)
     n = len(v["hook"])
@@ -105,7 +123,7 @@ def simulate_rounds(
             counts[k][:, r] = drawn[k]
         bar = offset + 0.35 * r + gini
         noise = rng.normal(0, 0.35, n)
-        released = active & (_feedback_score(drawn, v["category"]) + music + noise > bar)
+        released = active & (_feedback_score(drawn, v["category"], rules) + music + noise > bar)
         reached = np.where(released, r + 1, reached)
         active = released
         clock = clock + hours + 0.25
