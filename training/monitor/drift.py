@@ -28,6 +28,9 @@ REPLICATES = 400  # bootstrap draws per comparison: enough to fit the null's two
 PRIOR = 0.5  # pseudo-count per bin of the null's generator: a bin the reference never
 # filled may still be filled by chance, so a window is not condemned for one rare value
 ALL = "all"
+# a calendar feature a window sees only part of: a two-day window holds two weekdays, which
+# is no drift; it is compared only on a window of at least a week
+CALENDAR = {"post_weekday": 7.0}
 
 
 class Check(BaseModel):
@@ -63,6 +66,7 @@ class DriftReport(BaseModel):
     until: str | None
     answers: int
     left_out: dict[str, int]
+    not_compared: list[str]  # calendar features a window too short sees only part of
     false_alarm: float
     comparisons: int
     checks: list[Check]
@@ -81,6 +85,7 @@ class Window:
 
     values: dict[str, np.ndarray]  # quantity -> values (NaN: unknown)
     buckets: np.ndarray
+    days: float  # from the first answer to the last
     videos: np.ndarray  # each answer's video, or a name of its own where none was given
     left_out: dict[str, int]
 
@@ -155,9 +160,11 @@ def read_window(
         kept["video_id"].astype(str).to_numpy() if named.any() else "",
         [f"\0{i}" for i in range(len(kept))],
     )
+    logged = pd.to_datetime(kept["logged_at"], utc=True) if len(kept) else None
     return Window(
         values=values,
         buckets=buckets,
+        days=0.0 if logged is None else (logged.max() - logged.min()) / pd.Timedelta(days=1),
         videos=videos,
         left_out={
             "other_versions_or_targets": int((~ours).sum()),
@@ -184,7 +191,7 @@ def compare(
     populations += [
         (f"{a:g}", window.buckets == a) for a, s in zip(ages, sizes, strict=True) if s >= min_rows
     ]
-    quantities = list(reference.bins)
+    quantities = [q for q in reference.bins if window.days >= CALENDAR.get(q, 0.0)]
     # a video asked about at several ages repeats its fixed features: the samples' sizes are
     # counted in videos, not answers, or a window of a few videos would look like many
     sizes_of = {bucket: len(np.unique(window.videos[rows])) for bucket, rows in populations}
@@ -296,6 +303,7 @@ def drift_report(
         until=until,
         answers=n,
         left_out=window.left_out,
+        not_compared=[q for q in reference.bins if window.days < CALENDAR.get(q, 0.0)],
         false_alarm=false_alarm,
         comparisons=len(checks),
         checks=checks,
@@ -315,7 +323,7 @@ def _shares(
     reference_shares: dict[str, np.ndarray],
     window_shares: dict[str, np.ndarray],
 ) -> list[Share]:
-    if name not in reference.bins:
+    if name not in reference_shares:
         return []
     return [
         Share(name=label, reference=float(r), window=float(w))
