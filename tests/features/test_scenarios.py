@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -91,3 +92,10 @@ def test_the_season_moves_posting_two_hours_later() -> None:
 def test_a_scenario_that_is_none_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="scenario"):
         parse_scenario(text)
+
+
+def test_simulate_refuses_an_unknown_scenario_in_one_line(cli, tmp_path: Path) -> None:
+    result = cli("simulate", "--out", str(tmp_path / "d"), "--scenario", "storm@2026-10-01")
+    assert result.code == 2
+    assert "--scenario: unknown scenario 'storm'" in result.err
+    assert not (tmp_path / "d").exists()
