@@ -80,8 +80,8 @@ def test_a_quiet_window_exits_0_and_leaves_its_figures_for_metrics(
 def test_a_shifted_feature_is_named_and_exits_1(
     cli, halves: Halves, model_dir: Path, tmp_path: Path
 ) -> None:
-    # given a window whose completion rates all rose by a third
-    write_log(tmp_path / "home", window(halves, 1, shift={"completion_rate": 1.3}))
+    # given a window whose completion rates all rose by 60%
+    write_log(tmp_path / "home", window(halves, 1, shift={"completion_rate": 1.6}))
     # when drift is checked
     out = tmp_path / "drift.json"
     result = cli("monitor", "drift", "--model", str(model_dir), "--no-track", "--json", str(out))
@@ -102,7 +102,7 @@ def test_another_versions_answers_are_not_mixed_in(
     # given a quiet window of this model, and a shifted one of version 7 in the same log
     home = tmp_path / "home"
     write_log(home, window(halves, 2), "a")
-    write_log(home, window(halves, 3, version="7", shift={"completion_rate": 1.3}), "b")
+    write_log(home, window(halves, 3, version="7", shift={"completion_rate": 1.6}), "b")
     # when drift of this model is checked
     out = tmp_path / "drift.json"
     result = cli("monitor", "drift", "--model", str(model_dir), "--no-track", "--json", str(out))
