@@ -20,6 +20,7 @@ from likecast.target import Target, TargetSource
 from serving.api.cli import app as serve_app
 from serving.batch.cli import app as score_app
 from training.cli import app as training_app
+from training.monitor.cli import app as monitor_app
 
 app = typer.Typer(
     name="likecast",
@@ -32,6 +33,7 @@ app.add_typer(features_app)
 app.add_typer(training_app)
 app.add_typer(serve_app)
 app.add_typer(score_app)
+app.add_typer(monitor_app)
 
 
 def champion_target(settings: Settings) -> tuple[Target, str] | None:
