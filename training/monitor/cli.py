@@ -252,3 +252,48 @@ def outcomes_command(
         where = ", ".join(f"v{r.model_version} at {r.age_bucket} min" for r in alerts.itertuples())
         console.print(f"alert: realized ROC AUC below the test slice's beyond noise: {where}")
         raise typer.Exit(ALERT)
+
+
+@monitor.command("report")
+def report_command(
+    out: Path = typer.Option(..., "--out", help="The HTML file to write (plots embedded)."),
+    data: Path | None = typer.Option(
+        None, "--data", help="A later crawl, to add realized figures (as monitor outcomes)."
+    ),
+    model: str | None = ModelOption,
+    since: str | None = SinceOption,
+    until: str | None = UntilOption,
+) -> None:
+    """Write an HTML report readable without a server: estimated and realized ROC AUC day by
+    day and by age, and the reliability of the labeled answers."""
+    import tempfile
+
+    from features.loading import load_dataset
+    from features.reading import table_paths
+    from features.store import data_end
+    from likecast.atomic import write_text
+    from likecast.paths import check_outputs
+    from training.monitor.estimate import model_answers
+    from training.monitor.outcomes import join_outcomes, outcome_table
+    from training.monitor.report import daily_auc, render
+    from training.monitor.versions import version_figures
+
+    settings = get_settings()
+    check_outputs({"--data": table_paths(data) if data else []}, {"--out": out})
+    answers = model_answers(_window(settings, since, until))
+    outcomes = labeled = counts = None
+    if data is not None:
+        dataset = load_dataset(data)
+        joined = join_outcomes(answers, dataset.videos, dataset.snapshots, data_end(dataset))
+        counts = joined.counts
+        if not joined.labeled.empty:
+            labeled = joined.labeled
+            versions = sorted(labeled["model_version"].unique())
+            outcomes = outcome_table(
+                labeled, version_figures(versions, model, settings), settings.seed
+            )
+    days = daily_auc(answers, labeled, settings.seed)
+    with tempfile.TemporaryDirectory(prefix="likecast-report-") as folder:
+        page = render(days, outcomes, labeled, counts, Path(folder), "likecast monitoring")
+    write_text(page, out)
+    _console().print(f"report written to {out}")

@@ -105,3 +105,22 @@ def test_a_monitor_without_a_log_fails_in_one_line(
     result = cli("monitor", *args)
     assert result.code == 2
     assert "no logged answers" in result.err
+
+
+def test_the_report_is_one_file_readable_without_a_server(
+    cli, trained: TrainOutcome, bundle_dir: Path, small_data: Path, tmp_path: Path
+) -> None:
+    # given a log of the model's answers and a later crawl of their videos
+    _log(trained, bundle_dir)
+    page = tmp_path / "report.html"
+    # when the report is written
+    result = cli("monitor", "report", "--out", str(page), "--data", str(small_data),
+                 "--model", str(bundle_dir))  # fmt: skip
+    # then it is one HTML file whose every image is embedded, with estimated and realized
+    # figures and the outcome counts
+    assert result.code == 0, result.err
+    text = page.read_text()
+    assert text.count('src="data:image/png;base64,') == 3  # by day, reliability, AUC by age
+    assert 'src="http' not in text
+    assert "realized_auc" in text
+    assert "Outcomes" in text
