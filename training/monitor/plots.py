@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from training.metrics import calibration_bins
+from training.metrics import bin_index, calibration_bins
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -28,10 +28,15 @@ def reliability(labeled: pd.DataFrame, version: str, path: Path) -> Path:
     y = labeled["label"].to_numpy(dtype="float64")
     p = labeled["probability"].to_numpy(dtype="float64")
     counts, hits, predicted = calibration_bins(y, p)
+    which, size = bin_index(p)
     filled = counts > 0
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
     mean_p, rate = predicted[filled] / counts[filled], hits[filled] / counts[filled]
+    for side in ("low", "high"):
+        summed = np.bincount(which, weights=labeled[side].to_numpy(dtype="float64"), minlength=size)
+        ax.plot(mean_p, summed[filled] / counts[filled], color="tab:blue", linestyle="--",
+                linewidth=0.8, label="mean 80% interval" if side == "low" else None)  # fmt: skip
     ax.plot(mean_p, rate, marker="o", label="realized")
     edges = np.sort(mean_p)
     ax.set_xlim(0, max(0.05, float(edges.max()) * 1.1) if len(edges) else 1)
@@ -67,7 +72,8 @@ def auc_by_bucket(table: pd.DataFrame, version: str, path: Path) -> Path:
     )
     if "test_roc_auc" in rows:
         ax.plot(x, rows["test_roc_auc"], "k_", markersize=18, label="test slice")
-    ax.set_xticks(x, [f"{b} min" for b in rows["age_bucket"]])
+    ax.set_xticks(x, list(rows["age_bucket"]), rotation=45)
+    ax.set_xlabel("age bucket (minutes)")
     ax.set_ylabel("ROC AUC")
     ax.set_title(f"version {version}: ROC AUC by age")
     ax.legend(fontsize="small")
