@@ -17,7 +17,6 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from features.spec import age_bucket
 from training.metrics import GAP_MIN_ROWS, bin_index
@@ -33,23 +32,37 @@ NO_LABELS = (
 )
 
 
+class Ranking:
+    """Scores sorted once, so that the ROC AUC of many weightings of their rows (simulated
+    labels, bootstrap resamples) costs one pass each, not one sort each."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        scores = np.asarray(scores, dtype="float64")
+        self.order = np.argsort(scores, kind="stable")
+        ranked = scores[self.order]
+        starts = np.r_[True, ranked[1:] != ranked[:-1]][: len(ranked)]
+        self.group: np.ndarray = np.cumsum(starts) - 1
+
+    def auc(self, hit: np.ndarray, miss: np.ndarray) -> float:
+        """Weighted concordant pairs over weighted pairs: each row counts ``hit`` times as a
+        hit and ``miss`` times as a miss (0/1 for labels, multiplicities for a resample,
+        p and 1 - p for an expectation); a row is never paired with itself, ties count half.
+        NaN when there is no pair."""
+        if len(self.order) < 2:
+            return float("nan")
+        h, m = hit[self.order], miss[self.order]
+        m_in_group = np.bincount(self.group, weights=m)
+        m_below_group = np.r_[0.0, np.cumsum(m_in_group)[:-1]]
+        concordant = h * (m_below_group[self.group] + 0.5 * (m_in_group[self.group] - m))
+        pairs = h.sum() * m.sum() - float(np.dot(h, m))
+        return float(concordant.sum() / pairs) if pairs > 0 else float("nan")
+
+
 def expected_auc(p: np.ndarray) -> float:
     """E[concordant pairs] / E[pairs] when each row is a hit with probability ``p``, ranked
     by ``p`` itself (ties count half, as in ROC AUC); NaN with fewer than two rows."""
     p = np.asarray(p, dtype="float64")
-    if len(p) < 2:
-        return float("nan")
-    q = 1.0 - p
-    order = np.argsort(p, kind="stable")
-    ps, qs = p[order], q[order]
-    starts = np.r_[True, ps[1:] != ps[:-1]]
-    group = np.cumsum(starts) - 1
-    q_in_group = np.bincount(group, weights=qs)
-    q_below_group = np.r_[0.0, np.cumsum(q_in_group)[:-1]]
-    # a hit i beats every miss j ranked lower, and ties with the other rows of its score
-    concordant = ps * (q_below_group[group] + 0.5 * (q_in_group[group] - qs))
-    pairs = ps.sum() * qs.sum() - float(np.dot(ps, qs))
-    return float(concordant.sum() / pairs) if pairs > 0 else float("nan")
+    return Ranking(p).auc(p, 1.0 - p)
 
 
 def shared_draws(video_id: pd.Series | np.ndarray) -> np.ndarray:
@@ -73,22 +86,20 @@ def simulate(p: np.ndarray, codes: np.ndarray, seed: int, draws: int = DRAWS) ->
     """ROC AUC and calibration gap of ``draws`` label sets drawn from the answers themselves.
 
     One uniform per code (video): a row is a hit when it is below the row's ``p``, so each
-    row is Bernoulli(p) and the answers of one video agree with one another. ROC AUC from
-    the ranks (Mann-Whitney), so one sort serves every draw.
+    row is Bernoulli(p) and the answers of one video agree with one another; one sort
+    serves every draw (``Ranking``).
     """
     p = np.asarray(p, dtype="float64")
     rng = np.random.default_rng(seed)
-    ranks = rankdata(p)
+    ranking = Ranking(p)
     which, size = bin_index(p)
     counts = np.bincount(which, minlength=size)
     predicted = np.bincount(which, weights=p, minlength=size)
     full = counts >= GAP_MIN_ROWS  # the bins ``calibration_gap`` reads
     aucs, gaps = np.full(draws, np.nan), np.full(draws, np.nan)
     for k in range(draws):
-        y = rng.random(int(codes.max()) + 1 if len(codes) else 0)[codes] < p
-        hits = int(y.sum())
-        if 0 < hits < len(p):
-            aucs[k] = (ranks[y].sum() - hits * (hits + 1) / 2) / (hits * (len(p) - hits))
+        y = (rng.random(int(codes.max()) + 1 if len(codes) else 0)[codes] < p) * 1.0
+        aucs[k] = ranking.auc(y, 1.0 - y)
         if full.any():
             observed = np.bincount(which, weights=y, minlength=size)
             gaps[k] = np.max(np.abs(observed[full] - predicted[full]) / counts[full])

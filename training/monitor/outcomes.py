@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from features.labels import label_videos
-from training.metrics import BEAT_MIN_CLASS_ROWS, BEAT_MIN_ROWS, bin_index, ranking_scores, score
+from training.metrics import BEAT_MIN_CLASS_ROWS, BEAT_MIN_ROWS, bin_index, score
 from training.monitor.estimate import (
     GROUP,
     LEVEL,
+    Ranking,
     bucket_labels,
     estimate_group,
     number,
@@ -112,11 +113,11 @@ def bootstrap_auc(
     answers go together: they share one outcome); NaN when no resample holds both classes."""
     rng = np.random.default_rng(seed)
     videos = int(codes.max()) + 1 if len(codes) else 0
+    ranking = Ranking(p)
     aucs = np.full(draws, np.nan)
     for k in range(draws):
-        times = np.bincount(rng.integers(0, videos, videos), minlength=videos)[codes]
-        rows = np.repeat(np.arange(len(y)), times)
-        aucs[k] = ranking_scores(y[rows], p[rows])[0]
+        times = np.bincount(rng.integers(0, videos, videos), minlength=videos)[codes] * 1.0
+        aucs[k] = ranking.auc(times * y, times * (1 - y))
     if not np.isfinite(aucs).any():
         return float("nan"), float("nan")
     tail = (1 - LEVEL) / 2

@@ -9,6 +9,7 @@ import pytest
 from training.metrics import ranking_scores
 from training.monitor.estimate import (
     MIN_ANSWERS,
+    Ranking,
     estimate_by_bucket,
     estimate_group,
     expected_auc,
@@ -34,6 +35,22 @@ def test_expected_auc_is_the_pairwise_expectation(ties: bool) -> None:
         p = np.round(p, 1)
     # when the closed form is taken, then it equals the sum over every pair
     assert expected_auc(p) == pytest.approx(_pairwise(p), abs=1e-12)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_one_sort_gives_the_auc_of_labels_and_of_resamples(ties: bool) -> None:
+    # given scored rows with labels, and a resample of them (each row 0 to 3 times)
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0, 1, 500)
+    p = np.round(p, 1) if ties else p
+    y = (rng.random(500) < p) * 1.0
+    times = rng.integers(0, 4, 500) * 1.0
+    ranking = Ranking(p)
+    # when their AUC is taken from the one sort, then it is the AUC of the rows themselves
+    assert ranking.auc(y, 1 - y) == pytest.approx(ranking_scores(y, p)[0], abs=1e-12)
+    rows = np.repeat(np.arange(500), times.astype(int))
+    resampled = ranking_scores(y[rows], p[rows])[0]
+    assert ranking.auc(times * y, times * (1 - y)) == pytest.approx(resampled, abs=1e-12)
 
 
 def _calibrated(rng: np.random.Generator, videos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
