@@ -35,8 +35,14 @@ def reliability(labeled: pd.DataFrame, version: str, path: Path) -> Path:
     mean_p, rate = predicted[filled] / counts[filled], hits[filled] / counts[filled]
     for side in ("low", "high"):
         summed = np.bincount(which, weights=labeled[side].to_numpy(dtype="float64"), minlength=size)
-        ax.plot(mean_p, summed[filled] / counts[filled], color="tab:blue", linestyle="--",
-                linewidth=0.8, label="mean 80% interval" if side == "low" else None)  # fmt: skip
+        ax.plot(
+            mean_p,
+            summed[filled] / counts[filled],
+            color="tab:blue",
+            linestyle="--",
+            linewidth=0.8,
+            label="mean 80% interval" if side == "low" else None,
+        )
     ax.plot(mean_p, rate, marker="o", label="realized")
     edges = np.sort(mean_p)
     ax.set_xlim(0, max(0.05, float(edges.max()) * 1.1) if len(edges) else 1)

@@ -66,8 +66,13 @@ def daily_plot(days: pd.DataFrame, version: str, path: Path) -> Path:
     """Estimated AUC per day with its 90% band, and the realized AUC where labels exist."""
     mine = days[days["model_version"] == version]
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.fill_between(mine["day"], mine["estimated_low"], mine["estimated_high"], alpha=0.25,
-                    label="estimate's 90% interval")  # fmt: skip
+    ax.fill_between(
+        mine["day"],
+        mine["estimated_low"],
+        mine["estimated_high"],
+        alpha=0.25,
+        label="estimate's 90% interval",
+    )
     ax.plot(mine["day"], mine["estimated_auc"], marker=".", label="estimated (no labels)")
     if np.isfinite(mine["realized_auc"].to_numpy(dtype="float64")).any():
         ax.plot(mine["day"], mine["realized_auc"], marker="o", linestyle="", label="realized")

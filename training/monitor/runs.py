@@ -18,8 +18,16 @@ from training.monitor.plots import outcome_plots
 from training.tracking import experiment_id
 
 # metrics of the outcome table logged per row, as ``<name>_age_<bucket>``
-LOGGED = ("roc_auc", "roc_auc_low", "roc_auc_high", "log_loss", "calibration_gap", "coverage",
-          "estimated_auc", "n")  # fmt: skip
+LOGGED = (
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "log_loss",
+    "calibration_gap",
+    "coverage",
+    "estimated_auc",
+    "n",
+)
 
 
 def experiment_name(settings: Settings) -> str:

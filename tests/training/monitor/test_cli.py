@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from features.prediction_log import LoggedAnswer
 from likecast.settings import get_settings
 from models.bundle import Answers, ModelBundle
 from tests.training.monitor.answers_log import logged_answers, write_log
@@ -42,8 +44,16 @@ def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
     _log(trained, bundle_dir)
     out = tmp_path / "outcomes.json"
     # when the outcomes are judged against the data
-    result = cli("monitor", "outcomes", "--data", str(small_data), "--model", str(bundle_dir),
-                 "--json", str(out))  # fmt: skip
+    result = cli(
+        "monitor",
+        "outcomes",
+        "--data",
+        str(small_data),
+        "--model",
+        str(bundle_dir),
+        "--json",
+        str(out),
+    )
     # then nothing alerts, every open answer is labeled, and the realized AUC by age is the
     # test slice's (the same rows, answered as served)
     assert result.code == 0, result.err
@@ -114,8 +124,16 @@ def test_the_report_is_one_file_readable_without_a_server(
     _log(trained, bundle_dir)
     page = tmp_path / "report.html"
     # when the report is written
-    result = cli("monitor", "report", "--out", str(page), "--data", str(small_data),
-                 "--model", str(bundle_dir))  # fmt: skip
+    result = cli(
+        "monitor",
+        "report",
+        "--out",
+        str(page),
+        "--data",
+        str(small_data),
+        "--model",
+        str(bundle_dir),
+    )
     # then it is one HTML file whose every image is embedded, with estimated and realized
     # figures and the outcome counts
     assert result.code == 0, result.err
@@ -124,3 +142,42 @@ def test_the_report_is_one_file_readable_without_a_server(
     assert 'src="http' not in text
     assert "realized_auc" in text
     assert "Outcomes" in text
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "code"),
+    [("2026-01-01", "2026-01-02", 0), ("2026-01-02", None, 2), (None, "2025-12-31", 2)],
+)
+def test_a_window_judges_only_the_answers_logged_in_it(
+    cli, since: str | None, until: str | None, code: int
+) -> None:
+    # given 300 answers logged at noon on the first of January
+    records = [
+        LoggedAnswer(
+            logged_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+            request_id=f"r{i}",
+            route="draft",
+            model_version="7",
+            threshold=1000,
+            horizon_days=7.0,
+            video_id=f"v{i}",
+            age_minutes=0.0,
+            features={},
+            probability=p,
+            low=p,
+            high=p,
+            reached=False,
+            decided=False,
+        )
+        for i, p in enumerate(np.linspace(0.05, 0.6, 300))
+    ]
+    write_log(_home(), records)
+    window = [*(["--since", since] if since else []), *(["--until", until] if until else [])]
+    # when the estimate is asked for a window that holds them, or one that does not
+    result = cli("monitor", "estimate", *window)
+    # then it judges them, or says the window is empty in one line
+    assert result.code == code, result.out + result.err
+    if code:
+        assert "no logged answers between" in result.err
+    else:
+        assert "300" in result.out
