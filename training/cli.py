@@ -1,4 +1,4 @@
-"""Training commands: train, evaluate, promote, models, tune, mlflow-ui."""
+"""Training commands: train, evaluate, promote, retrain, models, tune, mlflow-ui."""
 
 from __future__ import annotations
 
@@ -444,6 +444,50 @@ def promote_command(
     console.print(f"@{alias} {outcome}: {decision.reason}", soft_wrap=True)
     if not decision.moved and decision.champion != decision.candidate:
         raise typer.Exit(PROMOTION_REFUSED)  # scripts must see the candidate was not promoted
+
+
+@app.command("retrain")
+def retrain_command(
+    data: Path = DataOption,
+    force: bool = typer.Option(
+        False, "--force", help="Promote the candidate without comparing it (as promote --force)."
+    ),
+    experiment: str = typer.Option("likecast", "--experiment", help="MLflow experiment name."),
+) -> None:
+    """Train on the newest data for the champion's target with its parameters, then promote
+    the candidate if it is at least as good; exit 3 when it is refused (as promote)."""
+    from features.loading import fingerprint
+    from features.reading import table_paths
+    from models.mlflow_client import check_writable, connect
+    from models.registry import champion_target
+    from training.retrain import retrain
+    from training.tracking import experiment_id
+
+    check_outputs({"--data": table_paths(data)}, {})
+    settings = get_settings()
+    held = champion_target(settings)
+    if held is None:
+        raise UserError(
+            f"no version holds @{settings.alias}: train one and promote it before retraining"
+        )
+    client = connect(settings)
+    check_writable(client, experiment_id(client, experiment, settings), settings)
+    stderr().print(f"target: {held[0]} (the champion's, version {held[1]})", soft_wrap=True)
+    with stages("retrain", 13) as advance:
+        advance("loading data")
+        dataset = _load(data, settings)
+        done = retrain(
+            client, settings, dataset, fingerprint(data, dataset), experiment, force, advance
+        )
+    decision = done.decision
+    verdict = "promoted" if decision.moved else "refused"
+    Console().print(
+        f"retrain: version {done.candidate} {verdict} against the champion "
+        f"(version {done.champion or '-'}): {decision.reason} (run {done.run_id})",
+        soft_wrap=True,
+    )
+    if not decision.moved and decision.champion != decision.candidate:
+        raise typer.Exit(PROMOTION_REFUSED)
 
 
 @app.command("models")

@@ -67,13 +67,19 @@ def calibration_bins(
     y = np.asarray(y, dtype="float64")
     if not len(p):
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
-    count = max(1, min(bins, len(p) // min_rows))
-    cuts = np.unique(np.quantile(p, np.linspace(0, 1, count + 1)[1:-1]))
-    which = np.searchsorted(cuts, p, side="left")
-    size = len(cuts) + 1
+    which, size = bin_index(p, bins, min_rows)
     counts = np.bincount(which, minlength=size)
     hits = np.bincount(which, weights=y, minlength=size)
     return counts, hits, np.bincount(which, weights=p, minlength=size)
+
+
+def bin_index(
+    p: np.ndarray, bins: int = GAP_BINS, min_rows: int = GAP_MIN_ROWS
+) -> tuple[np.ndarray, int]:
+    """Each prediction's equal-mass bin (``calibration_bins``' cuts), and how many bins."""
+    count = max(1, min(bins, len(p) // min_rows))
+    cuts = np.unique(np.quantile(p, np.linspace(0, 1, count + 1)[1:-1]))
+    return np.searchsorted(cuts, p, side="left"), len(cuts) + 1
 
 
 def calibration_gap(

@@ -1,0 +1,131 @@
+"""The label-free estimate: expected ROC AUC, its interval, and when it is not to be trusted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.metrics import ranking_scores
+from training.monitor.estimate import (
+    MIN_ANSWERS,
+    Ranking,
+    estimate_by_bucket,
+    estimate_group,
+    expected_auc,
+    judged,
+    shared_draws,
+    summary,
+)
+
+
+def _pairwise(p: np.ndarray) -> float:
+    """The expectation written out pair by pair."""
+    hit_miss = np.outer(p, 1 - p)
+    np.fill_diagonal(hit_miss, 0)
+    above = (p[:, None] > p[None, :]) + 0.5 * (p[:, None] == p[None, :])
+    return float((hit_miss * above).sum() / hit_miss.sum())
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_expected_auc_is_the_pairwise_expectation(ties: bool) -> None:
+    # given answers, some of them tied
+    p = np.random.default_rng(3).uniform(0.01, 0.9, 300)
+    if ties:
+        p = np.round(p, 1)
+    # when the closed form is taken, then it equals the sum over every pair
+    assert expected_auc(p) == pytest.approx(_pairwise(p), abs=1e-12)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_one_sort_gives_the_auc_of_labels_and_of_resamples(ties: bool) -> None:
+    # given scored rows with labels, and a resample of them (each row 0 to 3 times)
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0, 1, 500)
+    p = np.round(p, 1) if ties else p
+    y = (rng.random(500) < p) * 1.0
+    times = rng.integers(0, 4, 500) * 1.0
+    ranking = Ranking(p)
+    # when their AUC is taken from the one sort, then it is the AUC of the rows themselves
+    assert ranking.auc(y, 1 - y) == pytest.approx(ranking_scores(y, p)[0], abs=1e-12)
+    rows = np.repeat(np.arange(500), times.astype(int))
+    resampled = ranking_scores(y[rows], p[rows])[0]
+    assert ranking.auc(times * y, times * (1 - y)) == pytest.approx(resampled, abs=1e-12)
+
+
+def _calibrated(rng: np.random.Generator, videos: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Answers that are calibrated by construction: two answers for some videos (one
+    outcome each), labels drawn from the answers."""
+    p_video = rng.beta(0.4, 4, videos)
+    outcome = rng.random(videos) < p_video
+    repeat = np.where(rng.random(videos) < 0.3, 2, 1)
+    video = np.repeat(np.arange(videos), repeat)
+    return p_video[video], outcome[video].astype(float), video.astype(str)
+
+
+def test_on_calibrated_answers_the_estimate_lands_within_its_interval() -> None:
+    # given many windows of calibrated answers with their realized labels
+    rng = np.random.default_rng(29)
+    errors, covered = [], []
+    for _ in range(40):
+        p, y, video = _calibrated(rng, 2000)
+        realized = ranking_scores(y, p)[0]
+        # when each is estimated without its labels
+        figures = estimate_group(p, video, seed=int(rng.integers(1 << 30)))
+        errors.append(abs(float(figures["expected_auc"]) - realized))  # type: ignore[arg-type]
+        covered.append(figures["auc_low"] <= realized <= figures["auc_high"])  # type: ignore[operator]
+    # then the estimate is near the realized AUC and its 90% interval holds it nearly as often
+    assert np.mean(errors) < 0.015
+    assert np.mean(covered) >= 0.8
+
+
+def test_answers_of_one_video_share_one_draw() -> None:
+    # given rows of two videos and rows without a video
+    codes = shared_draws(np.array(["a", "b", "a", None, None], dtype=object))
+    # then rows of a video share a code and rows without one each have their own
+    assert codes[0] == codes[2] != codes[1]
+    assert len({codes[1], codes[3], codes[4], codes[0]}) == 4
+
+
+@pytest.mark.parametrize(
+    ("size", "rate", "why"),
+    [(MIN_ANSWERS - 1, 0.3, "answers"), (5000, 0.001, "expected hits"), (5000, 0.3, None)],
+)
+def test_an_estimate_says_when_it_cannot_be_trusted(
+    size: int, rate: float, why: str | None
+) -> None:
+    # given answers too few, with too few expected hits, or enough
+    p = np.full(size, rate)
+    # when estimated
+    untrusted = estimate_group(p, np.arange(size).astype(str), seed=1)["untrusted"]
+    # then the reason names what is short, or there is none
+    assert (untrusted is None) if why is None else (why in str(untrusted))
+
+
+def test_the_estimate_alerts_only_where_a_trusted_interval_lies_below_the_test_auc() -> None:
+    # given answers at two ages: informative at 0 min, all alike at 60 min
+    rng = np.random.default_rng(5)
+    n = 2000
+    p = np.r_[rng.beta(0.5, 3, n), np.full(n, 0.2)]
+    answers = pd.DataFrame(
+        {
+            "model_version": "3",
+            "threshold": 1000,
+            "horizon_days": 7.0,
+            "age_minutes": np.r_[np.zeros(n), np.full(n, 60.0)],
+            "probability": p,
+            "video_id": np.r_[np.arange(n), np.arange(n)].astype(str),
+        }
+    )
+    table = estimate_by_bucket(answers, {"3": (0.0, 60.0)}, seed=2)
+    # when judged against test AUCs of 0.7 at both ages
+    tests = {"3": {"0": {"roc_auc": 0.7}, "60": {"roc_auc": 0.7}}}
+    out = judged(table, tests).set_index("age_bucket")
+    # then only the bucket whose answers cannot rank alerts, and the summary says so
+    assert out.loc["0", "expected_auc"] > 0.7
+    assert not out.loc["0", "alert"]
+    assert out.loc["60", "alert"]
+    brief = summary(judged(table, tests), "2026-01-01T00:00:00+00:00")
+    assert brief["model_version"] == "3"
+    assert brief["alert"] is True
+    assert set(brief["auc_by_bucket"]) == {"all", "0", "60"}  # type: ignore[arg-type]

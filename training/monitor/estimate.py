@@ -1,0 +1,248 @@
+"""Quality before the labels: what the logged answers say their ROC AUC and calibration will be.
+
+The bundle's answers are calibrated (the blend is fitted for it), so if each answer ``p`` is
+the chance its video reaches the threshold, the labels still to come are Bernoulli(p) draws
+and the metrics they will give have a distribution computable now (NannyML's CBPE idea). The
+expected ROC AUC has a closed form (the expected concordant pairs over the expected pairs);
+its interval comes from simulated label draws, where the answers of one video share one
+uniform draw (a video has one outcome, however often it was asked about). What this cannot
+see: concept drift, the same inputs now leading elsewhere, breaks the calibration it assumes
+(docs/adr/0049).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from features.spec import age_bucket
+from training.metrics import GAP_MIN_ROWS, bin_index
+
+# fewer answers than this, or fewer expected hits or misses, and the estimate is noise
+MIN_ANSWERS = 200
+MIN_EXPECTED_CLASS = 10
+DRAWS = 200  # simulated label draws per figure: the 5% and 95% quantiles settle by then
+LEVEL = 0.90  # the interval's coverage
+NO_LABELS = (
+    "concept drift (the same inputs now leading to other outcomes) cannot be seen without "
+    "labels: run `likecast monitor outcomes` once the horizons have passed"
+)
+
+
+class Ranking:
+    """Scores sorted once, so that the ROC AUC of many weightings of their rows (simulated
+    labels, bootstrap resamples) costs one pass each, not one sort each."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        scores = np.asarray(scores, dtype="float64")
+        self.order = np.argsort(scores, kind="stable")
+        ranked = scores[self.order]
+        starts = np.r_[True, ranked[1:] != ranked[:-1]][: len(ranked)]
+        self.group: np.ndarray = np.cumsum(starts) - 1
+
+    def auc(self, hit: np.ndarray, miss: np.ndarray) -> float:
+        """Weighted concordant pairs over weighted pairs: each row counts ``hit`` times as a
+        hit and ``miss`` times as a miss (0/1 for labels, multiplicities for a resample,
+        p and 1 - p for an expectation); a row is never paired with itself, ties count half.
+        NaN when there is no pair."""
+        if len(self.order) < 2:
+            return float("nan")
+        h, m = hit[self.order], miss[self.order]
+        m_in_group = np.bincount(self.group, weights=m)
+        m_below_group = np.r_[0.0, np.cumsum(m_in_group)[:-1]]
+        concordant = h * (m_below_group[self.group] + 0.5 * (m_in_group[self.group] - m))
+        pairs = h.sum() * m.sum() - float(np.dot(h, m))
+        return float(concordant.sum() / pairs) if pairs > 0 else float("nan")
+
+
+def expected_auc(p: np.ndarray) -> float:
+    """E[concordant pairs] / E[pairs] when each row is a hit with probability ``p``, ranked
+    by ``p`` itself (ties count half, as in ROC AUC); NaN with fewer than two rows."""
+    p = np.asarray(p, dtype="float64")
+    return Ranking(p).auc(p, 1.0 - p)
+
+
+def shared_draws(video_id: pd.Series | np.ndarray) -> np.ndarray:
+    """A code per row: rows of one video share one, rows without a video each have their own."""
+    ids = pd.Series(np.asarray(video_id, dtype=object))
+    codes, uniques = pd.factorize(ids)
+    missing = codes < 0
+    codes[missing] = len(uniques) + np.arange(int(missing.sum()))
+    return codes
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """What simulated labels gave: each draw's ROC AUC and calibration gap."""
+
+    auc: np.ndarray
+    gap: np.ndarray
+
+
+def simulate(p: np.ndarray, codes: np.ndarray, seed: int, draws: int = DRAWS) -> Simulated:
+    """ROC AUC and calibration gap of ``draws`` label sets drawn from the answers themselves.
+
+    One uniform per code (video): a row is a hit when it is below the row's ``p``, so each
+    row is Bernoulli(p) and the answers of one video agree with one another; one sort
+    serves every draw (``Ranking``).
+    """
+    p = np.asarray(p, dtype="float64")
+    rng = np.random.default_rng(seed)
+    ranking = Ranking(p)
+    which, size = bin_index(p)
+    counts = np.bincount(which, minlength=size)
+    predicted = np.bincount(which, weights=p, minlength=size)
+    full = counts >= GAP_MIN_ROWS  # the bins ``calibration_gap`` reads
+    aucs, gaps = np.full(draws, np.nan), np.full(draws, np.nan)
+    for k in range(draws):
+        y = (rng.random(int(codes.max()) + 1 if len(codes) else 0)[codes] < p) * 1.0
+        aucs[k] = ranking.auc(y, 1.0 - y)
+        if full.any():
+            observed = np.bincount(which, weights=y, minlength=size)
+            gaps[k] = np.max(np.abs(observed[full] - predicted[full]) / counts[full])
+    return Simulated(aucs, gaps)
+
+
+def expected_log_loss(p: np.ndarray) -> float:
+    """The log loss calibrated answers are expected to show: their mean entropy."""
+    p = np.clip(np.asarray(p, dtype="float64"), 1e-6, 1 - 1e-6)
+    return float(-np.mean(p * np.log(p) + (1 - p) * np.log1p(-p)))
+
+
+def trust(p: np.ndarray) -> str | None:
+    """Why an estimate from these answers cannot be trusted; None when it can, as far as
+    the answers alone tell."""
+    if len(p) < MIN_ANSWERS:
+        return f"{len(p):,} answers (< {MIN_ANSWERS})"
+    hits, misses = float(np.sum(p)), float(np.sum(1 - p))
+    if min(hits, misses) < MIN_EXPECTED_CLASS:
+        fewer = "hits" if hits < misses else "misses"
+        return f"{min(hits, misses):.0f} expected {fewer} (< {MIN_EXPECTED_CLASS})"
+    return None
+
+
+def estimate_group(p: np.ndarray, video_id: np.ndarray, seed: int) -> dict[str, float | str | None]:
+    """The label-free figures of one set of answers (one version, target and age bucket)."""
+    p = np.asarray(p, dtype="float64")
+    out: dict[str, float | str | None] = {
+        "n": float(len(p)),
+        "expected_positive_rate": float(p.mean()) if len(p) else float("nan"),
+        "expected_auc": expected_auc(p),
+        "expected_log_loss": expected_log_loss(p) if len(p) else float("nan"),
+        "auc_low": float("nan"),
+        "auc_high": float("nan"),
+        "gap_noise": float("nan"),
+        "untrusted": trust(p),
+    }
+    if len(p) >= 2:
+        sim = simulate(p, shared_draws(video_id), seed)
+        tail = (1 - LEVEL) / 2
+        if np.isfinite(sim.auc).any():
+            low, high = np.nanquantile(sim.auc, [tail, 1 - tail])
+            out["auc_low"], out["auc_high"] = float(low), float(high)
+        if np.isfinite(sim.gap).any():
+            out["gap_noise"] = float(np.nanquantile(sim.gap, 1 - tail))
+    return out
+
+
+GROUP = ["model_version", "threshold", "horizon_days"]
+
+
+def model_answers(answers: pd.DataFrame) -> pd.DataFrame:
+    """The answers the model gave: those the counts had not already decided (probability
+    0 or 1 from the counts says nothing about the model)."""
+    return answers[~answers["decided"].astype(bool)]
+
+
+def estimate_by_bucket(
+    answers: pd.DataFrame, grids: dict[str, tuple[float, ...]], seed: int
+) -> pd.DataFrame:
+    """One row per (version, target, age bucket) and per (version, target) "all".
+
+    ``answers`` are the model's (``model_answers``); ``grids`` maps each version to its age
+    grid. Answers of different versions or targets are never pooled.
+    """
+    rows = []
+    for key, group in answers.groupby(GROUP, sort=True):
+        version, threshold, horizon = cast(tuple[str, int, float], key)
+        buckets = bucket_labels(group["age_minutes"].to_numpy(), grids[str(version)])
+        for bucket in ["all", *sorted(set(buckets), key=float)]:
+            inside = group if bucket == "all" else group[buckets == bucket]
+            figures = estimate_group(
+                inside["probability"].to_numpy(), inside["video_id"].to_numpy(), seed
+            )
+            rows.append(
+                {
+                    "model_version": str(version),
+                    "threshold": int(threshold),
+                    "horizon_days": float(horizon),
+                    "age_bucket": bucket,
+                    **figures,
+                }
+            )
+    table = pd.DataFrame(rows)
+    if len(table):  # None, not NaN, where trusted: the reason is text or nothing
+        table["untrusted"] = (
+            table["untrusted"].astype(object).where(table["untrusted"].notna(), None)
+        )
+    return table
+
+
+def bucket_labels(ages: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
+    """Each answer's age bucket as the bundle's metrics name it ("0", "60", ...)."""
+    return np.array([f"{a:g}" for a in age_bucket(np.asarray(ages, dtype="float64"), grid)])
+
+
+def judged(
+    table: pd.DataFrame, tests: dict[str, dict[str, dict[str, float | None]]]
+) -> pd.DataFrame:
+    """The estimate table with each row's test ROC AUC and its alert: a trusted estimate at
+    an age bucket whose whole interval lies below the test slice's AUC."""
+    test_auc = [
+        number(tests.get(str(version), {}).get(str(bucket), {}).get("roc_auc"))
+        for version, bucket in zip(table["model_version"], table["age_bucket"], strict=True)
+    ]
+    out = table.assign(test_roc_auc=test_auc)
+    out["alert"] = (
+        (out["age_bucket"] != "all")
+        & out["untrusted"].isna()
+        & (out["auc_high"] < out["test_roc_auc"])
+    )
+    return out
+
+
+def summary(table: pd.DataFrame, at: str) -> dict[str, object]:
+    """What ``home/monitoring/last.json`` holds under "estimate": the newest version's
+    figures per age bucket (the one serving now, as far as the window shows)."""
+    version = max(table["model_version"], key=_version_order)
+    mine = table[table["model_version"] == version]
+    return {
+        "at": at,
+        "model_version": version,
+        "auc_by_bucket": {r.age_bucket: _plain(r.expected_auc) for r in mine.itertuples()},
+        "auc_interval_by_bucket": {
+            r.age_bucket: [_plain(r.auc_low), _plain(r.auc_high)] for r in mine.itertuples()
+        },
+        "answers_by_bucket": {r.age_bucket: int(r.n) for r in mine.itertuples()},
+        "untrusted_by_bucket": {
+            r.age_bucket: r.untrusted if isinstance(r.untrusted, str) else None
+            for r in mine.itertuples()
+        },
+        "alert": bool(table["alert"].any()),
+    }
+
+
+def _version_order(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (-1, version)
+
+
+def number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _plain(value: float) -> float | None:
+    """A figure for JSON, which has no NaN."""
+    return float(value) if np.isfinite(value) else None

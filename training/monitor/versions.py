@@ -1,0 +1,78 @@
+"""What each model version in the log had on its test slice, and its age grid.
+
+The log names a version; its bundle (from ``--model``, else the registry's version of that
+number) records the test figures per age bucket (``models.meta``). A version whose bundle
+cannot be found is still reported, with the settings' age grid and no test figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from likecast.errors import UserError
+from likecast.settings import Settings
+from models.meta import BundleMeta
+from models.registry import load_model
+
+# the figures compared with the test slice's, as meta.json names them
+COMPARED = ("roc_auc", "log_loss", "calibration_gap")
+REFERENCE_FILE = "reference.json"  # frozen at training by `likecast monitor drift`'s side
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """A version's age grid and test figures per bucket ("all" included), and whence."""
+
+    version: str
+    grid: tuple[float, ...]
+    test: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    source: str = "no bundle"
+    reference: bool = False
+
+
+def from_meta(version: str, grid: tuple[float, ...], meta: BundleMeta, source: str) -> dict:
+    """The test figures of a bundle's record, per bucket, overall under "all"."""
+    test: dict[str, dict[str, float | None]] = {
+        "all": {name: meta.metrics.get(f"test_{name}") for name in COMPARED}
+    }
+    for bucket, figures in (meta.by_age or {}).items():
+        test[bucket] = {name: figures.get(name) for name in COMPARED}
+    return {"version": version, "grid": grid, "test": test, "source": source}
+
+
+def version_figures(
+    versions: Iterable[str], model: str | None, settings: Settings
+) -> dict[str, VersionFigures]:
+    """Each logged version's figures.
+
+    With ``model``: its bundle stands for its own registry version, or, when it is a folder
+    (no version), for every version in the log: the user named it. Otherwise each version's
+    bundle is looked up in the registry; one that is not there gets no test figures.
+    """
+    found: dict[str, VersionFigures] = {}
+    given = None
+    if model is not None:
+        loaded = load_model(model, settings)
+        folder = Path(model)
+        reference = not model.startswith("models:/") and (folder / REFERENCE_FILE).is_file()
+        given = (loaded, reference)
+    for version in versions:
+        if given is not None and given[0].version in (None, version):
+            loaded, reference = given
+            spec, meta = loaded.bundle.spec, loaded.bundle.meta
+            found[version] = VersionFigures(
+                **from_meta(version, spec.ages, meta, loaded.uri), reference=reference
+            )
+            continue
+        try:
+            loaded = load_model(f"models:/{settings.model_name}/{version}", settings)
+        except UserError as exc:
+            found[version] = VersionFigures(
+                version, settings.training_ages, source=f"no bundle ({exc})"
+            )
+            continue
+        spec, meta = loaded.bundle.spec, loaded.bundle.meta
+        found[version] = VersionFigures(**from_meta(version, spec.ages, meta, loaded.uri))
+    return found
