@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from likecast.errors import UserError
 from likecast.settings import Settings
 from models.meta import BundleMeta
-from models.registry import load_model
+from models.registry import LoadedModel, load_model
 
 # the figures compared with the test slice's, as meta.json names them
 COMPARED = ("roc_auc", "log_loss", "calibration_gap")
-REFERENCE_FILE = "reference.json"  # frozen at training by `likecast monitor drift`'s side
 
 
 @dataclass(frozen=True)
@@ -54,17 +52,10 @@ def version_figures(
     found: dict[str, VersionFigures] = {}
     given = None
     if model is not None:
-        loaded = load_model(model, settings)
-        folder = Path(model)
-        reference = not model.startswith("models:/") and (folder / REFERENCE_FILE).is_file()
-        given = (loaded, reference)
+        given = load_model(model, settings)
     for version in versions:
-        if given is not None and given[0].version in (None, version):
-            loaded, reference = given
-            spec, meta = loaded.bundle.spec, loaded.bundle.meta
-            found[version] = VersionFigures(
-                **from_meta(version, spec.ages, meta, loaded.uri), reference=reference
-            )
+        if given is not None and given.version in (None, version):
+            found[version] = _figures(version, given)
             continue
         try:
             loaded = load_model(f"models:/{settings.model_name}/{version}", settings)
@@ -73,6 +64,13 @@ def version_figures(
                 version, settings.training_ages, source=f"no bundle ({exc})"
             )
             continue
-        spec, meta = loaded.bundle.spec, loaded.bundle.meta
-        found[version] = VersionFigures(**from_meta(version, spec.ages, meta, loaded.uri))
+        found[version] = _figures(version, loaded)
     return found
+
+
+def _figures(version: str, loaded: LoadedModel) -> VersionFigures:
+    bundle = loaded.bundle
+    return VersionFigures(
+        **from_meta(version, bundle.spec.ages, bundle.meta, loaded.uri),
+        reference=bundle.reference is not None,
+    )
