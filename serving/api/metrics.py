@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,7 +36,9 @@ from prometheus_client.registry import Collector
 
 from features.monitoring_last import read_last
 from serving.api.asgi import ASGIApp, Message, Receive, Scope, Send
-from serving.core.answer_log import Entry, LogState
+
+if TYPE_CHECKING:
+    from serving.core.answer_log import Entry, LogState
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # from a draft's milliseconds to a full batch's fraction of a second
@@ -110,7 +112,7 @@ class ServiceMetrics:
             "Answers written to the prediction log.",
             registry=self.registry,
         )
-        self._log_seen = LogState(0, 0.0, 0, 0)
+        self._log_counted = (0, 0)  # dropped and written, as last counted
 
     def observe(self, path: str, status: int, seconds: float) -> None:
         """Count one answered request and its duration."""
@@ -134,9 +136,10 @@ class ServiceMetrics:
         """The prediction log's writer after a cycle: its lag, its queue, its counts."""
         self._log_lag.set(state.lag_s)
         self._log_waiting.set(state.waiting)
-        self._log_dropped.inc(state.dropped - self._log_seen.dropped)
-        self._log_written.inc(state.written - self._log_seen.written)
-        self._log_seen = state
+        dropped, written = self._log_counted
+        self._log_dropped.inc(state.dropped - dropped)
+        self._log_written.inc(state.written - written)
+        self._log_counted = (state.dropped, state.written)
 
     def latest(self, home: Path | None = None) -> bytes:
         """This process's values, or every worker's added up when they share a folder; with

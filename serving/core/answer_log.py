@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import json
 import logging
-import math
 import os
 import threading
 import time
@@ -31,12 +29,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from pydantic_core import to_json
 
-from features.arrays import NAT
-from features.prediction_log import SUFFIX, log_folder
 from likecast.settings import Settings
 
 FLUSH_S = 0.5  # the writer's cycle: lines reach the file within about this
+# features.arrays.NAT: this module is imported where pandas must not be (BentoML's
+# supervisor imports the service's module, docs/adr/0019), so the log's own modules,
+# which import it, are imported only where a file is written
+NAT = np.iinfo(np.int64).min
 # the request id of the answer being made: the HTTP edge sets it (the caller's
 # X-Request-ID, or one made for it); an answer made outside a request gets a fresh one
 REQUEST_ID: ContextVar[str | None] = ContextVar("likecast_request_id", default=None)
@@ -82,8 +83,11 @@ class Entry:
     def __len__(self) -> int:
         return len(self.matrix)
 
-    def text(self) -> list[str]:
-        """The entry as lines of the log (``LoggedAnswer``'s fields), newline included."""
+    def lines(self) -> list[bytes]:
+        """The entry as lines of the log (``LoggedAnswer``'s fields), newline included.
+
+        pydantic's JSON writer, a few times faster than the standard library's, writes an
+        unknown input (NaN) as null."""
         head = {
             "logged_at": datetime.fromtimestamp(self.at, UTC).isoformat(),
             "request_id": self.request_id,
@@ -91,7 +95,11 @@ class Entry:
             "threshold": self.threshold,
             "horizon_days": self.horizon_days,
         }
-        names = list(self.names)
+        low = np.asarray(self.low, dtype=float)
+        probability = np.asarray(self.probability, dtype=float)
+        # no interval (a model saved before intervals): an empty one at the probability
+        unknown = ~np.isfinite(low)
+        high = np.where(unknown, probability, np.asarray(self.high, dtype=float))
         values: dict[str, list[Any]] = {
             "route": list(self.route),
             "video_id": [_text(v) for v in self.video_id],
@@ -99,27 +107,23 @@ class Entry:
             "category": [_text(v) for v in self.category],
             "posted_at": [_instant(int(ns)) for ns in self.posted_ns.tolist()],
             "age_minutes": np.maximum(np.asarray(self.age_minutes, dtype=float), 0.0).tolist(),
-            "probability": np.asarray(self.probability, dtype=float).tolist(),
-            "low": np.asarray(self.low, dtype=float).tolist(),
-            "high": np.asarray(self.high, dtype=float).tolist(),
+            "probability": probability.tolist(),
+            "low": np.where(unknown, probability, low).tolist(),
+            "high": high.tolist(),
             "reached": np.asarray(self.reached, dtype=bool).tolist(),
             "decided": np.asarray(self.decided, dtype=bool).tolist(),
         }
-        items = list(self.item) if self.item is not None else None
+        if self.item is not None:
+            values["item"] = list(self.item)
+        names = list(self.names)
         lines = []
         for i, row in enumerate(self.matrix.tolist()):
             record: dict[str, Any] = dict(head)
-            record.update({name: column[i] for name, column in values.items()})
-            if items is not None:
-                record["item"] = items[i]
-            # no interval (a model saved before intervals): an empty one at the probability
-            if not math.isfinite(record["low"]):
-                record["low"] = record["high"] = record["probability"]
-            record["features"] = {
-                name: v if math.isfinite(v) else None for name, v in zip(names, row, strict=True)
-            }
-            record["warnings"] = list(self.warnings[i]) if self.warnings is not None else []
-            lines.append(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
+            for name, column in values.items():
+                record[name] = column[i]
+            record["features"] = dict(zip(names, row, strict=True))
+            record["warnings"] = self.warnings[i] if self.warnings is not None else []
+            lines.append(to_json(record, inf_nan_mode="null") + b"\n")
         return lines
 
 
@@ -185,6 +189,8 @@ class AnswerLog:
     @classmethod
     def of(cls, settings: Settings) -> AnswerLog:
         """The log the settings describe (writing nothing when they turn it off)."""
+        from features.prediction_log import log_folder
+
         return cls(
             log_folder(settings.home) if settings.prediction_log else None,
             settings.prediction_log_max_bytes,
@@ -273,10 +279,10 @@ class AnswerLog:
                 self._expire()
 
     def _handle(self, entries: list[Entry]) -> None:
-        lines: list[str] = []
+        lines: list[bytes] = []
         for entry in entries:
             if self.folder is not None:
-                lines += entry.text()
+                lines += entry.lines()
             for watcher in self.watchers:
                 watcher.answered(entry)
         if not lines:
@@ -294,9 +300,8 @@ class AnswerLog:
         with self._changed:
             self._written += len(lines)
 
-    def _append(self, lines: list[str]) -> None:
-        """Append ``lines``, each file's share in one write of whole lines."""
-        data = [line.encode("utf-8") for line in lines]
+    def _append(self, data: list[bytes]) -> None:
+        """Append lines, each file's share in one write of whole lines."""
         start = 0
         while start < len(data):
             self._expire()
@@ -328,6 +333,8 @@ class AnswerLog:
             self._close_file()
 
     def _open(self) -> None:
+        from features.prediction_log import SUFFIX
+
         assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
         self._opened = time.time()
