@@ -166,7 +166,7 @@ def wrk(url: str, body: dict, seconds: int, connections: int, folder: Path) -> d
         return round(float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit], 3)
 
     def percentile(label: str) -> float:
-        return ms(re.search(rf"^\s+{label}\s+(\S+)$", out, re.M).group(1))  # type: ignore[union-attr]
+        return ms(re.search(rf"^\s+{label}\s+(\S+)\s*$", out, re.M).group(1))  # type: ignore[union-attr]
 
     latency = re.search(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M).groups()  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -86,8 +86,9 @@ class Entry:
     def lines(self) -> list[bytes]:
         """The entry as lines of the log (``LoggedAnswer``'s fields), newline included.
 
-        pydantic's JSON writer, a few times faster than the standard library's, writes an
-        unknown input (NaN) as null."""
+        Plain Python per row: most entries are one answer, for which numpy's per-call cost
+        would be most of the work. pydantic's JSON writer, a few times faster than the
+        standard library's, writes an unknown input (NaN) as null."""
         head = {
             "logged_at": datetime.fromtimestamp(self.at, UTC).isoformat(),
             "request_id": self.request_id,
@@ -95,36 +96,41 @@ class Entry:
             "threshold": self.threshold,
             "horizon_days": self.horizon_days,
         }
-        low = np.asarray(self.low, dtype=float)
-        probability = np.asarray(self.probability, dtype=float)
-        # no interval (a model saved before intervals): an empty one at the probability
-        unknown = ~np.isfinite(low)
-        high = np.where(unknown, probability, np.asarray(self.high, dtype=float))
-        values: dict[str, list[Any]] = {
-            "route": list(self.route),
-            "video_id": [_text(v) for v in self.video_id],
-            "creator_id": [_text(v) for v in self.creator_id],
-            "category": [_text(v) for v in self.category],
-            "posted_at": [_instant(int(ns)) for ns in self.posted_ns.tolist()],
-            "age_minutes": np.maximum(np.asarray(self.age_minutes, dtype=float), 0.0).tolist(),
-            "probability": probability.tolist(),
-            "low": np.where(unknown, probability, low).tolist(),
-            "high": high.tolist(),
-            "reached": np.asarray(self.reached, dtype=bool).tolist(),
-            "decided": np.asarray(self.decided, dtype=bool).tolist(),
-        }
-        if self.item is not None:
-            values["item"] = list(self.item)
         names = list(self.names)
+        probability, low, high = _listed(self.probability), _listed(self.low), _listed(self.high)
+        ages, posted = _listed(self.age_minutes), _listed(self.posted_ns)
+        reached, decided = _listed(self.reached), _listed(self.decided)
+        items = None if self.item is None else _listed(self.item)
         lines = []
         for i, row in enumerate(self.matrix.tolist()):
-            record: dict[str, Any] = dict(head)
-            for name, column in values.items():
-                record[name] = column[i]
-            record["features"] = dict(zip(names, row, strict=True))
-            record["warnings"] = self.warnings[i] if self.warnings is not None else []
+            p, lo, hi = float(probability[i]), float(low[i]), float(high[i])
+            if lo != lo:  # no interval (a model saved before them): an empty one at p
+                lo = hi = p
+            record = {
+                **head,
+                "route": self.route[i],
+                "video_id": _text(self.video_id[i]),
+                "creator_id": _text(self.creator_id[i]),
+                "category": _text(self.category[i]),
+                "posted_at": _instant(int(posted[i])),
+                "age_minutes": max(0.0, float(ages[i])),
+                "features": dict(zip(names, row, strict=True)),
+                "probability": p,
+                "low": lo,
+                "high": hi,
+                "reached": bool(reached[i]),
+                "decided": bool(decided[i]),
+                "warnings": self.warnings[i] if self.warnings is not None else [],
+            }
+            if items is not None:
+                record["item"] = int(items[i])
             lines.append(to_json(record, inf_nan_mode="null") + b"\n")
         return lines
+
+
+def _listed(column: Column) -> list[Any]:
+    """A column as a list of Python values (a numpy array's in one call)."""
+    return column.tolist() if isinstance(column, np.ndarray) else list(column)
 
 
 def _text(value: object) -> str | None:
