@@ -4,7 +4,9 @@ items, and the service's memory with the champion and a 100k-creator store loade
 Targets: throughput at least 50% of the anchor's, p99 under 10 ms, batch at least 20,000
 predictions/s, RSS under 600 MB. Anchors, in the same run, same model, same store:
 - bare Starlette + uvicorn doing the same request handling (bench/anchor_app.py);
-- the in-process Predictor.predict on the same draft.
+- the in-process Predictor.predict on the same draft;
+- for the prediction log's cost, the same service with LIKECAST_PREDICTION_LOG=off, taking
+  its turns in the same rounds (``prediction_log``: on / off ratios; target within 5%).
 The service runs as deployed: the registry's champion (a SQLite MLflow store), the default
 two workers; the anchor runs as many uvicorn workers. Load comes from wrk (Debian package
 `wrk`), a separate process on the same machine. The servers take turns for ``--rounds``
@@ -35,6 +37,7 @@ import psutil
 
 from bench.common import CACHE, model_code_key, timed, write_result
 from features.loading import fingerprint, load_dataset
+from features.prediction_log import log_files, log_folder
 from features.simulation.config import SimConfig
 from features.simulation.generate import simulate
 from features.simulation.writing import write_platform
@@ -163,7 +166,7 @@ def wrk(url: str, body: dict, seconds: int, connections: int, folder: Path) -> d
         return round(float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit], 3)
 
     def percentile(label: str) -> float:
-        return ms(re.search(rf"^\s+{label}\s+(\S+)$", out, re.M).group(1))  # type: ignore[union-attr]
+        return ms(re.search(rf"^\s+{label}\s+(\S+)\s*$", out, re.M).group(1))  # type: ignore[union-attr]
 
     latency = re.search(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M).groups()  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -279,35 +282,72 @@ def _beside_starlette(load: Load, model: Path, env: dict[str, str]) -> dict:
         load.tmp,
     )
     service = start([*SERVE, "--port", str(service_port)], env, service_port, load.tmp)
+    # the same service without the prediction log, taking its turns in the same rounds
+    unlogged_port = free_port()
+    unlogged = start(
+        [*SERVE, "--port", str(unlogged_port)],
+        {**env, "LIKECAST_PREDICTION_LOG": "off"},
+        unlogged_port,
+        load.tmp,
+    )
     try:
         result["workers"] = workers
+        settle(unlogged, workers)
         settle(service, workers)
         result["memory_after_start"] = tree_memory_mb(service)
         # This VM's speed drifts by tens of percent within minutes: the servers take
         # turns, and each figure is the median of its rounds.
         anchor_url = f"http://127.0.0.1:{anchor_port}"
         service_url = f"http://127.0.0.1:{service_port}"
+        unlogged_url = f"http://127.0.0.1:{unlogged_port}"
         runs: dict[str, list[dict[str, float]]] = {
             "starlette_draft": [],
             "bentoml_draft": [],
+            "bentoml_draft_log_off": [],
             "bentoml_batch_1000": [],
+            "bentoml_batch_1000_log_off": [],
         }
         for _ in range(load.rounds):
             for name, url, body, connections in (
                 ("starlette_draft", f"{anchor_url}/predict_draft", draft, CONNECTIONS),
                 ("bentoml_draft", f"{service_url}/predict_draft", draft, CONNECTIONS),
+                ("bentoml_draft_log_off", f"{unlogged_url}/predict_draft", draft, CONNECTIONS),
                 ("bentoml_batch_1000", f"{service_url}/predict_batch", batch, 2),
+                ("bentoml_batch_1000_log_off", f"{unlogged_url}/predict_batch", batch, 2),
             ):
                 runs[name].append(wrk(url, body, load.seconds, connections, load.tmp))
         for name, rounds in runs.items():
             result[name] = {**median_run(rounds), "rounds": rounds}
-        batch_run = result["bentoml_batch_1000"]
-        batch_run["predictions_per_s"] = round(batch_run["requests_per_s"] * 1000, 1)
+        for name in ("bentoml_batch_1000", "bentoml_batch_1000_log_off"):
+            batch_run = result[name]
+            batch_run["predictions_per_s"] = round(batch_run["requests_per_s"] * 1000, 1)
         result["memory_after_load"] = tree_memory_mb(service)
+        result["prediction_log"] = _log_cost(result, Path(env["LIKECAST_HOME"]))
     finally:
         stop(anchor)
         stop(service)
+        stop(unlogged)
     return result
+
+
+def _log_cost(result: dict, home: Path) -> dict:
+    """The prediction log's cost: each load with the log on against the same load, in the
+    same rounds, with it off (ratios: on / off), and what the log wrote."""
+    cost: dict = {}
+    for load in ("draft", "batch_1000"):
+        on, off = result[f"bentoml_{load}"], result[f"bentoml_{load}_log_off"]
+        cost[load] = {
+            "requests_per_s_on": on["requests_per_s"],
+            "requests_per_s_off": off["requests_per_s"],
+            "throughput_ratio": round(on["requests_per_s"] / off["requests_per_s"], 3),
+            "p99_ms_on": on["p99_ms"],
+            "p99_ms_off": off["p99_ms"],
+            "p99_ratio": round(on["p99_ms"] / off["p99_ms"], 3),
+        }
+    files = log_files(log_folder(home))
+    cost["files"] = len(files)
+    cost["megabytes"] = round(sum(p.stat().st_size for p in files) / 2**20, 1)
+    return cost
 
 
 def _one_worker(load: Load, env: dict[str, str]) -> dict:
@@ -341,13 +381,19 @@ def _judge(result: dict) -> None:
         "p99_ms": 10,
         "batch_predictions_per_s": 20_000,
         "service_rss_mb": 600,
+        # the prediction log costs at most 5% of throughput and p99 (issue #29)
+        "log_throughput_ratio": 0.95,
+        "log_p99_ratio": 1.05,
     }
+    log_draft = result["prediction_log"]["draft"]
     result["meets_targets"] = (
         result["throughput_vs_starlette"] >= 0.5
         and bento["p99_ms"] < 10
         and bento["non_2xx"] == 0
         and result["bentoml_batch_1000"]["predictions_per_s"] >= 20_000
         and result["memory_after_load"]["total_mb"] < 600
+        and log_draft["throughput_ratio"] >= 0.95
+        and log_draft["p99_ratio"] <= 1.05
     )
 
 

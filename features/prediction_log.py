@@ -36,6 +36,12 @@ class LoggedAnswer(BaseModel):
     threshold: int = Field(gt=0, description="The model's target: likes ...")
     horizon_days: float = Field(gt=0, description="... within these days of posting.")
     video_id: str | None = Field(default=None, description="The video, where the caller named it.")
+    item: int | None = Field(
+        default=None,
+        ge=0,
+        description="The answer's place among a batch request's items, or its row in a scored "
+        "file; null for a single request.",
+    )
     creator_id: str | None = None
     category: str | None = None
     posted_at: AwareDatetime | None = None

@@ -97,6 +97,23 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="Token for /admin routes; unset disables them."
     )
+    prediction_log: bool = Field(
+        default=True,
+        description="Record every answer of the service and of `likecast score` in "
+        "<home>/predictions/*.jsonl (LIKECAST_PREDICTION_LOG=off: none).",
+    )
+    prediction_log_max_bytes: int = Field(
+        default=64 * 2**20, ge=4096, description="A prediction log file is closed at this size."
+    )
+    prediction_log_max_age_s: float = Field(
+        default=3600.0, gt=0, description="A prediction log file is closed this long after opening."
+    )
+    prediction_log_max_waiting: int = Field(
+        default=20_000,
+        ge=1,
+        description="Answers a process may hold for the prediction log's writer; past it, a "
+        "request's answers are dropped from the log (and counted in /metrics), never waited for.",
+    )
     batch_max_items: int = Field(
         default=1000, ge=1, le=10_000, description="Largest /predict_batch (at most 10,000)."
     )

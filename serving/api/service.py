@@ -29,6 +29,7 @@ from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_la
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
 from serving.api.public import api_page, public_model_info
+from serving.api.request_ids import RequestIds
 from serving.api.schemas import BatchRequest
 from serving.core.answers import BatchResponse, Prediction, WhatIf
 from serving.core.requests import Draft, Early
@@ -87,6 +88,7 @@ class Likecast:
         # LightGBM imports scikit-learn for an estimator API the service never calls; a None
         # entry makes that optional import fail as if not installed.
         sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]  # None blocks it
+        from serving.core.answer_log import AnswerLog
         from serving.swap.holder import ModelHolder
 
         log_refusals_at_info()
@@ -96,8 +98,15 @@ class Likecast:
         worker = bentoml.server_context.worker_index  # None when not under `serve`
         # outside `serve` (in-process tests) this is the one worker: no sibling to wait for
         alone = self.settings.model_copy(update={"service_workers": 1})
+        # every answer to the prediction log, written by its own thread; /metrics hears of
+        # each (their probabilities) and of the log's lag
+        self.answer_log = AnswerLog.of(self.settings)
+        self.answer_log.watchers.append(METRICS)
         self.holder = ModelHolder(
-            self.settings if worker else alone, self.settings.service_dir, worker or 1
+            self.settings if worker else alone,
+            self.settings.service_dir,
+            worker or 1,
+            self.answer_log,
         )
         self.holder.start()
         # Long-lived objects (model, store, libraries) never need collecting again: freezing
@@ -172,8 +181,9 @@ class Likecast:
 
     @web.get("/metrics")
     def metrics(self) -> Response:
-        """Prometheus metrics of every worker: requests by route and status, latency by route."""
-        return Response(METRICS.latest(), media_type=CONTENT_TYPE)
+        """Prometheus metrics of every worker: requests by route and status, latency by route,
+        answers by route and version, the prediction log's lag, the last monitor figures."""
+        return Response(METRICS.latest(self.settings.home), media_type=CONTENT_TYPE)
 
     @web.post("/admin/reload")
     def admin_reload(self, authorization: str | None = Header(None)) -> JSONResponse:
@@ -243,6 +253,7 @@ METRICS = ServiceMetrics(
 # mypy does not apply class decorators: to it Likecast is the class, not a bentoml Service
 add_middleware = Likecast.add_asgi_middleware  # type: ignore[attr-defined]
 add_middleware(RequestMetrics, metrics=METRICS)  # outermost: counts refusals too
+add_middleware(RequestIds)  # on every answer, refusals included
 add_middleware(SecurityHeaders)
 add_middleware(
     Admission,

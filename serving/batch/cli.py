@@ -79,6 +79,7 @@ def score_command(
     from likecast.console import rows_progress
     from models.registry import load_model
     from serving.batch.scoring import Scorer, ScoringAge, rejects_paths, score_local
+    from serving.core.answer_log import AnswerLog
 
     _check_options(snapshots, age_minutes, at, engine, scheduler)
     scoring_age = ScoringAge(
@@ -116,6 +117,7 @@ def score_command(
         scoring_age=scoring_age,
         snapshots=snapshots,
         explain=explain,
+        log=None if engine is Engine.dask else AnswerLog.of(settings),
     )
     started = time.perf_counter()
     with rows_progress(f"scoring ({engine.value})") as advance:
@@ -126,9 +128,13 @@ def score_command(
                 scorer, source, output, settings.max_reject_share, scheduler, workers, advance
             )
         else:
-            outcome = score_local(
-                scorer, source, output, chunk_rows, settings.max_reject_share, advance
-            )
+            try:
+                outcome = score_local(
+                    scorer, source, output, chunk_rows, settings.max_reject_share, advance
+                )
+            finally:
+                if scorer.log is not None:
+                    scorer.log.close()  # every answer scored is in the log when this ends
     _report(outcome, scorer.version, time.perf_counter() - started, output)
 
 

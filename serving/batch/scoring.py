@@ -10,6 +10,8 @@ the native LightGBM model.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from likecast.echo import shown
 from likecast.errors import UserError
 from models.bundle import Answers, ModelBundle
 from models.explain import Clock, explain
+from serving.core.answer_log import AnswerLog, Entry
 
 OUTPUT_COLUMNS = (
     "video_id",
@@ -85,6 +88,10 @@ class Scorer:
     scoring_age: ScoringAge
     snapshots: Path | None = None
     explain: bool = False
+    # where the answers are recorded, all under one request id per job; the Dask engine's
+    # workers rebuild the Scorer without it: they record nothing
+    log: AnswerLog | None = None
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def score(self, chunk: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, dict]:
         """Scores of one chunk, and its rejected rows by table (row numbers are the file's)."""
@@ -131,6 +138,8 @@ class Scorer:
                 f"{len(empty):,} videos (first: video_id {shown(first)}); nothing written: "
                 "score with another model version"
             )
+        if self.log is not None:
+            self._logged(good, raw, matrix, ages, answers, first_row)
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {
@@ -149,6 +158,45 @@ class Scorer:
         if self.explain:
             scores["factors"] = self._factors(matrix, answers, raw["posted_at"])
         return scores, rejects
+
+    def _logged(
+        self,
+        good: pd.DataFrame,
+        raw: RowArrays,
+        matrix: np.ndarray,
+        ages: np.ndarray,
+        answers: Answers,
+        first_row: int,
+    ) -> None:
+        """Hand the chunk's answers to the prediction log, each with its file row number
+        (as the rejects files number rows); waits for room rather than drop a row."""
+        assert self.log is not None
+        spec, n = self.bundle.spec, len(matrix)
+        self.log.record(
+            Entry(
+                at=time.time(),
+                request_id=self.job_id,
+                model_version=self.version,
+                threshold=spec.threshold,
+                horizon_days=spec.horizon_minutes / 1440,
+                names=spec.features,
+                matrix=matrix,
+                route=["score"] * n,
+                item=(good["_row"].to_numpy() + first_row).tolist(),
+                video_id=good["video_id"].astype(str).tolist(),
+                creator_id=raw["creator_id"],
+                category=raw["category"],
+                posted_ns=raw["posted_at"],
+                age_minutes=ages,
+                probability=answers.probability,
+                low=answers.low,
+                high=answers.high,
+                reached=answers.reached,
+                decided=answers.decided,
+                warnings=None,
+            ),
+            wait=True,
+        )
 
     @staticmethod
     def _drop(

@@ -7,6 +7,8 @@ Each job has its module: a request's row (``serving.core.building``), its answer
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,12 +17,13 @@ from features.catalog import LANGUAGES, Language, category_name
 from features.store import CreatorStore
 from likecast.settings import Settings
 from models.registry import LoadedModel
+from serving.core.answer_log import AnswerLog, Entry, request_id
 from serving.core.answering import answers
-from serving.core.answers import BatchResponse, Prediction, WhatIf
+from serving.core.answers import BatchResponse, Interval, Prediction, WhatIf
 from serving.core.building import Built, build
 from serving.core.items import item_errors, parse_item
 from serving.core.reliability import bucket_reliability
-from serving.core.requests import Draft
+from serving.core.requests import Draft, Early
 from serving.core.whatif import whatif
 
 
@@ -35,6 +38,9 @@ class Predictor:
     # each age bucket's reliability in each language, worded once per model rather than
     # once per answer
     reliability: dict[Language, dict[float, dict[str, Any]]] = field(init=False)
+    # where every answer is recorded (set once the model is validated: its checks are not
+    # answers); None records nothing
+    log: AnswerLog | None = None
 
     def __post_init__(self) -> None:
         bundle = self.loaded.bundle
@@ -86,7 +92,10 @@ class Predictor:
         for refused in built.refused:
             if refused is not None:
                 raise refused
-        return self.answers(built, language)
+        said = self.answers(built, language)
+        routes = ["early" if isinstance(r, Early) else "draft" for r in built.requests]
+        self._logged(built, routes, [_said(a) for a in said])
+        return said
 
     def predict_batch(self, items: list[Any], language: Language = "en") -> BatchResponse:
         """Answers to drafts and early requests (an item with likes is early), in order;
@@ -124,6 +133,7 @@ class Predictor:
                 results.append({"index": i, "error": item_errors(refused)})
         if answered:
             answers = self.answers(built, language)
+            self._logged(built, ["batch"] * len(answers), [_said(a) for a in answers], answered)
             results += [
                 {"index": i, "prediction": a} for i, a in zip(answered, answers, strict=True)
             ]
@@ -136,7 +146,49 @@ class Predictor:
         built = self.build([draft])
         if built.refused[0] is not None:
             raise built.refused[0]
-        return whatif(draft, built, self.loaded.bundle, self.version, language)
+        said = whatif(draft, built, self.loaded.bundle, self.version, language)
+        self._logged(
+            built, ["whatif"], [(said.current, said.current_interval, False, False, said.warnings)]
+        )
+        return said
+
+    def _logged(
+        self,
+        built: Built,
+        routes: list[str],
+        said: list[tuple[float, Interval | None, bool, bool, list[str]]],
+        items: list[int] | None = None,
+    ) -> None:
+        """Hand the answers (probability, interval, reached, decided, warnings) to the
+        prediction log: a few look-ups here, the formatting and writing in its thread."""
+        if self.log is None or not said:
+            return
+        spec, raw = self.loaded.bundle.spec, built.rows.arrays
+        probability, intervals, reached, decided, warnings = zip(*said, strict=True)
+        self.log.record(
+            Entry(
+                at=time.time(),
+                request_id=request_id(),
+                model_version=self.version,
+                threshold=spec.threshold,
+                horizon_days=spec.horizon_minutes / 1440,
+                names=spec.features,
+                matrix=built.rows.matrix,
+                route=routes,
+                item=items,
+                video_id=[r.video_id for r in built.requests],
+                creator_id=raw["creator_id"],
+                category=raw["category"],
+                posted_ns=raw["posted_at"],
+                age_minutes=raw["age_minutes"],
+                probability=probability,
+                low=[i.low if i else math.nan for i in intervals],
+                high=[i.high if i else math.nan for i in intervals],
+                reached=reached,
+                decided=decided,
+                warnings=warnings,
+            )
+        )
 
     def describe(self, language: Language = "en") -> dict[str, Any]:
         """What ``GET /model`` shows: the version, where it came from, its metrics, and the
@@ -161,3 +213,8 @@ class Predictor:
             "trained_at": bundle.meta.trained_at,
             "store_creators": self.store.creators(),
         }
+
+
+def _said(answer: Prediction) -> tuple[float, Interval | None, bool, bool, list[str]]:
+    """What the prediction log records of an answer, beside its inputs."""
+    return answer.probability, answer.interval, answer.reached, answer.decided, answer.warnings

@@ -123,6 +123,12 @@ class Draft(BaseModel):
     model_config = REQUEST
 
     creator_id: str = Field(min_length=1, max_length=128, description="Creator's id.")
+    video_id: str | None = Field(
+        None,
+        max_length=128,
+        description="The video's id, when it has one: recorded with the answer in the "
+        "prediction log, so its outcome can be joined later. It does not change the answer.",
+    )
     category: str | None = Field(None, max_length=64, description="Content category.")
     duration_s: float | None = Field(None, ge=0.1, le=36_000, description="Length in seconds.")
     posted_at: datetime | None = Field(

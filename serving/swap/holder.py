@@ -14,6 +14,7 @@ from features.store import CreatorStore
 from likecast.settings import Settings
 from models.blend import EPS
 from models.registry import load_model
+from serving.core.answer_log import AnswerLog
 from serving.core.predictor import Predictor
 from serving.core.requests import Draft, Early
 from serving.swap.fetch import AliasWatch, FetchedVersion, fetch, load_or_refetch
@@ -42,10 +43,14 @@ class ModelHolder:
         settings: the service's settings; ``model_uri`` (or the champion) names the model.
         folder: the service's folder, shared by its workers (``Settings.service_dir``).
         worker: this worker's number, from 1.
+        answer_log: where the served model's answers are recorded (none: not recorded).
     """
 
-    def __init__(self, settings: Settings, folder: Path, worker: int = 1) -> None:
+    def __init__(
+        self, settings: Settings, folder: Path, worker: int = 1, answer_log: AnswerLog | None = None
+    ) -> None:
         self.settings = settings
+        self.answer_log = answer_log
         self.uri = settings.model_uri or settings.champion_uri
         self.follows_registry = self.uri.startswith("models:/")
         self.worker = worker
@@ -110,6 +115,7 @@ class ModelHolder:
             loaded = replace(loaded, uri=self.uri, version=version, run_id=run_id)
         predictor = Predictor(loaded, CreatorStore(self.settings.store_path), self.settings)
         self.validate(predictor)
+        predictor.log = self.answer_log  # after the checks: they are not answers
         return predictor
 
     def _load_fetched(self, fetched: FetchedVersion) -> Predictor:

@@ -18,8 +18,8 @@ HOSTILE = (
     "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "=HYPERLINK(1)",
 )  # fmt: skip
 DRAFT_FIELDS = (
-    "creator_id", "category", "duration_s", "posted_at", "timezone", "caption", "hashtags",
-    "creator_followers", "music_trending", "history", "explain",
+    "creator_id", "video_id", "category", "duration_s", "posted_at", "timezone", "caption",
+    "hashtags", "creator_followers", "music_trending", "history", "explain",
 )  # fmt: skip
 EARLY_FIELDS = (
     "age_minutes", "observed_at", "likes", "views", "comments", "replies", "shares",
