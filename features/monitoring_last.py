@@ -9,6 +9,7 @@ end of the flow because both sides meet here: ``training.monitor`` writes it, th
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 from typing import Literal
@@ -68,9 +69,13 @@ def read_last(home: Path) -> LastFigures:
         return LastFigures()
 
 
-def write_last(home: Path, check: Check, figures: CheckFigures) -> None:
-    """Replace ``check``'s figures, keeping the other check's, in one atomic write."""
-    updated = read_last(home).model_copy(update={check: figures})
+def write_last(home: Path, check: Check, figures: CheckFigures) -> Path:
+    """Replace ``check``'s figures, keeping the other check's, in one atomic write (a reader
+    never sees half), under a lock (two checks finishing at once keep both keys)."""
     path = last_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(updated.model_dump_json(indent=2) + "\n", path)
+    with (path.parent / f".{FILE}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        updated = read_last(home).model_copy(update={check: figures})
+        write_text(updated.model_dump_json(indent=2) + "\n", path)
+    return path

@@ -82,6 +82,7 @@ def estimate_command(
 ) -> None:
     """Estimate ROC AUC and calibration per age bucket from the logged answers alone,
     assuming they are calibrated; exit 1 when a trusted estimate lies below the test AUC."""
+    from features.monitoring_last import write_last
     from likecast.atomic import write_text
     from training.monitor.estimate import (
         NO_LABELS,
@@ -91,7 +92,6 @@ def estimate_command(
         summary,
     )
     from training.monitor.versions import version_figures
-    from training.monitor.window import record_last
 
     settings = get_settings()
     answers = model_answers(_window(settings, since, until))
@@ -140,11 +140,12 @@ def estimate_command(
             soft_wrap=True,
         )
     console.print(f"note: {NO_LABELS}", soft_wrap=True)
-    at = datetime.now(UTC).isoformat(timespec="seconds")
-    path = record_last(settings.home, "estimate", summary(table, at))
+    at = datetime.now(UTC)
+    path = write_last(settings.home, "estimate", summary(table, answers, at))
     stderr().print(f"summary written to {path}")
     if output:
-        write_text(json.dumps({"at": at, "rows": _plain(table)}, indent=2), output)
+        document = {"at": at.isoformat(timespec="seconds"), "rows": _plain(table)}
+        write_text(json.dumps(document, indent=2), output)
     alerts = table[table["alert"]]
     if len(alerts):
         where = ", ".join(f"v{r.model_version} at {r.age_bucket} min" for r in alerts.itertuples())
@@ -312,11 +313,12 @@ def drift_command(
     ),
 ) -> None:
     """Compare the logged answers of a window with the reference the model froze at training."""
+    from features.monitoring_last import write_last
     from features.prediction_log import log_folder, read_log
     from likecast.atomic import write_text
     from models.registry import load_model
     from training.monitor.drift import drift_report
-    from training.monitor.drift_output import log_to_mlflow, print_report, write_last
+    from training.monitor.drift_output import last_figures, log_to_mlflow, print_report
 
     settings = get_settings()
     start = parse_instant(since, "--since") if since else None
@@ -351,7 +353,7 @@ def drift_command(
     logged = read.answers["logged_at"]
     mine = read.answers["model_version"].astype(str) == version if len(logged) else logged
     window = (logged[mine].min(), logged[mine].max()) if len(logged) else None
-    write_last(settings.home, report, window)
+    write_last(settings.home, "drift", last_figures(report, window))
     if track:
         log_to_mlflow(report, settings, loaded.uri)
     if report.alert:

@@ -1,25 +1,17 @@
-"""Where a drift check's findings go: a table for the person, last.json for /metrics, MLflow.
-
-``home/monitoring/last.json`` follows the shape the prediction log's side defined for the
-gauges: ``{"drift": {checked_at, model_version, window_start, window_end, answers, alert,
-figures}, "estimate": ...}``, this command replacing only its own key.
-"""
+"""Where a drift check's findings go: a table for the person, last.json for /metrics, MLflow."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from likecast.atomic import write_text
+from features.monitoring_last import CheckFigures
 from likecast.settings import Settings
 from training.monitor.drift import ALL, DriftReport
 
-MONITORING = "monitoring"
-LAST = "last.json"
 PLOT = "drift.png"
 
 
@@ -69,32 +61,21 @@ def print_report(report: DriftReport, console: Console) -> None:
     console.print(f"left out: {report.left_out}")
 
 
-def write_last(home: Path, report: DriftReport, window: tuple[datetime, datetime] | None) -> Path:
-    """Replace the "drift" key of ``home/monitoring/last.json``, atomically."""
-    path = home / MONITORING / LAST
-    try:
-        last = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(last, dict):
-            last = {}
-    except (OSError, ValueError):
-        last = {}
-    last["drift"] = {
-        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model_version": report.model_version,
-        "window_start": window[0].isoformat() if window else None,
-        "window_end": window[1].isoformat() if window else None,
-        "answers": report.answers,
-        "alert": report.alert,
-        "figures": {
+def last_figures(report: DriftReport, window: tuple[datetime, datetime] | None) -> CheckFigures:
+    """The check's figures for ``home/monitoring/last.json``, where ``/metrics`` reads them."""
+    return CheckFigures(
+        checked_at=datetime.now(UTC),
+        model_version=report.model_version,
+        window_start=window[0] if window else None,
+        window_end=window[1] if window else None,
+        answers=report.answers,
+        alert=report.alert,
+        figures={
             "max_ratio": report.max_ratio,
             "max_distance": report.max_distance,
             "features_moved": float(len(report.moved)),
         },
-    }
-    last.setdefault("estimate", None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(json.dumps(last, indent=2) + "\n", path)
-    return path
+    )
 
 
 def plot(report: DriftReport, target: Path) -> Path:

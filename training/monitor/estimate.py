@@ -13,11 +13,13 @@ see: concept drift, the same inputs now leading elsewhere, breaks the calibratio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from features.monitoring_last import CheckFigures
 from features.spec import age_bucket
 from training.metrics import GAP_MIN_ROWS, bin_index
 
@@ -214,25 +216,28 @@ def judged(
     return out
 
 
-def summary(table: pd.DataFrame, at: str) -> dict[str, object]:
+def summary(table: pd.DataFrame, answers: pd.DataFrame, at: datetime) -> CheckFigures:
     """What ``home/monitoring/last.json`` holds under "estimate": the newest version's
-    figures per age bucket (the one serving now, as far as the window shows)."""
+    figures per age bucket (the one serving now, as far as the window shows), each named
+    with its bucket ("roc_auc@60"); an untrusted bucket's estimate is flagged, not hidden."""
     version = max(table["model_version"], key=_version_order)
     mine = table[table["model_version"] == version]
-    return {
-        "at": at,
-        "model_version": version,
-        "auc_by_bucket": {r.age_bucket: _plain(r.expected_auc) for r in mine.itertuples()},
-        "auc_interval_by_bucket": {
-            r.age_bucket: [_plain(r.auc_low), _plain(r.auc_high)] for r in mine.itertuples()
-        },
-        "answers_by_bucket": {r.age_bucket: int(r.n) for r in mine.itertuples()},
-        "untrusted_by_bucket": {
-            r.age_bucket: r.untrusted if isinstance(r.untrusted, str) else None
-            for r in mine.itertuples()
-        },
-        "alert": bool(table["alert"].any()),
-    }
+    logged = answers.loc[answers["model_version"] == version, "logged_at"]
+    figures: dict[str, float | None] = {}
+    for r in mine.itertuples():
+        figures[f"roc_auc@{r.age_bucket}"] = _plain(r.expected_auc)
+        figures[f"roc_auc_low@{r.age_bucket}"] = _plain(r.auc_low)
+        figures[f"roc_auc_high@{r.age_bucket}"] = _plain(r.auc_high)
+        figures[f"trusted@{r.age_bucket}"] = float(not isinstance(r.untrusted, str))
+    return CheckFigures(
+        checked_at=at,
+        model_version=version,
+        window_start=logged.min() if len(logged) else None,
+        window_end=logged.max() if len(logged) else None,
+        answers=len(logged),
+        alert=bool(table["alert"].any()),
+        figures=figures,
+    )
 
 
 def _version_order(version: str) -> tuple[int, str]:

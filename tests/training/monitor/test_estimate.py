@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,6 +117,7 @@ def test_the_estimate_alerts_only_where_a_trusted_interval_lies_below_the_test_a
             "age_minutes": np.r_[np.zeros(n), np.full(n, 60.0)],
             "probability": p,
             "video_id": np.r_[np.arange(n), np.arange(n)].astype(str),
+            "logged_at": pd.Timestamp("2026-01-01", tz="UTC"),
         }
     )
     table = estimate_by_bucket(answers, {"3": (0.0, 60.0)}, seed=2)
@@ -125,7 +128,12 @@ def test_the_estimate_alerts_only_where_a_trusted_interval_lies_below_the_test_a
     assert out.loc["0", "expected_auc"] > 0.7
     assert not out.loc["0", "alert"]
     assert out.loc["60", "alert"]
-    brief = summary(judged(table, tests), "2026-01-01T00:00:00+00:00")
-    assert brief["model_version"] == "3"
-    assert brief["alert"] is True
-    assert set(brief["auc_by_bucket"]) == {"all", "0", "60"}  # type: ignore[arg-type]
+    brief = summary(judged(table, tests), answers, datetime(2026, 1, 1, tzinfo=UTC))
+    assert brief.model_version == "3"
+    assert brief.alert is True
+    assert {name for name in brief.figures if name.startswith("roc_auc@")} == {
+        "roc_auc@all",
+        "roc_auc@0",
+        "roc_auc@60",
+    }
+    assert brief.figures["trusted@60"] in (0.0, 1.0)
