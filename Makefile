@@ -12,7 +12,7 @@ PORT ?= 3000
 # `make test` fails when the suite covers less of the code than this (per cent of lines and
 # branches, pyproject.toml [tool.coverage]); set from a full run.
 COVERAGE_FLOOR ?= 83
-# pytest-xdist processes, one per core (the tests run LightGBM on one thread); each builds its
+# pytest-xdist processes, one per core (the tests train LightGBM on one thread); each builds its
 # own session fixtures (servers; the model is trained once for both). One test file stays in
 # one process, so its shared server starts once; the files that start processes are handed
 # out first, in tests/conftest.py's order (docs/adr/0046).
