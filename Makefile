@@ -12,9 +12,12 @@ PORT ?= 3000
 # `make test` fails when the suite covers less of the code than this (per cent of lines and
 # branches, pyproject.toml [tool.coverage]); set from a full run.
 COVERAGE_FLOOR ?= 83
-# pytest-xdist processes; each builds its own session fixtures (a trained model, servers),
-# and one test file stays in one process, so its shared server starts once
+# pytest-xdist processes, one per core (the tests train LightGBM on one thread); each builds its
+# own session fixtures (servers; the model is trained once for both). One test file stays in
+# one process, so its shared server starts once; the files that start processes are handed
+# out first, in tests/conftest.py's order (docs/adr/0046).
 TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: env demo test test-fast lint typecheck bench browser clean
 
@@ -60,13 +63,13 @@ typecheck: env
 # Coverage counts this process only: the CLI and the servers the tests marked `server` or
 # `subprocess` start are not traced (README, "Testing").
 test: env browser lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
+	$(BIN)/pytest $(XDIST) \
 		--cov --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 # For every edit: the tests that start no server, browser or subprocess (pytest markers,
 # pyproject.toml; tests/conftest.py fails a test that starts one unmarked), nor take long.
 test-fast: env
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
+	$(BIN)/pytest $(XDIST) \
 		-m "not server and not browser and not subprocess and not slow"
 
 bench: env

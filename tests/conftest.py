@@ -52,6 +52,26 @@ def _audit(event: str, args: tuple) -> None:
 
 sys.addaudithook(_audit)
 
+# What a file's tests start, the costliest first (the markers of pyproject.toml).
+COSTLIEST_FIRST = ("browser", "server", "subprocess", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files whose tests start processes first, then the slow ones, then the rest.
+
+    `make test` hands files out in this order (``--dist loadfile --no-loadscope-reorder``):
+    the long files start at once and the many short in-process ones fill both workers at the
+    end. pytest-xdist's own order, the files of most tests first, handed out last the files of
+    a few long tests (promotion, Dask training) while the other worker idled (docs/adr/0046).
+    The sort is stable: files of one kind, and each file's tests, keep their order.
+    """
+    rank: dict[Path, int] = {}
+    for item in items:
+        starts = [i for i, mark in enumerate(COSTLIEST_FIRST) if item.get_closest_marker(mark)]
+        mine = min(starts, default=len(COSTLIEST_FIRST))
+        rank[item.path] = min(rank.get(item.path, mine), mine)
+    items.sort(key=lambda item: rank[item.path])
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item):

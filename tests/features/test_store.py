@@ -124,6 +124,7 @@ def test_an_unknown_creator_or_missing_store_means_cold_start(
     assert CreatorStore(tmp_path / "s.sqlite").get("nobody", now) is None
 
 
+@pytest.mark.slow  # rewrites a 20,000-creator table while a thread reads it: 8 to 12 s
 def test_readers_never_see_a_half_written_table(tmp_path: Path) -> None:
     # given a store of 20k creators that a reader keeps counting
     path = tmp_path / "store.sqlite"

@@ -13,6 +13,7 @@ from serving.cli import main
 
 def test_settings_defaults_match_the_documented_ones(monkeypatch) -> None:
     monkeypatch.delenv("LIKECAST_HOME")
+    monkeypatch.delenv("LIKECAST_LGBM_THREADS", raising=False)  # one in tests (tests/__init__.py)
     settings = Settings()
     assert settings.home == Path(".likecast")
     assert settings.resolved_tracking_uri == f"sqlite:///{Path('.likecast').resolve()}/mlflow.db"

@@ -17,7 +17,7 @@ from models.mlflow_client import connect
 from tests.helpers import mlflow_server_in
 from training.promote import promote
 from training.tracking import log_and_register
-from training.train import fit
+from training.train import StageClock, fit_set, training_set
 
 pytestmark = [pytest.mark.server, pytest.mark.subprocess]  # an mlflow server; `git` at logging
 
@@ -43,9 +43,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
         home = tmp_path_factory.mktemp("promote-home")
         settings = Settings(home=home, tracking_uri=url)
         prints = fingerprint(data, dataset)
+        # the examples and features once: the three models differ only in their parameters
+        examples = training_set(dataset, settings)
         for params in (WEAK, MEDIUM, STRONG):
+            outcome = fit_set(examples, settings, params, StageClock(lambda _stage: None))
             # without plots and report: promotion reads neither (test_cli.py checks them)
-            outcome = fit(dataset, settings, params)
             log_and_register(outcome, prints, settings, "promote-tests", report=False)
         yield url, home
 

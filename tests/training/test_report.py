@@ -12,6 +12,7 @@ from training.report import MODELS, html_report, plots, reliability_bins
 from training.train import TrainOutcome
 
 
+@pytest.mark.slow  # six Matplotlib figures, the SHAP summary among them: 7 to 17 s
 def test_the_report_is_one_html_page_with_every_plot_inlined(
     trained: TrainOutcome, tmp_path: Path
 ) -> None:
