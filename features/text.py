@@ -46,8 +46,8 @@ def _per_category(count: Callable[[Any], np.ndarray], values: pd.Categorical) ->
 
 
 def _one(values: Any) -> bool:
-    """A single text (or a missing one), not a column of them."""
-    return values is None or isinstance(values, str | float)
+    """A single text (or a missing one: None, NaN, pd.NA), not a column of them."""
+    return isinstance(values, str) or not hasattr(values, "__len__")
 
 
 def token_count(values: Any) -> Any:
