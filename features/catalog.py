@@ -106,7 +106,9 @@ class Feature:
             or ``engagement`` (what the audience did by the prediction age). Draft and
             history features are computed once per video and shared by its ages.
         inputs: the raw columns ``transform`` reads.
-        transform: raw arrays -> the feature's float64 values.
+        transform: raw arrays -> the feature's float64 values; also one row's values as
+            numpy scalars -> a float64 scalar (``features.matrix``, docs/adr/0045), so numpy
+            ufuncs and ``_where``, not ``np.where`` or ``len``.
         words: the feature's plain name.
         show: its value as a creator reads it, in a language.
         monotone: +1 when more never lowers the probability, -1 never raises it, 0 free.

@@ -112,7 +112,7 @@ def _one_row(arrays: RowArrays, spec: FeatureSpec, clamped: bool) -> np.ndarray:
     """``feature_matrix`` of one row (a served request): the same transforms, given the
     row's values as numpy scalars, where numpy's per-call cost on one-element arrays
     would be most of the work. Scalars go through the same ufunc loops, so the values are
-    the batch path's to the bit (tests/features/test_matrix.py)."""
+    the batch path's to the bit (tests/serving/test_one_row_parity.py)."""
     video_features, row_features = _plan(spec.features)
     row = np.empty((1, len(spec.features)), dtype="float64")
     # over: int64 scalars warn where arrays wrap silently (a blank time minus a time), and
