@@ -106,7 +106,9 @@ class Feature:
             or ``engagement`` (what the audience did by the prediction age). Draft and
             history features are computed once per video and shared by its ages.
         inputs: the raw columns ``transform`` reads.
-        transform: raw arrays -> the feature's float64 values.
+        transform: raw arrays -> the feature's float64 values; also one row's values as
+            numpy scalars -> a float64 scalar (``features.matrix``, docs/adr/0045), so numpy
+            ufuncs and ``_where``, not ``np.where`` or ``len``.
         words: the feature's plain name.
         show: its value as a creator reads it, in a language.
         monotone: +1 when more never lowers the probability, -1 never raises it, 0 free.
@@ -217,13 +219,21 @@ def category_name(value: Any, language: Language) -> str:
 # assembly: a zero or missing input is meant to give inf/NaN here.
 
 
+def _where(condition: Any, yes: Any, no: Any) -> Any:
+    """``np.where``; for one row's scalars (``features.matrix``) the plain choice, as a
+    float64 scalar: np.where would first make arrays of all three."""
+    if isinstance(condition, np.ndarray):
+        return np.where(condition, yes, no)
+    return np.float64(yes if condition else no)
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    return np.where(denominator > 0, numerator / denominator, np.nan)
+    return _where(denominator > 0, numerator / denominator, np.nan)
 
 
 def _filled(values: np.ndarray, fill: float) -> np.ndarray:
     """NaN replaced by ``fill``; np.nan_to_num does the same at several times the cost."""
-    return np.where(np.isnan(values), fill, values)
+    return _where(np.isnan(values), fill, values)
 
 
 def _clock(x: Inputs) -> tuple[np.ndarray, np.ndarray]:
@@ -233,7 +243,7 @@ def _clock(x: Inputs) -> tuple[np.ndarray, np.ndarray]:
 def _days_since_prev_post(x: Inputs) -> np.ndarray:
     posted, last = x["posted_at"], x["hist_last_posted_at"]
     known = (posted != NAT) & (last != NAT)
-    return np.where(known, (posted - last) / 86_400e9, np.nan)
+    return _where(known, (posted - last) / 86_400e9, np.nan)
 
 
 def _likes_per_hour(x: Inputs) -> np.ndarray:
@@ -253,7 +263,7 @@ def _growth_ratio(x: Inputs) -> np.ndarray:
 def _projected_likes_log(x: Inputs) -> np.ndarray:
     likes = x["likes"]
     offset = x.spec.szabo_huberman_offset(_filled(x["obs_age_minutes"], 1.0))
-    return np.where(np.isnan(likes), np.nan, np.log1p(likes) + offset)
+    return _where(np.isnan(likes), np.nan, np.log1p(likes) + offset)
 
 
 def _log_count(column: str, group: Group, en: str, zh: str) -> Feature:

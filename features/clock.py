@@ -11,8 +11,12 @@ import pandas as pd
 from features.arrays import LOOP_BEATS_VECTOR_BELOW
 
 
-def utc_offsets_ns(utc_ns: np.ndarray, zone: str) -> np.ndarray:
-    """The zone's UTC offset at each instant (DST included), in nanoseconds."""
+def utc_offsets_ns(utc_ns: np.ndarray | np.int64, zone: str) -> np.ndarray | np.int64:
+    """The zone's UTC offset at each instant (DST included), in nanoseconds; one int64 for
+    a single instant (a served row, ``features.matrix``)."""
+    if not isinstance(utc_ns, np.ndarray):
+        offset = datetime.fromtimestamp(int(utc_ns) // 10**9, ZoneInfo(zone)).utcoffset()
+        return np.int64(offset // timedelta(microseconds=1) * 1000)  # type: ignore[operator]
     if len(utc_ns) < LOOP_BEATS_VECTOR_BELOW:  # zoneinfo per row beats a DatetimeIndex
         tz = ZoneInfo(zone)
         offsets = [datetime.fromtimestamp(t // 10**9, tz).utcoffset() for t in utc_ns.tolist()]
@@ -24,8 +28,9 @@ def utc_offsets_ns(utc_ns: np.ndarray, zone: str) -> np.ndarray:
     return utc.tz_convert(zone).tz_localize(None).asi8 - utc_ns
 
 
-def local_clock(utc_ns: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
-    """(hour of day with minutes as a fraction, weekday Monday=0) on the local wall clock."""
+def local_clock(utc_ns: np.ndarray | np.int64, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """(hour of day with minutes as a fraction, weekday Monday=0) on the local wall clock;
+    numpy scalars for a single instant."""
     local = utc_ns + utc_offsets_ns(utc_ns, zone)
     minutes = local // 60_000_000_000
     hour = (minutes % 1440) / 60.0

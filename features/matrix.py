@@ -74,6 +74,8 @@ def feature_matrix(
     Raises:
         ValueError: ``out`` has the wrong shape, or the spec lists an unknown feature.
     """
+    if videos is None and out is None and len(arrays["video_id"]) == 1:
+        return _one_row(arrays, spec, clamped)
     if videos is None:
         ids = arrays["video_id"]
         codes = np.zeros(1, dtype=np.int64) if len(ids) == 1 else pd.factorize(ids)[0]
@@ -104,6 +106,25 @@ def feature_matrix(
     if clamped:
         clamp(matrix, spec)
     return matrix
+
+
+def _one_row(arrays: RowArrays, spec: FeatureSpec, clamped: bool) -> np.ndarray:
+    """``feature_matrix`` of one row (a served request): the same transforms, given the
+    row's values as numpy scalars, where numpy's per-call cost on one-element arrays
+    would be most of the work. Scalars go through the same ufunc loops, so the values are
+    the batch path's to the bit (tests/serving/test_one_row_parity.py)."""
+    video_features, row_features = _plan(spec.features)
+    row = np.empty((1, len(spec.features)), dtype="float64")
+    # over: int64 scalars warn where arrays wrap silently (a blank time minus a time), and
+    # the transforms discard that value either way
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inputs = Inputs({name: values[0] for name, values in arrays.items()}, spec)
+        for j, feature in (*video_features, *row_features):
+            row[0, j] = feature.transform(inputs)
+    fill_unknown_rates(row, spec)
+    if clamped:
+        clamp(row, spec)
+    return row
 
 
 def fill_unknown_rates(matrix: np.ndarray, spec: FeatureSpec) -> None:

@@ -7,6 +7,7 @@ examples were.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -117,6 +118,9 @@ SPEC_COLUMNS = ("category", "age_minutes", "obs_age_minutes", "likes", *UNKNOWAB
 
 def grid_index(ages: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Index of the grid age (``grid`` sorted) at or below each age; the first for younger."""
+    if len(ages) == 1:  # a served row: bisect finds the same index as searchsorted
+        k = bisect.bisect_right(grid, ages[0]) - 1  # NaN sorts last in both
+        return np.array([min(max(k, 0), len(grid) - 1)], dtype=np.intp)
     # maximum/minimum, not np.clip: the same indices, at a fraction of np.clip's overhead
     return np.minimum(np.maximum(np.searchsorted(grid, ages, side="right") - 1, 0), len(grid) - 1)
 

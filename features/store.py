@@ -253,6 +253,7 @@ class CreatorStore:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self._opened: tuple[int, int] | None = None  # (device, inode) of the file opened
+        self._version: int | None = None  # the connection's data_version when meta was read
         self.oldest: pd.Timestamp | None = None
         self.as_of: pd.Timestamp | None = None
         self.target: Target | None = None  # None: written before the target was recorded
@@ -267,7 +268,10 @@ class CreatorStore:
         An open connection keeps reading the file it opened even once another is renamed
         over its path, so the file's identity (device, inode) is compared on every call, as
         the workers compare ``serving.json``'s (``serving.swap.workers_folder``). A store
-        removed and not replaced leaves the open one serving: there is nothing newer.
+        removed and not replaced leaves the open one serving: there is nothing newer. The
+        span and target are read again only when another connection has written to the file
+        since (SQLite's ``data_version``, docs/facts.md): the service asks before every
+        answer, and reading them cost more than the answer's own look-up.
         """
         try:
             stat = os.stat(self.path)
@@ -280,9 +284,12 @@ class CreatorStore:
                 # another thread may still be reading from it
                 uri = f"file:{self.path.resolve()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-                self._opened = opened
+                self._opened, self._version = opened, None
         if self._db is not None:
-            self._read_meta()
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._read_meta()
+                self._version = version
 
     def _read_meta(self) -> None:
         """The span and target the store holds now (a materialize swaps them in while a

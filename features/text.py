@@ -1,7 +1,8 @@
 """Counting text: characters and tokens of captions and hashtags, and category codes.
 
 Text is counted by Arrow (native, no Python per row) except for the few rows of a request,
-where one Arrow call costs more than a Python loop. Both use the same token pattern, spelled
+where one Arrow call costs more than a Python loop, and a single text (one served row,
+``features.matrix``), counted as a plain value. Both use the same token pattern, spelled
 out so that Python's and Arrow's regex engines agree on "whitespace".
 """
 
@@ -44,8 +45,16 @@ def _per_category(count: Callable[[Any], np.ndarray], values: pd.Categorical) ->
     return np.append(per_text, np.nan)[values.codes]  # code -1 (missing) takes the NaN
 
 
-def token_count(values: Any) -> np.ndarray:
-    """Space- or comma-separated tokens (hashtags); missing text gives NaN."""
+def _one(values: Any) -> bool:
+    """A single text (or a missing one: None, NaN, pd.NA), not a column of them."""
+    return isinstance(values, str) or not hasattr(values, "__len__")
+
+
+def token_count(values: Any) -> Any:
+    """Space- or comma-separated tokens (hashtags); missing text gives NaN. A single text
+    gives a float."""
+    if _one(values):
+        return np.nan if _missing(values) else float(len(_TOKEN_RE.findall(values)))
     if isinstance(values, pd.Categorical):
         return _per_category(token_count, values)
     if len(values) < LOOP_BEATS_VECTOR_BELOW:
@@ -54,8 +63,10 @@ def token_count(values: Any) -> np.ndarray:
     return _floats(pc.count_substring_regex(_arrow_text(values), pattern=TOKEN))
 
 
-def char_count(values: Any) -> np.ndarray:
-    """Characters of each text; missing text gives NaN."""
+def char_count(values: Any) -> Any:
+    """Characters of each text; missing text gives NaN. A single text gives a float."""
+    if _one(values):
+        return np.nan if _missing(values) else float(len(values))
     if isinstance(values, pd.Categorical):
         return _per_category(char_count, values)
     if len(values) < LOOP_BEATS_VECTOR_BELOW:
@@ -63,10 +74,11 @@ def char_count(values: Any) -> np.ndarray:
     return _floats(pc.utf8_length(_arrow_text(values)))
 
 
-def category_codes(
-    values: Any, lookup: dict[str, float], categories: tuple[str, ...]
-) -> np.ndarray:
-    """Codes in the training category list as float; unseen or missing -> NaN, no error."""
+def category_codes(values: Any, lookup: dict[str, float], categories: tuple[str, ...]) -> Any:
+    """Codes in the training category list as float; unseen or missing -> NaN, no error. A
+    single category gives a float."""
+    if _one(values):
+        return np.nan if _missing(values) else lookup.get(values, np.nan)
     if isinstance(values, pd.Categorical):
         known = np.array([lookup.get(str(c), np.nan) for c in values.categories] + [np.nan])
         return known[values.codes]  # code -1 (missing) takes the trailing NaN

@@ -31,6 +31,9 @@ def szabo_huberman_log_odds(matrix: np.ndarray, spec: FeatureSpec, prior: float)
     obs_age = matrix[:, at["age_minutes"]] - matrix[:, at["minutes_since_obs"]]
     youngest = min(spec.szabo_huberman_ages, default=np.inf)
     projected = np.where(obs_age < youngest, np.nan, projected)
+    prior_log_odds = np.log(prior / (1 - prior))
+    if np.isnan(projected).all():  # drafts (a served one above all): no count to project
+        return np.full(len(projected), prior_log_odds)
     # where/minimum/maximum rather than nan_to_num/clip: the same values (an infinite z
     # saturates the clip either way) at a fraction of the overhead on a served row
     sigma = spec.szabo_huberman_sigma(np.where(np.isnan(obs_age), 1.0, obs_age))
@@ -38,7 +41,7 @@ def szabo_huberman_log_odds(matrix: np.ndarray, spec: FeatureSpec, prior: float)
     z = np.where(np.isnan(z), 0.0, z)
     # log P(hit) - log P(miss), from log-CDFs so a far projection keeps its order
     log_odds = np.minimum(np.maximum(log_ndtr(z) - log_ndtr(-z), -13.8), 13.8)
-    answered: np.ndarray = np.where(np.isnan(projected), np.log(prior / (1 - prior)), log_odds)
+    answered: np.ndarray = np.where(np.isnan(projected), prior_log_odds, log_odds)
     return answered
 
 

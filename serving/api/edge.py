@@ -103,8 +103,13 @@ class Admission:
             await self._too_large(send)
             return None
         try:
-            async with asyncio.timeout(self.body_timeout_s):
+            if ARRIVED in scope.get("extensions", {}):
+                # all in (``HeaderDeadline`` stamps it): reading cannot wait for the client,
+                # and a deadline's timer per request would cost for nothing
                 body = await self._body(receive)
+            else:
+                async with asyncio.timeout(self.body_timeout_s):
+                    body = await self._body(receive)
         except TimeoutError:
             rule = f"the body did not arrive within {self.body_timeout_s:g} s"
             headers, data = refusal(408, "body", rule, "timeout")
@@ -154,16 +159,20 @@ class Admission:
         await answer(send, 413, [*headers, (b"connection", b"close")], data)
 
     async def _answered_in_time(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app's answer, or 504 if it has not started within ``request_timeout_s``."""
+        """The app's answer, or 504 if it has not started within ``request_timeout_s``.
+
+        The app runs in this request's own task, which the deadline cancels: a task of its
+        own would cost every request a task's creation and a turn of the event loop.
+        """
         started = False
         timed_out = False
+        task = asyncio.current_task()
+        assert task is not None  # an ASGI app always runs in a task
 
         async def started_send(message: Message) -> None:
             nonlocal started
             started = True
             await send(message)
-
-        task = asyncio.ensure_future(self.app(scope, receive, started_send))
 
         def expire() -> None:
             nonlocal timed_out
@@ -174,10 +183,11 @@ class Admission:
         # cancelled as soon as the answer is sent: no timer outlives its request
         timer = asyncio.get_running_loop().call_later(self.request_timeout_s, expire)
         try:
-            await task
+            await self.app(scope, receive, started_send)
         except asyncio.CancelledError:
             if not timed_out:
                 raise
+            task.uncancel()  # the deadline's own cancel, answered here: the task goes on
             rule = f"not answered within {self.request_timeout_s:g} s"
             headers, data = refusal(504, "request", rule, "timeout")
             await answer(send, 504, headers, data)
