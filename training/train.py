@@ -368,6 +368,7 @@ def fit_set(
         test.x,
         test.age_minutes,
         test.video_id,
+        data.test_rows["posted_at"],
         settings.seed,
         settings.drift_reference_rows,
         settings.drift_attribution_rows,

@@ -13,9 +13,12 @@ import pandas as pd
 from features.spec import age_bucket
 from models.bundle import ModelBundle
 from models.estimator import to_matrix
-from models.reference import ANSWER, CATEGORY, Bins, Population, Reference
+from models.reference import ANSWER, CATEGORY, Bins, Period, Population, Reference
 
 BINS = 10  # quantile bins per quantity: fine enough to see a shift, coarse for small windows
+# successive slices of the reference by posting time, to measure its own pace of change: two
+# far apart are needed; four keep a few thousand rows each at the default 20,000
+PERIODS = 4
 # the age is what the buckets are made of; its mix is the traffic's, not the platform's
 LEFT_OUT = frozenset({"age_minutes"})
 
@@ -53,11 +56,56 @@ def monitored(features: list[str] | tuple[str, ...]) -> list[str]:
     return [name for name in features if name not in LEFT_OUT]
 
 
+def periods(
+    values: dict[str, np.ndarray],
+    bins: dict[str, Bins],
+    buckets: np.ndarray,
+    posted: pd.Series,
+    videos: np.ndarray,
+    count: int = PERIODS,
+) -> list[Period]:
+    """The rows cut into ``count`` successive periods of about equal rows by posting time,
+    each period's shares mixed over age buckets by the whole rows' age shares, so that
+    periods differ by when the videos were posted, not by which ages they hold."""
+    times = pd.to_datetime(posted, utc=True).reset_index(drop=True)
+    nanos = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    cuts = np.quantile(nanos, np.linspace(0, 1, count + 1)[1:-1], method="lower")
+    period = np.searchsorted(cuts, nanos, side="right")
+    ages, sizes = np.unique(buckets, return_counts=True)
+    weight = dict(zip(ages, sizes / sizes.sum(), strict=True))
+    result = []
+    for k in range(count):
+        rows = period == k
+        if not rows.any():
+            continue  # so few distinct posting times that quantiles coincide
+        shares = {}
+        for name, v in values.items():
+            mixed, total = np.zeros(bins[name].size), 0.0
+            for age in np.unique(buckets[rows]):
+                at = rows & (buckets == age)
+                mixed += weight[age] * np.asarray(bin_counts(v[at], bins[name])) / at.sum()
+                total += weight[age]
+            shares[name] = [float(x) for x in mixed / total]
+        when = times[rows]
+        result.append(
+            Period(
+                posted_from=when.min(),
+                posted_until=when.max(),
+                middle=when.iloc[int(np.argsort(nanos[rows])[rows.sum() // 2])],
+                rows=int(rows.sum()),
+                videos=len(np.unique(videos[rows])),
+                shares=shares,
+            )
+        )
+    return result
+
+
 def build_reference(
     bundle: ModelBundle,
     features: pd.DataFrame,
     ages: np.ndarray,
     videos: np.ndarray,
+    posted: pd.Series,
     seed: int,
     max_rows: int,
     attribution_rows: int,
@@ -65,7 +113,8 @@ def build_reference(
     """The reference of ``bundle`` from held-out feature rows of ``videos`` at their ``ages``.
 
     Edges are the pooled rows' quantiles, shared by every age bucket, so a bucket's counts
-    and a mix of buckets (weighted like a window's ages) are on the same bins.
+    and a mix of buckets (weighted like a window's ages) are on the same bins. ``posted``
+    (each row's video's posting time) cuts the rows into periods, the reference's own pace.
     """
     spec = bundle.spec
     rng = np.random.default_rng(seed)
@@ -98,4 +147,11 @@ def build_reference(
         categories=list(spec.categories),
         by_age=by_age,
         attribution={name: float(shap[spec.positions[name]]) for name in monitored(spec.features)},
+        periods=periods(
+            values,
+            bins,
+            buckets,
+            pd.Series(posted).iloc[keep],
+            np.asarray(videos)[keep],
+        ),
     )

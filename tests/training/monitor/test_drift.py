@@ -31,7 +31,12 @@ def model_dir(halves: Halves, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def window(halves: Halves, seed: int, **options: object) -> list:
     rows = np.sort(np.random.default_rng(seed).choice(len(halves.x), WINDOW, replace=False))
     return answers(
-        halves.bundle, halves.x.iloc[rows], halves.ages[rows], halves.videos[rows], **options
+        halves.bundle,
+        halves.x.iloc[rows],
+        halves.ages[rows],
+        halves.videos[rows],
+        halves.posted.iloc[rows],
+        **options,
     )
 
 
