@@ -5,10 +5,11 @@ the reference mixed to the window's ages, by the Jensen-Shannon divergence of th
 (docs/adr/0048). Its threshold is not a fixed number: the divergence two samples of the
 window's and the reference's sizes drawn from the reference's own bins reach by chance,
 bootstrapped, then set so that all the window's comparisons together alert on a window
-without drift with the chance ``drift_false_alarm`` (Bonferroni over the comparisons); and
-not below the drift the quantity showed within the reference's own time span, carried to
-the window's distance in time (its pace): a slow, steady movement the platform always had
-(creators' histories grow) is not a change of the platform.
+without drift with the chance ``drift_false_alarm`` (Bonferroni over the comparisons); then
+widened by the drift the quantity showed within the reference's own time span, carried to
+the window's distance in time (its pace), the two added as distances (the divergence's root
+is a metric): a slow, steady movement the platform always had (creators' histories grow) is
+not a change of the platform.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Check(BaseModel):
     distance: float
     noise: float  # the bootstrap's threshold: what chance reaches at the window's size
     pace: float  # what the quantity's own pace in the reference reaches at the window's gap
-    threshold: float  # the larger of the two
+    threshold: float  # (sqrt(noise) + sqrt(pace))^2: the two distances end to end
     ratio: float
     moved: bool
     attribution_rank: int | None  # 1: the feature the model leans on most; None: the answer
@@ -275,7 +276,9 @@ def compare(
             smoothed = (expected * effective + PRIOR) / (effective + PRIOR * bins.size)
             distance = float(js_divergence(counts, expected))
             noise = null_threshold(smoothed, sizes_of[bucket], effective, false_alarm / tests, rng)
-            threshold = max(noise, pace)
+            # the Jensen-Shannon distance (the root) is a metric: the window is at most its
+            # chance distance from where the pace has carried the reference, plus that far
+            threshold = min((np.sqrt(noise) + np.sqrt(pace)) ** 2, 1.0)
             ratio = distance / max(threshold, 1e-12)
             checks.append(
                 Check(

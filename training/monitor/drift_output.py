@@ -43,9 +43,10 @@ def print_report(report: DriftReport, console: Console) -> None:
         "moved?",
         "attribution rank",
         title=f"drift of version {report.model_version} ({report.answers:,} answers; "
-        f"Jensen-Shannon distance vs its threshold: the larger of chance's (bootstrap, "
+        f"Jensen-Shannon divergence vs its threshold: chance's (noise: bootstrap, "
         f"{report.comparisons} comparisons at a {report.false_alarm:.0%} false-alarm rate "
-        f"together) and its own pace in the reference, {pace_gap(report)})",
+        f"together) and its own pace in the reference (pace, {pace_gap(report)}), "
+        f"added as distances: (sqrt noise + sqrt pace)^2)",
     )
     order = sorted(report.checks, key=lambda c: (not c.moved, c.bucket != ALL, -c.ratio))
     for check in order:
