@@ -197,11 +197,13 @@ def expected_noise(shares: np.ndarray, first: int, second: int) -> float:
     return max(filled - 1, 0) * (1 / max(first, 1) + 1 / max(second, 1)) / (8 * np.log(2))
 
 
-def pace_per_day(reference: Reference, name: str) -> float:
+def pace_per_day(reference: Reference, name: str, level: float, rng: np.random.Generator) -> float:
     """How fast ``name`` moved within the reference: the square root of the divergence between
     two of its periods, less chance's share, per day between their middles; the largest over
     the pairs at least half the periods apart (adjacent ones are the closest in time, so
-    their chance differences weigh most per day).
+    their chance differences weigh most per day). A pair counts only where it differs beyond
+    what chance reaches with probability ``level``: carried over weeks, chance's differences
+    between a few hundred videos would otherwise mask any change.
 
     The root (the Jensen-Shannon distance, a metric) grows in proportion to a small steady
     shift, where the divergence grows with its square, so the root is what scales with time.
@@ -215,9 +217,12 @@ def pace_per_day(reference: Reference, name: str) -> float:
             continue
         p = np.asarray(periods[i].shares[name], dtype=float)
         q = np.asarray(periods[j].shares[name], dtype=float)
-        excess = float(js_divergence(p, q)) - expected_noise(
-            (p + q) / 2, periods[i].videos, periods[j].videos
-        )
+        distance = float(js_divergence(p, q))
+        pooled = (p + q) / 2
+        first, second = periods[i].videos, periods[j].videos
+        if distance <= null_threshold(pooled, first, second, level, rng):
+            continue
+        excess = distance - expected_noise(pooled, first, second)
         rate = max(rate, np.sqrt(max(excess, 0.0)) / days)
     return rate
 
@@ -269,7 +274,12 @@ def compare(
         index = bin_index(window.values[name], bins)
         # the drift its own pace explains at this gap, the same in every bucket (the periods
         # mix ages like the whole reference)
-        pace = min((pace_per_day(reference, name) * gap) ** 2, 1.0) if name in periodic else 0.0
+        pace = 0.0
+        # a calendar feature differs between periods by the calendar (periods of a day or two
+        # hold different weekdays), which is no pace; Bonferroni over the quantities, as checks
+        if name in periodic and name not in CALENDAR:
+            rate = pace_per_day(reference, name, false_alarm / len(quantities), rng)
+            pace = min((rate * gap) ** 2, 1.0)
         for bucket, rows in populations:
             counts = np.bincount(index[rows], minlength=bins.size).astype(float)
             expected, effective = _reference_at(reference, name, bucket, weights)

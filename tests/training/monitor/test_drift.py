@@ -13,7 +13,7 @@ import pytest
 from features.prediction_log import FEATURE_PREFIX, log_folder, read_log
 from models.reference import Population, Reference
 from tests.training.monitor.logged import Halves, answers, split_halves, write_log
-from training.monitor.drift import ALL, drift_report
+from training.monitor.drift import ALL, DriftReport, drift_report
 from training.monitor.reference import bin_counts, periods, quantile_bins
 from training.train import TrainOutcome
 
@@ -193,17 +193,9 @@ def steady_reference(frame: pd.DataFrame, age: float) -> Reference:
     )
 
 
-@pytest.mark.parametrize(("pace", "alerts"), [(1.0, False), (4.0, True)])
-def test_a_feature_drifting_at_its_own_pace_is_no_alert_and_faster_is(
-    halves: Halves, pace: float, alerts: bool
-) -> None:
-    # given a reference over four weeks in which x drifted steadily, and a day's window a
-    # week after its end, x drifting on at the same pace or four times as fast
+def steady_check(reference: Reference, window: pd.DataFrame, halves: Halves) -> DriftReport:
+    """``window``'s videos logged at their posting, at the reference's age, and checked."""
     spec = halves.bundle.spec
-    age = float(spec.ages[0])
-    rng = np.random.default_rng(3)
-    reference = steady_reference(steady(rng, (0, DAYS), 20_000, 1.0), age)
-    window = steady(rng, (DAYS + 7, DAYS + 8), 2_000, pace)
     logged = pd.DataFrame(
         {
             "logged_at": window["posted_at"],
@@ -211,13 +203,12 @@ def test_a_feature_drifting_at_its_own_pace_is_no_alert_and_faster_is(
             "threshold": spec.threshold,
             "horizon_days": spec.horizon_minutes / 1440,
             "video_id": window["video_id"],
-            "age_minutes": age,
+            "age_minutes": float(spec.ages[0]),
             "decided": False,
             FEATURE_PREFIX + "x": window["x"],
         }
     )
-    # when drift is checked
-    report = drift_report(
+    return drift_report(
         reference,
         logged,
         spec,
@@ -228,9 +219,42 @@ def test_a_feature_drifting_at_its_own_pace_is_no_alert_and_faster_is(
         false_alarm=FALSE_ALARM,
         seed=0,
     )
+
+
+@pytest.mark.parametrize(("pace", "alerts"), [(1.0, False), (4.0, True)])
+def test_a_feature_drifting_at_its_own_pace_is_no_alert_and_faster_is(
+    halves: Halves, pace: float, alerts: bool
+) -> None:
+    # given a reference over four weeks in which x drifted steadily, and a day's window a
+    # week after its end, x drifting on at the same pace or four times as fast
+    rng = np.random.default_rng(3)
+    reference = steady_reference(
+        steady(rng, (0, DAYS), 20_000, 1.0), float(halves.bundle.spec.ages[0])
+    )
+    window = steady(rng, (DAYS + 7, DAYS + 8), 2_000, pace)
+    # when drift is checked
+    report = steady_check(reference, window, halves)
     # then the window is a distance its own pace explains, beyond chance alone, or is not
     [check] = [c for c in report.checks if c.bucket == ALL]
     assert check.distance > check.noise  # without the pace part, both would alert
     assert check.pace > 0
     assert report.gap_days == pytest.approx(21.5, abs=0.5)
     assert report.alert is alerts, check
+
+
+def test_a_reference_without_periods_has_no_pace_part_and_says_so(halves: Halves) -> None:
+    # given the steady reference as an older bundle keeps it: its JSON without periods
+    rng = np.random.default_rng(3)
+    built = steady_reference(steady(rng, (0, DAYS), 20_000, 1.0), float(halves.bundle.spec.ages[0]))
+    text = json.loads(built.to_json())
+    del text["periods"]
+    older = Reference.from_json(json.dumps(text))
+    # when the window at the same pace is checked against it
+    report = steady_check(older, steady(rng, (DAYS + 7, DAYS + 8), 2_000, 1.0), halves)
+    # then the thresholds are chance's alone, the report says why, and the drift alerts
+    assert all(c.pace == 0 for c in report.checks)
+    assert [c.threshold for c in report.checks] == pytest.approx([c.noise for c in report.checks])
+    assert report.gap_days is None
+    assert report.pace_note is not None
+    assert "no pace part" in report.pace_note
+    assert report.alert
