@@ -13,7 +13,7 @@ import pandas as pd
 from features.prediction_log import LoggedAnswer, log_folder
 from models.bundle import ModelBundle
 from models.estimator import to_matrix
-from training.monitor.reference import build_reference
+from training.monitor.reference import Rows, build_reference, posting_times
 from training.train import TrainOutcome
 
 
@@ -35,12 +35,11 @@ def split_halves(trained: TrainOutcome) -> Halves:
     posted = trained.test_rows["posted_at"].reset_index(drop=True)
     names = np.unique(videos)
     first = np.isin(videos, np.random.default_rng(0).choice(names, len(names) // 2, replace=False))
+    rows = Rows(x[first], ages[first], videos[first], posting_times(posted[first]))
     reference = build_reference(
         trained.bundle,
-        x[first],
-        ages[first],
-        videos[first],
-        posted[first],
+        rows,
+        rows,
         seed=1,
         max_rows=20_000,
         attribution_rows=500,

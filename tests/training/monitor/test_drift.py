@@ -14,7 +14,7 @@ from features.prediction_log import FEATURE_PREFIX, log_folder, read_log
 from models.reference import Population, Reference
 from tests.training.monitor.logged import Halves, answers, split_halves, write_log
 from training.monitor.drift import ALL, DriftReport, drift_report
-from training.monitor.reference import bin_counts, periods, quantile_bins
+from training.monitor.reference import bin_counts, periods, posting_times, quantile_bins
 from training.train import TrainOutcome
 
 WINDOW = 1_500  # answers per window: a few hundred videos at several ages each
@@ -189,7 +189,13 @@ def steady_reference(frame: pd.DataFrame, age: float) -> Reference:
             )
         },
         attribution={"x": 1.0},
-        periods=periods(values, bins, buckets, frame["posted_at"], frame["video_id"].to_numpy()),
+        periods=periods(
+            values,
+            bins,
+            buckets,
+            posting_times(frame["posted_at"]),
+            frame["video_id"].to_numpy(),
+        ),
     )
 
 
