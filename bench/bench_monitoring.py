@@ -123,6 +123,11 @@ def windows(
                 "alert": report.alert,
                 "max_ratio": round(report.max_ratio, 3),
                 "moved": report.moved[:5],
+                "gap_days": None if report.gap_days is None else round(report.gap_days, 2),
+                # quantities (over all ages) whose own pace set their threshold, not chance
+                "paced": sorted(
+                    {c.feature for c in report.checks if c.bucket == "all" and c.pace > c.noise}
+                ),
             }
         )
     return verdicts

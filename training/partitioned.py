@@ -26,6 +26,7 @@ from likecast.echo import capped
 from likecast.errors import UserError
 from likecast.settings import Settings
 from training.distributed import dask_trainer
+from training.monitor.reference import posting_times
 from training.parts import (
     GATHERED,
     PartFacts,
@@ -231,6 +232,7 @@ def _training_set(
             frame["_y"].to_numpy(dtype=np.int64),
             frame["_video_id"].to_numpy(),
             frame["age_minutes"].to_numpy(),
+            posting_times(frame["_posted_at"]),
         )
         for name, frame in samples.items()
     }

@@ -27,6 +27,7 @@ from features.rows import EXAMPLE_COLUMNS, VIDEO_COLUMNS
 from features.spec import UNKNOWABLE_RATES, FeatureSpec, rate_counts, spec_moments
 from likecast.settings import Settings
 from models.estimator import to_matrix
+from training.monitor.reference import posting_times
 from training.split import SLICES, slice_names
 from training.train import category_counts, labeled_examples
 
@@ -167,9 +168,14 @@ def features_of_part(
     )
     creators = pd.factorize(videos["creator_id"])[0].repeat(grid.ages)
     trained_creators = np.unique(creators[(slices == "train") & open_])
+    posted = posting_times(grid.videos["posted_at"]).repeat(grid.ages)  # for the drift periods
     for slice_name in GATHERED:
         keep = (slices == slice_name) & open_ & (video_u.repeat(grid.ages) < rates[slice_name])
-        sample = features[keep].assign(_y=y[keep], _video_id=grid.per_example("video_id")[keep])
+        sample = features[keep].assign(
+            _y=y[keep],
+            _video_id=grid.per_example("video_id")[keep],
+            _posted_at=posted[keep],
+        )
         if slice_name == "test":
             raw = _unused_categories_dropped(grid.rows(keep)).add_prefix("raw_")
             sample = pd.concat([sample, raw], axis=1).assign(

@@ -32,7 +32,7 @@ from models.logistic import LogisticBaseline, fit_logistic, predict_proba
 from models.meta import BundleMeta
 from training.choices import draft_choices
 from training.metrics import flatten, score, score_by_age
-from training.monitor.reference import build_reference
+from training.monitor.reference import Rows, build_reference, posting_times
 from training.split import SLICES, Split, split_by_time
 
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
@@ -227,6 +227,7 @@ class Slice:
     y: np.ndarray
     video_id: np.ndarray
     age_minutes: np.ndarray
+    posted_at: np.ndarray  # each example's video's posting time (datetime64[ns], UTC)
 
 
 @dataclass
@@ -261,8 +262,9 @@ def training_set(
     parts = {name: ex.part(name) for name in SLICES}
     video_ids = ex.grid.per_example("video_id")
     ages = ex.grid.per_example("age_minutes")
+    posted = posting_times(ex.grid.videos["posted_at"]).repeat(ex.grid.ages)  # no objects
     sliced = {
-        name: Slice(features[mask], ex.y[mask], video_ids[mask], ages[mask])
+        name: Slice(features[mask], ex.y[mask], video_ids[mask], ages[mask], posted[mask])
         for name, mask in parts.items()
     }
     creators = pd.factorize(ex.grid.videos["creator_id"])[0].repeat(ex.grid.ages)
@@ -363,11 +365,16 @@ def fit_set(
         "best_iteration": float(booster.best_iteration),
     }
     clock.advance("reference")
+    slices = (data.train, data.valid, data.calib, test)
     bundle.reference = build_reference(
         bundle,
-        test.x,
-        test.age_minutes,
-        test.video_id,
+        Rows(test.x, test.age_minutes, test.video_id, test.posted_at),
+        Rows(
+            pd.concat([s.x for s in slices], ignore_index=True),
+            np.concatenate([s.age_minutes for s in slices]),
+            np.concatenate([s.video_id for s in slices]),
+            np.concatenate([s.posted_at for s in slices]),
+        ),
         settings.seed,
         settings.drift_reference_rows,
         settings.drift_attribution_rows,

@@ -5,7 +5,11 @@ the reference mixed to the window's ages, by the Jensen-Shannon divergence of th
 (docs/adr/0048). Its threshold is not a fixed number: the divergence two samples of the
 window's and the reference's sizes drawn from the reference's own bins reach by chance,
 bootstrapped, then set so that all the window's comparisons together alert on a window
-without drift with the chance ``drift_false_alarm`` (Bonferroni over the comparisons).
+without drift with the chance ``drift_false_alarm`` (Bonferroni over the comparisons); then
+widened by the drift the quantity showed within the reference's own time span, carried to
+the window's distance in time (its pace), the two added as distances (the divergence's root
+is a metric): a slow, steady movement the platform always had (creators' histories grow) is
+not a change of the platform.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ class Check(BaseModel):
     bucket: str
     rows: int
     distance: float
-    threshold: float
+    noise: float  # the bootstrap's threshold: what chance reaches at the window's size
+    pace: float  # what the quantity's own pace in the reference reaches at the window's gap
+    threshold: float  # (sqrt(noise) + sqrt(pace))^2: the two distances end to end
     ratio: float
     moved: bool
     attribution_rank: int | None  # 1: the feature the model leans on most; None: the answer
@@ -68,6 +74,8 @@ class DriftReport(BaseModel):
     left_out: dict[str, int]
     not_compared: list[str]  # calendar features a window too short sees only part of
     false_alarm: float
+    gap_days: float | None  # from the reference's middle to the window's, by posting time
+    pace_note: str | None  # why the thresholds have no pace part, when they have none
     comparisons: int
     checks: list[Check]
     moved: list[str]
@@ -88,6 +96,7 @@ class Window:
     days: float  # from the first answer to the last
     videos: np.ndarray  # each answer's video, or a name of its own where none was given
     left_out: dict[str, int]
+    middle: pd.Timestamp | None  # the median posting time (logged_at - age) of its answers
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -161,6 +170,11 @@ def read_window(
         [f"\0{i}" for i in range(len(kept))],
     )
     logged = pd.to_datetime(kept["logged_at"], utc=True) if len(kept) else None
+    posted = (
+        None
+        if logged is None
+        else logged - pd.to_timedelta(kept["age_minutes"].to_numpy(dtype=float), unit="min")
+    )
     return Window(
         values=values,
         buckets=buckets,
@@ -171,7 +185,55 @@ def read_window(
             "decided_by_counts": int((ours & decided).sum()),
             "ages_without_reference": int((~known).sum()),
         },
+        middle=None if posted is None else posted.sort_values().iloc[len(posted) // 2],
     )
+
+
+def expected_noise(shares: np.ndarray, first: int, second: int) -> float:
+    """The Jensen-Shannon divergence two samples of ``first`` and ``second`` draws from
+    ``shares`` show on average by chance: (bins - 1) (1/a + 1/b) / (8 ln 2), from its
+    second-order expansion; what a difference between periods has to exceed to be drift."""
+    filled = int(np.count_nonzero(shares))
+    return max(filled - 1, 0) * (1 / max(first, 1) + 1 / max(second, 1)) / (8 * np.log(2))
+
+
+def pace_per_day(reference: Reference, name: str, level: float, rng: np.random.Generator) -> float:
+    """How fast ``name`` moved within the reference: the square root of the divergence between
+    two of its periods, less chance's share, per day between their middles; the largest over
+    the pairs at least half the periods apart (adjacent ones are the closest in time, so
+    their chance differences weigh most per day). A pair counts only where it differs beyond
+    what chance reaches with probability ``level``: carried over weeks, chance's differences
+    between a few hundred videos would otherwise mask any change.
+
+    The root (the Jensen-Shannon distance, a metric) grows in proportion to a small steady
+    shift, where the divergence grows with its square, so the root is what scales with time.
+    """
+    periods = reference.periods
+    apart = max(1, len(periods) // 2)
+    rate = 0.0
+    for i, j in itertools.combinations(range(len(periods)), 2):
+        days = (periods[j].middle - periods[i].middle) / pd.Timedelta(days=1)
+        if j - i < apart or days <= 0:
+            continue
+        p = np.asarray(periods[i].shares[name], dtype=float)
+        q = np.asarray(periods[j].shares[name], dtype=float)
+        distance = float(js_divergence(p, q))
+        pooled = (p + q) / 2
+        first, second = periods[i].videos, periods[j].videos
+        if distance <= null_threshold(pooled, first, second, level, rng):
+            continue
+        excess = distance - expected_noise(pooled, first, second)
+        rate = max(rate, np.sqrt(max(excess, 0.0)) / days)
+    return rate
+
+
+def gap_days(reference: Reference, window: Window) -> float | None:
+    """Days between the reference's middle and the window's, by posting time; None when the
+    reference keeps no periods (built before they were) or the window has no answers."""
+    middle = reference.middle
+    if middle is None or window.middle is None:
+        return None
+    return abs(window.middle - pd.Timestamp(middle)) / pd.Timedelta(days=1)
 
 
 def compare(
@@ -192,6 +254,8 @@ def compare(
         (f"{a:g}", window.buckets == a) for a, s in zip(ages, sizes, strict=True) if s >= min_rows
     ]
     quantities = [q for q in reference.bins if window.days >= CALENDAR.get(q, 0.0)]
+    periodic = set(reference.periods[0].shares) if reference.periods else set()
+    gap = gap_days(reference, window) or 0.0
     # a video asked about at several ages repeats its fixed features: the samples' sizes are
     # counted in videos, not answers, or a window of a few videos would look like many
     sizes_of = {bucket: len(np.unique(window.videos[rows])) for bucket, rows in populations}
@@ -208,14 +272,23 @@ def compare(
     for name in quantities:
         bins = reference.bins[name]
         index = bin_index(window.values[name], bins)
+        # the drift its own pace explains at this gap, the same in every bucket (the periods
+        # mix ages like the whole reference)
+        pace = 0.0
+        # a calendar feature differs between periods by the calendar (periods of a day or two
+        # hold different weekdays), which is no pace; Bonferroni over the quantities, as checks
+        if name in periodic and name not in CALENDAR:
+            rate = pace_per_day(reference, name, false_alarm / len(quantities), rng)
+            pace = min((rate * gap) ** 2, 1.0)
         for bucket, rows in populations:
             counts = np.bincount(index[rows], minlength=bins.size).astype(float)
             expected, effective = _reference_at(reference, name, bucket, weights)
             smoothed = (expected * effective + PRIOR) / (effective + PRIOR * bins.size)
             distance = float(js_divergence(counts, expected))
-            threshold = null_threshold(
-                smoothed, sizes_of[bucket], effective, false_alarm / tests, rng
-            )
+            noise = null_threshold(smoothed, sizes_of[bucket], effective, false_alarm / tests, rng)
+            # the Jensen-Shannon distance (the root) is a metric: the window is at most its
+            # chance distance from where the pace has carried the reference, plus that far
+            threshold = min((np.sqrt(noise) + np.sqrt(pace)) ** 2, 1.0)
             ratio = distance / max(threshold, 1e-12)
             checks.append(
                 Check(
@@ -223,6 +296,8 @@ def compare(
                     bucket=bucket,
                     rows=int(rows.sum()),
                     distance=distance,
+                    noise=noise,
+                    pace=pace,
                     threshold=threshold,
                     ratio=float(ratio),
                     moved=bool(distance > threshold),
@@ -305,6 +380,10 @@ def drift_report(
         left_out=window.left_out,
         not_compared=[q for q in reference.bins if window.days < CALENDAR.get(q, 0.0)],
         false_alarm=false_alarm,
+        gap_days=gap_days(reference, window),
+        pace_note=None
+        if reference.periods
+        else "the reference keeps no periods (built before they were): no pace part",
         comparisons=len(checks),
         checks=checks,
         moved=moved,

@@ -15,6 +15,13 @@ from training.monitor.drift import ALL, DriftReport
 PLOT = "drift.png"
 
 
+def pace_gap(report: DriftReport) -> str:
+    """How far the pace part was carried, or why there is none, in words."""
+    if report.pace_note is not None:
+        return report.pace_note
+    return f"carried {report.gap_days or 0.0:.1f} days from the reference's middle"
+
+
 def print_report(report: DriftReport, console: Console) -> None:
     """The comparisons (all buckets first, the moved ones on top), then what moved."""
     table = Table(
@@ -22,12 +29,16 @@ def print_report(report: DriftReport, console: Console) -> None:
         "age bucket",
         "rows",
         "distance",
+        "noise",
+        "pace",
         "threshold",
         "moved?",
         "attribution rank",
         title=f"drift of version {report.model_version} ({report.answers:,} answers; "
-        f"Jensen-Shannon distance vs its bootstrap threshold, {report.comparisons} "
-        f"comparisons at a {report.false_alarm:.0%} false-alarm rate together)",
+        f"Jensen-Shannon divergence vs its threshold: chance's (noise: bootstrap, "
+        f"{report.comparisons} comparisons at a {report.false_alarm:.0%} false-alarm rate "
+        f"together) and its own pace in the reference (pace, {pace_gap(report)}), "
+        f"added as distances: (sqrt noise + sqrt pace)^2)",
     )
     order = sorted(report.checks, key=lambda c: (not c.moved, c.bucket != ALL, -c.ratio))
     for check in order:
@@ -38,6 +49,8 @@ def print_report(report: DriftReport, console: Console) -> None:
             check.bucket,
             f"{check.rows:,}",
             f"{check.distance:.4f}",
+            f"{check.noise:.4f}",
+            f"{check.pace:.4f}",
             f"{check.threshold:.4f}",
             "[red]yes[/red]" if check.moved else "no",
             "-" if check.attribution_rank is None else str(check.attribution_rank),

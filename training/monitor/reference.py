@@ -7,17 +7,38 @@ unseen by any fitting step. Above ``drift_reference_rows`` a seeded sample of th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from features.spec import age_bucket
+from features.spec import FeatureSpec, age_bucket
 from models.bundle import ModelBundle
 from models.estimator import to_matrix
-from models.reference import ANSWER, CATEGORY, Bins, Population, Reference
+from models.reference import ANSWER, CATEGORY, Bins, Period, Population, Reference
 
 BINS = 10  # quantile bins per quantity: fine enough to see a shift, coarse for small windows
+# successive slices of the reference by posting time, to measure its own pace of change: two
+# far apart are needed; four keep a few thousand rows each at the default 20,000
+PERIODS = 4
 # the age is what the buckets are made of; its mix is the traffic's, not the platform's
 LEFT_OUT = frozenset({"age_minutes"})
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Feature rows with each row's age, video and its posting time (datetime64[ns], UTC)."""
+
+    x: pd.DataFrame
+    ages: np.ndarray
+    videos: np.ndarray
+    posted: np.ndarray
+
+
+def posting_times(values: object) -> np.ndarray:
+    """Posting times as naive UTC datetime64[ns], whatever zone or unit they came in."""
+    times = pd.to_datetime(pd.Series(values), utc=True).dt.tz_convert(None)
+    return times.to_numpy(dtype="datetime64[ns]")
 
 
 def quantile_bins(values: np.ndarray, bins: int = BINS) -> Bins:
@@ -53,11 +74,54 @@ def monitored(features: list[str] | tuple[str, ...]) -> list[str]:
     return [name for name in features if name not in LEFT_OUT]
 
 
+def periods(
+    values: dict[str, np.ndarray],
+    bins: dict[str, Bins],
+    buckets: np.ndarray,
+    posted: np.ndarray,
+    videos: np.ndarray,
+    count: int = PERIODS,
+) -> list[Period]:
+    """The rows cut into ``count`` successive periods of about equal rows by posting time,
+    each period's shares mixed over age buckets by the whole rows' age shares, so that
+    periods differ by when the videos were posted, not by which ages they hold."""
+    times = pd.Series(pd.to_datetime(posting_times(posted), utc=True))
+    nanos = posting_times(posted).astype(np.int64)
+    cuts = np.quantile(nanos, np.linspace(0, 1, count + 1)[1:-1], method="lower")
+    period = np.searchsorted(cuts, nanos, side="right")
+    ages, sizes = np.unique(buckets, return_counts=True)
+    weight = dict(zip(ages, sizes / sizes.sum(), strict=True))
+    result = []
+    for k in range(count):
+        rows = period == k
+        if not rows.any():
+            continue  # so few distinct posting times that quantiles coincide
+        shares = {}
+        for name, v in values.items():
+            mixed, total = np.zeros(bins[name].size), 0.0
+            for age in np.unique(buckets[rows]):
+                at = rows & (buckets == age)
+                mixed += weight[age] * np.asarray(bin_counts(v[at], bins[name])) / at.sum()
+                total += weight[age]
+            shares[name] = [float(x) for x in mixed / total]
+        when = times[rows]
+        result.append(
+            Period(
+                posted_from=when.min(),
+                posted_until=when.max(),
+                middle=when.iloc[int(np.argsort(nanos[rows])[rows.sum() // 2])],
+                rows=int(rows.sum()),
+                videos=len(np.unique(videos[rows])),
+                shares=shares,
+            )
+        )
+    return result
+
+
 def build_reference(
     bundle: ModelBundle,
-    features: pd.DataFrame,
-    ages: np.ndarray,
-    videos: np.ndarray,
+    held_out: Rows,
+    span: Rows,
     seed: int,
     max_rows: int,
     attribution_rows: int,
@@ -65,8 +129,13 @@ def build_reference(
     """The reference of ``bundle`` from held-out feature rows of ``videos`` at their ``ages``.
 
     Edges are the pooled rows' quantiles, shared by every age bucket, so a bucket's counts
-    and a mix of buckets (weighted like a window's ages) are on the same bins.
+    and a mix of buckets (weighted like a window's ages) are on the same bins. The periods,
+    the reference's own pace, are cut from ``span``: rows over a longer time than the held-out
+    slice (every slice's), since the inputs' drift needs no rows unseen by fitting, and the
+    pace over a few days of a few hundred videos is lost in chance. The answer, fitted to
+    most of those rows, has no periods.
     """
+    features, ages, videos = held_out.x, held_out.ages, held_out.videos
     spec = bundle.spec
     rng = np.random.default_rng(seed)
     total = len(features)
@@ -98,4 +167,18 @@ def build_reference(
         categories=list(spec.categories),
         by_age=by_age,
         attribution={name: float(shap[spec.positions[name]]) for name in monitored(spec.features)},
+        periods=span_periods(span, bins, spec, rng, max_rows * PERIODS),
     )
+
+
+def span_periods(
+    span: Rows, bins: dict[str, Bins], spec: FeatureSpec, rng: np.random.Generator, most: int
+) -> list[Period]:
+    """The periods of ``span``'s rows (a seeded sample of ``most`` beyond), on ``bins``."""
+    keep = np.arange(len(span.x))
+    if len(keep) > most:
+        keep = np.sort(rng.choice(len(keep), most, replace=False))
+    matrix = to_matrix(span.x.iloc[keep])
+    values = {name: matrix[:, spec.positions[name]] for name in monitored(spec.features)}
+    buckets = age_bucket(np.asarray(span.ages, dtype=float)[keep], spec.ages)
+    return periods(values, bins, buckets, span.posted[keep], np.asarray(span.videos)[keep])

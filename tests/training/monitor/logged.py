@@ -4,7 +4,7 @@ as the service would have logged them, without starting it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +13,8 @@ import pandas as pd
 from features.prediction_log import LoggedAnswer, log_folder
 from models.bundle import ModelBundle
 from models.estimator import to_matrix
-from training.monitor.reference import build_reference
+from training.monitor.reference import Rows, build_reference, posting_times
 from training.train import TrainOutcome
-
-START = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -27,26 +25,30 @@ class Halves:
     x: pd.DataFrame  # the second half's feature rows
     ages: np.ndarray
     videos: np.ndarray
+    posted: pd.Series  # each row's video's posting time
 
 
 def split_halves(trained: TrainOutcome) -> Halves:
     x = trained.test_features
     ages = trained.test_predictions["age_minutes"]
     videos = trained.test_rows["video_id"].to_numpy()
+    posted = trained.test_rows["posted_at"].reset_index(drop=True)
     names = np.unique(videos)
     first = np.isin(videos, np.random.default_rng(0).choice(names, len(names) // 2, replace=False))
+    rows = Rows(x[first], ages[first], videos[first], posting_times(posted[first]))
     reference = build_reference(
         trained.bundle,
-        x[first],
-        ages[first],
-        videos[first],
+        rows,
+        rows,
         seed=1,
         max_rows=20_000,
         attribution_rows=500,
     )
     bundle = ModelBundle(trained.bundle.booster, trained.bundle.calibrator, trained.bundle.spec)
     bundle.meta, bundle.reference = trained.bundle.meta, reference
-    return Halves(bundle, x[~first], ages[~first], videos[~first])
+    return Halves(
+        bundle, x[~first], ages[~first], videos[~first], posted[~first].reset_index(drop=True)
+    )
 
 
 def answers(
@@ -54,11 +56,12 @@ def answers(
     x: pd.DataFrame,
     ages: np.ndarray,
     videos: np.ndarray,
+    posted: pd.Series,
     version: str = "local",
     shift: dict[str, float] | None = None,
-    start: datetime = START,
 ) -> list[LoggedAnswer]:
-    """One logged answer per row, a minute apart; ``shift`` multiplies features first."""
+    """One logged answer per row, at the moment it was asked (its video's posting time plus
+    its age, as the service logs it); ``shift`` multiplies features first."""
     matrix = to_matrix(x).copy()
     for name, factor in (shift or {}).items():
         matrix[:, bundle.spec.positions[name]] *= factor
@@ -66,7 +69,8 @@ def answers(
     names = list(bundle.spec.features)
     return [
         LoggedAnswer(
-            logged_at=start + timedelta(minutes=i),
+            logged_at=pd.Timestamp(posted.iloc[i]).to_pydatetime()
+            + timedelta(minutes=float(ages[i])),
             request_id=f"r{i}",
             route="early",
             model_version=version,

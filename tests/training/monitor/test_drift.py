@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from features.prediction_log import log_folder, read_log
+from features.prediction_log import FEATURE_PREFIX, log_folder, read_log
+from models.reference import Population, Reference
 from tests.training.monitor.logged import Halves, answers, split_halves, write_log
-from training.monitor.drift import drift_report
+from training.monitor.drift import ALL, DriftReport, drift_report
+from training.monitor.reference import bin_counts, periods, posting_times, quantile_bins
 from training.train import TrainOutcome
 
 WINDOW = 1_500  # answers per window: a few hundred videos at several ages each
@@ -31,7 +34,12 @@ def model_dir(halves: Halves, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def window(halves: Halves, seed: int, **options: object) -> list:
     rows = np.sort(np.random.default_rng(seed).choice(len(halves.x), WINDOW, replace=False))
     return answers(
-        halves.bundle, halves.x.iloc[rows], halves.ages[rows], halves.videos[rows], **options
+        halves.bundle,
+        halves.x.iloc[rows],
+        halves.ages[rows],
+        halves.videos[rows],
+        halves.posted.iloc[rows],
+        **options,
     )
 
 
@@ -142,3 +150,117 @@ def test_the_check_is_logged_to_mlflow_with_its_plot(
     [run] = client.search_runs([experiment.experiment_id])
     assert run.data.tags["likecast.model_version"] == "local"
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"drift.png", "drift.json"}
+
+
+DAYS = 28  # the reference's span of posting times
+PER_DAY = 0.02  # its feature's steady pace: the mean moves this many sds a day
+
+
+def steady(
+    rng: np.random.Generator, days: tuple[float, float], videos: int, pace: float
+) -> pd.DataFrame:
+    """Videos posted evenly over ``days`` whose feature's mean moved ``PER_DAY`` a day until
+    the reference's end, and ``pace`` times that since."""
+    posted = np.sort(rng.uniform(*days, videos))
+    mean = PER_DAY * np.minimum(posted, DAYS) + pace * PER_DAY * np.maximum(posted - DAYS, 0)
+    return pd.DataFrame(
+        {
+            "posted_at": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(posted, unit="D"),
+            "video_id": [f"v{days[0]:g}-{i}" for i in range(videos)],
+            "x": rng.normal(mean, 1.0),
+        }
+    )
+
+
+def steady_reference(frame: pd.DataFrame, age: float) -> Reference:
+    """A reference of the one feature ``x`` at one age, built from ``frame`` by hand."""
+    values = {"x": frame["x"].to_numpy()}
+    bins = {"x": quantile_bins(values["x"])}
+    buckets = np.full(len(frame), age)
+    return Reference(
+        source="by hand",
+        rows=len(frame),
+        videos=len(frame),
+        bins=bins,
+        categories=[],
+        by_age={
+            f"{age:g}": Population(
+                rows=len(frame), counts={"x": bin_counts(values["x"], bins["x"])}
+            )
+        },
+        attribution={"x": 1.0},
+        periods=periods(
+            values,
+            bins,
+            buckets,
+            posting_times(frame["posted_at"]),
+            frame["video_id"].to_numpy(),
+        ),
+    )
+
+
+def steady_check(reference: Reference, window: pd.DataFrame, halves: Halves) -> DriftReport:
+    """``window``'s videos logged at their posting, at the reference's age, and checked."""
+    spec = halves.bundle.spec
+    logged = pd.DataFrame(
+        {
+            "logged_at": window["posted_at"],
+            "model_version": "local",
+            "threshold": spec.threshold,
+            "horizon_days": spec.horizon_minutes / 1440,
+            "video_id": window["video_id"],
+            "age_minutes": float(spec.ages[0]),
+            "decided": False,
+            FEATURE_PREFIX + "x": window["x"],
+        }
+    )
+    return drift_report(
+        reference,
+        logged,
+        spec,
+        "local",
+        since=None,
+        until=None,
+        min_rows=100,
+        false_alarm=FALSE_ALARM,
+        seed=0,
+    )
+
+
+@pytest.mark.parametrize(("pace", "alerts"), [(1.0, False), (4.0, True)])
+def test_a_feature_drifting_at_its_own_pace_is_no_alert_and_faster_is(
+    halves: Halves, pace: float, alerts: bool
+) -> None:
+    # given a reference over four weeks in which x drifted steadily, and a day's window a
+    # week after its end, x drifting on at the same pace or four times as fast
+    rng = np.random.default_rng(3)
+    reference = steady_reference(
+        steady(rng, (0, DAYS), 20_000, 1.0), float(halves.bundle.spec.ages[0])
+    )
+    window = steady(rng, (DAYS + 7, DAYS + 8), 2_000, pace)
+    # when drift is checked
+    report = steady_check(reference, window, halves)
+    # then the window is a distance its own pace explains, beyond chance alone, or is not
+    [check] = [c for c in report.checks if c.bucket == ALL]
+    assert check.distance > check.noise  # without the pace part, both would alert
+    assert check.pace > 0
+    assert report.gap_days == pytest.approx(21.5, abs=0.5)
+    assert report.alert is alerts, check
+
+
+def test_a_reference_without_periods_has_no_pace_part_and_says_so(halves: Halves) -> None:
+    # given the steady reference as an older bundle keeps it: its JSON without periods
+    rng = np.random.default_rng(3)
+    built = steady_reference(steady(rng, (0, DAYS), 20_000, 1.0), float(halves.bundle.spec.ages[0]))
+    text = json.loads(built.to_json())
+    del text["periods"]
+    older = Reference.from_json(json.dumps(text))
+    # when the window at the same pace is checked against it
+    report = steady_check(older, steady(rng, (DAYS + 7, DAYS + 8), 2_000, 1.0), halves)
+    # then the thresholds are chance's alone, the report says why, and the drift alerts
+    assert all(c.pace == 0 for c in report.checks)
+    assert [c.threshold for c in report.checks] == pytest.approx([c.noise for c in report.checks])
+    assert report.gap_days is None
+    assert report.pace_note is not None
+    assert "no pace part" in report.pace_note
+    assert report.alert
