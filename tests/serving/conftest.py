@@ -122,10 +122,7 @@ def served_rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     write_platform(simulate(RICH), data)
     dataset = load_dataset(data)
     home = tmp_path_factory.mktemp("rich-home")
-    # LightGBM's default two threads, not the tests' one (tests/__init__.py): on one thread
-    # the trees differ in the last digits of their sums, and the two-minute draft's length
-    # advice fell below measurable (docs/adr/0046)
-    settings = Settings(home=home, lgbm_threads=2)
+    settings = Settings(home=home)
     trained = fit(dataset, settings, {"num_boost_round": 150})
     folder = trained.bundle.save(home / "bundle")
     # a folder, not the registry: no tracking server to poll

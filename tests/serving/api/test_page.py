@@ -9,12 +9,15 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Locator, Page, Request, expect, sync_playwright
 
+from likecast.settings import Settings
 from tests.helpers import Served
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]  # Chromium, `likecast serve`
@@ -32,6 +35,7 @@ FLAGS = [
 ]
 ARTIFACTS = Path(__file__).parents[2] / "artifacts"
 # Each language's browser: its locale drives navigator.languages, its zone the page's default.
+AUDIENCE_ZONE = Settings().timezone  # the served model's clock: its default
 BROWSERS = {
     "en": {"locale": "en-US", "timezone_id": "America/New_York", "tag": "en"},
     "zh": {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "tag": "zh-CN"},
@@ -337,10 +341,16 @@ def test_the_language_switch_changes_every_text_and_is_remembered(page: Page) ->
 
 
 def test_a_creator_acting_on_the_advice_gets_a_better_answer(page: Page) -> None:
-    # given a two-minute draft (length is what this platform's model measured to matter) and
-    # the what-if's advice for it
+    # given a two-minute draft to be posted tomorrow at 17:00 on the audience's clock (the
+    # model's zone), before the evening peak, in the browser's own zone (the page's default,
+    # the next hour, made the advice depend on when the test ran), and the what-if's advice
+    audience = ZoneInfo(AUDIENCE_ZONE)
+    tomorrow = datetime.now(audience).date() + timedelta(days=1)
+    posted = datetime.combine(tomorrow, time(17), audience)
+    local = posted.astimezone(ZoneInfo(BROWSERS[language_of(page)]["timezone_id"]))
     draft(page)
     page.fill("#duration_s", "120")
+    page.fill("#posted_at", local.strftime("%Y-%m-%dT%H:%M"))
     with page.expect_response("**/whatif") as whatif_reply:
         _, before, _ = submit(page, "/predict_draft")
     whatif = whatif_reply.value.json()
