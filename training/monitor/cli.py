@@ -81,7 +81,8 @@ def estimate_command(
     output: Path | None = JsonOption,
 ) -> None:
     """Estimate ROC AUC and calibration per age bucket from the logged answers alone,
-    assuming they are calibrated; exit 1 when a trusted estimate lies below the test AUC."""
+    assuming they are calibrated; exit 1 when a trusted estimate lies below the test AUC or
+    the answers no longer agree with the same videos' earlier answers (concept drift)."""
     from features.monitoring_last import write_last
     from likecast.atomic import write_text
     from training.monitor.estimate import (
@@ -90,20 +91,21 @@ def estimate_command(
         judged,
         model_answers,
         summary,
+        with_concept_check,
     )
     from training.monitor.versions import version_figures
 
     settings = get_settings()
-    answers = model_answers(_window(settings, since, until))
+    window = _window(settings, since, until)
+    answers = model_answers(window)
     if answers.empty:
         stderr().print("every logged answer in the window was decided by its counts")
         return
     figures = version_figures(sorted(answers["model_version"].unique()), model, settings)
     grids = {version: known.grid for version, known in figures.items()}
-    table = judged(
-        estimate_by_bucket(answers, grids, settings.seed),
-        {version: known.test for version, known in figures.items()},
-    )
+    tests = {version: known.test for version, known in figures.items()}
+    estimated = estimate_by_bucket(answers, grids, settings.seed)
+    table = judged(with_concept_check(estimated, window, grids, tests), tests)
     printed = Table(
         "version",
         "age",
@@ -147,9 +149,19 @@ def estimate_command(
         document = {"at": at.isoformat(timespec="seconds"), "rows": _plain(table)}
         write_text(json.dumps(document, indent=2), output)
     alerts = table[table["alert"]]
+    for label, which in (
+        ("estimated ROC AUC below the test slice's beyond noise", ~alerts["inconsistent"]),
+        (
+            "answers part from the same videos' earlier answers (concept drift?)",
+            alerts["inconsistent"],
+        ),
+    ):
+        where = ", ".join(
+            f"v{r.model_version} at {r.age_bucket} min" for r in alerts[which].itertuples()
+        )
+        if where:
+            console.print(f"alert: {label}: {where}", soft_wrap=True)
     if len(alerts):
-        where = ", ".join(f"v{r.model_version} at {r.age_bucket} min" for r in alerts.itertuples())
-        console.print(f"alert: estimated ROC AUC below the test slice's beyond noise: {where}")
         raise typer.Exit(ALERT)
 
 

@@ -5,9 +5,9 @@ the chance its video reaches the threshold, the labels still to come are Bernoul
 and the metrics they will give have a distribution computable now (NannyML's CBPE idea). The
 expected ROC AUC has a closed form (the expected concordant pairs over the expected pairs);
 its interval comes from simulated label draws, where the answers of one video share one
-uniform draw (a video has one outcome, however often it was asked about). What this cannot
-see: concept drift, the same inputs now leading elsewhere, breaks the calibration it assumes
-(docs/adr/0049).
+uniform draw (a video has one outcome, however often it was asked about). Concept drift, the
+same inputs now leading elsewhere, breaks the calibration it assumes; it is flagged where
+later answers part from the same videos' earlier ones (``concept_check``, docs/adr/0049).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from features.monitoring_last import CheckFigures
 from features.spec import age_bucket
@@ -28,9 +29,12 @@ MIN_ANSWERS = 200
 MIN_EXPECTED_CLASS = 10
 DRAWS = 200  # simulated label draws per figure: the 5% and 95% quantiles settle by then
 LEVEL = 0.90  # the interval's coverage
+FLAG_LEVEL = 0.05  # chance that a window without concept drift is flagged, over its buckets
+MIN_PAIRED_VIDEOS = 100  # fewer videos asked at two ages and the comparison is not made
 NO_LABELS = (
-    "concept drift (the same inputs now leading to other outcomes) cannot be seen without "
-    "labels: run `likecast monitor outcomes` once the horizons have passed"
+    "concept drift (the same inputs now leading to other outcomes) is seen without labels "
+    "only where it parts later answers from the same videos' earlier ones: run `likecast "
+    "monitor outcomes` once the horizons have passed"
 )
 
 
@@ -153,6 +157,127 @@ def estimate_group(p: np.ndarray, video_id: np.ndarray, seed: int) -> dict[str, 
 GROUP = ["model_version", "threshold", "horizon_days"]
 
 
+def concept_check(
+    answers: pd.DataFrame, grid: tuple[float, ...], known_gap: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Do the answers agree with themselves across ages, as calibrated answers must?
+
+    An answer at age a is the chance of the outcome given what was known at a; a later
+    answer knows more, so on average over videos it must equal the earlier one (the tower
+    rule: E[p_b | known at a] = p_a), whatever the model or the traffic. When the platform
+    changes what its inputs lead to (concept drift), the counts seen later follow the new
+    rules and the later answers part from the earlier ones in one direction. Per age bucket
+    b: each video's answer at b less its earliest answer in the window, their mean
+    (``shift``), its standard error over videos, and ``inconsistent`` when the mean is
+    beyond chance at ``FLAG_LEVEL`` over all the buckets compared (Bonferroni) and beyond
+    what the model's known miscalibration explains (``allowance``): ``known_gap`` maps a
+    bucket to its test calibration gap, the largest bin's |hit rate - mean answer|, which
+    bounds the bucket's mean bias, so a pair's shift from miscalibration alone is at most
+    the sum of its two buckets' gaps. A bucket without a known gap allows none.
+
+    ``answers`` are one version's and one target's, decided answers included (a video
+    decided by its counts answers 1 or 0: leaving them out would bias the later means). A
+    window without a single decided answer is one whose caller never asks about settled
+    videos: its later answers are selected by their own outcome, so nothing is compared.
+    """
+    settled = "decided" in answers and bool(answers["decided"].astype(bool).any())
+    named = answers[answers["video_id"].notna()]
+    buckets = bucket_labels(named["age_minutes"].to_numpy(), grid)
+    frame = pd.DataFrame(
+        {
+            "video": named["video_id"].astype(str).to_numpy(),
+            "age": named["age_minutes"].to_numpy(dtype="float64"),
+            "bucket": buckets,
+            "p": named["probability"].to_numpy(dtype="float64"),
+        }
+    ).sort_values(["video", "age"], kind="stable")
+    first = frame.groupby("video", sort=False).head(1).set_index("video")
+    later = frame[frame["age"] > first.loc[frame["video"], "age"].to_numpy()]
+    # one answer per video and bucket (its first there): videos weigh alike
+    later = later.groupby(["video", "bucket"], sort=False).head(1)
+    before = first.loc[later["video"]]
+    gap = known_gap or {}
+    table = pd.DataFrame(
+        {
+            "bucket": later["bucket"].to_numpy(),
+            "diff": later["p"].to_numpy() - before["p"].to_numpy(),
+            "allowance": [
+                gap.get(str(b), 0.0) + gap.get(str(a), 0.0)
+                for b, a in zip(later["bucket"], before["bucket"], strict=True)
+            ],
+        }
+    )
+    rows = []
+    for bucket, group in table.groupby("bucket", sort=False):
+        n = len(group)
+        rows.append(
+            {
+                "age_bucket": str(bucket),
+                "paired_videos": n,
+                "shift": float(group["diff"].mean()),
+                "shift_se": float(group["diff"].std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
+                "allowance": float(group["allowance"].mean()),
+            }
+        )
+    columns = ["age_bucket", "paired_videos", "shift", "shift_se", "allowance"]
+    out = pd.DataFrame(rows, columns=columns)
+    compared = (out["paired_videos"] >= MIN_PAIRED_VIDEOS) & settled
+    z = stats.norm.isf(FLAG_LEVEL / 2 / max(int(compared.sum()), 1))
+    beyond = out["shift"].abs() - out["allowance"] > z * out["shift_se"]
+    out["inconsistent"] = compared & beyond
+    return out
+
+
+def with_concept_check(
+    table: pd.DataFrame,
+    window: pd.DataFrame,
+    grids: dict[str, tuple[float, ...]],
+    tests: dict[str, dict[str, dict[str, float | None]]],
+) -> pd.DataFrame:
+    """The estimate table with each bucket's ``concept_check`` (``shift``, ``shift_se``,
+    ``inconsistent``; "all" is inconsistent when a bucket is), an inconsistent bucket's
+    estimate marked untrusted: its answers no longer agree with themselves, so the
+    calibration the estimate rests on is gone. ``window`` holds every answer, decided ones
+    included; ``tests`` each version's test figures per bucket (their calibration gaps)."""
+    parts = []
+    for key, group in window.groupby(GROUP, sort=True):
+        version, threshold, horizon = cast(tuple[str, int, float], key)
+        gaps = {
+            bucket: number(figures.get("calibration_gap"))
+            for bucket, figures in tests.get(str(version), {}).items()
+        }
+        known = {bucket: gap for bucket, gap in gaps.items() if np.isfinite(gap)}
+        checked = concept_check(group, grids[str(version)], known)
+        whole = {"age_bucket": "all", "inconsistent": bool(checked["inconsistent"].any())}
+        checked = pd.concat([checked, pd.DataFrame([whole])], ignore_index=True)
+        parts.append(
+            checked.assign(
+                model_version=str(version), threshold=int(threshold), horizon_days=float(horizon)
+            )
+        )
+    keys = [*GROUP, "age_bucket"]
+    columns = [*keys, "shift", "shift_se", "allowance", "inconsistent"]
+    checks = (
+        pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    )
+    out = table.merge(checks, on=keys, how="left")
+    out["inconsistent"] = out["inconsistent"].astype("boolean").fillna(False).astype(bool)
+    reasons = [
+        row.untrusted
+        if isinstance(row.untrusted, str) or not row.inconsistent
+        else "answers no longer agree with their own earlier ones"
+        + (
+            ""
+            if row.age_bucket == "all"
+            else f" (by {row.shift:+.3f}; noise {row.shift_se:.3f}, allowed {row.allowance:.3f})"
+        )
+        + ": concept drift?"
+        for row in out.itertuples()
+    ]
+    out["untrusted"] = pd.Series(reasons, index=out.index, dtype=object)
+    return out
+
+
 def model_answers(answers: pd.DataFrame) -> pd.DataFrame:
     """The answers the model gave: those the counts had not already decided (probability
     0 or 1 from the counts says nothing about the model)."""
@@ -202,17 +327,16 @@ def judged(
     table: pd.DataFrame, tests: dict[str, dict[str, dict[str, float | None]]]
 ) -> pd.DataFrame:
     """The estimate table with each row's test ROC AUC and its alert: a trusted estimate at
-    an age bucket whose whole interval lies below the test slice's AUC."""
+    an age bucket whose whole interval lies below the test slice's AUC, or answers that no
+    longer agree with themselves (``with_concept_check``), where the table says so."""
     test_auc = [
         number(tests.get(str(version), {}).get(str(bucket), {}).get("roc_auc"))
         for version, bucket in zip(table["model_version"], table["age_bucket"], strict=True)
     ]
     out = table.assign(test_roc_auc=test_auc)
-    out["alert"] = (
-        (out["age_bucket"] != "all")
-        & out["untrusted"].isna()
-        & (out["auc_high"] < out["test_roc_auc"])
-    )
+    below = out["untrusted"].isna() & (out["auc_high"] < out["test_roc_auc"])
+    inconsistent = out.get("inconsistent", False)
+    out["alert"] = (out["age_bucket"] != "all") & (below | inconsistent)
     return out
 
 

@@ -11,13 +11,16 @@ import pytest
 from training.metrics import ranking_scores
 from training.monitor.estimate import (
     MIN_ANSWERS,
+    MIN_PAIRED_VIDEOS,
     Ranking,
+    concept_check,
     estimate_by_bucket,
     estimate_group,
     expected_auc,
     judged,
     shared_draws,
     summary,
+    with_concept_check,
 )
 
 
@@ -137,3 +140,89 @@ def test_the_estimate_alerts_only_where_a_trusted_interval_lies_below_the_test_a
         "roc_auc@60",
     }
     assert brief.figures["trusted@60"] in (0.0, 1.0)
+
+
+def _asked_twice(rng: np.random.Generator, videos: int, lead: float) -> pd.DataFrame:
+    """Each video answered at posting and again an hour later, when half the hits have
+    reached the threshold (answer 1, decided) and the rest are open (the chance left); the
+    outcome drawn from the first answer times ``lead`` (1: the inputs lead where they did at
+    training; more: the platform now rewards them more)."""
+    first = rng.beta(0.5, 3, videos)
+    outcome = rng.random(videos) < np.clip(first * lead, 0, 1)
+    reached = outcome & (rng.random(videos) < 0.5)
+    later = np.where(reached, 1.0, 0.5 * first / (1 - 0.5 * first))
+    return pd.DataFrame(
+        {
+            "age_minutes": np.r_[np.zeros(videos), np.full(videos, 60.0)],
+            "probability": np.r_[first, later],
+            "decided": np.r_[np.zeros(videos, dtype=bool), reached],
+            "video_id": np.r_[np.arange(videos), np.arange(videos)].astype(str),
+        }
+    )
+
+
+@pytest.mark.parametrize(("lead", "most_flagged"), [(1.0, 0.1), (2.0, None)])
+def test_answers_that_part_from_their_earlier_selves_are_flagged(
+    lead: float, most_flagged: float | None
+) -> None:
+    # given windows of answers asked twice, the outcomes led where training saw them or not
+    rng = np.random.default_rng(11)
+    flagged = []
+    for _ in range(40):
+        # when each window's later answers are compared with the same videos' earlier ones
+        checked = concept_check(_asked_twice(rng, 2000, lead), (0.0, 60.0))
+        flagged.append(bool(checked["inconsistent"].any()))
+    # then calibrated answers are flagged about as often as the level allows, the others
+    # (the same inputs now leading elsewhere) every time
+    if most_flagged is None:
+        assert all(flagged)
+    else:
+        assert np.mean(flagged) <= most_flagged
+
+
+def test_too_few_paired_videos_are_not_compared() -> None:
+    # given answers whose later ones part from the earlier, on fewer videos than the check needs
+    answers = _asked_twice(np.random.default_rng(2), MIN_PAIRED_VIDEOS - 1, 2.0)
+    # when checked, then the bucket is reported and not flagged
+    checked = concept_check(answers, (0.0, 60.0)).set_index("age_bucket")
+    assert checked.loc["60", "paired_videos"] == MIN_PAIRED_VIDEOS - 1
+    assert not checked.loc["60", "inconsistent"]
+
+
+@pytest.mark.parametrize(("known_gap", "flagged"), [(None, True), ({"0": 0.02, "60": 0.02}, False)])
+def test_a_shift_the_known_miscalibration_explains_is_not_flagged(
+    known_gap: dict[str, float] | None, flagged: bool
+) -> None:
+    # given later answers 0.03 above what the earlier ones imply, on 4,000 videos
+    answers = _asked_twice(np.random.default_rng(4), 4000, 1.0)
+    answers.loc[answers["age_minutes"] == 60.0, "probability"] += 0.03
+    # when checked with the test slice's calibration gaps at both ages (0.02 each), or none
+    checked = concept_check(answers, (0.0, 60.0), known_gap).set_index("age_bucket")
+    # then a shift within the model's known miscalibration is not concept drift
+    assert checked.loc["60", "inconsistent"] is np.bool_(flagged)
+
+
+def test_an_inconsistent_bucket_is_untrusted_and_alerts() -> None:
+    # given one version's answers asked twice, the outcomes now led elsewhere
+    answers = _asked_twice(np.random.default_rng(6), 3000, 1.5).assign(
+        model_version="3", threshold=1000, horizon_days=7.0
+    )
+    grids = {"3": (0.0, 60.0)}
+    table = estimate_by_bucket(answers, grids, seed=2)
+    tests = {"3": {"0": {"roc_auc": 0.5, "calibration_gap": 0.01}, "60": {"roc_auc": 0.5}}}
+    # when the estimate is checked for concept drift and judged
+    out = judged(with_concept_check(table, answers, grids, tests), tests).set_index("age_bucket")
+    # then the later bucket (and so the whole) is untrusted, saying why, and alerts
+    assert "concept drift" in str(out.loc["60", "untrusted"])
+    assert out.loc["60", "alert"]
+    assert out.loc["all", "inconsistent"]
+    assert out.loc["0", "untrusted"] is None
+
+
+def test_a_window_without_decided_answers_is_not_compared() -> None:
+    # given answers whose later ones part from the earlier, logged without the settled ones
+    # (a caller that stops asking once a video has reached the threshold)
+    answers = _asked_twice(np.random.default_rng(3), 3000, 2.0)
+    answers = answers[~answers["decided"]]
+    # when checked, then nothing is flagged: the later answers are selected by their outcome
+    assert not concept_check(answers, (0.0, 60.0))["inconsistent"].any()
