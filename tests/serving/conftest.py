@@ -20,6 +20,7 @@ from models.mlflow_client import connect
 from tests.helpers import (
     BIN,
     TOKEN,
+    UNMONITORED,
     InProcess,
     Served,
     free_port,
@@ -122,7 +123,7 @@ def served_rich(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     write_platform(simulate(RICH), data)
     dataset = load_dataset(data)
     home = tmp_path_factory.mktemp("rich-home")
-    settings = Settings(home=home)
+    settings = Settings(home=home, **UNMONITORED)
     trained = fit(dataset, settings, {"num_boost_round": 150})
     folder = trained.bundle.save(home / "bundle")
     # a folder, not the registry: no tracking server to poll

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def _runs(client: MlflowClient) -> list:
 
 
 def test_a_killed_train_is_marked_failed_and_its_temp_folder_removed_by_the_next(
-    small_data: Path, tmp_path: Path
+    small_data: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a train that was killed (SIGKILL) once its MLflow run and temp folder existed
     home, tmp = tmp_path / "home", tmp_path / "tmp"
@@ -45,9 +46,11 @@ def test_a_killed_train_is_marked_failed_and_its_temp_folder_removed_by_the_next
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert client.get_run(run.info.run_id).info.status == "RUNNING"
-    # when the next train starts
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert second.returncode == 0, second.stderr
+    # when the next train starts (in this process: the killed one crossed the line), with
+    # the same temp directory
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    second = cli(*args, "--experiment", "leftovers", env={"LIKECAST_HOME": str(home)})
+    assert second.code == 0, second.text
     # then the killed run is FAILED, its temp folder gone, and the new run FINISHED
     status = client.get_run(run.info.run_id).info.status
     assert status == RunStatus.to_string(RunStatus.FAILED)

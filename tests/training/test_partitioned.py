@@ -17,13 +17,12 @@ import pandas as pd
 import pytest
 from dask.distributed import Client
 
-from features.loading import load_dataset
 from likecast.settings import Settings
 from models.estimator import to_matrix
-from tests.helpers import BIN, free_port, run_cli, running
+from tests.helpers import BIN, free_port, running
 from training.metrics import score
 from training.partitioned import fit_partitioned
-from training.train import TrainOutcome, fit
+from training.train import TrainOutcome
 
 # a scheduler and workers, and `likecast` in a child process
 pytestmark = [pytest.mark.server, pytest.mark.subprocess]
@@ -107,10 +106,11 @@ def _by_row(outcome: TrainOutcome) -> pd.DataFrame:
 
 
 def test_partitions_give_the_local_features_for_the_same_rows(
-    on_cluster: TrainOutcome, parts: Path
+    on_cluster: TrainOutcome, trained: TrainOutcome
 ) -> None:
-    # given the same data trained on locally (the loader reads the parts as one table)
-    local = fit(load_dataset(parts), Settings(home=Path("/nonexistent")), ROUNDS)
+    # given the same data trained on locally, with the same rounds: the session's model
+    # (the parts are its single-file data split by creator)
+    local = trained
     # then the slices hold the same examples, cut at the same moments
     assert on_cluster.summary["rows"] == local.summary["rows"]
     assert on_cluster.summary["decided_rows"] == local.summary["decided_rows"]
@@ -147,25 +147,26 @@ def test_down_sampled_negatives_still_give_calibrated_answers(
 
 
 def test_training_through_a_scheduler_registers_a_version(
-    parts: Path, scheduler: str, tmp_path: Path
+    parts: Path, scheduler: str, tmp_path: Path, cli
 ) -> None:
     # given partitioned data and a running cluster
     env = {"LIKECAST_HOME": str(tmp_path / "home")}
-    # when a user trains through the scheduler
-    trained = run_cli(
+    # when a user trains through the scheduler (`likecast` in this process: the cluster's
+    # processes are the line crossed here)
+    trained = cli(
         "train", "--data", str(parts), "--params", str(_rounds_file(tmp_path)), "--engine",
-        "dask", "--scheduler", scheduler, env=env, timeout=600,
+        "dask", "--scheduler", scheduler, env=env,
     )  # fmt: skip
     # then a version is registered, and the passes' work folder is gone
-    assert trained.returncode == 0, trained.stderr
-    assert "registered likecast version 1" in " ".join(trained.stdout.split())
+    assert trained.code == 0, trained.text
+    assert "registered likecast version 1" in trained.text
     assert not any((tmp_path / "home" / "work").iterdir())
     # and the registered version loads from the registry and separates hits from the rest
-    result = run_cli(
+    result = cli(
         "evaluate", "--model", "models:/likecast/1", "--data", str(parts),
         "--output", str(tmp_path / "dask.json"), env=env,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.text
     assert json.loads((tmp_path / "dask.json").read_text())["all"]["roc_auc"] > 0.9
 
 

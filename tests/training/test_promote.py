@@ -14,7 +14,7 @@ from features.simulation.generate import simulate
 from features.simulation.writing import write_platform
 from likecast.settings import Settings
 from models.mlflow_client import connect
-from tests.helpers import mlflow_server_in
+from tests.helpers import UNMONITORED, mlflow_server_in
 from training.promote import promote
 from training.tracking import log_and_register
 from training.train import StageClock, fit_set, training_set
@@ -41,7 +41,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory):
     dataset = load_dataset(data)
     with mlflow_server_in(tmp_path_factory.mktemp("promote-registry")) as url:
         home = tmp_path_factory.mktemp("promote-home")
-        settings = Settings(home=home, tracking_uri=url)
+        settings = Settings(home=home, tracking_uri=url, **UNMONITORED)
         prints = fingerprint(data, dataset)
         # the examples and features once: the three models differ only in their parameters
         examples = training_set(dataset, settings)

@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from features.loading import fingerprint, load_dataset
 from likecast.settings import get_settings
 from models.registry import load_model
+from tests.helpers import UNMONITORED
 from training.cli import PROMOTION_REFUSED
 from training.retrain import DECISION_TAG, REASON_TAG
 from training.tracking import log_and_register
@@ -22,6 +23,13 @@ pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 
 AGES = (15.0, 60.0, 240.0, 720.0)  # retrain keeps the champion's ages
 FEW_CREATORS = 0.25  # the share of the small platform's creators "far less data" keeps
+
+
+@pytest.fixture(autouse=True)
+def _unmonitored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The models trained here, whose drift reference no test reads, build a smaller one."""
+    for name, value in UNMONITORED.items():
+        monkeypatch.setenv(f"LIKECAST_{name.upper()}", str(value))
 
 
 @pytest.fixture(scope="module")

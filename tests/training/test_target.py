@@ -17,7 +17,7 @@ from likecast.settings import Settings
 from likecast.target import Target
 from models.registry import champion_target
 from tests.conftest import mlflow_server_in
-from tests.helpers import materialize
+from tests.helpers import UNMONITORED, materialize
 from training.tracking import log_and_register
 from training.train import TrainOutcome, fit
 
@@ -47,7 +47,8 @@ def registry(
     """A server holding version 1 (1,000 likes within 7 days, the session's model) and
     version 2 (2,000 likes within 5 days, a few rounds on the same data)."""
     with mlflow_server_in(tmp_path_factory.mktemp("target-registry")) as url:
-        settings = Settings(home=tmp_path_factory.mktemp("target-home"), tracking_uri=url)
+        home = tmp_path_factory.mktemp("target-home")
+        settings = Settings(home=home, tracking_uri=url, **UNMONITORED)
         prints = fingerprint(small_data, small_dataset)
         other = fit(small_dataset, OTHER.settings(settings), {"num_boost_round": 20})
         for outcome in (trained, other):
