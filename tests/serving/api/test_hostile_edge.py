@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,7 +47,7 @@ def many_unknown(n: int, prefix: str = "") -> dict[str, int]:
     ],
     ids=["draft-150k", "whatif", "early", "history", "earlier", "batch-top"],
 )
-def test_unknown_keys_are_refused_fast_with_a_short_capped_list(
+def test_unknown_keys_are_refused_with_a_short_capped_list(
     service: InProcess, route: str, body: dict, where: list
 ) -> None:
     # given a body with thousands of keys no request declares (the first: 1.7 MB)
@@ -56,12 +55,10 @@ def test_unknown_keys_are_refused_fast_with_a_short_capped_list(
     assert len(raw) < 1_800_000
     with service.client() as http:
         # when it is posted
-        started = time.perf_counter()
         reply = http.post(route, content=raw, headers={"content-type": "application/json"})
-        seconds = time.perf_counter() - started
-    # then it is refused at once, with the first 20 named and the rest counted, in a few KB
+    # then it is refused with the first 20 named and the rest counted, in a few KB (how fast:
+    # bench/bench_edge.py, not a timed test)
     assert reply.status_code == 400, reply.text[:300]
-    assert seconds < 0.5, seconds  # the bound is 100 ms, measured in the bench
     assert len(reply.content) < ANSWER_CAP
     detail = reply.json()["detail"]
     assert detail[0]["loc"] == where
