@@ -25,6 +25,9 @@ from likecast.settings import Settings, get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from models.registry import LoadedModel
+    from training.monitor.report import Drift
+
 app = typer.Typer(no_args_is_help=True)
 monitor = typer.Typer(
     no_args_is_help=True, help="Watch a deployed model: drift, outcomes, quality before labels."
@@ -278,7 +281,8 @@ def report_command(
     until: str | None = UntilOption,
 ) -> None:
     """Write an HTML report readable without a server: estimated and realized ROC AUC day by
-    day and by age, and the reliability of the labeled answers."""
+    day and by age, drift per feature window by window, and the reliability of the labeled
+    answers."""
     import tempfile
 
     from features.loading import load_dataset
@@ -289,11 +293,12 @@ def report_command(
     from training.monitor.estimate import model_answers
     from training.monitor.outcomes import join_outcomes, outcome_table
     from training.monitor.report import daily_auc, render
-    from training.monitor.versions import version_figures
+    from training.monitor.versions import figures_of, version_models
 
     settings = get_settings()
     check_outputs({"--data": table_paths(data) if data else []}, {"--out": out})
     answers = model_answers(_window(settings, since, until))
+    models = version_models(sorted(answers["model_version"].unique()), model, settings)
     outcomes = labeled = counts = None
     if data is not None:
         dataset = load_dataset(data)
@@ -303,13 +308,44 @@ def report_command(
             labeled = joined.labeled
             versions = sorted(labeled["model_version"].unique())
             outcomes = outcome_table(
-                labeled, version_figures(versions, model, settings), settings.seed
+                labeled, figures_of({v: models[v] for v in versions}, settings), settings.seed
             )
     days = daily_auc(answers, labeled, settings.seed)
+    drift = {
+        version: _drift_over_time(answers, version, found, settings)
+        for version, found in models.items()
+    }
     with tempfile.TemporaryDirectory(prefix="likecast-report-") as folder:
-        page = render(days, outcomes, labeled, counts, Path(folder), "likecast monitoring")
+        page = render(days, outcomes, labeled, counts, drift, Path(folder), "likecast monitoring")
     write_text(page, out)
     _console().print(f"report written to {out}")
+
+
+def _drift_over_time(
+    answers: pd.DataFrame, version: str, found: LoadedModel | str, settings: Settings
+) -> Drift:
+    """A version's drift window by window, or why the report has none."""
+    from training.monitor.drift_over_time import drift_by_window
+
+    if isinstance(found, str):
+        return f"no drift: {found}"
+    if found.bundle.reference is None:
+        return "no drift: the model has no drift reference (trained before drift monitoring)"
+    checks, summary = drift_by_window(
+        answers,
+        found.bundle.spec,
+        version,
+        found.bundle.reference,
+        min_rows=settings.drift_min_rows,
+        false_alarm=settings.drift_false_alarm,
+        seed=settings.seed,
+    )
+    if summary.empty:
+        return (
+            f"no drift: fewer than {settings.drift_min_rows:,} answers of version {version} "
+            "the model gave itself in the whole window (LIKECAST_DRIFT_MIN_ROWS)"
+        )
+    return checks, summary
 
 
 @monitor.command("drift")

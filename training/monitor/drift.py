@@ -175,6 +175,11 @@ def read_window(
         if logged is None
         else logged - pd.to_timedelta(kept["age_minutes"].to_numpy(dtype=float), unit="min")
     )
+    if posted is not None and "posted_at" in kept:
+        # the logged posting time where there is one: a backtest (``likecast score``) logs
+        # answers about videos posted long before it ran
+        given = pd.to_datetime(kept["posted_at"], utc=True)
+        posted = given.where(given.notna(), posted)
     return Window(
         values=values,
         buckets=buckets,

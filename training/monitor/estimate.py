@@ -22,7 +22,7 @@ from scipy import stats
 
 from features.monitoring_last import CheckFigures
 from features.spec import age_bucket
-from training.metrics import GAP_MIN_ROWS, bin_index
+from training.metrics import GAP_MIN_ROWS, GAP_WARN, bin_index
 
 # fewer answers than this, or fewer expected hits or misses, and the estimate is noise
 MIN_ANSWERS = 200
@@ -329,11 +329,21 @@ def judged(
     """The estimate table with each row's test ROC AUC and its alert: a trusted estimate at
     an age bucket whose whole interval lies below the test slice's AUC, or answers that no
     longer agree with themselves (``with_concept_check``), where the table says so."""
-    test_auc = [
-        number(tests.get(str(version), {}).get(str(bucket), {}).get("roc_auc"))
-        for version, bucket in zip(table["model_version"], table["age_bucket"], strict=True)
-    ]
+    keys = list(zip(table["model_version"], table["age_bucket"], strict=True))
+    test_auc = [number(tests.get(str(v), {}).get(str(b), {}).get("roc_auc")) for v, b in keys]
+    gaps = [number(tests.get(str(v), {}).get(str(b), {}).get("calibration_gap")) for v, b in keys]
     out = table.assign(test_roc_auc=test_auc)
+    # the estimate assumes calibrated answers: where the version's own test slice showed them
+    # off by more than training warns of, its figures say little (on real data such an age
+    # alerted while its realized AUC beat the test slice's)
+    off = pd.Series(gaps, index=out.index, dtype="float64") > GAP_WARN
+    out["untrusted"] = out["untrusted"].where(
+        ~off | out["untrusted"].notna(),
+        [
+            f"answers off by {g:.2f} on the test slice (> {GAP_WARN:g}): not calibrated"
+            for g in gaps
+        ],
+    )
     below = out["untrusted"].isna() & (out["auc_high"] < out["test_roc_auc"])
     inconsistent = out.get("inconsistent", False)
     out["alert"] = (out["age_bucket"] != "all") & (below | inconsistent)

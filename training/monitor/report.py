@@ -1,10 +1,11 @@
 """The monitoring report: one HTML file, its plots embedded, readable without a server.
 
 It shows, per model version, the ROC AUC estimated from the answers day by day and, where a
-later crawl labels them, the realized AUC of the same days; the outcome table's AUC by age
-(realized, test slice, estimate) and the reliability of the labeled answers. Drift per
-feature over time belongs to the drift check's module (``likecast monitor drift``); the
-report says where it is absent.
+later crawl labels them, the realized AUC of the same days; the drift of the features that
+moved most or matter most, window by window, by the drift check itself
+(``training.monitor.drift_over_time``), with the answers' mean and spread; the outcome
+table's AUC by age (realized, test slice, estimate) and the reliability of the labeled
+answers. Days are those of each answer's moment (``drift_over_time.answer_moment``).
 """
 
 from __future__ import annotations
@@ -21,20 +22,28 @@ import numpy as np
 import pandas as pd
 
 from training.metrics import ranking_scores
+from training.monitor.drift_over_time import answer_moment, top_features
 from training.monitor.estimate import NO_LABELS, estimate_group
 from training.monitor.plots import outcome_plots
 
-DRIFT_ABSENT = (
-    "Drift per feature over time: not in this report; `likecast monitor drift` judges the "
-    "inputs against the training reference."
+DRIFT_RULE = (
+    "Each window is a day of the answers' moments, joined with the next days until it holds "
+    "LIKECAST_DRIFT_MIN_ROWS answers the model gave itself (a last short one joins the window "
+    "before); each is judged as `likecast monitor drift --since START --until END` would. "
+    "Shown: the features farthest beyond their thresholds in any window and those the model "
+    "leans on most, as distance over threshold (above 1: moved); red spans: windows that "
+    "alerted (a feature or the answers moved, over all ages or in an age bucket)."
 )
+# a version's drift over time: (one row per window and quantity, one row per window), or why
+# there is none
+Drift = tuple[pd.DataFrame, pd.DataFrame] | str
 
 
 def daily_auc(answers: pd.DataFrame, labeled: pd.DataFrame | None, seed: int) -> pd.DataFrame:
     """Per version and day of logging: answers, estimated AUC with its interval, and the
     realized AUC of the day's labeled answers (NaN without labels)."""
     rows = []
-    days = answers["logged_at"].dt.floor("D")
+    days = answer_moment(answers).dt.floor("D")
     for (version, day), group in answers.groupby([answers["model_version"], days], sort=True):
         figures = estimate_group(
             group["probability"].to_numpy(), group["video_id"].to_numpy(), seed
@@ -42,7 +51,8 @@ def daily_auc(answers: pd.DataFrame, labeled: pd.DataFrame | None, seed: int) ->
         realized = float("nan")
         if labeled is not None and len(labeled):
             mine = labeled[
-                (labeled["model_version"] == version) & (labeled["logged_at"].dt.floor("D") == day)
+                (labeled["model_version"] == version)
+                & (answer_moment(labeled).dt.floor("D") == day)
             ]
             realized = ranking_scores(
                 mine["label"].to_numpy(dtype="float64"),
@@ -86,6 +96,79 @@ def daily_plot(days: pd.DataFrame, version: str, path: Path) -> Path:
     return path
 
 
+def drift_plot(checks: pd.DataFrame, summary: pd.DataFrame, version: str, path: Path) -> Path:
+    """The top features' distance over threshold per window, the alerted windows in red, and
+    below it the answers' mean with their 10th-90th percentile band."""
+    middle = summary["start"] + (summary["end"] - summary["start"]) / 2
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for row in summary[summary["alert"]].itertuples():
+        top.axvspan(row.start, row.end, color="tab:red", alpha=0.12, linewidth=0)
+    for name in top_features(checks):
+        mine = checks[checks["feature"] == name]
+        top.plot(
+            mine["start"] + (mine["end"] - mine["start"]) / 2,
+            mine["ratio"],
+            marker=".",
+            label=name,
+        )
+    top.axhline(1.0, color="k", linestyle="--", linewidth=0.8, label="threshold")
+    top.set_yscale("log")
+    top.set_ylabel("distance / threshold")
+    top.set_title(f"version {version}: drift per feature, window by window (red: alerted)")
+    top.legend(fontsize="x-small", ncol=2)
+    bottom.fill_between(
+        middle, summary["answer_p10"], summary["answer_p90"], alpha=0.25, label="10th-90th pct"
+    )
+    bottom.plot(middle, summary["answer_p50"], linestyle=":", label="median")
+    bottom.plot(middle, summary["answer_mean"], marker=".", label="mean")
+    bottom.set_ylabel("answer")
+    bottom.legend(fontsize="x-small")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def drift_table(checks: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per window: its span, answers, alert and moved features, the answers' mean,
+    and each top feature's distance with its ratio to the threshold."""
+    cells = checks.assign(
+        cell=[
+            f"{d:.4f} ({r:.2f}x){' *' if m else ''}"
+            for d, r, m in zip(checks["distance"], checks["ratio"], checks["moved"], strict=True)
+        ]
+    )
+    wide = cells[cells["feature"].isin(top_features(checks))].pivot(
+        index="start", columns="feature", values="cell"
+    )
+    table = summary.set_index("start").join(wide[top_features(checks)]).reset_index()
+    return table.assign(
+        start=table["start"].dt.strftime("%Y-%m-%d"),
+        end=(table["end"] - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d"),
+        alert=table["alert"].map({True: "ALERT", False: ""}),
+    ).drop(columns=["model_version", "answer_p10", "answer_p50", "answer_p90"])
+
+
+def _drift_section(drift: dict[str, Drift], folder: Path) -> list[str]:
+    parts = ["<h2>Drift per feature over time</h2>", f"<p>{html.escape(DRIFT_RULE)}</p>"]
+    for version, found in sorted(drift.items()):
+        parts.append(f"<h3>Version {html.escape(version)}</h3>")
+        if isinstance(found, str):
+            parts.append(f"<p>{html.escape(found)}</p>")
+            continue
+        checks, summary = found
+        parts.append(_image(drift_plot(checks, summary, version, folder / f"drift_v{version}.png")))
+        parts.append(
+            "<p>Cells: distance (distance / threshold), * where it moved; the end day is "
+            "included.</p>"
+        )
+        parts.append(_table(drift_table(checks, summary)))
+    return parts
+
+
 def _image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
@@ -100,6 +183,7 @@ def render(
     outcomes: pd.DataFrame | None,
     labeled: pd.DataFrame | None,
     counts: dict[str, int] | None,
+    drift: dict[str, Drift],
     folder: Path,
     title: str,
 ) -> str:
@@ -118,7 +202,7 @@ def render(
         parts.append(_table(outcomes))
     else:
         parts.append("<p>No outcomes: give --data (a later crawl) to add realized figures.</p>")
-    parts.append(f"<h2>Drift</h2><p>{html.escape(DRIFT_ABSENT)}</p>")
+    parts += _drift_section(drift, folder)
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
         "table{border-collapse:collapse;font-size:12px}td,th{padding:2px 6px;"

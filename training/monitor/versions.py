@@ -40,32 +40,48 @@ def from_meta(version: str, grid: tuple[float, ...], meta: BundleMeta, source: s
     return {"version": version, "grid": grid, "test": test, "source": source}
 
 
-def version_figures(
+def version_models(
     versions: Iterable[str], model: str | None, settings: Settings
-) -> dict[str, VersionFigures]:
-    """Each logged version's figures.
+) -> dict[str, LoadedModel | str]:
+    """Each logged version's model, or why it has none.
 
     With ``model``: its bundle stands for its own registry version, or, when it is a folder
     (no version), for every version in the log: the user named it. Otherwise each version's
-    bundle is looked up in the registry; one that is not there gets no test figures.
+    bundle is looked up in the registry.
     """
-    found: dict[str, VersionFigures] = {}
+    found: dict[str, LoadedModel | str] = {}
     given = None
     if model is not None:
         given = load_model(model, settings)
     for version in versions:
         if given is not None and given.version in (None, version):
-            found[version] = _figures(version, given)
+            found[version] = given
             continue
         try:
-            loaded = load_model(f"models:/{settings.model_name}/{version}", settings)
+            found[version] = load_model(f"models:/{settings.model_name}/{version}", settings)
         except UserError as exc:
-            found[version] = VersionFigures(
-                version, settings.training_ages, source=f"no bundle ({exc})"
-            )
-            continue
-        found[version] = _figures(version, loaded)
+            found[version] = f"no bundle ({exc})"
     return found
+
+
+def figures_of(
+    models: dict[str, LoadedModel | str], settings: Settings
+) -> dict[str, VersionFigures]:
+    """Each version's figures from its model; one without gets the settings' age grid and
+    no test figures."""
+    return {
+        version: VersionFigures(version, settings.training_ages, source=loaded)
+        if isinstance(loaded, str)
+        else _figures(version, loaded)
+        for version, loaded in models.items()
+    }
+
+
+def version_figures(
+    versions: Iterable[str], model: str | None, settings: Settings
+) -> dict[str, VersionFigures]:
+    """Each logged version's figures (``version_models``, then ``figures_of``)."""
+    return figures_of(version_models(versions, model, settings), settings)
 
 
 def _figures(version: str, loaded: LoadedModel) -> VersionFigures:

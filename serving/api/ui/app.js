@@ -94,8 +94,12 @@ function readForm() {
   return {data, problems, isEarly};
 }
 
-// The early part: the counts now need their age and likes; each earlier pair is whole.
+// The early part: the counts now need their age and likes; each earlier pair is whole; the
+// video's id is optional.
 function readEarly(data, problems) {
+  // the video's id goes with its counts only: a draft has none yet
+  const videoId = document.getElementById("video_id").value.trim();
+  if (videoId) data.video_id = videoId;
   for (const name of ["age_minutes", "likes"]) {
     if (!(name in data) && !problems[name]) problems[name] = t(state.language, "errRequired");
   }

@@ -23,6 +23,9 @@ const STRINGS = {
     earlySummary: "Already posted? Add its numbers so far",
     earlyHint: "Leave the posting time above as it is: it is taken as now minus the minutes " +
       "since posting.",
+    videoId: "Video id (optional)",
+    videoIdHint: "Its id on the platform: kept with the answer, so how the video did can be " +
+      "checked later. It does not change the answer.",
     ageMinutes: "Minutes since posting",
     views: "Views",
     likes: "Likes",
@@ -88,6 +91,8 @@ const STRINGS = {
     music: "使用热门音乐",
     earlySummary: "已经发布了？填写目前的数据",
     earlyHint: "上面的发布时间不用改：发布时间按“现在减去已发布的分钟数”计算。",
+    videoId: "视频 ID（选填）",
+    videoIdHint: "视频在平台上的 ID：与预测一起保存，以便日后核对视频的实际表现；不影响预测结果。",
     ageMinutes: "已发布分钟数",
     views: "播放量",
     likes: "点赞数",

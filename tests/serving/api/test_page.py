@@ -134,6 +134,7 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
     # then the request asked for the page's language, with the hours in the browser's zone
     assert request.headers["accept-language"] == BROWSERS[language]["tag"]
     assert sent["timezone"] == zone
+    assert "video_id" not in sent  # a draft has no id yet
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00:00", sent["posted_at"])
     # and the number is shown with its interval and how reliable it is, in that language
     expect(page.locator("#probability")).to_have_text(f"{answer['probability'] * 100:.1f}%")
@@ -194,10 +195,12 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
 
 def test_an_early_answer_shows_its_growth_and_no_posting_advice(page: Page) -> None:
     language = language_of(page)
-    # given a posted video's counts now and one earlier like count
+    # given a posted video's id, its counts now and one earlier like count
     draft(page)
     page.click("summary")
-    for field, value in (("age_minutes", "180"), ("views", "2400"), ("likes", "90")):
+    expect_language(page.locator("label[for=video_id]"), language)
+    fields = (("video_id", " v-42 "), ("age_minutes", "180"), ("views", "2400"), ("likes", "90"))
+    for field, value in fields:
         page.fill(f"#{field}", value)
     page.fill("#earlier-0-age_minutes", "60")
     page.fill("#earlier-0-likes", "20")
@@ -205,6 +208,7 @@ def test_an_early_answer_shows_its_growth_and_no_posting_advice(page: Page) -> N
     sent, answer, _ = submit(page, "/predict_early")
     # then the earlier count went along, and the posting time is now minus its age
     assert sent["earlier"] == [{"age_minutes": 60, "likes": 20}]
+    assert sent["video_id"] == "v-42"  # its id, for the log to join its outcome later
     assert "posted_at" not in sent
     expect(page.locator("#result")).to_be_visible()
     # the answer is brought into view, even from the bottom of the long early form

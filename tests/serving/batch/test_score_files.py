@@ -242,3 +242,23 @@ def test_at_the_horizon_every_labeled_video_scores_its_own_outcome(
     assert labeled["decided"].all()
     np.testing.assert_array_equal(labeled["probability"], labeled["label"])
     assert (labeled["reached"] == (labeled["label"] == 1)).all()
+
+
+@pytest.mark.parametrize("with_store", [True, False])
+def test_scoring_without_a_creator_store_warns_that_every_creator_is_new(
+    cli, home: Path, small_data: Path, bundle_dir: Path, tmp_path: Path, with_store: bool
+) -> None:
+    # given a home with the creator store, or an empty one
+    where = home if with_store else tmp_path / "empty-home"
+    # when drafts are scored
+    out = tmp_path / "drafts.csv"
+    result = score(
+        cli, where, "--input", str(small_data / "videos.parquet"), "--output", str(out),
+        "--model", str(bundle_dir),
+    )  # fmt: skip
+    # then they are scored either way, and only without a store does it say that every
+    # creator was a cold start, and how to build the store
+    assert result.code == 0, result.text
+    said = " ".join(result.err.split())
+    assert ("every creator is scored as a cold start" in said) is not with_store
+    assert ("likecast features materialize" in said) is not with_store

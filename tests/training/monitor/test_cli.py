@@ -138,7 +138,8 @@ def test_the_report_is_one_file_readable_without_a_server(
     # figures and the outcome counts
     assert result.code == 0, result.err
     text = page.read_text()
-    assert text.count('src="data:image/png;base64,') == 3  # by day, reliability, AUC by age
+    assert text.count('src="data:image/png;base64,') == 4  # by day, drift, reliability, AUC
+    assert "Drift per feature over time" in text
     assert 'src="http' not in text
     assert "realized_auc" in text
     assert "Outcomes" in text

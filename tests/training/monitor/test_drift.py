@@ -264,3 +264,40 @@ def test_a_reference_without_periods_has_no_pace_part_and_says_so(halves: Halves
     assert report.pace_note is not None
     assert "no pace part" in report.pace_note
     assert report.alert
+
+
+def test_a_backtest_logged_long_after_is_placed_in_time_by_its_posting_times(
+    halves: Halves, tmp_path: Path
+) -> None:
+    # given the same answers logged as served (at posting time plus age), and as a backtest
+    # logs them: years later, with each video's posting time
+    served = window(halves, 4)
+    later = [
+        answer.model_copy(
+            update={
+                "logged_at": answer.logged_at + pd.Timedelta(days=3000),
+                "posted_at": answer.logged_at - pd.Timedelta(minutes=answer.age_minutes),
+            }
+        )
+        for answer in served
+    ]
+    gaps = []
+    for name, logged in (("served", served), ("backtest", later)):
+        write_log(tmp_path / name, logged)
+        # when each is checked
+        report = drift_report(
+            halves.bundle.reference,
+            read_log(log_folder(tmp_path / name)).answers,
+            halves.bundle.spec,
+            "local",
+            since=None,
+            until=None,
+            min_rows=100,
+            false_alarm=FALSE_ALARM,
+            seed=0,
+        )
+        gaps.append(report.gap_days)
+    # then both lie as far from the reference in time: the pace is carried by posting time
+    assert gaps[0] is not None
+    assert gaps[0] < 100
+    assert gaps[1] == pytest.approx(gaps[0], abs=1e-6)

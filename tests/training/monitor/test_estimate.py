@@ -226,3 +226,30 @@ def test_a_window_without_decided_answers_is_not_compared() -> None:
     answers = answers[~answers["decided"]]
     # when checked, then nothing is flagged: the later answers are selected by their outcome
     assert not concept_check(answers, (0.0, 60.0))["inconsistent"].any()
+
+
+@pytest.mark.parametrize(("gap", "alert"), [(0.02, True), (0.15, False)])
+def test_an_estimate_from_answers_the_test_slice_found_uncalibrated_is_not_trusted(
+    gap: float, alert: bool
+) -> None:
+    # given answers that cannot rank, of a version whose test slice found its answers off by
+    # a calibration gap within training's warning, or beyond it
+    n = 2000
+    answers = pd.DataFrame(
+        {
+            "model_version": "3",
+            "threshold": 1000,
+            "horizon_days": 7.0,
+            "age_minutes": np.zeros(n),
+            "probability": np.full(n, 0.2),
+            "video_id": np.arange(n).astype(str),
+            "logged_at": pd.Timestamp("2026-01-01", tz="UTC"),
+        }
+    )
+    table = estimate_by_bucket(answers, {"3": (0.0,)}, seed=2)
+    # when judged against a test AUC of 0.7 with that gap
+    tests = {"3": {"0": {"roc_auc": 0.7, "calibration_gap": gap}}}
+    row = judged(table, tests).set_index("age_bucket").loc["0"]
+    # then a calibrated version alerts; one off beyond the warning is untrusted, saying why
+    assert row["alert"] == alert
+    assert ("not calibrated" in str(row["untrusted"])) is not alert
