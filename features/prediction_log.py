@@ -98,32 +98,19 @@ class LoggedEntry(BaseModel):
 
     @model_validator(mode="after")
     def _one_length(self) -> Self:
-        n = len(self.route)
-        columns = [getattr(self, name) for name in _PER_ANSWER if getattr(self, name) is not None]
-        if any(len(column) != n for column in columns):
+        lengths = {
+            len(self.route), len(self.video_id), len(self.creator_id), len(self.category),
+            len(self.posted_ns), len(self.age_minutes), len(self.features),
+            len(self.probability), len(self.low), len(self.high), len(self.reached),
+            len(self.decided),
+            *(() if self.item is None else (len(self.item),)),
+            *(() if self.warnings is None else (len(self.warnings),)),
+        }  # fmt: skip
+        if len(lengths) > 1:
             raise ValueError("columns of different lengths")
-        if any(len(row) != len(self.names) for row in self.features):
+        if not set(map(len, self.features)) <= {len(self.names)}:
             raise ValueError("a features row does not match the names")
         return self
-
-
-# LoggedEntry's fields that hold one value per answer
-_PER_ANSWER = (
-    "route",
-    "item",
-    "video_id",
-    "creator_id",
-    "category",
-    "posted_ns",
-    "age_minutes",
-    "features",
-    "probability",
-    "low",
-    "high",
-    "reached",
-    "decided",
-    "warnings",
-)
 
 
 class LogRead(BaseModel):
@@ -238,27 +225,29 @@ class _Columns:
     start: int = 0  # the first answer of the rows not yet settled
 
     def add(self, entry: LoggedEntry) -> None:
-        n = len(entry.route)
+        n, columns = len(entry.route), self.scalars
         if entry.names != self.names:
             self.settle()
             self.names = entry.names
         self.rows += entry.features
-        shared = {
-            "logged_at": _ns(entry.logged_at) // 1000,
-            "request_id": entry.request_id,
-            "model_version": entry.model_version,
-            "threshold": entry.threshold,
-            "horizon_days": entry.horizon_days,
-        }
-        for name, value in shared.items():
-            self.scalars[name] += [value] * n
-        for name in ("route", "video_id", "creator_id", "category", "age_minutes"):
-            self.scalars[name] += getattr(entry, name)
-        for name in ("probability", "low", "high", "reached", "decided"):
-            self.scalars[name] += getattr(entry, name)
-        self.scalars["item"] += entry.item if entry.item is not None else [None] * n
-        self.scalars["posted_at"] += entry.posted_ns
-        self.scalars["warnings"] += (
+        columns["logged_at"] += [_ns(entry.logged_at) // 1000] * n
+        columns["request_id"] += [entry.request_id] * n
+        columns["model_version"] += [entry.model_version] * n
+        columns["threshold"] += [entry.threshold] * n
+        columns["horizon_days"] += [entry.horizon_days] * n
+        columns["route"] += entry.route
+        columns["video_id"] += entry.video_id
+        columns["creator_id"] += entry.creator_id
+        columns["category"] += entry.category
+        columns["age_minutes"] += entry.age_minutes
+        columns["probability"] += entry.probability
+        columns["low"] += entry.low
+        columns["high"] += entry.high
+        columns["reached"] += entry.reached
+        columns["decided"] += entry.decided
+        columns["item"] += entry.item if entry.item is not None else [None] * n
+        columns["posted_at"] += entry.posted_ns
+        columns["warnings"] += (
             entry.warnings if entry.warnings is not None else [[] for _ in range(n)]
         )
         self.count += n
