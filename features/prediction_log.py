@@ -68,21 +68,22 @@ class LoggedAnswer(BaseModel):
 
 
 class LoggedEntry(BaseModel):
-    """Answers given together (format 2): ``LoggedAnswer``'s fields, one list per field that
-    varies by answer, the rest once. ``features`` holds the model's input rows, ``names``
-    their columns; ``posted_ns`` the posting instants as UTC nanoseconds."""
+    """Answers of one model written together (format 2): ``LoggedAnswer``'s fields, one
+    list per field that varies by answer, the model's once. ``features`` holds the model's
+    input rows, ``names`` their columns; ``posted_ns`` the posting instants as UTC
+    nanoseconds."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     v: Literal[2]
-    logged_at: AwareDatetime
-    request_id: str
     model_version: str
     threshold: int = Field(gt=0)
     horizon_days: float = Field(gt=0)
     names: list[str]
+    logged_at: list[AwareDatetime]
+    request_id: list[str]
     route: list[Route]
-    item: list[int] | None = Field(description="Each answer's place; null: a single request.")
+    item: list[int | None] = Field(description="Each answer's place; null: a single request.")
     video_id: list[str | None]
     creator_id: list[str | None]
     category: list[str | None]
@@ -94,17 +95,15 @@ class LoggedEntry(BaseModel):
     high: list[Share]
     reached: list[bool]
     decided: list[bool]
-    warnings: list[list[str]] | None = Field(description="Per answer; null: none had any.")
+    warnings: list[list[str]]
 
     @model_validator(mode="after")
     def _one_length(self) -> Self:
         lengths = {
-            len(self.route), len(self.video_id), len(self.creator_id), len(self.category),
-            len(self.posted_ns), len(self.age_minutes), len(self.features),
-            len(self.probability), len(self.low), len(self.high), len(self.reached),
-            len(self.decided),
-            *(() if self.item is None else (len(self.item),)),
-            *(() if self.warnings is None else (len(self.warnings),)),
+            len(self.logged_at), len(self.request_id), len(self.route), len(self.item),
+            len(self.video_id), len(self.creator_id), len(self.category), len(self.posted_ns),
+            len(self.age_minutes), len(self.features), len(self.probability), len(self.low),
+            len(self.high), len(self.reached), len(self.decided), len(self.warnings),
         }  # fmt: skip
         if len(lengths) > 1:
             raise ValueError("columns of different lengths")
@@ -151,12 +150,21 @@ def read_log(folder: Path, since: datetime | None = None, until: datetime | None
             entry = _entry(text)
             if entry is None:
                 broken += 1
-            elif (since is None or entry.logged_at >= since) and (
-                until is None or entry.logged_at < until
-            ):
+            elif (since is None or max(entry.logged_at) >= since) and (
+                until is None or min(entry.logged_at) < until
+            ):  # an entry with an answer in the window; the frame keeps only those
                 columns.add(entry)
         columns.settle()  # a file's input rows become arrays before the next is read
-    return LogRead(answers=columns.frame(), broken_lines=broken, files=len(files))
+    answers = columns.frame()
+    if len(answers) and (since is not None or until is not None):
+        logged = answers["logged_at"]
+        inside = np.ones(len(answers), dtype=bool)
+        if since is not None:
+            inside &= (logged >= since).to_numpy()
+        if until is not None:
+            inside &= (logged < until).to_numpy()
+        answers = answers[inside].reset_index(drop=True)
+    return LogRead(answers=answers, broken_lines=broken, files=len(files))
 
 
 def _entry(text: bytes) -> LoggedEntry | None:
@@ -173,14 +181,14 @@ def _entry(text: bytes) -> LoggedEntry | None:
 def _one(answer: LoggedAnswer) -> LoggedEntry:
     posted = answer.posted_at
     return LoggedEntry.model_construct(
-        logged_at=answer.logged_at,
-        request_id=answer.request_id,
+        logged_at=[answer.logged_at],
+        request_id=[answer.request_id],
         model_version=answer.model_version,
         threshold=answer.threshold,
         horizon_days=answer.horizon_days,
         names=list(answer.features),
         route=[answer.route],
-        item=None if answer.item is None else [answer.item],
+        item=[answer.item],
         video_id=[answer.video_id],
         creator_id=[answer.creator_id],
         category=[answer.category],
@@ -230,8 +238,8 @@ class _Columns:
             self.settle()
             self.names = entry.names
         self.rows += entry.features
-        columns["logged_at"] += [_ns(entry.logged_at) // 1000] * n
-        columns["request_id"] += [entry.request_id] * n
+        columns["logged_at"] += [_ns(instant) // 1000 for instant in entry.logged_at]
+        columns["request_id"] += entry.request_id
         columns["model_version"] += [entry.model_version] * n
         columns["threshold"] += [entry.threshold] * n
         columns["horizon_days"] += [entry.horizon_days] * n
@@ -245,11 +253,9 @@ class _Columns:
         columns["high"] += entry.high
         columns["reached"] += entry.reached
         columns["decided"] += entry.decided
-        columns["item"] += entry.item if entry.item is not None else [None] * n
+        columns["item"] += entry.item
         columns["posted_at"] += entry.posted_ns
-        columns["warnings"] += (
-            entry.warnings if entry.warnings is not None else [[] for _ in range(n)]
-        )
+        columns["warnings"] += entry.warnings
         self.count += n
 
     def settle(self) -> None:

@@ -87,20 +87,22 @@ class Entry:
     def __len__(self) -> int:
         return len(self.matrix)
 
-    def lines(self) -> list[bytes]:
-        """The entry as lines of the log (``LoggedEntry``s, format 2), newline included.
+    def key(self) -> tuple[str, int, float, tuple[str, ...]]:
+        """What the answers of one line share: the model, its target, its inputs' names."""
+        return self.model_version, self.threshold, self.horizon_days, tuple(self.names)
 
-        Columns, the feature names once, at most ``ROWS_PER_LINE`` answers a line: a
-        thousand answers cost one JSON write of lists, not a thousand dicts (per answer:
-        ~39 us as a line each, docs/adr/0047). pydantic's JSON writer writes an unknown
-        input (NaN) as null."""
+    def columns(self) -> dict[str, list[Any]]:
+        """The answers as ``LoggedEntry``'s per-answer columns, plain Python values."""
+        n = len(self)
         probability, low, high = _listed(self.probability), _listed(self.low), _listed(self.high)
         for i, lo in enumerate(low):
             if lo != lo:  # no interval (a model saved before them): an empty one at p
                 low[i] = high[i] = probability[i]
-        columns: dict[str, list[Any] | None] = {
+        return {
+            "logged_at": [datetime.fromtimestamp(self.at, UTC).isoformat()] * n,
+            "request_id": [self.request_id] * n,
             "route": list(self.route),
-            "item": None if self.item is None else [int(i) for i in _listed(self.item)],
+            "item": [None] * n if self.item is None else [int(i) for i in _listed(self.item)],
             "video_id": [_text(v) for v in _listed(self.video_id)],
             "creator_id": [_text(v) for v in _listed(self.creator_id)],
             "category": [_text(v) for v in _listed(self.category)],
@@ -112,23 +114,37 @@ class Entry:
             "high": high,
             "reached": [bool(r) for r in _listed(self.reached)],
             "decided": [bool(d) for d in _listed(self.decided)],
-            "warnings": None if self.warnings is None else [list(w) for w in self.warnings],
+            "warnings": [[]] * n if self.warnings is None else [list(w) for w in self.warnings],
         }
+
+
+def lines(entries: Sequence[Entry]) -> list[bytes]:
+    """Entries as lines of the log (``LoggedEntry``s, format 2), newline included.
+
+    Consecutive entries of one model (a writer cycle's single drafts, most often) share a
+    line: columns, the names once, at most ``ROWS_PER_LINE`` answers a line. A thousand
+    answers cost one JSON write of lists, not a thousand dicts (docs/adr/0047), and a
+    reader parses one line for them. pydantic's JSON writer writes an unknown input (NaN)
+    as null."""
+    written: list[bytes] = []
+    for key, group in itertools.groupby(entries, Entry.key):
+        model_version, threshold, horizon_days, names = key
         head = {
             "v": FORMAT,
-            "logged_at": datetime.fromtimestamp(self.at, UTC).isoformat(),
-            "request_id": self.request_id,
-            "model_version": self.model_version,
-            "threshold": self.threshold,
-            "horizon_days": self.horizon_days,
-            "names": list(self.names),
+            "model_version": model_version,
+            "threshold": threshold,
+            "horizon_days": horizon_days,
+            "names": list(names),
         }
-        lines = []
-        for start in range(0, len(self), ROWS_PER_LINE):
+        columns: dict[str, list[Any]] = {}
+        for entry in group:
+            for name, values in entry.columns().items():
+                columns.setdefault(name, []).extend(values)
+        for start in range(0, len(columns["route"]), ROWS_PER_LINE):
             part = slice(start, start + ROWS_PER_LINE)
-            sliced = {k: None if v is None else v[part] for k, v in columns.items()}
-            lines.append(to_json(head | sliced, inf_nan_mode="null") + b"\n")
-        return lines
+            sliced = {name: values[part] for name, values in columns.items()}
+            written.append(to_json(head | sliced, inf_nan_mode="null") + b"\n")
+    return written
 
 
 def _listed(column: Column) -> list[Any]:
@@ -289,18 +305,14 @@ class AnswerLog:
                 self._expire()
 
     def _handle(self, entries: list[Entry]) -> None:
-        lines: list[bytes] = []
-        answers = 0
         for entry in entries:
-            if self.folder is not None:
-                lines += entry.lines()
-                answers += len(entry)
             for watcher in self.watchers:
                 watcher.answered(entry)
-        if not lines:
+        if self.folder is None or not entries:
             return
+        answers = sum(len(entry) for entry in entries)
         try:
-            self._append(lines)
+            self._append(lines(entries))
         except OSError as exc:  # a full disk: the answers are lost, the service goes on
             self._close_file()
             with self._changed:

@@ -41,21 +41,26 @@ def answer(minutes: int, **changes: object) -> LoggedAnswer:
     return LoggedAnswer.model_validate(values)
 
 
-PER_ANSWER = ("route", "video_id", "creator_id", "category", "age_minutes", "probability", "low")
-PER_ANSWER += ("high", "reached", "decided", "warnings", "item")
+PER_ANSWER = ("logged_at", "request_id", "route", "video_id", "creator_id", "category")
+PER_ANSWER += (
+    "age_minutes",
+    "probability",
+    "low",
+    "high",
+    "reached",
+    "decided",
+    "warnings",
+    "item",
+)
 
 
 def entry_of(*answers: LoggedAnswer) -> LoggedEntry:
-    """Answers given together (the same instant, request and model) as one format-2 entry."""
+    """Answers of one model as one format-2 entry."""
     first = answers[0]
     names = list(first.features)
     columns = {name: [getattr(a, name) for a in answers] for name in PER_ANSWER}
-    if first.item is None:  # a single request's answer has no place among items
-        columns["item"] = None
     return LoggedEntry(
         v=FORMAT,
-        logged_at=first.logged_at,
-        request_id=first.request_id,
         model_version=first.model_version,
         threshold=first.threshold,
         horizon_days=first.horizon_days,
@@ -70,7 +75,7 @@ def entry_of(*answers: LoggedAnswer) -> LoggedEntry:
 
 def test_both_formats_read_into_the_same_rows(tmp_path: Path) -> None:
     # given the same answers as lines of format 1 (one answer each, as logs written before
-    # format 2 hold) and as entries of format 2 (a batch's two items in one line)
+    # format 2 hold) and as entries of format 2 (one of a single answer, one of three)
     posted = START - timedelta(hours=2)
     batch = [
         answer(2, request_id="b", route="batch", item=i, warnings=["w"], posted_at=posted)
@@ -81,7 +86,7 @@ def test_both_formats_read_into_the_same_rows(tmp_path: Path) -> None:
     old.mkdir(parents=True)
     new.mkdir(parents=True)
     (old / "a.jsonl").write_text("".join(a.line() for a in answers))
-    entries = [entry_of(answers[0]), entry_of(answers[1]), entry_of(*batch)]
+    entries = [entry_of(answers[0]), entry_of(answers[1], *batch)]
     (new / "a.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in entries))
 
     # when each log is read
@@ -99,8 +104,9 @@ def test_both_formats_read_into_the_same_rows(tmp_path: Path) -> None:
         lambda line: line[:30],  # a killed writer's last line
         lambda line: line.replace('"v":2', '"v":3'),  # a format this reader does not know
         lambda line: line.replace('"route":["early"]', '"route":["early","early"]'),
+        lambda line: line.replace('"logged_at":["', '"logged_at":["x'),
     ],
-    ids=["cut", "unknown-format", "uneven-columns"],
+    ids=["cut", "unknown-format", "uneven-columns", "not-an-instant"],
 )
 def test_a_broken_entry_is_counted_not_read(tmp_path: Path, broken) -> None:
     # given a log of two format-2 lines, the second broken
@@ -141,6 +147,10 @@ def test_a_window_keeps_the_answers_logged_within_it(
     folder = log_folder(tmp_path)
     folder.mkdir()
     (folder / "a.jsonl").write_text("".join(answer(m).line() for m in range(3)))
+    # and the same three in one format-2 line
+    (folder / "b.jsonl").write_text(
+        entry_of(*(answer(m, request_id=f"r{m}'") for m in range(3))).model_dump_json() + "\n"
+    )
 
     # when a window of them is read
     def at(minutes: int | None) -> datetime | None:
@@ -148,8 +158,8 @@ def test_a_window_keeps_the_answers_logged_within_it(
 
     read = read_log(folder, since=at(since), until=at(until))
 
-    # then only those logged within it come back
-    assert read.answers["request_id"].tolist() == expected
+    # then only those logged within it come back, from both lines
+    assert read.answers["request_id"].tolist() == [i for r in expected for i in (r, r + "'")]
 
 
 def test_no_log_yet_reads_as_no_answers(tmp_path: Path) -> None:

@@ -18,7 +18,15 @@ from features.prediction_log import FEATURE_PREFIX, log_files, read_log
 from features.store import CreatorStore
 from likecast.settings import Settings
 from models.registry import LoadedModel
-from serving.core.answer_log import NAT, REQUEST_ID, ROWS_PER_LINE, AnswerLog, Entry, LogState
+from serving.core.answer_log import (
+    NAT,
+    REQUEST_ID,
+    ROWS_PER_LINE,
+    AnswerLog,
+    Entry,
+    LogState,
+    lines,
+)
 from serving.core.predictor import Predictor
 from serving.core.requests import Draft, Early
 from tests.helpers import wait_until
@@ -125,7 +133,7 @@ def test_files_rotate_by_size_and_by_age_and_keep_whole_lines(
     tmp_path: Path, lines_per_file: int | None, hours_between: float, files: int
 ) -> None:
     # given a log whose files close after an hour, or at a size of so many lines
-    line = len(entry(10).lines()[0])
+    line = len(lines([entry(10)])[0])
     max_bytes = 2**20 if lines_per_file is None else int(line * (lines_per_file + 0.5))
     clock = Clock()
     log = AnswerLog(tmp_path, max_bytes, 3600.0, 1000, clock=clock)
@@ -158,6 +166,22 @@ def test_an_entry_is_one_line_of_columns_up_to_a_bound(
     assert read["item"].tolist() == list(range(answers))
     assert read[FEATURE_PREFIX + "duration_s"].isna().all()
     assert log.state.written == answers
+
+
+def test_answers_of_one_model_written_together_share_a_line(tmp_path: Path) -> None:
+    # given single answers of three requests, then one of another model, in one cycle
+    singles = [entry(1, f"r{i}") for i in range(3)]
+    other = dataclasses.replace(entry(1, "r3"), model_version="2")
+    # when they are formatted together, then the first three share a line
+    assert len(lines([*singles, other])) == 2
+    # and each answer reads back with its own request id, in order
+    log = AnswerLog(tmp_path, 2**20, 3600.0, 10)
+    for each in [*singles, other]:
+        log.record(each)
+    log.close()
+    read = read_log(tmp_path).answers
+    assert read["request_id"].tolist() == ["r0", "r1", "r2", "r3"]
+    assert read["model_version"].tolist() == ["1", "1", "1", "2"]
 
 
 def test_a_missing_interval_and_posting_time_read_back_as_empty(tmp_path: Path) -> None:
