@@ -126,24 +126,24 @@ def score_command(
         scoring_age=scoring_age,
         snapshots=snapshots,
         explain=explain,
-        log=None if engine is Engine.dask else AnswerLog.of(settings),
+        log=AnswerLog.of(settings),
     )
     started = time.perf_counter()
     with rows_progress(f"scoring ({engine.value})") as advance:
-        if engine is Engine.dask:
-            from serving.batch.on_dask import score_dask
+        try:
+            if engine is Engine.dask:
+                from serving.batch.on_dask import score_dask
 
-            outcome = score_dask(
-                scorer, source, output, settings.max_reject_share, scheduler, workers, advance
-            )
-        else:
-            try:
+                outcome = score_dask(
+                    scorer, source, output, settings.max_reject_share, scheduler, workers, advance
+                )
+            else:
                 outcome = score_local(
                     scorer, source, output, chunk_rows, settings.max_reject_share, advance
                 )
-            finally:
-                if scorer.log is not None:
-                    scorer.log.close()  # every answer scored is in the log when this ends
+        finally:
+            if scorer.log is not None:
+                scorer.log.close()  # every answer scored is in the log when this ends
     _report(outcome, scorer.version, time.perf_counter() - started, output)
 
 

@@ -5,11 +5,15 @@ client never reads the data and every task knows the file row number of its firs
 The scorer, as plain data (model files as text, the creator table, options), is scattered to
 the workers once; each worker builds its Scorer on first use and keeps it, so the model is
 loaded once per worker, not once per partition. Each task writes its own part file; the
-client writes ``_SUCCESS`` last and renames the folder into place.
+client writes ``_SUCCESS`` last and renames the folder into place. When the prediction log
+is on, each task also returns its answers as a log entry and the client records them in
+its own log, as the local engine does: every row scored is logged, in the client's home,
+whether or not the workers share it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ from likecast.atomic import replacing
 from likecast.dask_cluster import cluster
 from models.bundle import ModelBundle
 from serving.batch.scoring import Outcome, Scorer, ScoringAge, as_arrow, check_share, finish_rejects
+from serving.core.answer_log import Entry
 
 ROWS_PER_TASK = 250_000
 
@@ -51,6 +56,7 @@ class ScorerData:
     scoring_age: ScoringAge
     snapshots: str | None
     explain: bool
+    logged: bool  # tasks hand their answers back for the client's prediction log
 
     @classmethod
     def of(cls, scorer: Scorer) -> ScorerData:
@@ -62,6 +68,8 @@ class ScorerData:
             scoring_age=scorer.scoring_age,
             snapshots=str(scorer.snapshots) if scorer.snapshots else None,
             explain=scorer.explain,
+            # a log turned off (no folder) needs no entries shipped back
+            logged=scorer.log is not None and scorer.log.folder is not None,
         )
 
     def scorer(self) -> Scorer:
@@ -118,14 +126,15 @@ def plan(source: Path, rows_per_task: int = ROWS_PER_TASK) -> list[Task]:
     return tasks
 
 
-def score_task(data: ScorerData, task: Task, folder: str) -> tuple[int, dict]:
-    """Score one task's row groups into its own part file; return rows read and rejects."""
+def score_task(data: ScorerData, task: Task, folder: str) -> tuple[int, dict, Entry | None]:
+    """Score one task's row groups into its own part file; return rows read, rejects and,
+    when logged, the answers' log entry."""
     raw = pq.ParquetFile(task.path).read_row_groups(list(task.row_groups)).to_pandas()
     scorer = _scorer(data)
-    scores, rejects = scorer.score(raw, task.first_row)
+    scored = scorer.answer(raw, task.first_row, data.logged)
     part = Path(folder) / f"part-{task.part:05d}.parquet"
-    pq.write_table(as_arrow(scores, scorer.explain), part)
-    return len(raw), rejects
+    pq.write_table(as_arrow(scored.scores, scorer.explain), part)
+    return len(raw), scored.rejects, scored.entry
 
 
 def score_dask(
@@ -149,11 +158,18 @@ def score_dask(
         with cluster(scheduler, workers) as started:
             client = cast(Client, started)  # cluster() is typed to yield an object
             shared = client.scatter(data, broadcast=True)
-            futures = [
-                client.submit(score_task, shared, task, str(partial), pure=False) for task in tasks
-            ]
-            for future in as_completed(futures):
-                rows, task_rejects = future.result()
+            # no list of the futures is kept: a task's result (its entry) is freed once read
+            for future in as_completed(
+                [
+                    client.submit(score_task, shared, task, str(partial), pure=False)
+                    for task in tasks
+                ]
+            ):
+                rows, task_rejects, entry = future.result()
+                if scorer.log is not None and entry is not None:
+                    # one request id per job: the workers' Scorers are shared by jobs
+                    entry = dataclasses.replace(entry, request_id=scorer.job_id)
+                    scorer.log.record(entry, wait=True)
                 outcome.rows += rows
                 for table, frame in task_rejects.items():
                     rejects[table].append(frame)

@@ -78,6 +78,15 @@ class NoProbabilityError(UserError):
     """The model answered something that is no probability: the job stops, writing nothing."""
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One chunk scored: its scores, its rejects by table, and its log entry if asked."""
+
+    scores: pd.DataFrame
+    rejects: dict[str, pd.DataFrame]
+    entry: Entry | None = None
+
+
 @dataclass
 class Scorer:
     """Everything a chunk needs, built once per process (once per Dask worker)."""
@@ -89,12 +98,21 @@ class Scorer:
     snapshots: Path | None = None
     explain: bool = False
     # where the answers are recorded, all under one request id per job; the Dask engine's
-    # workers rebuild the Scorer without it: they record nothing
+    # workers rebuild the Scorer without it and hand their entries back to the client's
     log: AnswerLog | None = None
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def score(self, chunk: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, dict]:
-        """Scores of one chunk, and its rejected rows by table (row numbers are the file's)."""
+        """Scores of one chunk, and its rejected rows by table (row numbers are the file's);
+        the answers go to the log, waiting for room rather than drop a row."""
+        scored = self.answer(chunk, first_row, logged=self.log is not None)
+        if self.log is not None and scored.entry is not None:
+            self.log.record(scored.entry, wait=True)
+        return scored.scores, scored.rejects
+
+    def answer(self, chunk: pd.DataFrame, first_row: int, logged: bool) -> Scored:
+        """Scores of one chunk and its rejected rows by table; with ``logged``, also its
+        answers as the prediction log's entry (None when nothing was scored)."""
         videos = clean_table(chunk, "videos")
         rejects = {"videos": _renumber(videos.rejects, first_row)}
         good = videos.clean
@@ -121,7 +139,7 @@ class Scorer:
             why = np.where(why != "", "snapshots: " + why.astype(str), "")
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
         if good.empty:
-            return pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects
+            return Scored(pd.DataFrame(columns=list(OUTPUT_COLUMNS)), rejects)
         raw, matrix, why = file_rows(good, ages, self.bundle.spec, self.timeline, snapshots)
         if (why != "").any():  # the one rule the service keeps too (features.answerable)
             good, ages = self._drop(chunk, good, ages, why, first_row, rejects)
@@ -138,8 +156,7 @@ class Scorer:
                 f"{len(empty):,} videos (first: video_id {shown(first)}); nothing written: "
                 "score with another model version"
             )
-        if self.log is not None:
-            self._logged(good, raw, matrix, ages, answers, first_row)
+        entry = self._entry(good, raw, matrix, ages, answers, first_row) if logged else None
         spec = self.bundle.spec
         scores = pd.DataFrame(
             {
@@ -157,9 +174,9 @@ class Scorer:
         )
         if self.explain:
             scores["factors"] = self._factors(matrix, answers, raw["posted_at"])
-        return scores, rejects
+        return Scored(scores, rejects, entry)
 
-    def _logged(
+    def _entry(
         self,
         good: pd.DataFrame,
         raw: RowArrays,
@@ -167,35 +184,31 @@ class Scorer:
         ages: np.ndarray,
         answers: Answers,
         first_row: int,
-    ) -> None:
-        """Hand the chunk's answers to the prediction log, each with its file row number
-        (as the rejects files number rows); waits for room rather than drop a row."""
-        assert self.log is not None
+    ) -> Entry:
+        """The chunk's answers as the prediction log records them, each with its file row
+        number (as the rejects files number rows)."""
         spec, n = self.bundle.spec, len(matrix)
-        self.log.record(
-            Entry(
-                at=time.time(),
-                request_id=self.job_id,
-                model_version=self.version,
-                threshold=spec.threshold,
-                horizon_days=spec.horizon_minutes / 1440,
-                names=spec.features,
-                matrix=matrix,
-                route=["score"] * n,
-                item=(good["_row"].to_numpy() + first_row).tolist(),
-                video_id=good["video_id"].astype(str).tolist(),
-                creator_id=raw["creator_id"],
-                category=raw["category"],
-                posted_ns=raw["posted_at"],
-                age_minutes=ages,
-                probability=answers.probability,
-                low=answers.low,
-                high=answers.high,
-                reached=answers.reached,
-                decided=answers.decided,
-                warnings=None,
-            ),
-            wait=True,
+        return Entry(
+            at=time.time(),
+            request_id=self.job_id,
+            model_version=self.version,
+            threshold=spec.threshold,
+            horizon_days=spec.horizon_minutes / 1440,
+            names=spec.features,
+            matrix=matrix,
+            route=["score"] * n,
+            item=(good["_row"].to_numpy() + first_row).tolist(),
+            video_id=good["video_id"].astype(str).tolist(),
+            creator_id=raw["creator_id"],
+            category=raw["category"],
+            posted_ns=raw["posted_at"],
+            age_minutes=ages,
+            probability=answers.probability,
+            low=answers.low,
+            high=answers.high,
+            reached=answers.reached,
+            decided=answers.decided,
+            warnings=None,
         )
 
     @staticmethod

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +34,10 @@ from pydantic_core import to_json
 from likecast.settings import Settings
 
 FLUSH_S = 0.5  # the writer's cycle: lines reach the file within about this
+# answers a line holds at most: a scored file's chunk becomes lines of bounded size (a
+# killed worker's broken last line loses at most these), each still formatted in one go
+ROWS_PER_LINE = 1000
+FORMAT = 2  # features.prediction_log.FORMAT (not imported here: see NAT below)
 # features.arrays.NAT: this module is imported where pandas must not be (BentoML's
 # supervisor imports the service's module, docs/adr/0019), so the log's own modules,
 # which import it, are imported only where a file is written
@@ -83,49 +87,64 @@ class Entry:
     def __len__(self) -> int:
         return len(self.matrix)
 
-    def lines(self) -> list[bytes]:
-        """The entry as lines of the log (``LoggedAnswer``'s fields), newline included.
+    def key(self) -> tuple[str, int, float, tuple[str, ...]]:
+        """What the answers of one line share: the model, its target, its inputs' names."""
+        return self.model_version, self.threshold, self.horizon_days, tuple(self.names)
 
-        Plain Python per row: most entries are one answer, for which numpy's per-call cost
-        would be most of the work. pydantic's JSON writer, a few times faster than the
-        standard library's, writes an unknown input (NaN) as null."""
-        head = {
-            "logged_at": datetime.fromtimestamp(self.at, UTC).isoformat(),
-            "request_id": self.request_id,
-            "model_version": self.model_version,
-            "threshold": self.threshold,
-            "horizon_days": self.horizon_days,
-        }
-        names = list(self.names)
+    def columns(self) -> dict[str, list[Any]]:
+        """The answers as ``LoggedEntry``'s per-answer columns, plain Python values."""
+        n = len(self)
         probability, low, high = _listed(self.probability), _listed(self.low), _listed(self.high)
-        ages, posted = _listed(self.age_minutes), _listed(self.posted_ns)
-        reached, decided = _listed(self.reached), _listed(self.decided)
-        items = None if self.item is None else _listed(self.item)
-        lines = []
-        for i, row in enumerate(self.matrix.tolist()):
-            p, lo, hi = float(probability[i]), float(low[i]), float(high[i])
+        for i, lo in enumerate(low):
             if lo != lo:  # no interval (a model saved before them): an empty one at p
-                lo = hi = p
-            record = {
-                **head,
-                "route": self.route[i],
-                "video_id": _text(self.video_id[i]),
-                "creator_id": _text(self.creator_id[i]),
-                "category": _text(self.category[i]),
-                "posted_at": _instant(int(posted[i])),
-                "age_minutes": max(0.0, float(ages[i])),
-                "features": dict(zip(names, row, strict=True)),
-                "probability": p,
-                "low": lo,
-                "high": hi,
-                "reached": bool(reached[i]),
-                "decided": bool(decided[i]),
-                "warnings": self.warnings[i] if self.warnings is not None else [],
-            }
-            if items is not None:
-                record["item"] = int(items[i])
-            lines.append(to_json(record, inf_nan_mode="null") + b"\n")
-        return lines
+                low[i] = high[i] = probability[i]
+        return {
+            "logged_at": [datetime.fromtimestamp(self.at, UTC).isoformat()] * n,
+            "request_id": [self.request_id] * n,
+            "route": list(self.route),
+            "item": [None] * n if self.item is None else [int(i) for i in _listed(self.item)],
+            "video_id": [_text(v) for v in _listed(self.video_id)],
+            "creator_id": [_text(v) for v in _listed(self.creator_id)],
+            "category": [_text(v) for v in _listed(self.category)],
+            "posted_ns": [None if ns == NAT else ns for ns in self.posted_ns.tolist()],
+            "age_minutes": [max(0.0, float(a)) for a in _listed(self.age_minutes)],
+            "features": self.matrix.tolist(),
+            "probability": probability,
+            "low": low,
+            "high": high,
+            "reached": [bool(r) for r in _listed(self.reached)],
+            "decided": [bool(d) for d in _listed(self.decided)],
+            "warnings": [[]] * n if self.warnings is None else [list(w) for w in self.warnings],
+        }
+
+
+def lines(entries: Sequence[Entry]) -> list[bytes]:
+    """Entries as lines of the log (``LoggedEntry``s, format 2), newline included.
+
+    Consecutive entries of one model (a writer cycle's single drafts, most often) share a
+    line: columns, the names once, at most ``ROWS_PER_LINE`` answers a line. A thousand
+    answers cost one JSON write of lists, not a thousand dicts (docs/adr/0047), and a
+    reader parses one line for them. pydantic's JSON writer writes an unknown input (NaN)
+    as null."""
+    written: list[bytes] = []
+    for key, group in itertools.groupby(entries, Entry.key):
+        model_version, threshold, horizon_days, names = key
+        head = {
+            "v": FORMAT,
+            "model_version": model_version,
+            "threshold": threshold,
+            "horizon_days": horizon_days,
+            "names": list(names),
+        }
+        columns: dict[str, list[Any]] = {}
+        for entry in group:
+            for name, values in entry.columns().items():
+                columns.setdefault(name, []).extend(values)
+        for start in range(0, len(columns["route"]), ROWS_PER_LINE):
+            part = slice(start, start + ROWS_PER_LINE)
+            sliced = {name: values[part] for name, values in columns.items()}
+            written.append(to_json(head | sliced, inf_nan_mode="null") + b"\n")
+    return written
 
 
 def _listed(column: Column) -> list[Any]:
@@ -136,12 +155,6 @@ def _listed(column: Column) -> list[Any]:
 def _text(value: object) -> str | None:
     """An id or a category as text; None for a missing one (None, NaN, pandas' NA)."""
     return value if isinstance(value, str) else None
-
-
-def _instant(ns: int) -> str | None:
-    if ns == NAT:
-        return None
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -171,13 +184,20 @@ class AnswerLog:
         max_bytes: a file that would grow past this is closed and a new one opened.
         max_age_s: a file opened this long ago is closed and a new one opened.
         max_waiting: answers that may wait in memory; beyond, entries are dropped.
+        clock: now, in seconds since the epoch (``Entry.at``'s clock): files are named and
+            aged by it, and the lag measured; a test passes one it can advance.
     """
 
     def __init__(
-        self, folder: Path | None, max_bytes: int, max_age_s: float, max_waiting: int
+        self,
+        folder: Path | None,
+        max_bytes: int,
+        max_age_s: float,
+        max_waiting: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.folder, self.max_bytes, self.max_age_s = folder, max_bytes, max_age_s
-        self.max_waiting = max_waiting
+        self.max_waiting, self.clock = max_waiting, clock
         self.watchers: list[LogWatcher] = []
         self._pending: deque[Entry] = deque()
         self._waiting = 0
@@ -258,7 +278,7 @@ class AnswerLog:
     def state(self) -> LogState:
         with self._changed:
             oldest = self._pending[0].at if self._pending else None
-            lag = 0.0 if oldest is None else max(0.0, time.time() - oldest)
+            lag = 0.0 if oldest is None else max(0.0, self.clock() - oldest)
             return LogState(self._waiting, lag, self._dropped, self._written)
 
     # -- the writer's thread -------------------------------------------------------------
@@ -285,26 +305,24 @@ class AnswerLog:
                 self._expire()
 
     def _handle(self, entries: list[Entry]) -> None:
-        lines: list[bytes] = []
         for entry in entries:
-            if self.folder is not None:
-                lines += entry.lines()
             for watcher in self.watchers:
                 watcher.answered(entry)
-        if not lines:
+        if self.folder is None or not entries:
             return
+        answers = sum(len(entry) for entry in entries)
         try:
-            self._append(lines)
+            self._append(lines(entries))
         except OSError as exc:  # a full disk: the answers are lost, the service goes on
             self._close_file()
             with self._changed:
-                self._dropped += len(lines)
+                self._dropped += answers
             if time.monotonic() - self._failed_at > 60:
                 self._failed_at = time.monotonic()
-                log.warning("prediction log: %d answers not written: %s", len(lines), exc)
+                log.warning("prediction log: %d answers not written: %s", answers, exc)
             return
         with self._changed:
-            self._written += len(lines)
+            self._written += answers
 
     def _append(self, data: list[bytes]) -> None:
         """Append lines, each file's share in one write of whole lines."""
@@ -334,7 +352,7 @@ class AnswerLog:
     def _expire(self) -> None:
         """Close a file that is full or old: the next line opens a new one."""
         if self._fd is not None and (
-            self._size >= self.max_bytes or time.time() - self._opened >= self.max_age_s
+            self._size >= self.max_bytes or self.clock() - self._opened >= self.max_age_s
         ):
             self._close_file()
 
@@ -343,7 +361,7 @@ class AnswerLog:
 
         assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._opened = time.time()
+        self._opened = self.clock()
         stamp = datetime.fromtimestamp(self._opened, UTC).strftime("%Y%m%dT%H%M%S")
         name = f"{stamp}-{os.getpid()}-{next(_FILES)}{SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)

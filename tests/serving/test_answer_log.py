@@ -3,6 +3,7 @@ off the request path, rotated, droppable when full, off when asked, and whole af
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,7 +18,15 @@ from features.prediction_log import FEATURE_PREFIX, log_files, read_log
 from features.store import CreatorStore
 from likecast.settings import Settings
 from models.registry import LoadedModel
-from serving.core.answer_log import REQUEST_ID, AnswerLog, Entry, LogState
+from serving.core.answer_log import (
+    NAT,
+    REQUEST_ID,
+    ROWS_PER_LINE,
+    AnswerLog,
+    Entry,
+    LogState,
+    lines,
+)
 from serving.core.predictor import Predictor
 from serving.core.requests import Draft, Early
 from tests.helpers import wait_until
@@ -105,26 +114,88 @@ def test_a_predictor_without_a_log_writes_nothing(trained: TrainOutcome, tmp_pat
     assert log_files(tmp_path / "predictions") == []
 
 
+class Clock:
+    """Seconds since the epoch that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1.8e9
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.mark.parametrize(
-    ("max_bytes", "max_age_s", "batches", "files"),
-    [(2**20, 3600.0, 3, 1), (4096, 3600.0, 3, 3), (2**20, 0.05, 3, 3)],
+    ("lines_per_file", "hours_between", "files"),
+    [(None, 0.0, 1), (1, 0.0, 3), (None, 1.0, 3)],
     ids=["none", "by-size", "by-age"],
 )
 def test_files_rotate_by_size_and_by_age_and_keep_whole_lines(
-    tmp_path: Path, max_bytes: int, max_age_s: float, batches: int, files: int
+    tmp_path: Path, lines_per_file: int | None, hours_between: float, files: int
 ) -> None:
-    # given a log whose files close at a size or an age, written in three cycles
-    log = AnswerLog(tmp_path, max_bytes, max_age_s, 1000)
-    for i in range(batches):
-        log.record(entry(10, f"r{i}"))  # about 3 KB of lines
+    # given a log whose files close after an hour, or at a size of so many lines
+    line = len(lines([entry(10)])[0])
+    max_bytes = 2**20 if lines_per_file is None else int(line * (lines_per_file + 0.5))
+    clock = Clock()
+    log = AnswerLog(tmp_path, max_bytes, 3600.0, 1000, clock=clock)
+    # when three entries are written, in three cycles, the clock moving between them
+    for i in range(3):
+        log.record(entry(10, f"r{i}"))
         assert log.flush()
-        time.sleep(max_age_s if max_age_s < 1 else 0)
+        clock.now += hours_between * 3600
     log.close()
 
     # then the answers spread over new files, none past the size, every line whole
     read = read_log(tmp_path)
-    assert (read.files, read.broken_lines, len(read.answers)) == (files, 0, 10 * batches)
+    assert (read.files, read.broken_lines, len(read.answers)) == (files, 0, 30)
     assert all(path.stat().st_size <= max_bytes for path in log_files(tmp_path))
+
+
+@pytest.mark.parametrize(("answers", "lines"), [(1, 1), (ROWS_PER_LINE, 1), (2500, 3)])
+def test_an_entry_is_one_line_of_columns_up_to_a_bound(
+    tmp_path: Path, answers: int, lines: int
+) -> None:
+    # given an entry of many answers, each with its place in the batch
+    many = dataclasses.replace(entry(answers), item=list(range(answers)))
+    # when it is written
+    log = AnswerLog(tmp_path, 2**30, 3600.0, 10**4)
+    log.record(many)
+    log.close()
+    # then it takes a line per ROWS_PER_LINE answers, and every answer reads back in order
+    assert sum(len(p.read_bytes().splitlines()) for p in log_files(tmp_path)) == lines
+    read = read_log(tmp_path).answers
+    assert read["item"].tolist() == list(range(answers))
+    assert read[FEATURE_PREFIX + "duration_s"].isna().all()
+    assert log.state.written == answers
+
+
+def test_answers_of_one_model_written_together_share_a_line(tmp_path: Path) -> None:
+    # given single answers of three requests, then one of another model, in one cycle
+    singles = [entry(1, f"r{i}") for i in range(3)]
+    other = dataclasses.replace(entry(1, "r3"), model_version="2")
+    # when they are formatted together, then the first three share a line
+    assert len(lines([*singles, other])) == 2
+    # and each answer reads back with its own request id, in order
+    log = AnswerLog(tmp_path, 2**20, 3600.0, 10)
+    for each in [*singles, other]:
+        log.record(each)
+    log.close()
+    read = read_log(tmp_path).answers
+    assert read["request_id"].tolist() == ["r0", "r1", "r2", "r3"]
+    assert read["model_version"].tolist() == ["1", "1", "1", "2"]
+
+
+def test_a_missing_interval_and_posting_time_read_back_as_empty(tmp_path: Path) -> None:
+    # given an answer without an interval (an older model) of a video of unknown posting time
+    unknown = dataclasses.replace(
+        entry(1), low=[float("nan")], high=[float("nan")], posted_ns=np.array([NAT])
+    )
+    log = AnswerLog(tmp_path, 2**20, 3600.0, 10)
+    log.record(unknown)
+    log.close()
+    # then its interval is empty at its probability, and its posting time unknown
+    read = read_log(tmp_path).answers
+    assert read[["probability", "low", "high"]].iloc[0].tolist() == [0.25] * 3
+    assert read["posted_at"].isna().all()
 
 
 class Heard:
@@ -173,13 +244,14 @@ def test_a_full_queue_drops_and_counts_instead_of_waiting(tmp_path: Path) -> Non
     assert heard.states[-1].written == 3
 
 
+# records as fast as the writer takes them: a full queue makes it wait for room
 WRITER = """
 import sys, time
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, {root!r})
 from serving.core.answer_log import AnswerLog, Entry
-log = AnswerLog(Path({folder!r}), 1 << 30, 3600.0, 10**6)
+log = AnswerLog(Path({folder!r}), 1 << 30, 3600.0, 2000)
 n, i = 200, 0
 while True:
     log.record(Entry(
@@ -187,9 +259,8 @@ while True:
         np.array([[float(i), np.nan]] * n), ["early"] * n, None, ["v"] * n, ["c"] * n,
         [None] * n, np.zeros(n, dtype="int64"), [60.0] * n, [0.25] * n, [0.2] * n, [0.3] * n,
         [False] * n, [False] * n, None,
-    ))
+    ), wait=True)
     i += 1
-    time.sleep(0.001)
 """
 
 

@@ -4,6 +4,7 @@ processes, and killed mid-write. In this process: ``test_score_files.py``."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from features.loading import Dataset
+from features.prediction_log import FOLDER, log_folder, read_log
 from tests.helpers import BIN, run_cli
 
 pytestmark = pytest.mark.subprocess  # `likecast score`, Dask's local processes
@@ -40,10 +42,11 @@ def score(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedP
     return run_cli("score", *args, env={"LIKECAST_HOME": str(home)}, timeout=timeout)
 
 
-def test_local_and_dask_engines_give_the_same_scores(
+def test_local_and_dask_engines_give_the_same_scores_and_log_them_alike(
     home: Path, parts: Path, small_data: Path, bundle_dir: Path, tmp_path: Path, at: str
 ) -> None:
-    # given the same videos, snapshots and time, scored by each engine
+    # given the same videos, snapshots and time, scored by each engine, in a home of their own
+    home = own_home(home, tmp_path)
     common = ["--input", str(parts), "--model", str(bundle_dir), "--at", at]
     common += ["--snapshots", str(small_data / "snapshots.parquet")]
     local = score(home, *common, "--output", str(tmp_path / "local.parquet"), "--chunk-rows", "700")
@@ -67,6 +70,21 @@ def test_local_and_dask_engines_give_the_same_scores(
     assert len(a) == len(posted) - after
     rejects = pd.read_csv(tmp_path / "local.rejects.csv")
     assert rejects["_reason"].str.contains("after --at").sum() == after
+    # and each job logged every row it scored, the same answers from the same inputs
+    read = read_log(log_folder(home))
+    assert read.broken_lines == 0
+    jobs = [job.sort_values("item") for _, job in read.answers.groupby("request_id")]
+    assert sorted(len(job) for job in jobs) == [len(a), len(b)]
+    first, second = (job.drop(columns=["logged_at", "request_id"]) for job in jobs)
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
+    assert first["video_id"].tolist() == a["video_id"].tolist()
+
+
+def own_home(home: Path, tmp_path: Path) -> Path:
+    """A copy of the shared home (its creator store), with a prediction log of its own."""
+    mine = tmp_path / "home"
+    shutil.copytree(home, mine, ignore=shutil.ignore_patterns(FOLDER))
+    return mine
 
 
 def test_a_killed_job_leaves_no_finished_looking_output_and_a_rerun_completes(
