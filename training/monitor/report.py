@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from training.metrics import ranking_scores
 from training.monitor.drift_over_time import answer_moment, top_features
@@ -89,11 +90,7 @@ def daily_plot(days: pd.DataFrame, version: str, path: Path) -> Path:
     ax.set_ylabel("ROC AUC")
     ax.set_title(f"version {version}: ROC AUC of each day's answers")
     ax.legend(fontsize="small")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 def drift_plot(checks: pd.DataFrame, summary: pd.DataFrame, version: str, path: Path) -> Path:
@@ -125,11 +122,7 @@ def drift_plot(checks: pd.DataFrame, summary: pd.DataFrame, version: str, path: 
     bottom.plot(middle, summary["answer_mean"], marker=".", label="mean")
     bottom.set_ylabel("answer")
     bottom.legend(fontsize="x-small")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 def drift_table(checks: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -167,6 +160,15 @@ def _drift_section(drift: dict[str, Drift], folder: Path) -> list[str]:
         )
         parts.append(_table(drift_table(checks, summary)))
     return parts
+
+
+def _saved(fig: Figure, path: Path) -> Path:
+    """The figure written to ``path`` as a PNG (dates slanted to fit), and closed."""
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _image(path: Path) -> str:

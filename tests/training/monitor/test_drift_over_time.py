@@ -38,6 +38,19 @@ def day_of_answers(halves: Halves, day: int, shift: dict[str, float] | None) -> 
     return [answer.model_copy(update={"logged_at": noon}) for answer in logged]
 
 
+def by_window(halves: Halves, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The drift of the log written under ``tmp_path``, window by window (300 answers)."""
+    return drift_by_window(
+        read_log(log_folder(tmp_path)).answers,
+        halves.bundle.spec,
+        "local",
+        halves.bundle.reference,
+        min_rows=300,
+        false_alarm=0.05,
+        seed=0,
+    )
+
+
 def test_a_feature_that_moved_after_a_day_rises_above_its_threshold_after_it(
     halves: Halves, tmp_path: Path
 ) -> None:
@@ -52,15 +65,7 @@ def test_a_feature_that_moved_after_a_day_rises_above_its_threshold_after_it(
     ]
     write_log(tmp_path, logged)
     # when the drift is judged window by window
-    checks, summary = drift_by_window(
-        read_log(log_folder(tmp_path)).answers,
-        halves.bundle.spec,
-        "local",
-        halves.bundle.reference,
-        min_rows=300,
-        false_alarm=0.05,
-        seed=0,
-    )
+    checks, summary = by_window(halves, tmp_path)
     # then each day is a window, and the moved feature stays under its threshold before the
     # change and rises above it from the day of the change, where the windows alert
     assert list(summary["start"]) == [pd.Timestamp(FIRST) + pd.Timedelta(days=d) for d in range(6)]
@@ -95,15 +100,7 @@ def test_short_days_join_the_next_until_the_window_holds_enough(
     ]
     write_log(tmp_path, logged)
     # when the windows are drawn
-    _, summary = drift_by_window(
-        read_log(log_folder(tmp_path)).answers,
-        halves.bundle.spec,
-        "local",
-        halves.bundle.reference,
-        min_rows=300,
-        false_alarm=0.05,
-        seed=0,
-    )
+    _, summary = by_window(halves, tmp_path)
     # then they span these days and hold every answer once
     day = pd.Timedelta(days=1)
     start = pd.Timestamp(FIRST)
