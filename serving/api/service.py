@@ -24,7 +24,7 @@ from likecast.settings import get_settings
 from serving.api.edge import Admission, use_header_deadline
 from serving.api.errors import PlainErrors, log_refusals_at_info
 from serving.api.headers import AnswerHeaders
-from serving.api.json_bodies import JsonOnly, KnownFields
+from serving.api.json_bodies import JsonBodies
 from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_language
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
@@ -261,10 +261,9 @@ add_middleware(
     max_queue_s=SETTINGS.max_queue_s,
     request_timeout_s=REQUEST_TIMEOUT_S,
 )
-# outside PlainErrors: its refusal is already in the plain shape, with long keys cut
-add_middleware(KnownFields, models=request_models(Likecast))
+# outside PlainErrors: its refusals are already in the plain shape, with long keys cut
+add_middleware(JsonBodies, models=request_models(Likecast))
 add_middleware(PlainErrors, json_routes=JSON_ROUTES)
-add_middleware(JsonOnly, json_routes=JSON_ROUTES)
 add_middleware(OpenApiDocument, service=Likecast)
 # the workers' uvicorn reads this when it starts, after importing this module
 use_header_deadline(SETTINGS.header_read_timeout_s)
