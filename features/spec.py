@@ -72,11 +72,11 @@ class FeatureSpec:
 
     def szabo_huberman_offset(self, obs_age: np.ndarray) -> np.ndarray:
         """ln(1+N_horizon) - ln(1+N_age) expected at each age, interpolated in log-age."""
-        return self._interp(obs_age, self.szabo_huberman_offsets)
+        return self._interp(obs_age, self._offsets)
 
     def szabo_huberman_sigma(self, obs_age: np.ndarray) -> np.ndarray:
         """The spread of that projection at each age, interpolated in log-age."""
-        return self._interp(obs_age, self.szabo_huberman_sigmas)
+        return self._interp(obs_age, self._sigmas)
 
     # Derived once per spec, not per call: a served request is one row, for which building
     # these small arrays and dicts cost as much as the features themselves.
@@ -102,7 +102,16 @@ class FeatureSpec:
     def _log_ages(self) -> np.ndarray:
         return np.log1p(np.array(self.szabo_huberman_ages))
 
-    def _interp(self, obs_age: np.ndarray, values: tuple[float, ...]) -> np.ndarray:
+    # np.interp turns a tuple into an array on every call: a tenth of a served row's blend
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        return np.array(self.szabo_huberman_offsets, dtype="float64")
+
+    @cached_property
+    def _sigmas(self) -> np.ndarray:
+        return np.array(self.szabo_huberman_sigmas, dtype="float64")
+
+    def _interp(self, obs_age: np.ndarray, values: np.ndarray) -> np.ndarray:
         if not self.szabo_huberman_ages:
             return np.full(np.shape(obs_age), np.nan)
         x = np.log1p(np.asarray(obs_age, dtype="float64"))

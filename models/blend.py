@@ -94,12 +94,19 @@ class Blend:
 
     def interval(self, p: np.ndarray, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The 80% interval around each probability, from its age's bins."""
-        low, high = np.empty(len(p)), np.empty(len(p))
         which = self._which(ages)
+        knots, bins = self._bins
+        if len(p) == 1:  # a served row: its one age, no masks
+            lows, highs = bins[which[0]]
+            return np.minimum(np.interp(p, knots, lows), p), np.maximum(
+                np.interp(p, knots, highs), p
+            )
+        low, high = np.empty(len(p)), np.empty(len(p))
         for k in set(which.tolist()):  # np.unique would sort: several times the cost of a row
-            rows, age = which == k, self.ages[k]
-            low[rows] = np.interp(p[rows], KNOTS, age.low)
-            high[rows] = np.interp(p[rows], KNOTS, age.high)
+            rows = which == k
+            lows, highs = bins[k]
+            low[rows] = np.interp(p[rows], knots, lows)
+            high[rows] = np.interp(p[rows], knots, highs)
         return np.minimum(low, p), np.maximum(high, p)
 
     def _which(self, ages: np.ndarray) -> np.ndarray:
@@ -110,6 +117,13 @@ class Blend:
     @cached_property
     def _edges(self) -> np.ndarray:
         return np.array([a.age for a in self.ages])
+
+    @cached_property
+    def _bins(self) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """``KNOTS`` and each age's (low, high) at them, as arrays: np.interp would convert
+        the tuples on every call."""
+        bins = [(np.array(a.low), np.array(a.high)) for a in self.ages]
+        return np.array(KNOTS), bins
 
     @cached_property
     def _table(self) -> tuple[np.ndarray, np.ndarray]:
@@ -134,9 +148,11 @@ def blend_inputs(
     prior: float,
 ) -> np.ndarray:
     """The ``INPUTS`` log-odds of the matrix's rows, one column each."""
-    return np.column_stack(
-        [log_odds, szabo_huberman_log_odds(matrix, spec, prior), logistic.log_odds(matrix)]
-    )
+    inputs = np.empty((len(matrix), len(INPUTS)))  # filled in place: column_stack costs more
+    inputs[:, 0] = log_odds
+    inputs[:, 1] = szabo_huberman_log_odds(matrix, spec, prior)
+    inputs[:, 2] = logistic.log_odds(matrix)
+    return inputs
 
 
 def fit_blend(

@@ -1,4 +1,4 @@
-"""ASGI middlewares in front of the JSON APIs: JSON bodies only, and no unknown keys.
+"""One ASGI layer in front of the JSON APIs: no unknown keys, and JSON bodies only.
 
 BentoML parses a body by its Content-Type before any of our code runs, and a malformed one
 (multipart without a boundary, say) ends in a 500 there, and unknown keys cost pydantic an
@@ -14,45 +14,22 @@ from pydantic import BaseModel
 from pydantic_core import from_json
 
 from likecast.echo import MAX_PROBLEMS
-from serving.api.asgi import ASGIApp, Receive, Scope, Send, answer, refusal, replay
-from serving.core.problems import more_problems, problem, summary
+from serving.api.asgi import ASGIApp, Receive, Scope, Send, answer, replay
+from serving.core.problems import Problem, more_problems, problem, summary
 from serving.core.requests import unknown_fields
 
 
-class JsonOnly:
-    """Refuses a body on ``json_routes`` that is not JSON (415); others pass untouched.
-
-    Its size and the time it may take to arrive are ``serving.api.edge.Admission``'s, which
-    has read it whole before this runs.
-
-    Args:
-        app: the ASGI app behind it.
-        json_routes: the paths whose bodies it checks.
-    """
-
-    def __init__(self, app: ASGIApp, json_routes: frozenset[str]) -> None:
-        self.app = app
-        self.json_routes = json_routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.json_routes:
-            headers = dict(scope["headers"])
-            given = headers.get(b"content-type", b"application/json").decode("latin-1")
-            media = given.split(";")[0].strip().lower()
-            if media != "application/json":
-                rule = f"expected application/json, got {media!r}"
-                await answer(send, 415, *refusal(415, "content-type", rule, "value_error"))
-                return
-        await self.app(scope, receive, send)
-
-
-class KnownFields:
-    """Refuses (400) a JSON body on a route of ``models`` with keys its model does not
-    declare, listing the first few (``likecast.echo.capped``) and counting the rest.
+class JsonBodies:
+    """Refuses, on a route of ``models``, a JSON body with keys its model does not declare
+    (400, listing the first few, ``likecast.echo.capped``, and counting the rest), then a
+    body that is not JSON (415); other routes pass untouched.
 
     BentoML validates a body before any of our code runs, and pydantic reports each unknown
     key with its value: 150,000 of them took 6 s of the worker's loop and made a 19 MB
-    answer. Counted here first, they cost a set lookup each.
+    answer. Counted here first, they cost a set lookup each. A body's size and the time it
+    may take to arrive are ``serving.api.edge.Admission``'s, which has read it whole before
+    this runs. Both refusals are written in the service's one shape (serving/api/errors.py),
+    so this layer sits outside ``PlainErrors``: one pass per request for both checks.
 
     Args:
         app: the ASGI app behind it.
@@ -69,22 +46,33 @@ class KnownFields:
             await self.app(scope, receive, send)
             return
         message = await receive()
-        if message["type"] != "http.request" or message.get("more_body", False):
-            # not a body read whole before (Admission reads it): passed on as it came
-            await self.app(scope, replay(message, receive), send)
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            try:
+                # pydantic's parser (Rust) without its string cache: half json.loads's time
+                # on a 1.7 MB body of 150,000 keys
+                data = from_json(message.get("body", b""), cache_strings=False)
+            except ValueError:  # not JSON: BentoML says where it breaks
+                data = None
+            kept, count = unknown_fields(model, data, MAX_PROBLEMS)
+            if count:
+                detail = [
+                    problem(loc, "Extra inputs are not permitted", "extra_forbidden")
+                    for loc in kept
+                ]
+                await _refuse(send, 400, detail + more_problems(count - len(kept)))
+                return
+        # else: not a body read whole before (Admission reads it): passed on as it came
+        given = dict(scope["headers"]).get(b"content-type", b"application/json")
+        media = given.decode("latin-1").split(";")[0].strip().lower()
+        if media != "application/json":
+            rule = f"expected application/json, got {media!r}"
+            await _refuse(send, 415, [problem(["content-type"], rule, "value_error")])
             return
-        try:
-            # pydantic's parser (Rust) without its string cache: half json.loads's time on
-            # a 1.7 MB body of 150,000 keys
-            data = from_json(message.get("body", b""), cache_strings=False)
-        except ValueError:  # not JSON: BentoML says where it breaks
-            data = None
-        kept, count = unknown_fields(model, data, MAX_PROBLEMS)
-        if not count:
-            await self.app(scope, replay(message, receive), send)
-            return
-        detail = [problem(loc, "Extra inputs are not permitted", "extra_forbidden") for loc in kept]
-        detail += more_problems(count - len(kept))
-        body = json.dumps({"error": summary(detail), "detail": detail}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await answer(send, 400, headers, body)
+        await self.app(scope, replay(message, receive), send)
+
+
+async def _refuse(send: Send, status: int, detail: list[Problem]) -> None:
+    """A refusal in the service's one shape: a one-line summary and its problems."""
+    body = json.dumps({"error": summary(detail), "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await answer(send, status, headers, body)

@@ -23,13 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from likecast.settings import get_settings
 from serving.api.edge import Admission, use_header_deadline
 from serving.api.errors import PlainErrors, log_refusals_at_info
-from serving.api.headers import SecurityHeaders
-from serving.api.json_bodies import JsonOnly, KnownFields
+from serving.api.headers import AnswerHeaders
+from serving.api.json_bodies import JsonBodies
 from serving.api.language import CONTENT_LANGUAGE, answer_language, requested_language
 from serving.api.metrics import CONTENT_TYPE, RequestMetrics, ServiceMetrics
 from serving.api.openapi import OpenApiDocument
 from serving.api.public import api_page, public_model_info
-from serving.api.request_ids import RequestIds
 from serving.api.schemas import BatchRequest
 from serving.core.answers import BatchResponse, Prediction, WhatIf
 from serving.core.requests import Draft, Early
@@ -253,8 +252,7 @@ METRICS = ServiceMetrics(
 # mypy does not apply class decorators: to it Likecast is the class, not a bentoml Service
 add_middleware = Likecast.add_asgi_middleware  # type: ignore[attr-defined]
 add_middleware(RequestMetrics, metrics=METRICS)  # outermost: counts refusals too
-add_middleware(RequestIds)  # on every answer, refusals included
-add_middleware(SecurityHeaders)
+add_middleware(AnswerHeaders)  # request id and security headers, refusals included
 add_middleware(
     Admission,
     body_timeout_s=SETTINGS.body_read_timeout_s,
@@ -263,10 +261,9 @@ add_middleware(
     max_queue_s=SETTINGS.max_queue_s,
     request_timeout_s=REQUEST_TIMEOUT_S,
 )
-# outside PlainErrors: its refusal is already in the plain shape, with long keys cut
-add_middleware(KnownFields, models=request_models(Likecast))
+# outside PlainErrors: its refusals are already in the plain shape, with long keys cut
+add_middleware(JsonBodies, models=request_models(Likecast))
 add_middleware(PlainErrors, json_routes=JSON_ROUTES)
-add_middleware(JsonOnly, json_routes=JSON_ROUTES)
 add_middleware(OpenApiDocument, service=Likecast)
 # the workers' uvicorn reads this when it starts, after importing this module
 use_header_deadline(SETTINGS.header_read_timeout_s)

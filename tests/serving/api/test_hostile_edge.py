@@ -341,4 +341,4 @@ def test_bentoml_counts_no_slot_of_its_own() -> None:
     # then BentoML's concurrency limit (a slot from before the body is read) is not in it,
     # and the edge is inside the metrics, so that each refusal is counted
     assert "MaxConcurrencyMiddleware" not in names
-    assert names.index("RequestMetrics") < names.index("Admission") < names.index("KnownFields")
+    assert names.index("RequestMetrics") < names.index("Admission") < names.index("JsonBodies")

@@ -1,4 +1,4 @@
-"""Request ids: the caller's X-Request-ID kept when it is sane, made otherwise, returned on
+"""Answer headers: the caller's X-Request-ID kept when it is sane, made otherwise, returned on
 every answer (refusals too), and the key of the answer's line in the prediction log."""
 
 from __future__ import annotations
