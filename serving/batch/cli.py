@@ -103,21 +103,21 @@ def score_command(
     if mismatch is not None:  # every creator's history would count another target's hits
         raise UserError(mismatch)
     timeline = store.timeline()
-    if timeline is None:
-        # scores made so look plausible but rank drafts by their own columns only (on
-        # youtube_in the drafts' realized ROC AUC fell from 0.93 to 0.77 without a store)
-        stderr().print(
-            f"warning: no creator store at {settings.store_path}: every creator is scored as "
-            "a cold start, without its history; run `likecast features materialize --data "
-            "DIR` first",
-            soft_wrap=True,
-        )
     if timeline is not None and scoring_age.at is not None:
         timeline.check(pd.Series([scoring_age.at]), "--at")
     if snapshots is None and scoring_age.at is not None:
         raise UserError(
             "--at scores each video at its age then, from its counts by that time: give "
             "--snapshots FILE (without it every posted video would have no likes)"
+        )
+    if timeline is None:
+        # such scores look plausible but rank drafts by their own columns only (on real
+        # data the drafts' ranking fell markedly: docs/adr/0052); said after any refusal
+        stderr().print(
+            f"warning: no creator store at {settings.store_path}: every creator is scored as "
+            "a cold start, without its history; run `likecast features materialize --data "
+            "DIR` first",
+            soft_wrap=True,
         )
     scorer = Scorer(
         bundle=loaded.bundle,

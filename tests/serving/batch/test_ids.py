@@ -17,6 +17,10 @@ SAVED = Path(__file__).parents[2] / "models" / "data" / "bundle-2026-12-02" / "b
 IDS = ["-0N9r10xb_0", "=HYPERLINK(1)", "+1+cmd", "@SUM(A1)", "plain_id", "-1.5"]
 
 
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning:")]
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -51,7 +55,7 @@ def test_ids_are_written_as_given_and_named_in_a_warning(videos: Path, tmp_path:
     # then every id joins back exactly
     assert [row["video_id"] for row in _rows(out)] == IDS
     # and stderr names a formula-looking id in one warning line
-    warning = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    warning = [line for line in _warnings(result.err) if "creator store" not in line]
     assert len(warning) == 1, result.err
     assert "4 video ids" in warning[0]
     assert "'-0N9r10xb_0'" in warning[0]
@@ -63,7 +67,7 @@ def test_ids_are_written_as_given_and_named_in_a_warning(videos: Path, tmp_path:
 
 
 def test_a_clean_file_gives_no_warning(tmp_path: Path, cli) -> None:
-    # given videos with plain ids, when scored to a CSV file, then nothing is warned
+    # given videos with plain ids, when scored to a CSV file without a creator store
     path = tmp_path / "videos.csv"
     pd.DataFrame(
         {"video_id": ["a", "b"], "creator_id": "c", "posted_at": "2026-03-01T12:00:00Z"}
@@ -71,7 +75,10 @@ def test_a_clean_file_gives_no_warning(tmp_path: Path, cli) -> None:
     result = cli("score", "--input", str(path), "--output", str(tmp_path / "s.csv"),
                  "--model", str(SAVED))  # fmt: skip
     assert result.code == 0, result.text
-    assert "warning" not in result.err
+    # then the one warning is the store's: nothing of the ids
+    warnings = _warnings(result.err)
+    assert len(warnings) == 1, result.err
+    assert warnings[0].startswith("warning: no creator store at ")
 
 
 def test_keys_are_kept_and_other_text_is_quoted() -> None:
