@@ -230,15 +230,13 @@ def test_a_full_queue_drops_and_counts_instead_of_waiting(tmp_path: Path) -> Non
     heard = Heard()
     log.watchers.append(heard)
     # when 3 answers, then 3 more are recorded at once
-    started = time.perf_counter()
     kept = [log.record(entry(3, "first")), log.record(entry(3, "second"))]
-    waited = time.perf_counter() - started
     assert log.flush()
     log.close()
 
-    # then the second entry was dropped without waiting, counted, and never written
+    # then the second entry was dropped (a record that waited for room would have kept it),
+    # counted, and never written
     assert kept == [True, False]
-    assert waited < 0.1
     assert log.state.dropped == 3
     assert read_log(tmp_path).answers["request_id"].unique().tolist() == ["first"]
     assert heard.states[-1].written == 3
