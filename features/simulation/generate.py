@@ -188,7 +188,9 @@ def _snapshots(
     completion[rng.random((n, s)) < 0.01] = np.nan
 
     posted_ns = posted_at.asi8[:, None]
-    observed_ns = posted_ns + (ages * 60e9).astype(np.int64)
+    # rounded, not truncated: 0.01 min times 60e9 is not exact in floating point, and a
+    # truncated product left times like 12:00:00.000000002
+    observed_ns = posted_ns + np.rint(ages * 60e9).astype(np.int64)
     keep = observed_ns <= now.value
     flat = keep.ravel()
     columns = {

@@ -109,6 +109,18 @@ def test_counters_never_decrease_and_follow_posting(snaps, platform) -> None:
     assert (ordered["age_minutes"] >= 0).all()
 
 
+def test_a_snapshot_is_observed_at_its_age_to_the_nanosecond(snaps, platform) -> None:
+    # given each snapshot's posting time
+    posted = platform.videos.set_index("video_id")["posted_at"]
+    # when its age is added to it
+    expected = snaps["video_id"].map(posted) + pd.to_timedelta(
+        (snaps["age_minutes"] * 60e9).round(), unit="ns"
+    )
+    # then that is when it was observed: no truncated float left stray nanoseconds
+    assert (snaps["observed_at"] == expected).all()
+    assert (snaps["observed_at"].dt.nanosecond == 0).all()
+
+
 def test_real_data_noise_is_present(platform, snaps) -> None:
     videos = platform.videos
     per_creator = videos.groupby("creator_id").size()
@@ -134,11 +146,11 @@ def test_followers_are_heavy_tailed(platform) -> None:
 BEFORE_PARTS = [
     (
         SimConfig(videos=3000, seed=11, window_days=60, pilot_videos=3000),
-        ("d43f353c9375801d", "819de61d320efda9", "776a55ff181402f2"),
+        ("d43f353c9375801d", "057cfb0aa10120bf", "776a55ff181402f2"),
     ),
     (
         SimConfig(videos=3000, seed=3, videos_per_creator=3.0, pilot_videos=1000),
-        ("3750590bc18e30f6", "59906aa5f3f90013", "ffb1949a15b94280"),
+        ("3750590bc18e30f6", "9269da65bade217e", "ffb1949a15b94280"),
     ),
 ]
 PARTS = SimConfig(videos=3000, part_videos=1000, seed=4, window_days=60, pilot_videos=1000)
