@@ -14,7 +14,8 @@ closed (docs/adr/0003).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -214,8 +215,11 @@ class HeaderDeadline(HttpToolsProtocol):
     """
 
     header_timeout_s = 5.0  # set by ``use_header_deadline``
+    # what counts a refusal in /metrics (path, status, seconds): the ASGI app never sees one
+    refused: ClassVar[Callable[[str, int, float], None] | None] = None
     _header_timer: TimerHandle | None = None
     _header_bytes = 0
+    _header_started = 0.0
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -252,6 +256,7 @@ class HeaderDeadline(HttpToolsProtocol):
 
     def _start_header_timer(self) -> None:
         self._header_bytes = 0
+        self._header_started = self.loop.time()
         self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_late)
 
     def _stop_header_timer(self) -> None:
@@ -278,11 +283,18 @@ class HeaderDeadline(HttpToolsProtocol):
             headers, data = refusal(status, "headers", rule, kind)
             lines = [b"HTTP/1.1 " + status_line] + [b"%s: %s" % pair for pair in headers]
             self.transport.write(b"\r\n".join([*lines, b"connection: close", b"", data]))
+            refused = type(self).refused  # from the class: a plain function stays unbound
+            if refused is not None:
+                # the headers are unfinished, so the path is unknown: counted as "other"
+                refused("", status, self.loop.time() - self._header_started)
         self.transport.close()
 
 
-def use_header_deadline(seconds: float) -> None:
-    """Make uvicorn's default ("auto") HTTP protocol ``HeaderDeadline`` with ``seconds``.
+def use_header_deadline(
+    seconds: float, refused: Callable[[str, int, float], None] | None = None
+) -> None:
+    """Make uvicorn's default ("auto") HTTP protocol ``HeaderDeadline`` with ``seconds``,
+    its refusals counted by ``refused`` (path, status, seconds).
 
     BentoML builds the worker's ``uvicorn.Config`` itself and passes no ``http`` option;
     uvicorn resolves "auto" through its ``HTTP_PROTOCOLS`` table when the server starts,
@@ -291,4 +303,5 @@ def use_header_deadline(seconds: float) -> None:
     from uvicorn import config
 
     HeaderDeadline.header_timeout_s = seconds
+    HeaderDeadline.refused = refused
     config.HTTP_PROTOCOLS["auto"] = f"{__name__}:{HeaderDeadline.__name__}"

@@ -266,4 +266,4 @@ add_middleware(JsonBodies, models=request_models(Likecast))
 add_middleware(PlainErrors, json_routes=JSON_ROUTES)
 add_middleware(OpenApiDocument, service=Likecast)
 # the workers' uvicorn reads this when it starts, after importing this module
-use_header_deadline(SETTINGS.header_read_timeout_s)
+use_header_deadline(SETTINGS.header_read_timeout_s, METRICS.observe)

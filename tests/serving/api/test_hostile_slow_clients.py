@@ -105,11 +105,14 @@ def test_slow_headers_are_answered_408_and_disconnected(
     edge_served: Served, first_bytes: bytes
 ) -> None:
     # given 30 clients that open a connection and stall before their headers end
+    before = scrape(edge_served, "other", 408)
     opened = time.monotonic()
     stalled = [connect(edge_served, first_bytes) for _ in range(30)]
     # when the header deadline passes, then each is answered 408 and disconnected
     assert {status_line(sock) for sock in stalled} == {"HTTP/1.1 408 Request Timeout"}
     assert time.monotonic() - opened < HEADER_TIMEOUT_S + 5
+    # and /metrics counts them (their path never arrived: "other")
+    assert scrape(edge_served, "other", 408) - before == 30
 
 
 @pytest.mark.parametrize(
@@ -121,10 +124,13 @@ def test_headers_past_the_size_bound_are_answered_431(
     edge_served: Served, first_bytes: bytes
 ) -> None:
     # given a client whose request line and headers run past 64 KiB
+    before = scrape(edge_served, "other", 431)
     filler = b"a" * 70_000 if not first_bytes.endswith(b"\r\n") else b"X-A: b\r\n" * 9000
     sock = connect(edge_served, first_bytes + filler)
     # when the server has read them, then it answers 431 and disconnects
     assert status_line(sock) == "HTTP/1.1 431 Request Header Fields Too Large"
+    # and /metrics counts it
+    assert scrape(edge_served, "other", 431) - before == 1
 
 
 def test_a_burst_past_the_worker_bound_is_shed_with_503_and_retry_after(
