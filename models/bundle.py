@@ -239,6 +239,11 @@ class ModelBundle:
             raise BundleError(
                 f"{folder}: not a likecast model bundle (missing {', '.join(missing)})"
             )
+        for name in [*FILES.values(), REFERENCE_FILE]:
+            # a fetched version's files are what was registered: never a file elsewhere on
+            # this machine that a link inside the bundle points to
+            if not (folder / name).resolve().is_relative_to(folder.resolve()):
+                raise BundleError(f"{folder}: its {name} links to a file outside the bundle")
         try:
             _check_booster_text(folder / FILES["booster"])
             bundle = cls(

@@ -164,6 +164,35 @@ def test_an_mlmodel_whose_data_lies_outside_its_folder_is_refused(
     assert "\n" not in str(refused.value)
 
 
+BUNDLE_FILES = ["model.txt", "calibrator.json", "feature_spec.json", "meta.json", "reference.json"]
+
+
+@pytest.mark.parametrize("file", BUNDLE_FILES)
+def test_a_bundle_file_that_links_out_of_the_bundle_is_refused(file: str, tmp_path: Path) -> None:
+    # given a bundle whose file is a link to a working copy elsewhere on the machine
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(SAVED, elsewhere)
+    (elsewhere / "reference.json").write_text("{}")
+    bundle = tmp_path / "download" / "bundle"
+    shutil.copytree(SAVED, bundle)
+    (bundle / file).unlink(missing_ok=True)
+    (bundle / file).symlink_to(elsewhere / file)
+    # when it is loaded, then it is refused in one line naming the file
+    with pytest.raises(BundleError, match=f"its {file} links to a file outside") as refused:
+        ModelBundle.load(bundle)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_bundle_file_that_links_inside_the_bundle_loads(tmp_path: Path) -> None:
+    # given a bundle whose booster is a link to a file inside it
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SAVED, bundle)
+    (bundle / "model.txt").rename(bundle / "booster-v1.txt")
+    (bundle / "model.txt").symlink_to("booster-v1.txt")
+    # when it is loaded, then it is
+    assert ModelBundle.load(bundle).spec.features
+
+
 def test_an_mlmodel_whose_data_lies_inside_loads(tmp_path: Path) -> None:
     # given an MLflow model folder holding its bundle, as MLflow downloads it
     model = tmp_path / "download"
