@@ -295,7 +295,7 @@ def attach_snapshots(videos: TableResult, snapshots: TableResult) -> TableResult
     for mask, column, rule in timing:
         flag(pd.Series(mask & known, index=snaps.index), column, rule)
     age = pd.Series(ages, index=snaps.index)
-    snaps = snaps.assign(age_minutes=age, observed_at=posted + pd.to_timedelta(age, unit="min"))
+    snaps = snaps.assign(age_minutes=age, observed_at=_observed_at(snaps, posted, ages))
 
     # each unknown video's snapshot is a video of its own for the rules below
     video = np.where(code >= 0, code, len(known_ids) + np.arange(len(code)))
@@ -360,3 +360,15 @@ def finish_snapshots(result: TableResult) -> pd.DataFrame:
     snaps = snaps.sort_values(["video_id", "age_minutes"], kind="stable").reset_index(drop=True)
     SNAPSHOTS_SCHEMA.validate(snaps)
     return snaps
+
+
+def _observed_at(snaps: pd.DataFrame, posted: pd.Series, ages: np.ndarray) -> pd.Series:
+    """Each snapshot's time: as written where it was given (the age came from it), else its
+    posting time plus its age. The age in float minutes does not carry a time back exactly:
+    12:00:00 came back as 12:00:00.000000002."""
+    observed = posted + pd.to_timedelta(np.rint(ages * 60e9), unit="ns")
+    if "observed_at" in snaps.columns:
+        # only where the age is known: a time the rules refused may not fit nanoseconds
+        exact = (snaps["observed_at"].notna() & observed.notna()).to_numpy()
+        observed[exact] = snaps["observed_at"][exact].astype(observed.dtype)
+    return observed

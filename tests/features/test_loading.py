@@ -257,6 +257,27 @@ def test_clean_data_loads_with_contract_types(base, tmp_path: Path) -> None:
     assert len(dataset.snapshots) == len(snapshots)
 
 
+@pytest.mark.parametrize("dated_by", ["observed_at", "age_minutes"])
+def test_a_snapshot_keeps_its_time_to_the_nanosecond(base, tmp_path: Path, dated_by: str) -> None:
+    # given snapshots dated one way only, posted at odd seconds and observed at noon, as a
+    # daily crawl writes them
+    videos, snapshots = base
+    videos = videos.assign(posted_at=videos["posted_at"].dt.floor("s") + pd.Timedelta("0.3s"))
+    snapshots = snapshots.groupby("video_id").head(1)  # one a video: one noon each
+    posted = snapshots["video_id"].map(videos.set_index("video_id")["posted_at"])
+    observed = posted.dt.ceil("D") + pd.Timedelta("12h")
+    age = observed - posted
+    dated = {"observed_at": observed, "age_minutes": age.dt.total_seconds() / 60}[dated_by]
+    snapshots = snapshots.drop(columns=["observed_at", "age_minutes"]).assign(**{dated_by: dated})
+    folder = write(tmp_path / "d", videos, snapshots, kind="parquet")
+    # when loaded
+    dataset = load_dataset(folder)
+    # then each is observed exactly at noon: no float round trip through its age in minutes
+    assert not dataset.problems
+    loaded = dataset.snapshots["observed_at"]
+    assert (loaded == loaded.dt.floor("D") + pd.Timedelta("12h")).all()
+
+
 def test_a_folder_of_parquet_parts_is_one_table(base, tmp_path: Path) -> None:
     videos, snapshots = base
     folder = write(tmp_path / "d", videos, snapshots, kind="parquet")
