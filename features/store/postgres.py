@@ -190,7 +190,11 @@ class PostgresStore(StoreReader):
         if not self.loaded:
             return 0
         query = f"SELECT COUNT(DISTINCT creator_id) FROM {HISTORY} WHERE generation = {CURRENT}"
-        row = self._connection().execute(query).fetchone()
+        try:
+            row = self._connection().execute(query).fetchone()
+        except (psycopg.OperationalError, UserError) as exc:
+            self._lost(exc)
+            return 0
         return 0 if row is None else int(row[0])
 
     def timeline(self) -> Timeline | None:
