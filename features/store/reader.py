@@ -81,7 +81,7 @@ class StoreReader(ABC):
 
         Raises ``StoreRangeError`` for a time before the store's oldest state.
         """
-        if not self.loaded or self.oldest is None:
+        if not queries or not self.loaded or self.oldest is None:
             return [None] * len(queries)
         oldest = self.oldest.to_pydatetime()
         for _, at in queries:

@@ -95,6 +95,7 @@ def test_the_store_answers_the_history_training_sees_at_any_moment(
                 pd.isna(frame_value["hist_last_posted_at"]) and pd.isna(want["hist_last_posted_at"])
             )
     assert one_by_one == online[:40]
+    assert store.get_many([]) == []
     assert store.creators() == small_dataset.videos["creator_id"].nunique()
     assert (read_back.oldest, read_back.as_of, read_back.target) == (
         timeline.oldest,
