@@ -19,7 +19,7 @@ COVERAGE_FLOOR ?= 83
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: env demo test test-fast lint typecheck bench browser clean
+.PHONY: env demo test test-fast lint typecheck bench browser postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	@fc-list :lang=zh | grep -q . || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null)
 
+# PostgreSQL's server binaries for the creator store's and MLflow's PostgreSQL tests
+# (tests/pg.py starts its own cluster with them), from apt when initdb is missing.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,7 +68,7 @@ typecheck: env
 
 # Coverage counts this process only: the CLI and the servers the tests marked `server` or
 # `subprocess` start are not traced (README, "Testing").
-test: env browser lint
+test: env browser postgres lint
 	$(BIN)/pytest $(XDIST) \
 		--cov --cov-report=term-missing:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 

@@ -157,7 +157,10 @@ def materialize_command(
         "end, its latest post or snapshot).",
     ),
     store: Path | None = typer.Option(
-        None, "--store", help="SQLite file to write (default: the store path in settings)."
+        None,
+        "--store",
+        help="SQLite file to write (default: LIKECAST_STORE_URL's PostgreSQL database if "
+        "set, else the home's creator_store.sqlite).",
     ),
     threshold: int | None = typer.Option(
         None,
@@ -178,21 +181,25 @@ def materialize_command(
     from features.loading import load_dataset
     from features.reading import table_paths
     from features.store import data_end, history_timeline, write_store
+    from likecast.redact import redact
 
     asked = parse_instant(at, "--at") if at is not None else None  # fail before the work
     source = ctx.find_object(TargetSource) or TargetSource()
     settings, origin = resolve_target(get_settings(), threshold, horizon_days, source.champion)
-    path = store or settings.store_path
-    check_outputs({"--data": table_paths(data)}, {"--store": path})
+    where = store or settings.store_location
+    check_outputs(
+        {"--data": table_paths(data)}, {"--store": where} if isinstance(where, Path) else {}
+    )
     dataset = load_dataset(data)
     dataset.check_reject_share(settings.max_reject_share)
     moment = asked if asked is not None else data_end(dataset)
     timeline = history_timeline(
         dataset, moment, settings.threshold, settings.horizon_minutes, settings.history_window
     )
-    count = write_store(timeline, path)
+    count = write_store(timeline, where)
+    shown = where if isinstance(where, Path) else redact(where)
     stderr().print(
         f"wrote the history of {count:,} creators from {timeline.oldest.isoformat()} to "
-        f"{moment.isoformat()} to {path}, for {Target.of(settings)} ({origin})",
+        f"{moment.isoformat()} to {shown}, for {Target.of(settings)} ({origin})",
         soft_wrap=True,
     )

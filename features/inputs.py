@@ -31,7 +31,7 @@ from features.rows import (
     with_history,
 )
 from features.spec import FeatureSpec
-from features.store import CreatorStore, Timeline, history_as_of
+from features.store import StoreReader, Timeline, history_as_of
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Rows:
         )
 
 
-def request_rows(asked: Sequence[Asked], store: CreatorStore, spec: FeatureSpec) -> Rows:
+def request_rows(asked: Sequence[Asked], store: StoreReader, spec: FeatureSpec) -> Rows:
     """Requests -> their rows: each creator's history as of posting (the store's, with what
     the request knows better on top), the counts at its age, the raw arrays and the matrix.
 

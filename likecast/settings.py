@@ -163,6 +163,24 @@ class Settings(BaseSettings):
     history_window: int = Field(
         default=30, ge=1, description="Closed videos per creator that history statistics use."
     )
+    require_store: bool = Field(
+        default=True,
+        description="Whether the service is ready only with a creator store: false lets a "
+        "replica with none serve (every creator's history unknown, answered as a new "
+        "creator's), /readyz saying so.",
+    )
+    store_url: str | None = Field(
+        default=None,
+        description="The creator store on PostgreSQL (postgresql://user:pass@host/db); "
+        "default: the SQLite file creator_store.sqlite in the home.",
+        pattern=r"^postgres(ql)?://",
+    )
+    store_check_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often a replica asks a PostgreSQL creator store whether a new "
+        "generation was materialized (0: before every answer).",
+    )
     booster_rows: int = Field(
         default=5_000_000,
         ge=1000,
@@ -242,6 +260,11 @@ class Settings(BaseSettings):
     def store_path(self) -> Path:
         """The creator store's SQLite file."""
         return self.home.resolve() / "creator_store.sqlite"
+
+    @property
+    def store_location(self) -> Path | str:
+        """Where the creator store is: its PostgreSQL URL if set, else the SQLite file."""
+        return self.store_url or self.store_path
 
 
 def get_settings(**overrides: object) -> Settings:

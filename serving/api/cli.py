@@ -101,8 +101,8 @@ def _check_folder(folder: str, settings: Settings, name: str | None = None) -> T
 def _warn_unless_ready(target: Target, settings: Settings) -> None:
     """Say at once when the creator store was built for another target: the service starts
     (the store can be materialized while it runs) but stays not ready, /readyz saying why."""
-    from features.store import CreatorStore
+    from features.store import open_store
 
-    problem = CreatorStore(settings.store_path).target_problem(target)
+    problem = open_store(settings).target_problem(target)
     if problem is not None:
         stderr().print(f"warning: not ready until fixed: {problem}", soft_wrap=True)

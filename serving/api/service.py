@@ -114,12 +114,14 @@ class Likecast:
         gc.freeze()
 
     def __is_ready__(self) -> bool:
-        """Ready with a model and a creator store built for its target. Not ready, BentoML's
-        /readyz would answer a fixed sentence: the 503 raised here says why, in one line."""
+        """Ready with a model and a creator store built for its target (or none, when the
+        operator allows it). BentoML's /readyz would answer a fixed sentence or an empty line:
+        the exception raised here gives its status and says why, or what the replica serves
+        with (model, store backend and generation, what it lacks), in one line."""
         reason = self.holder.not_ready
         if reason is not None:
             raise StarletteHTTPException(503, f"not ready: {reason}")
-        return True
+        raise StarletteHTTPException(200, f"ready: {self.holder.readiness}")
 
     @contextmanager
     def _model(self, answers: bool = True) -> Iterator[Predictor]:

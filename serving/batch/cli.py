@@ -75,7 +75,7 @@ def score_command(
 
     import pandas as pd
 
-    from features.store import CreatorStore
+    from features.store import open_store
     from likecast.console import rows_progress
     from models.registry import load_model
     from serving.batch.scoring import Scorer, ScoringAge, rejects_paths, score_local
@@ -91,14 +91,14 @@ def score_command(
             "--input": source,
             "--snapshots": snapshots,
             "--model": model_folder(model or settings.model_uri),
-            "the creator store": settings.store_path,
+            "the creator store": settings.store_path if settings.store_url is None else None,
         },
         {"--output": [output, *rejects_paths(output).values()]},
     )
     if snapshots is not None and not snapshots.exists():
         raise UserError(f"{snapshots}: no such file")
     loaded = load_model(model or settings.model_uri, settings)
-    store = CreatorStore(settings.store_path)
+    store = open_store(settings)
     mismatch = store.target_problem(loaded.bundle.spec.target)
     if mismatch is not None:  # every creator's history would count another target's hits
         raise UserError(mismatch)
@@ -114,7 +114,8 @@ def score_command(
         # such scores look plausible but rank drafts by their own columns only (on real
         # data the drafts' ranking fell markedly: docs/adr/0052); said after any refusal
         stderr().print(
-            f"warning: no creator store at {settings.store_path}: every creator is scored as "
+            f"warning: no creator store at {store.where}{store.trouble}: every creator is "
+            "scored as "
             "a cold start, without its history; run `likecast features materialize --data "
             "DIR` first",
             soft_wrap=True,

@@ -12,7 +12,7 @@ from features.catalog import Words
 from features.inputs import Asked, Rows, request_rows
 from features.rows import DRAFT_COLUMNS, OBSERVED_COUNTERS, OBSERVED_RATES, SeenCounts
 from features.spec import FeatureSpec
-from features.store import CreatorStore
+from features.store import StoreReader
 from likecast.zones import Reading, offset_name
 from serving.core.requests import Draft, Early
 
@@ -25,6 +25,11 @@ UNKNOWN_CATEGORY = Words(
 NEW_CREATOR = Words(
     "creator {creator!r} has no earlier videos in likecast's records; scored as a new creator",
     "likecast 的记录里没有创作者“{creator}”的往期视频，按新创作者预测",
+)
+NO_STORE = Words(
+    "likecast has no creator store: creator {creator!r}'s history is unknown; scored as a new "
+    "creator",
+    "likecast 没有创作者记录库：创作者“{creator}”的往期记录未知，按新创作者预测",
 )
 STALE_HISTORY = Words(
     "the creator's history is known up to {date}, {days:.0f} days before this video's posting time",
@@ -73,7 +78,7 @@ class Built:
     refused: list[ValueError | None]
 
 
-def build(requests: list[Draft], spec: FeatureSpec, store: CreatorStore) -> Built:
+def build(requests: list[Draft], spec: FeatureSpec, store: StoreReader) -> Built:
     """The requests' rows, or for each request that cannot be answered, why."""
     refused: list[ValueError | None] = [None] * len(requests)
     kept: list[int] = []
@@ -141,7 +146,7 @@ def _warnings(
     age: float,
     source: str,
     spec: FeatureSpec,
-    store: CreatorStore,
+    store: StoreReader,
     looked_up: bool = True,
 ) -> tuple[Words, ...]:
     """What the answer assumed, each in a sentence a creator can read, in each language."""
@@ -149,7 +154,8 @@ def _warnings(
     if request.category is not None and request.category not in spec.category_lookup:
         said.append(_said(UNKNOWN_CATEGORY, category=request.category))
     if source == "cold_start" and looked_up:
-        said.append(_said(NEW_CREATOR, creator=request.creator_id))
+        # without a store nothing is known of the creator: not that they never posted
+        said.append(_said(NEW_CREATOR if store.loaded else NO_STORE, creator=request.creator_id))
     as_of = store.as_of
     if source.startswith("store") and as_of is not None:
         stale = (posted - as_of.to_pydatetime(warn=False)).total_seconds() / 86400

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from features.catalog import LANGUAGES, Language, category_name
-from features.store import CreatorStore
+from features.store import StoreReader
 from likecast.settings import Settings
 from models.registry import LoadedModel
 from serving.core.answer_log import AnswerLog, Entry, request_id
@@ -32,7 +32,7 @@ class Predictor:
     """One loaded model plus the creator store: everything a request needs."""
 
     loaded: LoadedModel
-    store: CreatorStore
+    store: StoreReader
     settings: Settings
     loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     # each age bucket's reliability in each language, worded once per model rather than
@@ -63,12 +63,26 @@ class Predictor:
         videos at 50,000 likes from a store built for 1,000).
         """
         problem = self.store.target_problem(self.loaded.bundle.spec.target)  # refreshes it
-        if not self.store.loaded:
+        if not self.store.loaded and self.settings.require_store:
             return (
-                f"no creator store at {self.store.path}: materialize it (likecast features "
-                f"materialize --data DIR {self.loaded.bundle.spec.target.options()})"
+                f"no creator store at {self.store.where}{self.store.trouble}: materialize it "
+                f"(likecast features materialize --data DIR "
+                f"{self.loaded.bundle.spec.target.options()}), or set "
+                "LIKECAST_REQUIRE_STORE=false to serve every creator's history as unknown"
             )
         return problem
+
+    @property
+    def readiness(self) -> str:
+        """What a ready model answers with, in one line for /readyz: its version and its
+        creator store (backend, generation), or the store it lacks."""
+        if not self.store.loaded:
+            return (
+                f"model {self.version}; no creator store at {self.store.where}"
+                f"{self.store.trouble} (LIKECAST_REQUIRE_STORE=false): every creator's history "
+                "is unknown, answered as a new creator's"
+            )
+        return f"model {self.version}; creator store {self.store.describe()}"
 
     def build(self, requests: list[Draft]) -> Built:
         """The requests' rows, and for each that cannot be answered, why."""

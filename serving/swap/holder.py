@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from features.store import CreatorStore
+from features.store import open_store
 from likecast.settings import Settings
 from models.blend import EPS
 from models.registry import load_model
@@ -113,7 +113,7 @@ class ModelHolder:
         loaded = load_model(uri, self.settings)
         if version is not None:
             loaded = replace(loaded, uri=self.uri, version=version, run_id=run_id)
-        predictor = Predictor(loaded, CreatorStore(self.settings.store_path), self.settings)
+        predictor = Predictor(loaded, open_store(self.settings), self.settings)
         self.validate(predictor)
         predictor.log = self.answer_log  # after the checks: they are not answers
         return predictor
@@ -258,6 +258,11 @@ class ModelHolder:
                 f"version {self._serving.version}, a promotion would not reach it; see the log"
             )
         return self._serving.not_ready
+
+    @property
+    def readiness(self) -> str:
+        """What this worker, once ready, answers with (``Predictor.readiness``), in one line."""
+        return "no model loaded" if self._serving is None else self._serving.readiness
 
     def _answer_staged(self) -> None:
         staged = self.shared.staged()

@@ -10,6 +10,9 @@ from features.examples import grid_rows, video_rows
 from features.labels import label_videos
 from features.spec import FeatureSpec, fit_spec
 from likecast.settings import FIRST_DAY_AGES_MINUTES
+from tests.pg import postgres, store_at
+
+__all__ = ["postgres", "store_at"]  # the creator store's backends, for the store tests
 
 HORIZON = 7 * 24 * 60.0
 # a spec as training would fit it, small enough to read

@@ -1,8 +1,8 @@
-"""The online creator store: current history per creator, swapped in atomically."""
+"""The online creator store: current history per creator, swapped in atomically, the same on
+both backends (a SQLite file, a PostgreSQL database: the ``store_at`` fixture)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
@@ -14,17 +14,26 @@ from features.history import history_at
 from features.labels import label_videos
 from features.loading import Dataset
 from features.store import (
-    TABLE,
-    CreatorStore,
+    PostgresStore,
     StoreRangeError,
+    StoreReader,
     Timeline,
     data_end,
     history_as_of,
     history_timeline,
+    open_store,
     write_store,
 )
+from likecast.settings import get_settings
+from tests.helpers import free_port, wait_until
 
 HORIZON = 7 * 24 * 60.0
+
+
+def opened(where: Path | str, check_s: float = 0.0) -> StoreReader:
+    """The store at ``where`` as a replica opens it, checking for a new state every
+    ``check_s`` seconds."""
+    return open_store(get_settings(store_check_s=check_s), where)
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +54,11 @@ def queries(small_dataset: Dataset) -> pd.DataFrame:
 
 
 def test_the_store_answers_the_history_training_sees_at_any_moment(
-    small_dataset: Dataset, timeline: Timeline, queries: pd.DataFrame, tmp_path: Path
+    small_dataset: Dataset, timeline: Timeline, queries: pd.DataFrame, store_at: Path | str
 ) -> None:
     # given the store materialized over the whole data
-    write_store(timeline, tmp_path / "store.sqlite")
-    store = CreatorStore(tmp_path / "store.sqlite")
+    write_store(timeline, store_at)
+    store = opened(store_at)
     labels = label_videos(
         small_dataset.videos,
         small_dataset.snapshots,
@@ -61,10 +70,12 @@ def test_the_store_answers_the_history_training_sees_at_any_moment(
     expected = history_at(
         queries["creator_id"], queries["at"], small_dataset.videos, labels, 1000, HORIZON, 30
     )
-    online = store.get_many(
-        list(zip(queries["creator_id"], queries["at"].dt.to_pydatetime(), strict=False))
-    )
-    batch = history_as_of(timeline, queries["creator_id"], queries["at"])
+    asked = list(zip(queries["creator_id"], queries["at"].dt.to_pydatetime(), strict=False))
+    online = store.get_many(asked)
+    one_by_one = [store.get(creator, at) for creator, at in asked[:40]]
+    read_back = store.timeline()
+    assert read_back is not None
+    batch = history_as_of(read_back, queries["creator_id"], queries["at"])
     # then both equal the point-in-time history training computes for a video posted then
     assert sum(expected["hist_videos"] > 0) > 100
     for i, want in expected.iterrows():
@@ -83,7 +94,14 @@ def test_the_store_answers_the_history_training_sees_at_any_moment(
             ) or (
                 pd.isna(frame_value["hist_last_posted_at"]) and pd.isna(want["hist_last_posted_at"])
             )
+    assert one_by_one == online[:40]
+    assert store.get_many([]) == []
     assert store.creators() == small_dataset.videos["creator_id"].nunique()
+    assert (read_back.oldest, read_back.as_of, read_back.target) == (
+        timeline.oldest,
+        timeline.as_of,
+        timeline.target,
+    )
 
 
 def test_a_store_materialized_earlier_knows_nothing_after_it(
@@ -105,9 +123,11 @@ def test_a_store_materialized_earlier_knows_nothing_after_it(
     )
 
 
-def test_a_time_before_the_store_is_refused_with_the_fix(timeline: Timeline, tmp_path: Path):
-    write_store(timeline, tmp_path / "s.sqlite")
-    store = CreatorStore(tmp_path / "s.sqlite")
+def test_a_time_before_the_store_is_refused_with_the_fix(
+    timeline: Timeline, store_at: Path | str
+) -> None:
+    write_store(timeline, store_at)
+    store = opened(store_at)
     before = (timeline.oldest - pd.Timedelta(days=1)).to_pydatetime()
     with pytest.raises(StoreRangeError, match="likecast features materialize"):
         store.get("c000001", before)
@@ -116,67 +136,122 @@ def test_a_time_before_the_store_is_refused_with_the_fix(timeline: Timeline, tmp
 
 
 def test_an_unknown_creator_or_missing_store_means_cold_start(
-    timeline: Timeline, tmp_path: Path
+    timeline: Timeline, store_at: Path | str
 ) -> None:
+    # given a store not materialized yet (no file; an empty database)
     now = timeline.as_of.to_pydatetime()
-    assert CreatorStore(tmp_path / "absent.sqlite").get("anyone", now) is None
-    write_store(timeline, tmp_path / "s.sqlite")
-    assert CreatorStore(tmp_path / "s.sqlite").get("nobody", now) is None
+    absent = opened(store_at)
+    assert (absent.loaded, absent.get("anyone", now), absent.timeline()) == (False, None, None)
+    # when it is, then a creator it does not know is a cold start
+    write_store(timeline, store_at)
+    assert opened(store_at).get("nobody", now) is None
 
 
-@pytest.mark.slow  # rewrites a 20,000-creator table while a thread reads it: 8 to 12 s
-def test_readers_never_see_a_half_written_table(tmp_path: Path) -> None:
-    # given a store of 20k creators that a reader keeps counting
-    path = tmp_path / "store.sqlite"
+def flat(size: int, videos: float) -> Timeline:
+    """``size`` creators whose one row each says ``videos``: which write a read saw."""
+    rows = pd.DataFrame(
+        {
+            "creator_id": pd.Series([f"c{i}" for i in range(size)], dtype="string"),
+            "valid_from": pd.Timestamp("2026-01-02", tz="UTC"),
+            "hist_videos": videos,
+            "hist_median_likes": 1.0,
+            "hist_p90_likes": 2.0,
+            "hist_hit_rate": 0.0,
+            "hist_last_posted_at": pd.Timestamp("2026-01-01", tz="UTC"),
+        }
+    )
+    start, end = pd.Timestamp("2026-01-01", tz="UTC"), pd.Timestamp("2026-02-01", tz="UTC")
+    return Timeline(rows, start, end)
 
-    def table(size: int, videos: float) -> Timeline:
-        rows = pd.DataFrame(
-            {
-                "creator_id": [f"c{i}" for i in range(size)],
-                "valid_from": pd.Timestamp("2026-01-02", tz="UTC"),
-                "hist_videos": videos,
-                "hist_median_likes": 1.0,
-                "hist_p90_likes": 2.0,
-                "hist_hit_rate": 0.0,
-                "hist_last_posted_at": pd.Timestamp("2026-01-01", tz="UTC"),
-            }
-        )
-        return Timeline(
-            rows, pd.Timestamp("2026-01-01", tz="UTC"), pd.Timestamp("2026-02-01", tz="UTC")
-        )
 
-    write_store(table(20_000, 1.0), path)
-    seen: set[tuple[int, float]] = set()
+def test_readers_never_see_a_half_written_store(store_at: Path | str) -> None:
+    # given a store of 6,000 creators that a replica keeps reading, 300 creators at a time
+    # (one statement on either backend) and whole
+    write_store(flat(6000, 1.0), store_at)
+    store = opened(store_at)
+    moment = pd.Timestamp("2026-01-20", tz="UTC").to_pydatetime()
+    asked = [(f"c{i}", moment) for i in range(0, 3000, 10)]  # in each of the three
+    seen: list[set[object]] = []
+    whole: set[tuple[int, float]] = set()
     stop = threading.Event()
 
     def read() -> None:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         while not stop.is_set():
-            seen.add(db.execute(f"SELECT COUNT(*), SUM(hist_videos) FROM {TABLE}").fetchone())
+            seen.append({None if h is None else h["hist_videos"] for h in store.get_many(asked)})
+            if len(seen) % 10 == 0:
+                rows = store.timeline()
+                assert rows is not None
+                whole.add((len(rows.rows), float(rows.rows["hist_videos"].sum())))
 
     reader = threading.Thread(target=read)
     reader.start()
-    # when it is replaced twice by tables of other sizes
-    write_store(table(30_000, 2.0), path)
-    write_store(table(10_000, 3.0), path)
-    stop.set()
-    reader.join()
-    # then every read saw one whole table: never a mix, never a partial one
-    assert seen <= {(20_000, 20_000.0), (30_000, 60_000.0), (10_000, 30_000.0)}
-    assert CreatorStore(path).creators() == 10_000
+    try:
+        wait_until(lambda: len(seen) > 20, 30, "the reader's first reads")
+        # when it is materialized again twice, with more creators and then fewer
+        write_store(flat(9000, 2.0), store_at)
+        write_store(flat(3000, 3.0), store_at)
+        wait_until(lambda: seen[-1] == {3.0}, 30, "a read of the last write")
+    finally:
+        stop.set()
+        reader.join()
+    # then every read saw one whole state: never a mix of two, never a creator missing
+    assert {frozenset(values) for values in seen} <= {
+        frozenset({1.0}),
+        frozenset({2.0}),
+        frozenset({3.0}),
+    }
+    assert whole <= {(6000, 6000.0), (9000, 18000.0), (3000, 9000.0)}
+    assert opened(store_at).creators() == 3000
 
 
-def test_materialize_command_writes_the_store(small_data: Path, tmp_path: Path, cli) -> None:
-    result = cli(
-        "features",
-        "materialize",
-        "--data",
-        str(small_data),
-        "--at",
-        "2026-09-01T00:00:00Z",
-        "--store",
-        str(tmp_path / "s.sqlite"),
-    )
+@pytest.mark.parametrize(
+    "store_at", [pytest.param("postgresql", marks=pytest.mark.server)], indirect=True
+)
+def test_a_replica_sees_a_new_generation_within_its_check_interval(store_at: str) -> None:
+    # given a replica of a PostgreSQL store that checks its generation every 5 s
+    now = [0.0]
+    write_store(flat(10, 1.0), store_at)
+    store = PostgresStore(store_at, 5.0, clock=lambda: now[0])
+    first = store.describe()
+    # when the store is materialized again, with another span
+    later = flat(10, 2.0)
+    write_store(Timeline(later.rows, later.oldest, later.as_of + pd.Timedelta(days=1)), store_at)
+    moment = pd.Timestamp("2026-01-20", tz="UTC").to_pydatetime()
+    now[0] = 4.9
+    store.refresh()
+    before = (store.generation, store.describe(), store.get("c1", moment))
+    now[0] = 5.0
+    store.refresh()
+    # then its rows are the new generation's at once (read in the same statement as the
+    # pointer), and its generation and span are read again once 5 s have passed
+    assert "generation 1, history as of 2026-02-01T00:00:00+00:00" in first
+    assert before[:2] == (1, first)
+    assert before[2] is not None
+    assert before[2]["hist_videos"] == 2.0
+    assert store.generation == 2
+    assert "generation 2, history as of 2026-02-02T00:00:00+00:00" in store.describe()
+
+
+def test_an_unreachable_postgresql_store_is_unknown_history_and_says_why() -> None:
+    # given a store URL where no server listens
+    store = PostgresStore(f"postgresql://likecast:secret@127.0.0.1:{free_port()}/none", 0.0)
+    # when it is read, then every creator is unknown, and the reason names no password
+    assert store.get("c1", pd.Timestamp("2026-01-20", tz="UTC").to_pydatetime()) is None
+    assert not store.loaded
+    assert "127.0.0.1" in store.trouble
+    assert "secret" not in store.trouble + store.where
+    assert store.where.startswith("postgresql://likecast:***@127.0.0.1:")
+
+
+def test_materialize_command_writes_the_store(small_data: Path, store_at: Path | str, cli) -> None:
+    # given the store's place: a file given by --store, or the database LIKECAST_STORE_URL names
+    where = ["--store", str(store_at)] if isinstance(store_at, Path) else []
+    env = {} if isinstance(store_at, Path) else {"LIKECAST_STORE_URL": store_at}
+    # when the history is materialized there
+    data = ["--data", str(small_data), "--at", "2026-09-01T00:00:00Z"]
+    result = cli("features", "materialize", *data, *where, env=env)
+    # then it holds every creator, and the command says where it went
     assert result.code == 0, result.err
     assert "wrote the history of" in result.text
-    assert CreatorStore(tmp_path / "s.sqlite").creators() > 100
+    assert str(store_at) in result.text
+    assert opened(store_at).creators() > 100

@@ -221,7 +221,7 @@ def test_explain_on_an_answer_the_counts_decided_gives_no_factors(
 @pytest.mark.parametrize(
     ("history", "creator"),
     [
-        # a new creator (no store here): no creator context, the warnings speak for it
+        # no store here: no creator context, the warnings say the history is unknown
         (None, None),
         # the caller's history: the share of its 12 videos
         ({"hist_videos": 12, "hist_hit_rate": 0.25}, {"rate": 0.25, "videos": 12}),
@@ -248,7 +248,9 @@ def test_an_answer_carries_the_typical_shares_of_its_category_and_creator(
     assert f"of {food['videos']:,} videos" in answer.context.category.text
     if creator is None:
         assert answer.context.creator is None
-        assert any("no earlier videos" in w for w in answer.warnings)
+        assert any(
+            "has no creator store" in w and "history is unknown" in w for w in answer.warnings
+        )
     else:
         assert answer.context.creator is not None
         assert answer.context.creator.model_dump(exclude={"text"}) == creator
