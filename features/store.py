@@ -38,6 +38,25 @@ class StoreRangeError(UserError):
     """A time before the store's oldest state: its history is not known."""
 
 
+class StoreTargetError(RuntimeError):
+    """The store was built for another target than the model's: its history would answer
+    another question. Not the request's fault (a 503, not a 400)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the store knows of a request's creators as of their posting times.
+
+    ``histories[i]`` is query i's history (None: a cold start, or not looked up);
+    ``looked_up[i]`` is False for a time before the store's ``oldest`` state, which has no
+    history to look up.
+    """
+
+    histories: list[dict[str, object] | None]
+    looked_up: list[bool]
+    oldest: pd.Timestamp | None
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Every creator's history after each change, and the span of time it covers."""
@@ -257,6 +276,8 @@ class CreatorStore:
         self.oldest: pd.Timestamp | None = None
         self.as_of: pd.Timestamp | None = None
         self.target: Target | None = None  # None: written before the target was recorded
+        # each model target's mismatch with the store held now: checked once per (re)load
+        self._problems: dict[Target, str | None] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -309,6 +330,7 @@ class CreatorStore:
         self.target = (
             Target(int(stored["threshold"]), float(stored["horizon_minutes"])) if known else None
         )
+        self._problems = {}
 
     @property
     def loaded(self) -> bool:
@@ -319,9 +341,33 @@ class CreatorStore:
         """Why this store cannot serve a model predicting ``model``, in one line; None when
         it can (or when there is no store file: every creator is then a cold start)."""
         self.refresh()  # one row: a store materialized since is seen at once
+        return self._problem(model)
+
+    def _problem(self, model: Target) -> str | None:
+        """``target_problem`` of the store read last, worked out once per (re)load."""
         if self._db is None:
             return None
-        return target_mismatch(self.target, model, self.path)
+        if model not in self._problems:
+            self._problems[model] = target_mismatch(self.target, model, self.path)
+        return self._problems[model]
+
+    def histories(self, queries: Sequence[tuple[str, datetime]], model: Target) -> Found:
+        """A request's one entry into the store: look again (a store materialized since is
+        seen at once), refuse a store built for another target than ``model``, then the
+        history of each (creator, time) the store holds; a time before its oldest state is
+        not looked up.
+
+        Raises:
+            StoreTargetError: the store was built for another target.
+        """
+        self.refresh()
+        problem = self._problem(model)
+        if problem is not None:
+            raise StoreTargetError(problem)
+        oldest = self.oldest
+        looked_up = [oldest is None or at >= oldest for _, at in queries]
+        found = iter(self.get_many([q for q, ok in zip(queries, looked_up, strict=True) if ok]))
+        return Found([next(found) if ok else None for ok in looked_up], looked_up, oldest)
 
     def creators(self) -> int:
         """How many creators the store holds."""
