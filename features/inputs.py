@@ -89,16 +89,13 @@ def request_rows(asked: Sequence[Asked], store: StoreReader, spec: FeatureSpec) 
 
     A request posted before the store's oldest state has no history to look up: it is a
     cold start, and ``why`` refuses it unless its counts already reach the threshold.
+
+    Raises:
+        StoreTargetError: the store was built for another target than the spec's.
     """
-    oldest = store.oldest
-    looked_up = np.array([oldest is None or a.posted_at >= oldest for a in asked], dtype=bool)
-    queries = [
-        (str(a.draft["creator_id"]), a.posted_at)
-        for a, ok in zip(asked, looked_up.tolist(), strict=True)
-        if ok
-    ]
-    found = iter(store.get_many(queries))
-    stored = [next(found) if ok else None for ok in looked_up]
+    found = store.histories([(str(a.draft["creator_id"]), a.posted_at) for a in asked], spec.target)
+    stored, oldest = found.histories, found.oldest
+    looked_up = np.array(found.looked_up, dtype=bool)
     histories = [{**(s or COLD_START), **a.history} for a, s in zip(asked, stored, strict=True)]
     columns: dict[str, list[object]] = {"video_id": list(range(len(asked)))}
     for name in DRAFT_COLUMNS:

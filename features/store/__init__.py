@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from features.store.postgres import PostgresStore, is_postgres, write_postgres
-from features.store.reader import StoreReader
+from features.store.reader import Found, StoreReader, StoreTargetError
 from features.store.sqlite import META, TABLE, CreatorStore, write_sqlite
 from features.store.timeline import (
     StoreRangeError,
@@ -29,9 +29,11 @@ __all__ = [
     "META",
     "TABLE",
     "CreatorStore",
+    "Found",
     "PostgresStore",
     "StoreRangeError",
     "StoreReader",
+    "StoreTargetError",
     "Timeline",
     "before_store",
     "data_end",

@@ -122,6 +122,7 @@ class PostgresStore(StoreReader):
     def __init__(
         self, url: str, check_s: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        super().__init__()
         self.url, self.where = url, redact(url)
         self.check_s, self._clock = check_s, clock
         self._db: psycopg.Connection | None = None

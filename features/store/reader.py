@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -15,6 +16,25 @@ from features.store.timeline import StoreRangeError, Timeline, target_mismatch, 
 from likecast.target import Target
 
 Query = tuple[int, str, int]  # (position in the request, creator, moment in epoch seconds)
+
+
+class StoreTargetError(RuntimeError):
+    """The store was built for another target than the model's: its history would answer
+    another question. Not the request's fault (a 503, not a 400)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the store knows of a request's creators as of their posting times.
+
+    ``histories[i]`` is query i's history (None: a cold start, or not looked up);
+    ``looked_up[i]`` is False for a time before the store's ``oldest`` state, which has no
+    history to look up.
+    """
+
+    histories: list[dict[str, object] | None]
+    looked_up: list[bool]
+    oldest: pd.Timestamp | None
 
 
 class StoreReader(ABC):
@@ -29,6 +49,10 @@ class StoreReader(ABC):
     oldest: pd.Timestamp | None = None
     as_of: pd.Timestamp | None = None
     target: Target | None = None  # None: written before the target was recorded
+
+    def __init__(self) -> None:
+        # each (model target, store target) pair's mismatch, in words: worked out once
+        self._problems: dict[tuple[Target, Target | None], str | None] = {}
 
     @abstractmethod
     def refresh(self) -> None:
@@ -68,9 +92,34 @@ class StoreReader(ABC):
         """Why this store cannot serve a model predicting ``model``, in one line; None when
         it can (or when there is no store: every creator is then a cold start)."""
         self.refresh()  # one row: a store materialized since is seen at once
+        return self._problem(model)
+
+    def _problem(self, model: Target) -> str | None:
+        """``target_problem`` of the store read last, worked out once per target pair."""
         if not self.loaded:
             return None
-        return target_mismatch(self.target, model, self.where)
+        key = (model, self.target)
+        if key not in self._problems:
+            self._problems[key] = target_mismatch(self.target, model, self.where)
+        return self._problems[key]
+
+    def histories(self, queries: Sequence[tuple[str, datetime]], model: Target) -> Found:
+        """A request's one entry into the store: look again (a store materialized since is
+        seen), refuse a store built for another target than ``model``, then the history of
+        each (creator, time) the store holds; a time before its oldest state is not looked
+        up.
+
+        Raises:
+            StoreTargetError: the store was built for another target.
+        """
+        self.refresh()
+        problem = self._problem(model)
+        if problem is not None:
+            raise StoreTargetError(problem)
+        oldest = self.oldest
+        looked_up = [oldest is None or at >= oldest for _, at in queries]
+        found = iter(self.get_many([q for q, ok in zip(queries, looked_up, strict=True) if ok]))
+        return Found([next(found) if ok else None for ok in looked_up], looked_up, oldest)
 
     def get(self, creator_id: str, at: datetime) -> dict[str, object] | None:
         """The history of one creator at ``at``; None for a cold start."""

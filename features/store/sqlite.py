@@ -104,6 +104,7 @@ class CreatorStore(StoreReader):
     """The store in a SQLite file (its historic name: the only backend once)."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = Path(path)
         self.where = str(self.path)
         self._db: sqlite3.Connection | None = None

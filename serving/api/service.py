@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from features.store import StoreTargetError
 from likecast.settings import get_settings
 from serving.api.edge import Admission, use_header_deadline
 from serving.api.errors import PlainErrors, log_refusals_at_info
@@ -124,18 +125,18 @@ class Likecast:
         raise StarletteHTTPException(200, f"ready: {self.holder.readiness}")
 
     @contextmanager
-    def _model(self, answers: bool = True) -> Iterator[Predictor]:
+    def _model(self) -> Iterator[Predictor]:
         """The model to answer this request with; a request it refuses becomes a 400. A
-        creator store built for another target refuses ``answers`` (503): they would build on
-        another question's history. What the model is (``/model``) is still said."""
+        creator store built for another target refuses an answer (503) where the request
+        looks its history up: it would build on another question's history. What the model
+        is (``/model``) is still said."""
         predictor = self.holder.switch_to_committed()
         if predictor is None:
             raise bentoml.exceptions.ServiceUnavailable("no model loaded")
-        mismatch = predictor.store.target_problem(predictor.loaded.bundle.spec.target)
-        if answers and mismatch is not None:
-            raise bentoml.exceptions.ServiceUnavailable(mismatch)
         try:
             yield predictor
+        except StoreTargetError as exc:  # found where the request looks its history up
+            raise bentoml.exceptions.ServiceUnavailable(str(exc)) from exc
         except ValueError as exc:
             raise RequestInvalid(str(exc)) from exc
 
@@ -168,7 +169,7 @@ class Likecast:
         """The served version, its metrics, threshold, horizon, features, load time; the
         category names in the language ``Accept-Language`` asks for."""
         language = requested_language(accept_language)
-        with self._model(answers=False) as model:
+        with self._model() as model:
             check = self.holder.shared.registry_check()
             info = public_model_info(model.describe(language), self.holder.events, check)
             headers = {"Content-Language": CONTENT_LANGUAGE[language]}

@@ -208,8 +208,7 @@ def interval(low: float, high: float) -> dict[str, Any] | None:
 
 def clock(request: Draft, posted: datetime) -> Clock:
     """The creator's clock of ``request``, at its posting instant ``posted``."""
-    zone, name = request.clock()
-    return Clock(posted, zone, name)
+    return Clock(posted, request.when.zone, request.when.zone_name)
 
 
 def _counts(row: dict[str, Any]) -> list[tuple[float, float]]:

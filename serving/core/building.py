@@ -81,16 +81,8 @@ class Built:
 def build(requests: list[Draft], spec: FeatureSpec, store: StoreReader) -> Built:
     """The requests' rows, or for each request that cannot be answered, why."""
     refused: list[ValueError | None] = [None] * len(requests)
-    kept: list[int] = []
-    asked: list[Asked] = []
-    for i, request in enumerate(requests):
-        try:
-            posted, age = request.timing()
-        except ValueError as exc:
-            refused[i] = exc
-            continue
-        kept.append(i)
-        asked.append(_asked(request, posted, age))
+    kept = list(range(len(requests)))
+    asked = [_asked(r, r.when.posted, r.when.age) for r in requests]  # clocked when validated
     rows = request_rows(asked, store, spec)
     answerable = rows.why == ""
     for i, why in zip(kept, rows.why.tolist(), strict=True):
@@ -160,9 +152,9 @@ def _warnings(
     if source.startswith("store") and as_of is not None:
         stale = (posted - as_of.to_pydatetime(warn=False)).total_seconds() / 86400
         if stale > STALE_STORE_DAYS:
-            day = as_of.to_pydatetime(warn=False).astimezone(request.clock()[0]).date()  # theirs
+            day = as_of.to_pydatetime(warn=False).astimezone(request.when.zone).date()  # theirs
             said.append(_said(STALE_HISTORY, date=day.isoformat(), days=stale))
-    for name, wall, local, reading in request.readings():
+    for name, wall, local, reading in request.when.readings:
         said.append(
             _said(
                 READINGS[reading],

@@ -6,11 +6,13 @@ the HTTP layer turns a broken one into a 4xx naming the field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from features.limits import BIG_COUNT, PLAIN_NUMBER, time_range
 from features.limits import OLDEST_AGE_MINUTES as MAX_AGE_MINUTES
@@ -82,6 +84,30 @@ def _within_time_range(value: datetime | None) -> datetime | None:
 # every model of a request: a NaN or an infinity is no number (JSON has neither, but
 # Python's parser reads both), refused as such and not by a bound it fails to compare with
 REQUEST = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+Readings = tuple[tuple[str, datetime, datetime, Reading], ...]
+
+
+@dataclass(frozen=True)
+class When:
+    """A request's clock, worked out once where the request is validated and carried with
+    it (the service's ``model_construct`` keeps it), so answering reads it, never redoes it.
+
+    Attributes:
+        posted: the posting instant, in UTC (a draft without ``posted_at``: posted now).
+        age: minutes from posting to the counts; 0 for a draft.
+        zone: the creator's clock for every time an answer shows, and ``zone_name`` its
+            name: the request's ``timezone``; else the offset ``posted_at`` was written
+            with; else UTC, the zone a time without an offset is read in.
+        readings: (field, wall-clock time, instant, reading) of each request time that a
+            daylight-saving change repeats or skips in the request's zone, for its warning.
+    """
+
+    posted: datetime
+    age: float
+    zone: tzinfo
+    zone_name: str
+    readings: Readings
 
 
 class History(BaseModel):
@@ -172,10 +198,25 @@ class Draft(BaseModel):
     def _known_timezone(cls, value: str | None) -> str | None:
         return None if value is None else known_time_zone(value)
 
-    def clock(self) -> tuple[tzinfo, str]:
-        """The creator's clock and its name, for every time an answer shows: the request's
-        ``timezone``; else the offset its ``posted_at`` was written with; else UTC, the
-        zone a time without an offset is read in."""
+    # Set by validation (``_clocked``), never by a caller: ``unknown_fields`` refuses it in
+    # a body, and neither the schema nor a dump shows it.
+    when: SkipJsonSchema[Any] = Field(None, exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _clocked(self) -> Draft:
+        self.when = self._when(0.0)
+        return self
+
+    def _when(self, age: float) -> When:
+        """The request's clock (``When``) for counts read at ``age`` minutes."""
+        if self.posted_at is None:
+            posted = datetime.now(UTC) - timedelta(minutes=age)
+        else:
+            posted = to_utc(self.posted_at, self.timezone)
+        zone, name = self._zone()
+        return When(posted, age, zone, name, self._readings())
+
+    def _zone(self) -> tuple[tzinfo, str]:
         if self.timezone:
             return ZoneInfo(self.timezone), self.timezone
         if self.posted_at is not None and self.posted_at.tzinfo is not None:
@@ -183,17 +224,9 @@ class Draft(BaseModel):
             return self.posted_at.tzinfo, offset_name(offset)
         return UTC, "UTC"
 
-    def timing(self) -> tuple[datetime, float]:
-        """(posting time in UTC, age in minutes); a draft is age 0, posted now unless said."""
-        if self.posted_at is None:
-            return datetime.now(UTC), 0.0
-        return to_utc(self.posted_at, self.timezone), 0.0
-
-    def readings(self) -> list[tuple[str, datetime, datetime, Reading]]:
-        """(field, wall-clock time, instant, reading) of each request time that a
-        daylight-saving change repeats or skips in the request's zone, for its warning."""
+    def _readings(self) -> Readings:
         if not self.timezone:
-            return []
+            return ()
         zone = ZoneInfo(self.timezone)
         out: list[tuple[str, datetime, datetime, Reading]] = []
         for name in ("posted_at", "observed_at"):
@@ -203,7 +236,7 @@ class Draft(BaseModel):
             instant, reading = wall_to_utc(stamp, zone)
             if reading != "exact":
                 out.append((name, stamp, instant.astimezone(zone), reading))
-        return out
+        return tuple(out)
 
 
 class EarlierSnapshot(BaseModel):
@@ -262,8 +295,9 @@ class Early(Draft):
         return _within_time_range(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> Early:
-        """The rules every path applies to early counts (``features.contract``)."""
+    def _clocked(self) -> Early:  # in place of the draft's: the clock needs the age
+        """The rules every path applies to early counts (``features.contract``), then the
+        request's clock (``When``) at the counts' age."""
         import numpy as np
 
         from features.contract import snapshot_problems
@@ -273,7 +307,6 @@ class Early(Draft):
         if self.observed_at is not None and self.posted_at is None:
             raise ValueError("posted_at: required with observed_at")
         age = self.age()
-        # kept, so that answering the request never works it out again (``timing``)
         self.age_minutes = age
         first_at: dict[float, int] = {}
         for i, snap in enumerate(self.earlier):
@@ -300,15 +333,8 @@ class Early(Draft):
             first = int(np.flatnonzero(mask)[0])
             where = column if first == 0 else f"earlier[{first - 1}].{column}"
             raise ValueError(f"{where}: {rule}")
+        self.when = self._when(age)
         return self
-
-    def timing(self) -> tuple[datetime, float]:
-        """(posting time in UTC, age in minutes) of the counts; without ``posted_at``, the
-        counts are read now. A validated request knows its age (``age_minutes``)."""
-        age = self.age() if self.age_minutes is None else self.age_minutes
-        if self.posted_at is not None:
-            return to_utc(self.posted_at, self.timezone), age
-        return datetime.now(UTC) - timedelta(minutes=age), age
 
     def age(self) -> float:
         """Minutes from posting to the counts, from age_minutes or observed_at - posted_at."""
@@ -344,7 +370,8 @@ def _unknown(
 ) -> int:
     if not isinstance(data, dict) or model.model_config.get("extra") != "forbid":
         return 0
-    fields = model.model_fields
+    # a field a dump leaves out (``Draft.when``) is set by validation, never by a caller
+    fields = {name: f for name, f in model.model_fields.items() if not f.exclude}
     extra = data.keys() - fields.keys()
     for key in data:
         if len(found) >= limit:

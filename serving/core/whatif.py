@@ -45,7 +45,7 @@ def whatif(
 ) -> WhatIf:
     """The draft (``built``, its row) at each hour of the next day and at a few durations;
     the advice in ``language``."""
-    zone, _ = draft.clock()
+    zone = draft.when.zone
     hours = hour_options(built.posted[0], zone)
     # clamped: the what-if's own answers never warn
     matrix = variants(

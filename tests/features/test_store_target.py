@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from features.loading import Dataset
-from features.store import META, CreatorStore, Timeline, data_end, history_timeline, write_store
+from features.store import (
+    META,
+    CreatorStore,
+    StoreTargetError,
+    Timeline,
+    data_end,
+    history_timeline,
+    write_store,
+)
 from likecast.target import Target
 from tests.helpers import materialize
 
@@ -107,6 +115,23 @@ def test_an_open_store_sees_a_store_materialized_after_it(tmp_path: Path) -> Non
     # then it sees each as it comes: none, refused, served (and its creators with it)
     assert seen == [(None, False), ("refused", True), (None, True)]
     assert store.get("c2", pd.Timestamp("2026-01-03", tz="UTC").to_pydatetime()) is not None
+
+
+def test_a_requests_history_look_up_refuses_a_store_of_another_target(tmp_path: Path) -> None:
+    # given a reader of a store of the model's target, asked for a creator's history
+    path = tmp_path / "store.sqlite"
+    write_store(tiny(DEFAULT), path)
+    store = CreatorStore(path)
+    asked = [("c1", pd.Timestamp("2026-01-03", tz="UTC").to_pydatetime())]
+    assert store.histories(asked, DEFAULT).histories[0] is not None
+    # when the store is materialized again for another target
+    write_store(tiny(Target(2000, 5 * 1440)), path)
+    # then the same look-up (the request's one entry into the store) refuses, naming both
+    with pytest.raises(StoreTargetError, match="built for 2,000 likes within 5 days"):
+        store.histories(asked, DEFAULT)
+    # and once a store of its own target is back, it answers again
+    write_store(tiny(DEFAULT), path)
+    assert store.histories(asked, DEFAULT).looked_up == [True]
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,16 @@ def predictor(
 
 def varied(dataset: Dataset) -> list[Draft]:
     """Drafts and early requests of every kind a path could treat differently."""
+    return [parse(body) for body in varied_bodies(dataset)]
+
+
+def parse(body: dict[str, Any]) -> Draft:
+    """A request body as the service validates it: with likes, an early request."""
+    return (Early if "likes" in body else Draft).model_validate(body)
+
+
+def varied_bodies(dataset: Dataset) -> list[dict[str, Any]]:
+    """The bodies of ``varied``'s requests."""
     videos = dataset.videos
     creators = videos["creator_id"].astype(str).unique().tolist()[:3]
     middle = videos["posted_at"].sort_values().iloc[len(videos) // 2].to_pydatetime()
@@ -91,8 +101,31 @@ def varied(dataset: Dataset) -> list[Draft]:
             "observed_at": middle + timedelta(hours=3),
             "creator_id": "nobody-knows-me",
         },
+        {**base, **counts, "age_minutes": 10_080, "likes": 400},  # at the horizon: missed
+        {**base, **counts, "age_minutes": 9_500, "likes": 900},  # the pace tail's stretch
+        {
+            **base,
+            **counts,
+            "age_minutes": 9_700,
+            "likes": 980,
+            "earlier": [{"age_minutes": 9_000, "likes": 700}],
+        },  # the pace tail from the count before
+        {**base, **counts, "age_minutes": 0.5, "likes": 3},  # before any trained count
+        {**base, **counts, "age_minutes": 200, "views": None, "completion_rate": 0.5},
+        {**base, **counts, "age_minutes": 75, "category": "astrology"},  # unknown, early
+        {**base, **counts, "age_minutes": 30, "category": None, "duration_s": None},
+        {**base, **counts, "age_minutes": 20_000, "likes": 2_000},  # long after: reached
+        {
+            **base,
+            **counts,
+            "timezone": "Asia/Kolkata",
+            "posted_at": "2026-06-01T08:00:00",
+            "observed_at": "2026-06-01T09:40:00",
+        },
+        {**base, **counts, "age_minutes": 60, "history": {"hist_videos": 0}},
+        {**base, "age_minutes": 60, "likes": 0, "views": 0, "comments": 0, "shares": 0},
     ]
-    return [Draft(**d) for d in drafts] + [Early(**e) for e in early]
+    return drafts + early
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -108,7 +141,8 @@ def test_a_request_alone_gets_the_answer_it_gets_among_others(
     for one, other in zip(alone, together, strict=True):
         assert one.model_dump() == other.model_dump()
     # and the requests did exercise what they were meant to
-    assert any(a.decided for a in alone)
+    assert any(a.decided and a.reached for a in alone)
+    assert any(a.decided and not a.reached for a in alone)
     assert any(a.factors for a in alone)
     assert any(a.warnings for a in alone)
     assert len({a.probability for a in alone}) > len(alone) // 3
@@ -146,3 +180,32 @@ def test_a_request_refused_alone_is_refused_among_others_for_the_same_reason(
     assert alone is not None
     assert among is not None
     assert str(alone) == str(among)
+
+
+def test_a_batch_of_one_and_a_batch_of_all_answer_as_requests_alone(
+    predictor: Predictor, small_dataset: Dataset
+) -> None:
+    # given the bodies of every kind of request (explanations aside: a batch caps them)
+    bodies = [{**b, "explain": False} for b in varied_bodies(small_dataset)]
+    # when each is answered alone, in a batch of one, and all in one batch
+    alone = [predictor.predict([parse(b)])[0].model_dump() for b in bodies]
+    one = [predictor.predict_batch([b]).results[0].prediction for b in bodies]
+    together = predictor.predict_batch(bodies).results
+    # then the three routes give each request the same answer
+    assert [a.model_dump() if a else None for a in one] == alone
+    assert [r.prediction.model_dump() if r.prediction else None for r in together] == alone
+
+
+def test_the_what_ifs_current_answer_is_the_drafts_alone(
+    predictor: Predictor, small_dataset: Dataset
+) -> None:
+    # given every kind of draft
+    drafts = [r for r in varied(small_dataset) if not isinstance(r, Early)]
+    for draft in drafts:
+        # when it is answered alone (one row) and as the what-if's current row (a batch)
+        said = predictor.predict([draft])[0]
+        asked = predictor.whatif(draft)
+        # then the probability and interval are the same
+        assert round(asked.current, 4) == said.probability
+        assert asked.current_interval == said.interval
+        assert asked.warnings == said.warnings[: len(asked.warnings)]

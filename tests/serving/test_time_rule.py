@@ -196,7 +196,7 @@ def test_a_posting_time_factor_is_said_on_the_creators_clock(
     at = bundle.spec.positions["post_hour"]
     assert matrix[0, at] == 9.0
     # when the posting hour is said as explain says it, with the request's clock
-    zone, name = draft.clock()
+    zone, name = draft.when.zone, draft.when.zone_name
     shifts = Clock(built.posted[0], zone, name).shifts(matrix[0], bundle.spec)
     value = on_clock("post_hour", float(matrix[0, at]), shifts)
     context = Context(1000, {}, False, frozenset(), language, name)  # type: ignore[arg-type]
@@ -235,7 +235,9 @@ def test_the_stale_history_date_is_the_creators(bundle: ModelBundle, tmp_path: P
         [{"creator_id": "c1", "valid_from": end - pd.Timedelta(days=30), **HISTORY}]
     )
     rows["creator_id"] = rows["creator_id"].astype("string")
-    write_store(Timeline(rows, end - pd.Timedelta(days=30), end), tmp_path / "store.sqlite")
+    # built for the model's target, as a store that serves it must be
+    timeline = Timeline(rows, end - pd.Timedelta(days=30), end, bundle.spec.target)
+    write_store(timeline, tmp_path / "store.sqlite")
     loaded = LoadedModel(bundle, "folder", None, None)
     predictor = Predictor(loaded, CreatorStore(tmp_path / "store.sqlite"), Settings(home=tmp_path))
     draft = Draft(creator_id="c1", posted_at="2026-03-09T12:00", timezone="America/New_York")  # type: ignore[call-arg]
