@@ -16,6 +16,7 @@ from models.bundle import Answers, ModelBundle
 from models.explain import Clock, explain
 from serving.core.answers import Prediction
 from serving.core.building import Built
+from serving.core.compared import compared
 from serving.core.context import category_typical, creator_typical
 from serving.core.growth import growth
 from serving.core.reliability import reliabilities
@@ -34,6 +35,7 @@ _READ = (
     "posted_at",
     "age_minutes",
     "category",
+    "creator_followers",
     "hist_videos",
     "hist_median_likes",
     "hist_p90_likes",
@@ -174,6 +176,13 @@ class _Facts:
             "reliability": reliability,
             "context": self.context(row),
             "growth": growth(_counts(row), language),
+            "compared": compared(
+                self.bundle.curves,
+                row["category"],
+                float(row["creator_followers"]),
+                _counts(row),
+                language,
+            ),
         }
 
     def context(self, row: dict[str, Any]) -> dict[str, Any]:

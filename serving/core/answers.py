@@ -112,6 +112,57 @@ class Growth(BaseModel):
     text: str = Field(description="The same in a sentence, in the requested language.")
 
 
+class ComparedGroup(BaseModel):
+    """The training videos a video is compared with (``serving.core.compared``)."""
+
+    level: Literal["category_and_size", "category", "all"] = Field(
+        description="The finest group with enough videos: the video's category and creator "
+        "size, else its category, else all videos."
+    )
+    category: str | None = Field(description="The category; null for all videos.")
+    size: str | None = Field(description="The creator-size band in words, when the group has one.")
+    name: str = Field(description="The group in words, in the requested language.")
+    videos: int = Field(description="Training videos in the group.")
+
+
+class Band(BaseModel):
+    low: float = Field(description="A quarter of the videos had fewer likes.")
+    median: float = Field(description="Half had fewer likes.")
+    high: float = Field(description="Three quarters had fewer likes.")
+
+
+class CurveAge(BaseModel):
+    age_minutes: float
+    reached: Band | None = Field(
+        description="Likes by this age of the group's videos that reached the threshold; "
+        "null when too few were seen."
+    )
+    missed: Band | None = Field(description="The same for those that did not.")
+
+
+class VideoPoint(BaseModel):
+    age_minutes: float
+    likes: float
+
+
+class Compared(BaseModel):
+    """The video's likes against videos like it at its age; early answers only."""
+
+    group: ComparedGroup
+    age_minutes: float = Field(description="The age of the latest count given.")
+    likes: float = Field(description="The likes given at that age.")
+    percentile: float = Field(
+        description="Share of the group's training videos with fewer likes by this age (0-1)."
+    )
+    reached_quartile: float | None = Field(
+        description="Three in four of the group's videos that reached the threshold had at "
+        "least this many likes by this age; null when too few were seen."
+    )
+    curve: list[CurveAge] = Field(description="The band at each training age, to draw.")
+    points: list[VideoPoint] = Field(description="The counts given, the video's own points.")
+    text: str = Field(description="The same in a sentence, in the requested language.")
+
+
 class Prediction(BaseModel):
     probability: float = Field(description="P(likes >= threshold within the horizon).")
     interval: Interval | None = Field(
@@ -144,6 +195,11 @@ class Prediction(BaseModel):
     )
     growth: Growth | None = Field(
         default=None, description="The like speed the counts show; null for a draft."
+    )
+    compared: Compared | None = Field(
+        default=None,
+        description="The likes against videos like it; null for a draft or a model saved "
+        "without like curves.",
     )
 
 
