@@ -22,6 +22,8 @@ BAND_LEVELS = (0.25, 0.5, 0.75)
 # creator sizes, by followers: each band a factor of ten, as creators speak of them
 FOLLOWER_EDGES = (1_000, 10_000, 100_000)
 ALL = "*"  # the group of every training video
+# the signals placed among the group as well: the two audience rates and comments per view
+SIGNALS = ("completion_rate", "retention_3s", "comments_per_view")
 
 
 class Group(BaseModel):
@@ -35,6 +37,9 @@ class Group(BaseModel):
     likes: list[list[float] | None] = Field(description="Per age: ``LEVELS`` quantiles.")
     reached_band: list[list[float] | None] = Field(description="Per age: ``BAND_LEVELS``.")
     missed_band: list[list[float] | None] = Field(description="Per age: ``BAND_LEVELS``.")
+    signals: dict[str, list[list[float] | None]] = Field(
+        description="Per signal (``SIGNALS``), per age: ``LEVELS`` quantiles."
+    )
 
 
 class Curves(BaseModel):

@@ -43,6 +43,10 @@ _READ = (
     "hist_last_posted_at",
     "obs_age_minutes",
     "likes",
+    "views",
+    "comments",
+    "completion_rate",
+    "retention_3s",
     "lag1_age_minutes",
     "lag1_likes",
     "lag2_age_minutes",
@@ -182,6 +186,7 @@ class _Facts:
                 float(row["creator_followers"]),
                 _counts(row),
                 language,
+                _signals(row),
             ),
         }
 
@@ -219,6 +224,17 @@ def clock(request: Draft, posted: datetime) -> Clock:
     """The creator's clock of ``request``, at its posting instant ``posted``."""
     zone, name = request.clock()
     return Clock(posted, zone, name)
+
+
+def _signals(row: dict[str, Any]) -> dict[str, float | None]:
+    """The signals ``serving.core.compared`` places: the rates given, comments per view."""
+    views, comments = row["views"], row["comments"]
+    per_view = comments / views if views == views and comments == comments and views > 0 else None
+    return {
+        "completion_rate": row["completion_rate"],
+        "retention_3s": row["retention_3s"],
+        "comments_per_view": per_view,
+    }
 
 
 def _counts(row: dict[str, Any]) -> list[tuple[float, float]]:

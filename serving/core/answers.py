@@ -145,6 +145,17 @@ class VideoPoint(BaseModel):
     likes: float
 
 
+class SignalPlaced(BaseModel):
+    """One of the video's signals placed among the same group at its age."""
+
+    key: Literal["completion_rate", "retention_3s", "comments_per_view"]
+    value: float = Field(description="As given (comments per view: comments / views).")
+    percentile: float = Field(
+        description="Share of the group's training videos with a lower value at this age."
+    )
+    text: str = Field(description="The same in a sentence, in the requested language.")
+
+
 class Compared(BaseModel):
     """The video's likes against videos like it at its age; early answers only."""
 
@@ -161,6 +172,11 @@ class Compared(BaseModel):
     curve: list[CurveAge] = Field(description="The band at each training age, to draw.")
     points: list[VideoPoint] = Field(description="The counts given, the video's own points.")
     text: str = Field(description="The same in a sentence, in the requested language.")
+    signals: list[SignalPlaced] = Field(
+        default_factory=list,
+        description="Completion, 3-second retention and comments per view, where given, "
+        "among the same group at this age.",
+    )
 
 
 class Prediction(BaseModel):

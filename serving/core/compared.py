@@ -9,7 +9,7 @@ is interpolated, so a percentile never jumps because a clock ticked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from features.catalog import Language, Words, category_name
@@ -37,6 +37,22 @@ SIZES = (
 )
 
 
+SIGNAL_WORDS = {
+    "completion_rate": Words(
+        "{value} completion: above {share} of {group} at {age}",
+        "完播率 {value}：高于 {share} 的{group}（发布 {age}时）",
+    ),
+    "retention_3s": Words(
+        "{value} still watching after 3 seconds: above {share} of {group} at {age}",
+        "3 秒留存率 {value}：高于 {share} 的{group}（发布 {age}时）",
+    ),
+    "comments_per_view": Words(
+        "{value} comments per 1,000 views: above {share} of {group} at {age}",
+        "每千次播放 {value} 条评论：高于 {share} 的{group}（发布 {age}时）",
+    ),
+}
+
+
 def age_words(minutes: float, language: Language) -> str:
     """An age as a creator says it: minutes below an hour, hours below two days, then days."""
     if minutes < 60:
@@ -55,9 +71,11 @@ def compared(
     followers: float,
     counts: Sequence[tuple[float, float]],
     language: Language,
+    signals: Mapping[str, float | None] | None = None,
 ) -> dict[str, Any] | None:
     """``serving.core.answers.Compared`` fields for a video's counts ((age in minutes,
-    likes), the latest one placed); none for a draft or a bundle without curves."""
+    likes), the latest one placed) and its ``signals`` now (``models.curves.SIGNALS``, None
+    or NaN where not given); none for a draft or a bundle without curves."""
     points = sorted((age, likes) for age, likes in counts if age > 0)
     if curves is None or not points:
         return None
@@ -103,7 +121,36 @@ def compared(
         ],
         "points": [{"age_minutes": round(a, 1), "likes": n} for a, n in points],
         "text": text,
+        "signals": _signals(curves, group.signals, signals or {}, age, name, language),
     }
+
+
+def _signals(
+    curves: Curves,
+    quantiles: dict[str, list[list[float] | None]],
+    given: Mapping[str, float | None],
+    age: float,
+    group: str,
+    language: Language,
+) -> list[dict[str, Any]]:
+    """Each signal given placed among the group at ``age``, with its sentence."""
+    placed = []
+    for key, words in SIGNAL_WORDS.items():
+        value = given.get(key)
+        at = None if key not in quantiles else _at(curves.ages, quantiles[key], age, either=True)
+        if value is None or value != value or at is None:
+            continue
+        share = share_below(at, curves.levels, value)
+        shown = (
+            f"{value * 1000:.1f}".removesuffix(".0")
+            if key == "comments_per_view"
+            else (percent(value))
+        )
+        text = words[language].format(
+            value=shown, share=percent(share), group=group, age=age_words(age, language)
+        )
+        placed.append({"key": key, "value": value, "percentile": round(share, 3), "text": text})
+    return placed
 
 
 def _group_name(level: str, category: str | None, band: int | None, language: Language) -> str:
@@ -115,16 +162,19 @@ def _group_name(level: str, category: str | None, band: int | None, language: La
     return SIZED[language].format(category=named, size=SIZES[band][language])
 
 
-def _at(ages: list[float], values: list[list[float] | None], age: float) -> list[float] | None:
+def _at(
+    ages: list[float], values: list[list[float] | None], age: float, either: bool = False
+) -> list[float] | None:
     """The quantiles at ``age``: interpolated between the training ages around it, the last
-    age's past it; none where either side has none."""
+    age's past it; none where either side has none, unless ``either`` (a rate has no value
+    at posting, so early on the first age's stands in)."""
     if age >= ages[-1]:
         return values[-1]
     upper = next(j for j, a in enumerate(ages) if a > age)
     lower = max(upper - 1, 0)
     low, high = values[lower], values[upper]
     if low is None or high is None:
-        return None
+        return (low or high) if either else None
     span = ages[upper] - ages[lower]
     weight = (age - ages[lower]) / span if span > 0 else 1.0
     return [a + weight * (b - a) for a, b in zip(low, high, strict=True)]

@@ -37,6 +37,12 @@ def group(videos: int, top_at_hour: float) -> Group:
         likes=[uniform(0), uniform(top_at_hour)],
         reached_band=[[0, 0, 0], [top_at_hour * 0.6, top_at_hour * 0.8, top_at_hour]],
         missed_band=[[0, 0, 0], [0, top_at_hour * 0.2, top_at_hour * 0.4]],
+        # rates spread evenly over 0-1 at 1 h, comments per view over 0-0.01; none at posting
+        signals={
+            "completion_rate": [None, uniform(1.0)],
+            "retention_3s": [None, uniform(1.0)],
+            "comments_per_view": [None, uniform(0.01)],
+        },
     )
 
 
@@ -146,6 +152,45 @@ def test_only_an_early_answer_of_a_model_with_curves_compares(
     answer = predictor.predict([request])[0]
     # then only the new model's early answer compares its likes
     assert (answer.compared is not None) == has_compared
+
+
+@pytest.mark.parametrize(
+    ("language", "texts"),
+    [
+        (
+            "en",
+            [
+                "31% completion: above 31% of food videos at 1 h",
+                "2.5 comments per 1,000 views: above 25% of food videos at 1 h",
+            ],
+        ),
+        (
+            "zh",
+            [
+                "完播率 31%：高于 31% 的美食类视频（发布 1 小时时）",
+                "每千次播放 2.5 条评论：高于 25% 的美食类视频（发布 1 小时时）",
+            ],
+        ),
+    ],
+)
+def test_signals_are_placed_among_the_same_group(language: Language, texts: list[str]) -> None:
+    # given a video's completion and comments per view at 1 h (its 3-second retention unknown)
+    signals = {"completion_rate": 0.31, "retention_3s": None, "comments_per_view": 0.0025}
+    # when compared (its creator's size unknown: the category answers)
+    said = compared(CURVES, "food", float("nan"), [(60.0, 80.0)], language, signals)
+    # then each signal given is placed among food videos at that age, in a sentence
+    assert said is not None
+    placed = said["signals"]
+    assert [s["key"] for s in placed] == ["completion_rate", "comments_per_view"]
+    assert [s["percentile"] for s in placed] == pytest.approx([0.31, 0.25])
+    assert [s["text"] for s in placed] == texts
+
+
+def test_a_signal_early_on_is_placed_at_the_first_age_with_rates() -> None:
+    # at 10 min no training age before has rates (none at posting): 1 h's stand in
+    said = compared(CURVES, "food", float("nan"), [(10.0, 5.0)], "en", {"completion_rate": 0.5})
+    assert said is not None
+    assert said["signals"][0]["percentile"] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,12 @@ def train_rows(small_dataset: Dataset, settings: Settings) -> pd.DataFrame:
     (0 at posting) and its outcome."""
     ex = build_examples(small_dataset, settings, lambda _stage: None)
     train = ex.slice == "train"
-    rows = ex.grid.rows(train, ("category", "creator_followers", "age_minutes", "likes"))
+    columns = ("category", "creator_followers", "age_minutes", "likes", "completion_rate")
+    rows = ex.grid.rows(train, columns)
     rows["category"] = rows["category"].astype(str)
     rows["reached"] = ex.y[train].astype(bool)
     rows.loc[rows["age_minutes"] == 0, "likes"] = 0.0
-    return rows.dropna(subset="likes")
+    return rows
 
 
 def members(rows: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -42,7 +43,7 @@ def test_percentiles_are_the_training_videos_share_below(
     assert curves is not None
     group = curves.groups[key]
     j = curves.ages.index(age)
-    likes = members(train_rows, key).query("age_minutes == @age")["likes"].to_numpy()
+    likes = members(train_rows, key).query("age_minutes == @age")["likes"].dropna().to_numpy()
     assert group.videos == (members(train_rows, key)["age_minutes"] == 0).sum()
     quantiles = group.likes[j]
     assert quantiles is not None
@@ -68,7 +69,7 @@ def test_the_band_is_the_reached_and_missed_videos_quartiles(
     group = curves.groups[key]
     # then each band is the quartiles and median of those that reached, and of the others
     for band, outcome in ((group.reached_band[j], True), (group.missed_band[j], False)):
-        likes = at_age.loc[at_age["reached"] == outcome, "likes"]
+        likes = at_age.loc[at_age["reached"] == outcome, "likes"].dropna()
         if len(likes) < MIN_AT_AGE:
             assert band is None
             continue
@@ -81,7 +82,7 @@ def test_the_answer_places_the_video_among_the_training_videos(
 ) -> None:
     # given a food video's likes at 2 h, between two food videos' counts
     curves = trained.bundle.curves
-    food = members(train_rows, "food").query("age_minutes == 120")["likes"]
+    food = members(train_rows, "food").query("age_minutes == 120")["likes"].dropna()
     given = float(food.median()) + 0.5
     # when it is compared
     said = compared(curves, "food", float("nan"), [(120.0, given)], "en")
@@ -90,5 +91,21 @@ def test_the_answer_places_the_video_among_the_training_videos(
     assert said is not None
     assert said["group"]["level"] == "category"
     assert said["percentile"] == pytest.approx((food < given).mean(), abs=0.03)
-    reached = members(train_rows, "food").query("age_minutes == 120 and reached")["likes"]
+    reached = members(train_rows, "food").query("age_minutes == 120 and reached")["likes"].dropna()
     assert (reached >= said["reached_quartile"]).mean() >= 0.73
+
+
+@pytest.mark.parametrize("age", [60.0, 720.0])
+def test_a_signal_is_placed_among_the_training_videos_rates(
+    trained: TrainOutcome, train_rows: pd.DataFrame, age: float
+) -> None:
+    # given food videos' completion rates at one age in the train slice
+    curves = trained.bundle.curves
+    rates = members(train_rows, "food").query("age_minutes == @age")["completion_rate"].dropna()
+    given = float(rates.median())
+    # when a food video's completion at that age is placed
+    said = compared(curves, "food", float("nan"), [(age, 10.0)], "en", {"completion_rate": given})
+    # then it is above the share of those videos with a lower rate
+    assert said is not None
+    (placed,) = said["signals"]
+    assert placed["percentile"] == pytest.approx((rates < given).mean(), abs=0.03)

@@ -1,6 +1,6 @@
 // The creators' page: a form that calls the service's own JSON API. No external assets, no
 // framework: the form is read, checked here, sent, and the answer is written into the page.
-import {barChart} from "/ui/charts.js";
+import {barChart, curveChart} from "/ui/charts.js";
 import {TAGS, chooseLanguage, keepLanguage, ruleMessage, t, translatePage}
   from "/ui/i18n.js";
 
@@ -9,7 +9,8 @@ const PAIRS = [0, 1];  // the earlier like counts the form has room for
 
 // What the page knows between events: the chosen language, the model's facts, the last
 // what-if (to redraw its charts at a new width) and whether posted_at was typed by hand.
-const state = {language: chooseLanguage(), model: null, whatif: null, zone: "", timeTyped: false};
+const state = {language: chooseLanguage(), model: null, whatif: null, compared: null, zone: "",
+  timeTyped: false};
 
 // -- the form --------------------------------------------------------------------------
 
@@ -169,12 +170,13 @@ function fieldOf(loc) {
 
 // A stale answer beside a new error reads as the error's answer: it goes.
 function clearResult() {
-  for (const id of ["result", "whatif"]) document.getElementById(id).hidden = true;
+  for (const id of ["result", "whatif", "curve-box"]) document.getElementById(id).hidden = true;
   for (const id of ["factors", "warnings", "hour-advice", "length-advice"]) {
     document.getElementById(id).replaceChildren();
   }
   document.getElementById("probability").textContent = "–";
   state.whatif = null;
+  state.compared = null;
 }
 
 // -- talking to the API ----------------------------------------------------------------
@@ -261,6 +263,24 @@ function compare(answer) {
     !context?.category && !document.getElementById("context-creator").textContent;
   setText("growth", answer.growth?.text);
   document.getElementById("growth-box").hidden = !answer.growth?.text;
+  state.compared = answer.compared ? {...answer.compared, threshold: answer.threshold} : null;
+  drawCurve();
+}
+
+// The video's likes over the band of videos like it; none for a draft or an older model.
+function drawCurve() {
+  const compared = state.compared;
+  document.getElementById("curve-box").hidden = !compared;
+  if (!compared) return;
+  const language = state.language;
+  setText("curve-text", compared.text);
+  list("curve-signals", (compared.signals || []).map((signal) => signal.text));
+  document.getElementById("curve-reached").textContent =
+    t(language, "curveReached", {threshold: count(compared.threshold)});
+  curveChart(document.getElementById("curve-chart"), compared, {
+    age: t(language, "curveAgeAxis"), likes: t(language, "curveLikesAxis"),
+    label: t(language, "curveChartLabel", {group: compared.group.name}) + ": " + compared.text,
+  });
 }
 
 // Factors biggest first, each with its signed size in points; an older service sends
@@ -410,7 +430,7 @@ function start() {
   let pending = 0;
   window.addEventListener("resize", () => {
     clearTimeout(pending);
-    pending = setTimeout(drawWhatif, 150);  // once the resizing stops
+    pending = setTimeout(() => { drawWhatif(); drawCurve(); }, 150);  // once resizing stops
   });
   loadModel();
 }

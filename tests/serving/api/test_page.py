@@ -221,6 +221,61 @@ def test_an_early_answer_shows_its_growth_and_no_posting_advice(page: Page) -> N
     screenshot(page, "early")
 
 
+# one video's three looks: (minutes since posting, likes now, views now)
+LOOKS = [(60, 30, 900), (180, 90, 2400), (360, 200, 5200)]
+
+
+def test_one_video_over_three_looks_is_drawn_against_videos_like_it(page: Page) -> None:
+    language = language_of(page)
+    draft(page)
+    page.fill("#creator_followers", "1200")
+    page.click("summary")
+    page.fill("#video_id", "v-growth")
+    for look, (age, likes, views) in enumerate(LOOKS):
+        # given the video's counts now and the ones the creator read at the earlier looks
+        page.fill("#age_minutes", str(age))
+        page.fill("#likes", str(likes))
+        page.fill("#views", str(views))
+        page.fill("#comments", str(views // 100))
+        page.fill("#completion_rate", "0.31")
+        before = list(reversed(LOOKS[:look]))[:2]  # the form holds the latest two
+        for i, (then, liked, _) in enumerate(before):
+            page.fill(f"#earlier-{i}-age_minutes", str(then))
+            page.fill(f"#earlier-{i}-likes", str(liked))
+        # when the creator asks
+        _, answer, _ = submit(page, "/predict_early")
+        compared = answer["compared"]
+        # then the sentence places the likes among videos like it, in the page's language
+        assert compared is not None
+        assert compared["age_minutes"] == age
+        expect(page.locator("#curve-text")).to_have_text(compared["text"])
+        assert in_language(compared["text"], language)
+        assert f"{compared['percentile']:.0%}" in compared["text"]
+        # with its completion and comments per view placed among the same videos
+        assert [s["key"] for s in compared["signals"]] == ["completion_rate", "comments_per_view"]
+        signals = page.locator("#curve-signals li")
+        expect(signals).to_have_text([s["text"] for s in compared["signals"]])
+        # and the chart draws the band of those that reached and of those that did not,
+        # the video's own points (each count given) and both axes' titles
+        chart = page.locator("#curve-chart")
+        expect(chart.locator("polygon.band.reached")).to_have_count(1)
+        expect(chart.locator("polygon.band.missed")).to_have_count(1)
+        expect(chart.locator("circle.yours")).to_have_count(len(before) + 1)
+        axes = chart.locator("text.axis").all_text_contents()
+        assert len(axes) == 2
+        assert all(in_language(title, language) for title in axes)
+        expect(chart).to_have_attribute("aria-label", re.compile(re.escape(compared["text"])))
+        expect(page.locator("#curve-reached")).to_contain_text("1,000")
+    # the latest point is drawn later and higher than the first (30 -> 200 likes)
+    circles = chart.locator("circle.yours")
+    first, last = circles.nth(0).bounding_box(), circles.nth(circles.count() - 1).bounding_box()
+    assert first is not None
+    assert last is not None
+    assert last["x"] > first["x"]
+    assert last["y"] < first["y"]
+    screenshot(page, "compared")
+
+
 @TWO_CASES
 def test_counts_past_the_threshold_are_shown_as_a_fact(page: Page) -> None:
     # given a posted video that already has more likes than the threshold
