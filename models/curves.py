@@ -42,6 +42,28 @@ class Group(BaseModel):
     )
 
 
+class HourShares(BaseModel):
+    """One group's share of likes in each hour of the day (0-23 on ``Timing.zone``'s clock)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    videos: int = Field(ge=0, description="Videos whose snapshots were close enough to time.")
+    gaps: int = Field(ge=0, description="(gap between two snapshots, hour) pairs read.")
+    share: list[float] = Field(min_length=24, max_length=24)
+    low: list[float] = Field(min_length=24, max_length=24, description="80% interval.")
+    high: list[float] = Field(min_length=24, max_length=24)
+
+
+class Timing(BaseModel):
+    """When likes arrive (``training.timing``); no group when the crawl was too rare."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    zone: str = Field(description="The clock the hours are on: the model's.")
+    max_gap_minutes: float = Field(description="Snapshots further apart were not read.")
+    groups: dict[str, HourShares] = Field(description="Category (and ``ALL``) -> shares.")
+
+
 class Curves(BaseModel):
     """Every group's curves, keyed ``category|band``, ``category`` and ``ALL``."""
 
@@ -55,6 +77,7 @@ class Curves(BaseModel):
     follower_edges: list[int] = list(FOLLOWER_EDGES)
     min_videos: int = Field(description="A group with fewer videos is not kept.")
     groups: dict[str, Group]
+    timing: Timing | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -36,6 +36,7 @@ from training.curves import MIN_GROUP_VIDEOS, like_curves
 from training.metrics import flatten, score, score_by_age
 from training.monitor.reference import Rows, build_reference, posting_times
 from training.split import SLICES, Split, split_by_time
+from training.timing import like_timing
 
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
 
@@ -295,6 +296,12 @@ def training_set(
         },
         curves=like_curves(
             ex.grid, ex.y[:: ex.grid.ages], trained_videos, settings.threshold, MIN_GROUP_VIDEOS
+        ).model_copy(
+            update={
+                "timing": like_timing(
+                    dataset.snapshots, dataset.videos, settings.timezone, settings.seed
+                )
+            }
         ),
     )
 

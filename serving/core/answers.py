@@ -247,6 +247,28 @@ class DurationOption(BaseModel):
     probability: float
 
 
+class AudienceHour(BaseModel):
+    local_hour: int = Field(description="The hour on the creator's clock, as in `hours`.")
+    share: float = Field(description="Share of a day's likes arriving in that hour.")
+    low: float = Field(description="80% interval of the share (videos resampled).")
+    high: float
+
+
+class Audience(BaseModel):
+    """When likes arrive, from the training data's snapshots (``serving.core.audience``):
+    a fact of the platform, not advice."""
+
+    known: bool = Field(
+        description="False when the training data were crawled too rarely to time likes."
+    )
+    group: str | None = Field(description="The category measured, or `*` for all videos.")
+    hours: list[AudienceHour] = Field(description="Each hour of the day; empty when unknown.")
+    peak_start_hour: int | None = Field(
+        description="The first of the two hours in a row with the most likes."
+    )
+    text: str = Field(description="The peak, or that it cannot be told, in a sentence.")
+
+
 class WhatIf(BaseModel):
     current: float = Field(description="Probability of the draft as given.")
     current_interval: Interval | None = Field(
@@ -268,3 +290,8 @@ class WhatIf(BaseModel):
         default_factory=list, description="What the answer had to assume, in plain words."
     )
     model_version: str
+    audience: Audience | None = Field(
+        default=None,
+        description="When likes arrive, on the creator's clock; null from a model saved "
+        "without it. Kept apart from the advice, which only the chance's changes drive.",
+    )

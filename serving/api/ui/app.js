@@ -334,6 +334,7 @@ function drawWhatif() {
     value: t(language, "chanceAxis"), category: t(language, "hourAxis", {zone: state.zone}),
     label: t(language, "hourChartLabel", {zone: state.zone}) + ": " + summary(hourBars, ":00"),
   });
+  drawAudience(whatif.audience);
   const lengthBars = whatif.durations.map((option) => ({
     label: String(option.duration_s), value: option.probability,
     best: option.duration_s === whatif.best_duration?.duration_s,
@@ -343,6 +344,24 @@ function drawWhatif() {
     label: t(language, "lengthChartLabel") + ": " + summary(lengthBars, " s"),
   });
   section.querySelector(".legend").hidden = !whatif.best_hour && !whatif.best_duration;
+}
+
+// When likes arrive, on the creator's clock, beside the posting hours: no bar is marked, as
+// it is no advice; data too rarely crawled give a sentence saying so and no chart.
+function drawAudience(audience) {
+  document.getElementById("audience-box").hidden = !audience;
+  if (!audience) return;
+  setText("audience-text", audience.text);
+  document.getElementById("audience-chart-box").hidden = !audience.known;
+  if (!audience.known) return;
+  const language = state.language;
+  const bars = audience.hours.map((hour) => ({
+    label: String(hour.local_hour).padStart(2, "0"), value: hour.share, best: false,
+  }));
+  barChart(document.getElementById("audience-chart"), bars, {
+    value: t(language, "shareAxis"), category: t(language, "hourAxis", {zone: state.zone}),
+    label: t(language, "audienceChartLabel", {zone: state.zone}) + ": " + summary(bars, ":00"),
+  });
 }
 
 // A chart's values in words, for a screen reader.

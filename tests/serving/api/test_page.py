@@ -121,6 +121,16 @@ def draft(page: Page, creator: str = "c000003") -> None:
     page.fill("#caption", "grandma's spicy noodles")
 
 
+def expect_audience(page: Page, audience: dict, zone: str, language: str) -> None:
+    """The like timing drawn as the what-if sent it: its sentence and 24 unmarked bars."""
+    expect(page.locator("#audience-text")).to_have_text(audience["text"])
+    assert in_language(audience["text"], language)
+    assert audience["known"], "the simulator's snapshots are close enough to time likes"
+    expect(page.locator("#audience-chart rect")).to_have_count(24)
+    expect(page.locator("#audience-chart rect.best")).to_have_count(0)
+    expect(page.locator("#audience-chart")).to_contain_text(zone)
+
+
 def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page) -> None:
     language = language_of(page)
     # given a draft of a creator with a history, the time zone the browser's
@@ -177,6 +187,8 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
     assert [text for text in whatif["advice"] if not in_language(text, language)] == []
     best = 1 if whatif["best_hour"] else 0
     expect(page.locator("#hour-chart rect.best")).to_have_count(best)
+    # beside the hours, when the audience likes on the same clock, a fact apart from the advice
+    expect_audience(page, whatif["audience"], zone, language)
     # every chart label readable on the screen it is drawn on (its size times the drawing's
     # scale, which a rotated axis title carries in two of its matrix's terms)
     smallest = page.evaluate(
