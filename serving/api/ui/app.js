@@ -359,7 +359,7 @@ function drawAudience(audience) {
     label: String(hour.local_hour).padStart(2, "0"), value: hour.share, best: false,
   }));
   barChart(document.getElementById("audience-chart"), bars, {
-    value: t(language, "shareAxis"), category: t(language, "hourAxis", {zone: state.zone}),
+    value: t(language, "shareAxis"), category: t(language, "likeHourAxis", {zone: state.zone}),
     label: t(language, "audienceChartLabel", {zone: state.zone}) + ": " + summary(bars, ":00"),
   });
 }

@@ -286,6 +286,13 @@ def test_one_video_over_three_looks_is_drawn_against_videos_like_it(page: Page) 
     assert last["x"] > first["x"]
     assert last["y"] < first["y"]
     screenshot(page, "compared")
+    # and the new chart and sentences keep the page free of serious accessibility violations
+    serious = [
+        v["id"]
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
 
 
 @TWO_CASES
