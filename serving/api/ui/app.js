@@ -1,6 +1,6 @@
 // The creators' page: a form that calls the service's own JSON API. No external assets, no
 // framework: the form is read, checked here, sent, and the answer is written into the page.
-import {barChart, curveChart} from "/ui/charts.js";
+import {barChart, chanceChart, curveChart} from "/ui/charts.js";
 import {TAGS, chooseLanguage, keepLanguage, ruleMessage, t, translatePage}
   from "/ui/i18n.js";
 
@@ -10,7 +10,10 @@ const PAIRS = [0, 1];  // the earlier like counts the form has room for
 // What the page knows between events: the chosen language, the model's facts, the last
 // what-if (to redraw its charts at a new width) and whether posted_at was typed by hand.
 const state = {language: chooseLanguage(), model: null, whatif: null, compared: null, zone: "",
-  timeTyped: false};
+  timeTyped: false, videoId: null};
+// Each video's looks (its id -> [{age_minutes, probability, low, high}]), in this browser
+// only: no account and nothing on the server beyond the requests the page sends anyway.
+const LOOKS_KEY = "likecast.looks";
 
 // -- the form --------------------------------------------------------------------------
 
@@ -397,7 +400,10 @@ async function predict() {
       [post(path, data), isEarly ? null : post("/whatif", {...data, explain: false})]);
     state.zone = data.timezone;
     state.whatif = whatif;
+    state.videoId = isEarly && data.video_id ? data.video_id : null;
+    if (state.videoId) remember(state.videoId, answer);
     show(answer);
+    drawLooks();
     drawWhatif();
     reveal();
   } catch (problem) {
@@ -406,6 +412,57 @@ async function predict() {
   } finally {
     button.disabled = false;
   }
+}
+
+// -- the chance over time ---------------------------------------------------------------
+
+function readLooks() {
+  try {
+    return JSON.parse(localStorage.getItem(LOOKS_KEY)) || {};
+  } catch {
+    return {};  // storage refused or spoiled: no looks rather than no page
+  }
+}
+
+function writeLooks(all) {
+  try { localStorage.setItem(LOOKS_KEY, JSON.stringify(all)); } catch { /* storage refused */ }
+}
+
+// An early answer of a video with an id is one look: one per age, the latest kept.
+function remember(videoId, answer) {
+  const all = readLooks();
+  const looks = (all[videoId] || []).filter((look) => look.age_minutes !== answer.age_minutes);
+  looks.push({age_minutes: answer.age_minutes, probability: answer.probability,
+              low: answer.interval?.low ?? null, high: answer.interval?.high ?? null});
+  looks.sort((a, b) => a.age_minutes - b.age_minutes);
+  all[videoId] = looks.slice(-50);
+  writeLooks(all);
+}
+
+const ageText = (minutes) => t(state.language, "hoursShort",
+  {value: +(minutes / 60).toFixed(minutes < 600 ? 1 : 0)});
+
+function drawLooks() {
+  const looks = state.videoId ? readLooks()[state.videoId] || [] : [];
+  document.getElementById("looks-box").hidden = !looks.length;
+  if (!looks.length) return;
+  const language = state.language;
+  const [first, last] = [looks[0], looks[looks.length - 1]];
+  setText("looks-text", looks.length === 1
+    ? t(language, "looksOne", {age: ageText(first.age_minutes), chance: percent(first.probability)})
+    : t(language, "looksMoved", {from: percent(first.probability), fromAge: ageText(first.age_minutes),
+        to: percent(last.probability), toAge: ageText(last.age_minutes), looks: looks.length}));
+  chanceChart(document.getElementById("looks-chart"), looks, {
+    age: t(language, "curveAgeAxis"), chance: t(language, "looksAxis"),
+    label: t(language, "looksChartLabel") + ": " + document.getElementById("looks-text").textContent,
+  });
+}
+
+function forget() {
+  const all = readLooks();
+  delete all[state.videoId];
+  writeLooks(all);
+  drawLooks();
 }
 
 // -- language --------------------------------------------------------------------------
@@ -446,10 +503,11 @@ function start() {
     });
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); predict(); });
+  document.getElementById("forget").addEventListener("click", forget);
   let pending = 0;
   window.addEventListener("resize", () => {
     clearTimeout(pending);
-    pending = setTimeout(() => { drawWhatif(); drawCurve(); }, 150);  // once resizing stops
+    pending = setTimeout(() => { drawWhatif(); drawCurve(); drawLooks(); }, 150);  // once still
   });
   loadModel();
 }

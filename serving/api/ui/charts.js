@@ -127,6 +127,48 @@ export function curveChart(svg, compared, axes) {
   svg.setAttribute("aria-label", axes.label);
 }
 
+/**
+ * Draws a chance at each look (`looks`: [{age_minutes, probability, low, high}], by age) as a
+ * line over hours since posting, its interval as a band, into `svg`. `axes`: {age, chance,
+ * label} titles.
+ */
+export function chanceChart(svg, looks, axes) {
+  const width = Math.max(240, Math.floor(svg.parentElement.clientWidth));
+  const left = 50, right = 10, above = 14, plot = 150, below = 44;
+  const end = Math.max(...looks.map((look) => look.age_minutes)) * 1.1;
+  const x = (minutes) => left + (width - left - right) * minutes / end;
+  const y = (p) => above + plot * (1 - p);
+  svg.replaceChildren();
+  for (const value of [0, 0.5, 1]) {
+    add(svg, "line", {x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid"});
+    add(svg, "text", {x: left - 6, y: y(value) + 4, "text-anchor": "end"}, percent(value));
+  }
+  for (const minutes of [0, end / 2, end]) {
+    add(svg, "text", {x: x(minutes), y: above + plot + 16,
+                      "text-anchor": minutes === end ? "end" : "middle"}, hours(minutes));
+  }
+  const ranged = looks.filter((look) => look.low !== null && look.high !== null);
+  if (ranged.length > 1) {
+    const upper = ranged.map((look) => `${x(look.age_minutes)},${y(look.high)}`);
+    const lower = ranged.map((look) => `${x(look.age_minutes)},${y(look.low)}`).reverse();
+    add(svg, "polygon", {points: [...upper, ...lower].join(" "), class: "band reached"});
+  }
+  add(svg, "polyline", {class: "yours chance", points: looks.map(
+    (look) => `${x(look.age_minutes)},${y(look.probability)}`).join(" ")});
+  for (const look of looks) {
+    add(svg, "circle", {cx: x(look.age_minutes), cy: y(look.probability), r: 4, class: "yours"});
+  }
+  add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
+                    class: "axis"}, axes.age);
+  add(svg, "text", {x: 14, y: above + plot / 2, "text-anchor": "middle", class: "axis",
+                    transform: `rotate(-90 14 ${above + plot / 2})`}, axes.chance);
+  const height = above + plot + below;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("aria-label", axes.label);
+}
+
 // A like count's axis top: 1, 2 or 5 times a power of ten, just above the largest count.
 function niceCount(largest) {
   const power = 10 ** Math.floor(Math.log10(largest * 1.1));
