@@ -28,6 +28,7 @@ from likecast.errors import UserError
 from likecast.zones import known_time_zone
 from models.blend import Blend
 from models.calibration import Calibration, Calibrator
+from models.curves import Curves
 from models.estimator import to_matrix
 from models.meta import BundleMeta, MetaError
 from models.reference import Reference
@@ -45,6 +46,8 @@ FILES = {
 }
 # optional: a bundle saved before drift monitoring has none, and loads without it
 REFERENCE_FILE = "reference.json"
+# optional: a bundle saved before the like curves (models.curves) answers without `compared`
+CURVES_FILE = "curves.json"
 
 
 class BundleError(UserError):
@@ -69,6 +72,7 @@ class ModelBundle:
     spec: FeatureSpec
     meta: BundleMeta = field(default_factory=BundleMeta)  # nothing recorded while training
     reference: Reference | None = None  # the drift reference (models.reference), if built
+    curves: Curves | None = None  # the training videos' like curves (models.curves), if built
     _row_scorer: RowScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
@@ -204,6 +208,8 @@ class ModelBundle:
         }
         if self.reference is not None:
             texts[REFERENCE_FILE] = self.reference.to_json()
+        if self.curves is not None:
+            texts[CURVES_FILE] = self.curves.to_json()
         return texts
 
     @classmethod
@@ -214,6 +220,7 @@ class ModelBundle:
             spec=FeatureSpec.from_json(texts[FILES["spec"]]),
             meta=read_meta(texts[FILES["meta"]], "shipped bundle"),
             reference=read_reference(texts.get(REFERENCE_FILE), "shipped bundle"),
+            curves=read_curves(texts.get(CURVES_FILE), "shipped bundle"),
         )
         bundle.check()
         return bundle
@@ -229,6 +236,8 @@ class ModelBundle:
             (tmp / FILES["meta"]).write_text(self.meta.to_json(indent=2))
             if self.reference is not None:
                 (tmp / REFERENCE_FILE).write_text(self.reference.to_json())
+            if self.curves is not None:
+                (tmp / CURVES_FILE).write_text(self.curves.to_json())
         return folder
 
     @classmethod
@@ -252,6 +261,7 @@ class ModelBundle:
                 spec=FeatureSpec.from_json((folder / FILES["spec"]).read_text()),
                 meta=read_meta((folder / FILES["meta"]).read_text(), str(folder)),
                 reference=read_reference(_text_if_any(folder / REFERENCE_FILE), str(folder)),
+                curves=read_curves(_text_if_any(folder / CURVES_FILE), str(folder)),
             )
         except (lgb.basic.LightGBMError, ValueError, TypeError, KeyError, OSError) as exc:
             raise BundleError(f"{folder}: unreadable model bundle ({exc})") from exc
@@ -323,6 +333,17 @@ def read_reference(text: str | None, where: str) -> Reference | None:
     except ValueError as exc:
         reason = str(exc).splitlines()[0]
         raise BundleError(f"{where}: unreadable {REFERENCE_FILE} ({reason})") from exc
+
+
+def read_curves(text: str | None, where: str) -> Curves | None:
+    """The bundle's like curves; None for a bundle saved before they existed."""
+    if text is None:
+        return None
+    try:
+        return Curves.from_json(text)
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0]
+        raise BundleError(f"{where}: unreadable {CURVES_FILE} ({reason})") from exc
 
 
 def _text_if_any(path: Path) -> str | None:

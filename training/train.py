@@ -26,14 +26,17 @@ from likecast.settings import Settings
 from models.baselines import creator_hit_rate, szabo_huberman
 from models.blend import INPUTS, Blend, fit_blend
 from models.bundle import ModelBundle
+from models.curves import Curves
 from models.estimator import lgbm_params, to_matrix, train_booster
 from models.explain import typical_values
 from models.logistic import LogisticBaseline, fit_logistic, predict_proba
 from models.meta import BundleMeta
 from training.choices import draft_choices
+from training.curves import MIN_GROUP_VIDEOS, like_curves
 from training.metrics import flatten, score, score_by_age
 from training.monitor.reference import Rows, build_reference, posting_times
 from training.split import SLICES, Split, split_by_time
+from training.timing import like_timing
 
 BASELINES = ("szabo_huberman", "logistic", "creator_hit_rate")
 
@@ -252,6 +255,7 @@ class TrainingSet:
     category_rates: dict[str, dict[str, Any]]
     cutoffs: dict[str, str]
     summary: dict[str, Any]
+    curves: Curves | None = None  # none when training on a cluster: not built there yet
 
 
 def training_set(
@@ -290,6 +294,15 @@ def training_set(
             "rows": {k: int(v.sum()) for k, v in parts.items()},
             "decided_rows": int((~ex.open).sum()),
         },
+        curves=like_curves(
+            ex.grid, ex.y[:: ex.grid.ages], trained_videos, settings.threshold, MIN_GROUP_VIDEOS
+        ).model_copy(
+            update={
+                "timing": like_timing(
+                    dataset.snapshots, dataset.videos, settings.timezone, settings.seed
+                )
+            }
+        ),
     )
 
 
@@ -382,6 +395,7 @@ def fit_set(
     metrics.update({f"seconds_{stage}": t for stage, t in clock.finish().items()})
 
     bundle.meta = bundle_meta(bundle, settings, metrics, tables["lightgbm"], data, choices)
+    bundle.curves = data.curves
     return TrainOutcome(
         bundle=bundle,
         params={k: v for k, v in params.items() if k != "monotone_constraints"},

@@ -16,6 +16,7 @@ from models.bundle import Answers, ModelBundle
 from models.explain import Clock, explain
 from serving.core.answers import Prediction
 from serving.core.building import Built
+from serving.core.compared import compared
 from serving.core.context import category_typical, creator_typical
 from serving.core.growth import growth
 from serving.core.reliability import reliabilities
@@ -34,6 +35,7 @@ _READ = (
     "posted_at",
     "age_minutes",
     "category",
+    "creator_followers",
     "hist_videos",
     "hist_median_likes",
     "hist_p90_likes",
@@ -41,6 +43,10 @@ _READ = (
     "hist_last_posted_at",
     "obs_age_minutes",
     "likes",
+    "views",
+    "comments",
+    "completion_rate",
+    "retention_3s",
     "lag1_age_minutes",
     "lag1_likes",
     "lag2_age_minutes",
@@ -174,6 +180,14 @@ class _Facts:
             "reliability": reliability,
             "context": self.context(row),
             "growth": growth(_counts(row), language),
+            "compared": compared(
+                self.bundle.curves,
+                row["category"],
+                float(row["creator_followers"]),
+                _counts(row),
+                language,
+                _signals(row),
+            ),
         }
 
     def context(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +223,17 @@ def interval(low: float, high: float) -> dict[str, Any] | None:
 def clock(request: Draft, posted: datetime) -> Clock:
     """The creator's clock of ``request``, at its posting instant ``posted``."""
     return Clock(posted, request.when.zone, request.when.zone_name)
+
+
+def _signals(row: dict[str, Any]) -> dict[str, float | None]:
+    """The signals ``serving.core.compared`` places: the rates given, comments per view."""
+    views, comments = row["views"], row["comments"]
+    per_view = comments / views if views == views and comments == comments and views > 0 else None
+    return {
+        "completion_rate": row["completion_rate"],
+        "retention_3s": row["retention_3s"],
+        "comments_per_view": per_view,
+    }
 
 
 def _counts(row: dict[str, Any]) -> list[tuple[float, float]]:

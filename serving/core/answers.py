@@ -112,6 +112,73 @@ class Growth(BaseModel):
     text: str = Field(description="The same in a sentence, in the requested language.")
 
 
+class ComparedGroup(BaseModel):
+    """The training videos a video is compared with (``serving.core.compared``)."""
+
+    level: Literal["category_and_size", "category", "all"] = Field(
+        description="The finest group with enough videos: the video's category and creator "
+        "size, else its category, else all videos."
+    )
+    category: str | None = Field(description="The category; null for all videos.")
+    size: str | None = Field(description="The creator-size band in words, when the group has one.")
+    name: str = Field(description="The group in words, in the requested language.")
+    videos: int = Field(description="Training videos in the group.")
+
+
+class Band(BaseModel):
+    low: float = Field(description="A quarter of the videos had fewer likes.")
+    median: float = Field(description="Half had fewer likes.")
+    high: float = Field(description="Three quarters had fewer likes.")
+
+
+class CurveAge(BaseModel):
+    age_minutes: float
+    reached: Band | None = Field(
+        description="Likes by this age of the group's videos that reached the threshold; "
+        "null when too few were seen."
+    )
+    missed: Band | None = Field(description="The same for those that did not.")
+
+
+class VideoPoint(BaseModel):
+    age_minutes: float
+    likes: float
+
+
+class SignalPlaced(BaseModel):
+    """One of the video's signals placed among the same group at its age."""
+
+    key: Literal["completion_rate", "retention_3s", "comments_per_view"]
+    value: float = Field(description="As given (comments per view: comments / views).")
+    percentile: float = Field(
+        description="Share of the group's training videos with a lower value at this age."
+    )
+    text: str = Field(description="The same in a sentence, in the requested language.")
+
+
+class Compared(BaseModel):
+    """The video's likes against videos like it at its age; early answers only."""
+
+    group: ComparedGroup
+    age_minutes: float = Field(description="The age of the latest count given.")
+    likes: float = Field(description="The likes given at that age.")
+    percentile: float = Field(
+        description="Share of the group's training videos with fewer likes by this age (0-1)."
+    )
+    reached_quartile: float | None = Field(
+        description="Three in four of the group's videos that reached the threshold had at "
+        "least this many likes by this age; null when too few were seen."
+    )
+    curve: list[CurveAge] = Field(description="The band at each training age, to draw.")
+    points: list[VideoPoint] = Field(description="The counts given, the video's own points.")
+    text: str = Field(description="The same in a sentence, in the requested language.")
+    signals: list[SignalPlaced] = Field(
+        default_factory=list,
+        description="Completion, 3-second retention and comments per view, where given, "
+        "among the same group at this age.",
+    )
+
+
 class Prediction(BaseModel):
     probability: float = Field(description="P(likes >= threshold within the horizon).")
     interval: Interval | None = Field(
@@ -145,6 +212,11 @@ class Prediction(BaseModel):
     growth: Growth | None = Field(
         default=None, description="The like speed the counts show; null for a draft."
     )
+    compared: Compared | None = Field(
+        default=None,
+        description="The likes against videos like it; null for a draft or a model saved "
+        "without like curves.",
+    )
 
 
 class BatchItemResult(BaseModel):
@@ -175,6 +247,28 @@ class DurationOption(BaseModel):
     probability: float
 
 
+class AudienceHour(BaseModel):
+    local_hour: int = Field(description="The hour on the creator's clock, as in `hours`.")
+    share: float = Field(description="Share of a day's likes arriving in that hour.")
+    low: float = Field(description="80% interval of the share (videos resampled).")
+    high: float
+
+
+class Audience(BaseModel):
+    """When likes arrive, from the training data's snapshots (``serving.core.audience``):
+    a fact of the platform, not advice."""
+
+    known: bool = Field(
+        description="False when the training data were crawled too rarely to time likes."
+    )
+    group: str | None = Field(description="The category measured, or `*` for all videos.")
+    hours: list[AudienceHour] = Field(description="Each hour of the day; empty when unknown.")
+    peak_start_hour: int | None = Field(
+        description="The first of the two hours in a row with the most likes."
+    )
+    text: str = Field(description="The peak, or that it cannot be told, in a sentence.")
+
+
 class WhatIf(BaseModel):
     current: float = Field(description="Probability of the draft as given.")
     current_interval: Interval | None = Field(
@@ -196,3 +290,8 @@ class WhatIf(BaseModel):
         default_factory=list, description="What the answer had to assume, in plain words."
     )
     model_version: str
+    audience: Audience | None = Field(
+        default=None,
+        description="When likes arrive, on the creator's clock; null from a model saved "
+        "without it. Kept apart from the advice, which only the chance's changes drive.",
+    )

@@ -16,6 +16,7 @@ from models.bundle import ModelBundle
 from models.explain import as_good_as_best
 from serving.core.answering import interval
 from serving.core.answers import DurationOption, HourOption, WhatIf
+from serving.core.audience import audience
 from serving.core.building import Built
 from serving.core.requests import Draft
 
@@ -45,7 +46,7 @@ def whatif(
 ) -> WhatIf:
     """The draft (``built``, its row) at each hour of the next day and at a few durations;
     the advice in ``language``."""
-    zone = draft.when.zone
+    zone, zone_name = draft.when.zone, draft.when.zone_name
     hours = hour_options(built.posted[0], zone)
     # clamped: the what-if's own answers never warn
     matrix = variants(
@@ -84,6 +85,7 @@ def whatif(
             "advice": _advice(best_hour, best_duration, float(p[-1]), language),
             "warnings": [warning[language] for warning in built.warnings[0]],
             "model_version": version,
+            "audience": audience(bundle.curves, draft.category, offered, zone_name, language),
         }
     )
 

@@ -1,6 +1,6 @@
 // The creators' page: a form that calls the service's own JSON API. No external assets, no
 // framework: the form is read, checked here, sent, and the answer is written into the page.
-import {barChart} from "/ui/charts.js";
+import {barChart, chanceChart, curveChart} from "/ui/charts.js";
 import {TAGS, chooseLanguage, keepLanguage, ruleMessage, t, translatePage}
   from "/ui/i18n.js";
 
@@ -9,7 +9,11 @@ const PAIRS = [0, 1];  // the earlier like counts the form has room for
 
 // What the page knows between events: the chosen language, the model's facts, the last
 // what-if (to redraw its charts at a new width) and whether posted_at was typed by hand.
-const state = {language: chooseLanguage(), model: null, whatif: null, zone: "", timeTyped: false};
+const state = {language: chooseLanguage(), model: null, whatif: null, compared: null, zone: "",
+  timeTyped: false, videoId: null};
+// Each video's looks (its id -> [{age_minutes, probability, low, high}]), in this browser
+// only: no account and nothing on the server beyond the requests the page sends anyway.
+const LOOKS_KEY = "likecast.looks";
 
 // -- the form --------------------------------------------------------------------------
 
@@ -169,12 +173,13 @@ function fieldOf(loc) {
 
 // A stale answer beside a new error reads as the error's answer: it goes.
 function clearResult() {
-  for (const id of ["result", "whatif"]) document.getElementById(id).hidden = true;
+  for (const id of ["result", "whatif", "curve-box"]) document.getElementById(id).hidden = true;
   for (const id of ["factors", "warnings", "hour-advice", "length-advice"]) {
     document.getElementById(id).replaceChildren();
   }
   document.getElementById("probability").textContent = "–";
   state.whatif = null;
+  state.compared = null;
 }
 
 // -- talking to the API ----------------------------------------------------------------
@@ -261,6 +266,24 @@ function compare(answer) {
     !context?.category && !document.getElementById("context-creator").textContent;
   setText("growth", answer.growth?.text);
   document.getElementById("growth-box").hidden = !answer.growth?.text;
+  state.compared = answer.compared ? {...answer.compared, threshold: answer.threshold} : null;
+  drawCurve();
+}
+
+// The video's likes over the band of videos like it; none for a draft or an older model.
+function drawCurve() {
+  const compared = state.compared;
+  document.getElementById("curve-box").hidden = !compared;
+  if (!compared) return;
+  const language = state.language;
+  setText("curve-text", compared.text);
+  list("curve-signals", (compared.signals || []).map((signal) => signal.text));
+  document.getElementById("curve-reached").textContent =
+    t(language, "curveReached", {threshold: count(compared.threshold)});
+  curveChart(document.getElementById("curve-chart"), compared, {
+    age: t(language, "curveAgeAxis"), likes: t(language, "curveLikesAxis"),
+    label: t(language, "curveChartLabel", {group: compared.group.name}) + ": " + compared.text,
+  });
 }
 
 // Factors biggest first, each with its signed size in points; an older service sends
@@ -314,6 +337,7 @@ function drawWhatif() {
     value: t(language, "chanceAxis"), category: t(language, "hourAxis", {zone: state.zone}),
     label: t(language, "hourChartLabel", {zone: state.zone}) + ": " + summary(hourBars, ":00"),
   });
+  drawAudience(whatif.audience);
   const lengthBars = whatif.durations.map((option) => ({
     label: String(option.duration_s), value: option.probability,
     best: option.duration_s === whatif.best_duration?.duration_s,
@@ -323,6 +347,24 @@ function drawWhatif() {
     label: t(language, "lengthChartLabel") + ": " + summary(lengthBars, " s"),
   });
   section.querySelector(".legend").hidden = !whatif.best_hour && !whatif.best_duration;
+}
+
+// When likes arrive, on the creator's clock, beside the posting hours: no bar is marked, as
+// it is no advice; data too rarely crawled give a sentence saying so and no chart.
+function drawAudience(audience) {
+  document.getElementById("audience-box").hidden = !audience;
+  if (!audience) return;
+  setText("audience-text", audience.text);
+  document.getElementById("audience-chart-box").hidden = !audience.known;
+  if (!audience.known) return;
+  const language = state.language;
+  const bars = audience.hours.map((hour) => ({
+    label: String(hour.local_hour).padStart(2, "0"), value: hour.share, best: false,
+  }));
+  barChart(document.getElementById("audience-chart"), bars, {
+    value: t(language, "shareAxis"), category: t(language, "likeHourAxis", {zone: state.zone}),
+    label: t(language, "audienceChartLabel", {zone: state.zone}) + ": " + summary(bars, ":00"),
+  });
 }
 
 // A chart's values in words, for a screen reader.
@@ -358,7 +400,10 @@ async function predict() {
       [post(path, data), isEarly ? null : post("/whatif", {...data, explain: false})]);
     state.zone = data.timezone;
     state.whatif = whatif;
+    state.videoId = isEarly && data.video_id ? data.video_id : null;
+    if (state.videoId) remember(state.videoId, answer);
     show(answer);
+    drawLooks();
     drawWhatif();
     reveal();
   } catch (problem) {
@@ -367,6 +412,57 @@ async function predict() {
   } finally {
     button.disabled = false;
   }
+}
+
+// -- the chance over time ---------------------------------------------------------------
+
+function readLooks() {
+  try {
+    return JSON.parse(localStorage.getItem(LOOKS_KEY)) || {};
+  } catch {
+    return {};  // storage refused or spoiled: no looks rather than no page
+  }
+}
+
+function writeLooks(all) {
+  try { localStorage.setItem(LOOKS_KEY, JSON.stringify(all)); } catch { /* storage refused */ }
+}
+
+// An early answer of a video with an id is one look: one per age, the latest kept.
+function remember(videoId, answer) {
+  const all = readLooks();
+  const looks = (all[videoId] || []).filter((look) => look.age_minutes !== answer.age_minutes);
+  looks.push({age_minutes: answer.age_minutes, probability: answer.probability,
+              low: answer.interval?.low ?? null, high: answer.interval?.high ?? null});
+  looks.sort((a, b) => a.age_minutes - b.age_minutes);
+  all[videoId] = looks.slice(-50);
+  writeLooks(all);
+}
+
+const ageText = (minutes) => t(state.language, "hoursShort",
+  {value: +(minutes / 60).toFixed(minutes < 600 ? 1 : 0)});
+
+function drawLooks() {
+  const looks = state.videoId ? readLooks()[state.videoId] || [] : [];
+  document.getElementById("looks-box").hidden = !looks.length;
+  if (!looks.length) return;
+  const language = state.language;
+  const [first, last] = [looks[0], looks[looks.length - 1]];
+  setText("looks-text", looks.length === 1
+    ? t(language, "looksOne", {age: ageText(first.age_minutes), chance: percent(first.probability)})
+    : t(language, "looksMoved", {from: percent(first.probability), fromAge: ageText(first.age_minutes),
+        to: percent(last.probability), toAge: ageText(last.age_minutes), looks: looks.length}));
+  chanceChart(document.getElementById("looks-chart"), looks, {
+    age: t(language, "curveAgeAxis"), chance: t(language, "looksAxis"),
+    label: t(language, "looksChartLabel") + ": " + document.getElementById("looks-text").textContent,
+  });
+}
+
+function forget() {
+  const all = readLooks();
+  delete all[state.videoId];
+  writeLooks(all);
+  drawLooks();
 }
 
 // -- language --------------------------------------------------------------------------
@@ -407,10 +503,11 @@ function start() {
     });
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); predict(); });
+  document.getElementById("forget").addEventListener("click", forget);
   let pending = 0;
   window.addEventListener("resize", () => {
     clearTimeout(pending);
-    pending = setTimeout(drawWhatif, 150);  // once the resizing stops
+    pending = setTimeout(() => { drawWhatif(); drawCurve(); drawLooks(); }, 150);  // once still
   });
   loadModel();
 }

@@ -74,6 +74,117 @@ function rows(svg, bars, axes, width, top) {
   return bottom + 44;
 }
 
+/**
+ * Draws a video's likes over its age against the band of videos like it (`compared` of an
+ * answer: {curve: [{age_minutes, reached, missed}], points: [{age_minutes, likes}]}) into
+ * `svg`. The ages shown run to twice the video's latest, at a training age, so its own points
+ * are not squeezed into a corner of a week. `axes`: {age, likes, label} titles.
+ */
+export function curveChart(svg, compared, axes) {
+  const width = Math.max(240, Math.floor(svg.parentElement.clientWidth));
+  const left = 56, right = 10, above = 14, plot = 180, below = 44;
+  const latest = Math.max(...compared.points.map((point) => point.age_minutes));
+  const ages = compared.curve.map((at) => at.age_minutes);
+  const end = ages.find((age) => age >= latest * 2) ?? Math.max(...ages, latest);
+  const shown = compared.curve.filter((at) => at.age_minutes <= end);
+  const highest = Math.max(1, ...compared.points.map((point) => point.likes),
+    ...shown.flatMap((at) => [at.reached?.high ?? 0, at.missed?.high ?? 0]));
+  const top = niceCount(highest);
+  const x = (minutes) => left + (width - left - right) * minutes / end;
+  const y = (likes) => above + plot * (1 - Math.min(likes, top) / top);
+  svg.replaceChildren();
+  for (const value of [0, top / 2, top]) {
+    add(svg, "line", {x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid"});
+    add(svg, "text", {x: left - 6, y: y(value) + 4, "text-anchor": "end"}, short(value));
+  }
+  for (const minutes of [0, end / 2, end]) {
+    add(svg, "text", {x: x(minutes), y: above + plot + 16,
+                      "text-anchor": minutes === end ? "end" : "middle"}, hours(minutes));
+  }
+  for (const outcome of ["missed", "reached"]) {
+    const known = shown.filter((at) => at[outcome]);
+    if (known.length < 2) continue;
+    const upper = known.map((at) => `${x(at.age_minutes)},${y(at[outcome].high)}`);
+    const lower = known.map((at) => `${x(at.age_minutes)},${y(at[outcome].low)}`).reverse();
+    add(svg, "polygon", {points: [...upper, ...lower].join(" "), class: `band ${outcome}`});
+    add(svg, "polyline", {class: `median ${outcome}`, points: known.map(
+      (at) => `${x(at.age_minutes)},${y(at[outcome].median)}`).join(" ")});
+  }
+  const own = [{age_minutes: 0, likes: 0}, ...compared.points];
+  add(svg, "polyline", {class: "yours", points: own.map(
+    (point) => `${x(point.age_minutes)},${y(point.likes)}`).join(" ")});
+  for (const point of compared.points) {
+    add(svg, "circle", {cx: x(point.age_minutes), cy: y(point.likes), r: 4, class: "yours"});
+  }
+  add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
+                    class: "axis"}, axes.age);
+  add(svg, "text", {x: 14, y: above + plot / 2, "text-anchor": "middle", class: "axis",
+                    transform: `rotate(-90 14 ${above + plot / 2})`}, axes.likes);
+  const height = above + plot + below;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("aria-label", axes.label);
+}
+
+/**
+ * Draws a chance at each look (`looks`: [{age_minutes, probability, low, high}], by age) as a
+ * line over hours since posting, its interval as a band, into `svg`. `axes`: {age, chance,
+ * label} titles.
+ */
+export function chanceChart(svg, looks, axes) {
+  const width = Math.max(240, Math.floor(svg.parentElement.clientWidth));
+  const left = 50, right = 10, above = 14, plot = 150, below = 44;
+  const end = Math.max(...looks.map((look) => look.age_minutes)) * 1.1;
+  const x = (minutes) => left + (width - left - right) * minutes / end;
+  const y = (p) => above + plot * (1 - p);
+  svg.replaceChildren();
+  for (const value of [0, 0.5, 1]) {
+    add(svg, "line", {x1: left, x2: width - right, y1: y(value), y2: y(value), class: "grid"});
+    add(svg, "text", {x: left - 6, y: y(value) + 4, "text-anchor": "end"}, percent(value));
+  }
+  for (const minutes of [0, end / 2, end]) {
+    add(svg, "text", {x: x(minutes), y: above + plot + 16,
+                      "text-anchor": minutes === end ? "end" : "middle"}, hours(minutes));
+  }
+  const ranged = looks.filter((look) => look.low !== null && look.high !== null);
+  if (ranged.length > 1) {
+    const upper = ranged.map((look) => `${x(look.age_minutes)},${y(look.high)}`);
+    const lower = ranged.map((look) => `${x(look.age_minutes)},${y(look.low)}`).reverse();
+    add(svg, "polygon", {points: [...upper, ...lower].join(" "), class: "band reached"});
+  }
+  add(svg, "polyline", {class: "yours chance", points: looks.map(
+    (look) => `${x(look.age_minutes)},${y(look.probability)}`).join(" ")});
+  for (const look of looks) {
+    add(svg, "circle", {cx: x(look.age_minutes), cy: y(look.probability), r: 4, class: "yours"});
+  }
+  add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
+                    class: "axis"}, axes.age);
+  add(svg, "text", {x: 14, y: above + plot / 2, "text-anchor": "middle", class: "axis",
+                    transform: `rotate(-90 14 ${above + plot / 2})`}, axes.chance);
+  const height = above + plot + below;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("aria-label", axes.label);
+}
+
+// A like count's axis top: 1, 2 or 5 times a power of ten, just above the largest count.
+function niceCount(largest) {
+  const power = 10 ** Math.floor(Math.log10(largest * 1.1));
+  return [1, 2, 5, 10].map((step) => step * power).find((top) => top >= largest * 1.1);
+}
+
+// An axis count, short: 1500 -> "1.5k".
+function short(value) {
+  return value >= 1000 ? `${+(value / 1000).toFixed(1)}k` : String(+value.toFixed(1));
+}
+
+// Minutes as hours on the age axis, one decimal where it matters.
+function hours(minutes) {
+  return String(+(minutes / 60).toFixed(minutes < 600 ? 1 : 0));
+}
+
 // The axis's top: a round number of per cent just above the largest bar.
 function niceTop(largest) {
   const steps = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1];

@@ -121,6 +121,16 @@ def draft(page: Page, creator: str = "c000003") -> None:
     page.fill("#caption", "grandma's spicy noodles")
 
 
+def expect_audience(page: Page, audience: dict, zone: str, language: str) -> None:
+    """The like timing drawn as the what-if sent it: its sentence and 24 unmarked bars."""
+    expect(page.locator("#audience-text")).to_have_text(audience["text"])
+    assert in_language(audience["text"], language)
+    assert audience["known"], "the simulator's snapshots are close enough to time likes"
+    expect(page.locator("#audience-chart rect")).to_have_count(24)
+    expect(page.locator("#audience-chart rect.best")).to_have_count(0)
+    expect(page.locator("#audience-chart")).to_contain_text(zone)
+
+
 def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page) -> None:
     language = language_of(page)
     # given a draft of a creator with a history, the time zone the browser's
@@ -177,6 +187,8 @@ def test_a_draft_answer_shows_the_number_in_context_and_when_to_post(page: Page)
     assert [text for text in whatif["advice"] if not in_language(text, language)] == []
     best = 1 if whatif["best_hour"] else 0
     expect(page.locator("#hour-chart rect.best")).to_have_count(best)
+    # beside the hours, when the audience likes on the same clock, a fact apart from the advice
+    expect_audience(page, whatif["audience"], zone, language)
     # every chart label readable on the screen it is drawn on (its size times the drawing's
     # scale, which a rotated axis title carries in two of its matrix's terms)
     smallest = page.evaluate(
@@ -219,6 +231,87 @@ def test_an_early_answer_shows_its_growth_and_no_posting_advice(page: Page) -> N
     # and when to post is not asked for a video already posted
     expect(page.locator("#whatif")).to_be_hidden()
     screenshot(page, "early")
+
+
+def expect_compared(page: Page, compared: dict, age: int, points: int, language: str) -> None:
+    """The comparison drawn as the answer gave it: sentence, signals, bands, points, axes."""
+    # then the sentence places the likes among videos like it, in the page's language
+    assert compared is not None
+    assert compared["age_minutes"] == age
+    expect(page.locator("#curve-text")).to_have_text(compared["text"])
+    assert in_language(compared["text"], language)
+    assert f"{compared['percentile']:.0%}" in compared["text"]
+    # with its completion and comments per view placed among the same videos
+    assert [s["key"] for s in compared["signals"]] == ["completion_rate", "comments_per_view"]
+    signals = page.locator("#curve-signals li")
+    expect(signals).to_have_text([s["text"] for s in compared["signals"]])
+    # and the chart draws the band of those that reached and of those that did not,
+    # the video's own points (each count given) and both axes' titles
+    chart = page.locator("#curve-chart")
+    expect(chart.locator("polygon.band.reached")).to_have_count(1)
+    expect(chart.locator("polygon.band.missed")).to_have_count(1)
+    expect(chart.locator("circle.yours")).to_have_count(points)
+    axes = chart.locator("text.axis").all_text_contents()
+    assert len(axes) == 2
+    assert all(in_language(title, language) for title in axes)
+    expect(chart).to_have_attribute("aria-label", re.compile(re.escape(compared["text"])))
+    expect(page.locator("#curve-reached")).to_contain_text("1,000")
+
+
+# one video's three looks: (minutes since posting, likes now, views now)
+LOOKS = [(60, 30, 900), (180, 90, 2400), (360, 200, 5200)]
+
+
+def test_one_video_over_three_looks_is_drawn_against_videos_like_it(page: Page) -> None:
+    language = language_of(page)
+    draft(page)
+    page.fill("#creator_followers", "1200")
+    page.click("summary")
+    page.fill("#video_id", "v-growth")
+    chances: list[float] = []
+    for look, (age, likes, views) in enumerate(LOOKS):
+        # given the video's counts now and the ones the creator read at the earlier looks
+        page.fill("#age_minutes", str(age))
+        page.fill("#likes", str(likes))
+        page.fill("#views", str(views))
+        page.fill("#comments", str(views // 100))
+        page.fill("#completion_rate", "0.31")
+        before = list(reversed(LOOKS[:look]))[:2]  # the form holds the latest two
+        for i, (then, liked, _) in enumerate(before):
+            page.fill(f"#earlier-{i}-age_minutes", str(then))
+            page.fill(f"#earlier-{i}-likes", str(liked))
+        # when the creator asks
+        _, answer, _ = submit(page, "/predict_early")
+        expect_compared(page, answer["compared"], age, len(before) + 1, language)
+        # and the chance at each look so far is a point on the line over age
+        chances.append(answer["probability"])
+        expect(page.locator("#looks-chart circle.yours")).to_have_count(look + 1)
+    # the latest point is drawn later and higher than the first (30 -> 200 likes)
+    circles = page.locator("#curve-chart circle.yours")
+    first, last = circles.nth(0).bounding_box(), circles.nth(circles.count() - 1).bounding_box()
+    assert first is not None
+    assert last is not None
+    assert last["x"] > first["x"]
+    assert last["y"] < first["y"]
+    # the chance's move is said from the first look to the last, drawn with its interval
+    moved = page.locator("#looks-text")
+    expect(moved).to_contain_text(f"{chances[0] * 100:.1f}%")
+    expect(moved).to_contain_text(f"{chances[-1] * 100:.1f}%")
+    assert in_language(moved.inner_text(), language)
+    expect(page.locator("#looks-chart polygon.band")).to_have_count(1)
+    expect(page.locator("#looks-chart text.axis")).to_have_count(2)
+    screenshot(page, "compared")
+    # and the new chart and sentences keep the page free of serious accessibility violations
+    serious = [
+        v["id"]
+        for v in Axe().run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    # and the button forgets the video's looks, in the page and in the browser's storage
+    page.click("#forget")
+    expect(page.locator("#looks-box")).to_be_hidden()
+    assert page.evaluate("JSON.parse(localStorage.getItem('likecast.looks'))") == {}
 
 
 @TWO_CASES

@@ -1,0 +1,76 @@
+"""When likes arrive: the share per hour of the day measured from the snapshots' timing,
+its evening peak on the simulator, and "cannot tell" on data crawled too rarely."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.loading import Dataset
+from models.curves import ALL
+from training.timing import MIN_GAPS_PER_HOUR, like_timing
+
+SIMULATOR_ZONE = "Asia/Shanghai"  # the simulated audience's clock (SimConfig.timezone)
+
+
+def test_the_simulators_evening_peak_shows(small_dataset: Dataset) -> None:
+    # given the simulated platform, whose audience is most active 20:00-22:00
+    # when the likes' timing is measured on its clock
+    timing = like_timing(small_dataset.snapshots, small_dataset.videos, SIMULATOR_ZONE, 7)
+    shares = np.array(timing.groups[ALL].share)
+    # then the shares make a day, the two busiest hours in a row lie in the evening, and
+    # they hold more than twice an even hour's share
+    assert shares.sum() == pytest.approx(1, abs=0.01)
+    two = shares + np.roll(shares, -1)
+    assert int(np.argmax(two)) in (19, 20, 21, 22)
+    assert two.max() / 2 > 2 / 24
+    # and the night is the quietest, each hour's interval around its share
+    assert int(np.argmin(shares)) in range(2, 9)
+    low, high = np.array(timing.groups[ALL].low), np.array(timing.groups[ALL].high)
+    assert np.all(low <= shares + 1e-4)
+    assert np.all(shares <= high + 1e-4)
+
+
+def test_a_daily_crawl_cannot_tell(small_dataset: Dataset) -> None:
+    # given the same videos seen once a day only (snapshots a day or more apart)
+    daily = small_dataset.snapshots[small_dataset.snapshots["age_minutes"] >= 1440]
+    # when the timing is measured
+    timing = like_timing(daily, small_dataset.videos, SIMULATOR_ZONE, 7)
+    # then no group has one: no peak made of the crawl's own schedule
+    assert timing.groups == {}
+
+
+def hourly_day(videos: int, liked_hour: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Videos seen every hour of a day (UTC), gaining 10 likes in ``liked_hour`` alone."""
+    hours = pd.date_range("2026-07-01", periods=25, freq="h", tz="UTC")
+    rows = []
+    for v in range(videos):
+        for h, at in enumerate(hours):
+            rows.append(
+                {"video_id": f"v{v}", "observed_at": at, "likes": 10.0 if h > liked_hour else 0.0}
+            )
+    category = ["food" if v % 2 else "music" for v in range(videos)]
+    return pd.DataFrame(rows), pd.DataFrame(
+        {"video_id": [f"v{v}" for v in range(videos)], "category": category}
+    )
+
+
+@pytest.mark.parametrize(("zone", "hour_there"), [("UTC", 20), ("Asia/Shanghai", 4)])
+def test_likes_are_placed_in_the_hour_they_arrived(zone: str, hour_there: int) -> None:
+    # given videos whose likes all came between 20:00 and 21:00 UTC
+    snapshots, videos = hourly_day(2 * MIN_GAPS_PER_HOUR, liked_hour=20)
+    # when timed on a clock
+    timing = like_timing(snapshots, videos, zone, 7)
+    # then that hour on that clock holds them all, for all videos and per category
+    for key in (ALL, "food", "music"):
+        shares = timing.groups[key].share
+        assert shares[hour_there] == pytest.approx(1)
+        assert sum(shares) == pytest.approx(1)
+
+
+def test_a_category_with_too_few_videos_has_no_timing_of_its_own() -> None:
+    # given enough videos in all, but each category with fewer than an hour's minimum
+    snapshots, videos = hourly_day(MIN_GAPS_PER_HOUR + 2, liked_hour=3)
+    timing = like_timing(snapshots, videos, "UTC", 7)
+    assert set(timing.groups) == {ALL}
