@@ -253,11 +253,17 @@ def compare(
     rng = np.random.default_rng(seed)
     n = len(window.buckets)
     ages, sizes = np.unique(window.buckets, return_counts=True)
-    weights = {f"{a:g}": s / n for a, s in zip(ages, sizes, strict=True)}
     populations: list[tuple[str, np.ndarray]] = [(ALL, np.ones(n, dtype=bool))]
     populations += [
         (f"{a:g}", window.buckets == a) for a, s in zip(ages, sizes, strict=True) if s >= min_rows
     ]
+    # each video weighs one in each population, however often it was asked there: the null
+    # below draws videos, and a video asked at eight ages would otherwise count eight times
+    shares_of = {bucket: video_weights(window.videos[rows]) for bucket, rows in populations}
+    whole = shares_of[ALL]
+    weights = {
+        f"{a:g}": float(whole[window.buckets == a].sum() / whole.sum()) for a in ages.tolist()
+    }
     quantities = [q for q in reference.bins if window.days >= CALENDAR.get(q, 0.0)]
     periodic = set(reference.periods[0].shares) if reference.periods else set()
     gap = gap_days(reference, window) or 0.0
@@ -286,7 +292,7 @@ def compare(
             rate = pace_per_day(reference, name, false_alarm / len(quantities), rng)
             pace = min((rate * gap) ** 2, 1.0)
         for bucket, rows in populations:
-            counts = np.bincount(index[rows], minlength=bins.size).astype(float)
+            counts = np.bincount(index[rows], weights=shares_of[bucket], minlength=bins.size)
             expected, effective = _reference_at(reference, name, bucket, weights)
             smoothed = (expected * effective + PRIOR) / (effective + PRIOR * bins.size)
             distance = float(js_divergence(counts, expected))
@@ -313,6 +319,13 @@ def compare(
                 window_shares[name] = counts / max(counts.sum(), 1)
                 reference_shares[name] = expected
     return checks, window_shares, reference_shares
+
+
+def video_weights(videos: np.ndarray) -> np.ndarray:
+    """Each answer's weight, one over its video's answers: every video weighs one."""
+    _, which, answers = np.unique(videos, return_inverse=True, return_counts=True)
+    weights: np.ndarray = 1.0 / answers[which]
+    return weights
 
 
 def _reference_at(
