@@ -253,23 +253,20 @@ def compare(
     rng = np.random.default_rng(seed)
     n = len(window.buckets)
     ages, sizes = np.unique(window.buckets, return_counts=True)
+    weights = {f"{a:g}": s / n for a, s in zip(ages, sizes, strict=True)}
     populations: list[tuple[str, np.ndarray]] = [(ALL, np.ones(n, dtype=bool))]
     populations += [
         (f"{a:g}", window.buckets == a) for a, s in zip(ages, sizes, strict=True) if s >= min_rows
     ]
-    # each video weighs one in each population, however often it was asked there: the null
-    # below draws videos, and a video asked at eight ages would otherwise count eight times
-    shares_of = {bucket: video_weights(window.videos[rows]) for bucket, rows in populations}
-    whole = shares_of[ALL]
-    weights = {
-        f"{a:g}": float(whole[window.buckets == a].sum() / whole.sum()) for a in ages.tolist()
-    }
     quantities = [q for q in reference.bins if window.days >= CALENDAR.get(q, 0.0)]
     periodic = set(reference.periods[0].shares) if reference.periods else set()
     gap = gap_days(reference, window) or 0.0
     # a video asked about at several ages repeats its fixed features: the samples' sizes are
-    # counted in videos, not answers, or a window of a few videos would look like many
-    sizes_of = {bucket: len(np.unique(window.videos[rows])) for bucket, rows in populations}
+    # counted in videos, not answers, or a window of a few videos would look like many; and
+    # as the videos weigh unevenly (one posted today is asked at eight ages in a day's
+    # window, one posted days ago once), in the number of evenly weighted videos that vary
+    # as much (Kish's effective size)
+    sizes_of = {bucket: effective_videos(window.videos[rows]) for bucket, rows in populations}
     tests = len(populations) * len(quantities)
     ranks = {
         name: rank
@@ -292,7 +289,7 @@ def compare(
             rate = pace_per_day(reference, name, false_alarm / len(quantities), rng)
             pace = min((rate * gap) ** 2, 1.0)
         for bucket, rows in populations:
-            counts = np.bincount(index[rows], weights=shares_of[bucket], minlength=bins.size)
+            counts = np.bincount(index[rows], minlength=bins.size).astype(float)
             expected, effective = _reference_at(reference, name, bucket, weights)
             smoothed = (expected * effective + PRIOR) / (effective + PRIOR * bins.size)
             distance = float(js_divergence(counts, expected))
@@ -321,11 +318,13 @@ def compare(
     return checks, window_shares, reference_shares
 
 
-def video_weights(videos: np.ndarray) -> np.ndarray:
-    """Each answer's weight, one over its video's answers: every video weighs one."""
-    _, which, answers = np.unique(videos, return_inverse=True, return_counts=True)
-    weights: np.ndarray = 1.0 / answers[which]
-    return weights
+def effective_videos(videos: np.ndarray) -> int:
+    """How many videos of one answer each vary as much as shares counted over these answers:
+    (sum n)^2 / sum n^2, n each video's answers (Kish's effective sample size)."""
+    _, answers = np.unique(videos, return_counts=True)
+    if not answers.size:
+        return 0
+    return max(1, round(float(answers.sum()) ** 2 / float((answers**2).sum())))
 
 
 def _reference_at(
