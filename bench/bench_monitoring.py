@@ -16,9 +16,11 @@ alerted within 2 days, at most 1 false alarm in 20 windows without change.
 
 Beside drift, per scenario: the label-free estimate (``monitor estimate``) against the
 realized ROC AUC (``monitor outcomes``: training's label rule) per age bucket, on windows of
-at least ``--estimate-answers`` model answers (days pooled, never across the change date);
-and at the end, ``retrain`` (the function ``likecast retrain`` calls) on the newest
-``--train-days`` of data against the champion, which is put back before each scenario.
+at least ``--estimate-answers`` model answers in every age bucket (days pooled, never across
+the change date), on the same platform made with ``--estimate-videos`` videos so that such
+windows span days, not weeks; and at the end, ``retrain`` (the function ``likecast retrain``
+calls) on the newest ``--train-days`` of data against the champion, which is put back
+before each scenario.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from likecast.settings import Settings
 from models.bundle import ModelBundle
 from models.mlflow_client import connect
 from training.monitor.drift import drift_report
-from training.monitor.estimate import concept_check, model_answers
+from training.monitor.estimate import bucket_labels, concept_check, model_answers
 from training.monitor.outcomes import join_outcomes, outcome_table
 from training.monitor.versions import VersionFigures, from_meta
 from training.retrain import retrain
@@ -125,21 +127,27 @@ def logged(dataset: Dataset, bundle: ModelBundle, since: pd.Timestamp) -> pd.Dat
 
 def estimate_spans(
     answers: pd.DataFrame,
+    grid: tuple[float, ...],
     start: pd.Timestamp,
     change: pd.Timestamp,
     end: pd.Timestamp,
     least: int,
 ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    """Windows of whole days holding at least ``least`` model answers each, before the
-    change and after it, never across it (a short remainder joins the window before it)."""
-    model = model_answers(answers)["logged_at"]
+    """Windows of whole days holding at least ``least`` model answers in each age bucket,
+    before the change and after it, never across it (a short remainder joins the window
+    before it)."""
+    model = model_answers(answers)
+    logged = model["logged_at"]
+    buckets = bucket_labels(model["age_minutes"].to_numpy(), grid)
+    names = np.unique(buckets)
     spans: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     for first, last in ((start, change), (change, end)):
         since, mine = first, []
         day = first
         while day < last:
             day = min(day + pd.Timedelta(days=1), last)
-            if ((model >= since) & (model < day)).sum() >= least:
+            inside = buckets[((logged >= since) & (logged < day)).to_numpy()]
+            if min((inside == name).sum() for name in names) >= least:
                 mine.append((since, day))
                 since = day
         if since < last and mine:
@@ -167,6 +175,7 @@ def estimate_windows(
         )
     }
     end = data_end(dataset)
+    grid = bundle.spec.ages
     out = []
     for since, until in spans:
         inside = answers[(answers["logged_at"] >= since) & (answers["logged_at"] < until)]
@@ -178,6 +187,10 @@ def estimate_windows(
             if figures_.get("calibration_gap") is not None
         }
         checked = concept_check(inside, bundle.spec.ages, gaps).set_index("age_bucket")
+        labeled = model_answers(joined.labeled)
+        by_bucket = labeled.groupby(bucket_labels(labeled["age_minutes"].to_numpy(), grid))
+        mean_answer = {**by_bucket["probability"].mean(), "all": labeled["probability"].mean()}
+        hit_rate = {**by_bucket["label"].mean(), "all": labeled["label"].mean()}
         after = since >= change
         for row in table.itertuples():
             bucket = str(row.age_bucket)
@@ -204,6 +217,9 @@ def estimate_windows(
                     "estimated_low": round(float(row.estimated_auc_low), 4),
                     "estimated_high": round(float(row.estimated_auc_high), 4),
                     "realized_auc": _round(realized),
+                    # calibration: a revision that changes outcomes moves the hit rate first
+                    "mean_answer": _round(mean_answer.get(bucket)),
+                    "realized_hit_rate": _round(hit_rate.get(bucket)),
                     "abs_error": None
                     if realized is None
                     else round(abs(float(row.estimated_auc) - realized), 4),
@@ -412,7 +428,13 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--estimate-answers",
         type=int,
         default=5_000,
-        help="least model answers per estimate window",
+        help="least model answers in each age bucket of an estimate window",
+    )
+    parser.add_argument(
+        "--estimate-videos",
+        type=int,
+        default=80_000,
+        help="videos of the platform the estimate is checked on (the same platform, larger)",
     )
     parser.add_argument("--no-retrain", action="store_true", help="skip the retrain part")
     parser.add_argument("--quick", action="store_true", help="6,000 videos, 2-day windows")
@@ -423,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     videos, window_days = (6_000, 2.0) if args.quick else (args.videos, args.window_days)
     after = 6 if args.quick else args.after
+    estimate_videos, least = (
+        (24_000, 1_500) if args.quick else (args.estimate_videos, args.estimate_answers)
+    )
     base = SimConfig(videos=videos, seed=7, window_days=args.days, pilot_videos=videos)
     start = pd.Timestamp(base.start, tz=base.timezone)
     train_end = start + pd.Timedelta(days=args.train_days)
@@ -450,11 +475,18 @@ def main(argv: list[str] | None = None) -> int:
         check_seconds.append((time.perf_counter() - clock) / max(count, 1))
         anchor = anchor or verdicts
         results[name] = {**summary(verdicts, anchor), "windows": verdicts}
-        spans = estimate_spans(answers, train_end, change, end, args.estimate_answers)
-        rows = estimate_windows(
-            answers, dataset, bundle, spans, change, name in CONCEPT_DRIFT, settings.seed
-        )
-        estimate_rows += rows
+        # the estimate per age bucket needs thousands of answers a bucket: the same platform
+        # made larger (answers are cheap), so its windows stay days, not weeks
+        with timed(times, f"estimate_{name}_s"):
+            larger = SimConfig(**{**base.__dict__, "videos": estimate_videos, "scenario": scenario})
+            many = loaded(simulate(larger))
+            asked = logged(many, bundle, train_end - pd.Timedelta(days=base.horizon_days))
+            spans = estimate_spans(asked, bundle.spec.ages, train_end, change, end, least)
+            rows = estimate_windows(
+                asked, many, bundle, spans, change, name in CONCEPT_DRIFT, settings.seed
+            )
+            del many, asked
+        estimate_rows += [{"scenario": name, **row} for row in rows]
         results[name]["estimate"] = {**estimate_summary(rows), "windows": rows}
         if champion is not None:
             with timed(times, f"retrain_{name}_s"):
@@ -473,6 +505,19 @@ def main(argv: list[str] | None = None) -> int:
     control_windows = len(control)  # type: ignore[arg-type]
     moved_in_control = sorted({f for v in control for f in v["moved"]})  # type: ignore[attr-defined]
     estimate = estimate_summary(estimate_rows)
+    # the rows behind the summary, kept apart: thousands of lines no reader scrolls through
+    write_result(
+        "monitoring_windows",
+        {
+            "drift": {name: result.pop("windows") for name, result in results.items()},
+            "estimate": {
+                name: result["estimate"].pop("windows")  # type: ignore[attr-defined]
+                for name, result in results.items()
+            },
+        },
+        quick=args.quick,
+        echo=False,
+    )
     write_result(
         "monitoring",
         {
@@ -481,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             "train_days": args.train_days,
             "change_day": args.change_day,
             "window_days": window_days,
+            "estimate_videos": estimate_videos,
+            "estimate_least_answers_per_bucket": least,
             "false_alarm_setting": settings.drift_false_alarm,
             **times,
             "seconds_per_check": round(float(np.mean(check_seconds)), 3),

@@ -54,12 +54,13 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_result(name: str, result: dict[str, Any], quick: bool = False) -> Path:
+def write_result(name: str, result: dict[str, Any], quick: bool = False, echo: bool = True) -> Path:
     """bench/results/<name>.json (smoke runs: <name>.quick.json), written whole or not at all."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}{'.quick' if quick else ''}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2))
     tmp.replace(path)
-    print(json.dumps(result, indent=2))
+    if echo:
+        print(json.dumps(result, indent=2))
     return path

@@ -262,8 +262,11 @@ def compare(
     periodic = set(reference.periods[0].shares) if reference.periods else set()
     gap = gap_days(reference, window) or 0.0
     # a video asked about at several ages repeats its fixed features: the samples' sizes are
-    # counted in videos, not answers, or a window of a few videos would look like many
-    sizes_of = {bucket: len(np.unique(window.videos[rows])) for bucket, rows in populations}
+    # counted in videos, not answers, or a window of a few videos would look like many; and
+    # as the videos weigh unevenly (one posted today is asked at eight ages in a day's
+    # window, one posted days ago once), in the number of evenly weighted videos that vary
+    # as much (Kish's effective size)
+    sizes_of = {bucket: effective_videos(window.videos[rows]) for bucket, rows in populations}
     tests = len(populations) * len(quantities)
     ranks = {
         name: rank
@@ -313,6 +316,15 @@ def compare(
                 window_shares[name] = counts / max(counts.sum(), 1)
                 reference_shares[name] = expected
     return checks, window_shares, reference_shares
+
+
+def effective_videos(videos: np.ndarray) -> int:
+    """How many videos of one answer each vary as much as shares counted over these answers:
+    (sum n)^2 / sum n^2, n each video's answers (Kish's effective sample size)."""
+    _, answers = np.unique(videos, return_counts=True)
+    if not answers.size:
+        return 0
+    return max(1, round(float(answers.sum()) ** 2 / float((answers**2).sum())))
 
 
 def _reference_at(

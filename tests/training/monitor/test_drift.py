@@ -301,3 +301,21 @@ def test_a_backtest_logged_long_after_is_placed_in_time_by_its_posting_times(
     assert gaps[0] is not None
     assert gaps[0] < 100
     assert gaps[1] == pytest.approx(gaps[0], abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_few_videos_asked_again_and_again_do_not_raise_an_alert(
+    halves: Halves, seed: int
+) -> None:
+    # given a reference of a steady x, and a day's window of 400 videos drawn like it in
+    # which one video in ten was asked about 30 times (a client polling it), the others once
+    rng = np.random.default_rng(10 + seed)
+    frame = steady(rng, (0, DAYS), 20_000, 1.0).assign(x=lambda f: rng.normal(size=len(f)))
+    reference = steady_reference(frame, float(halves.bundle.spec.ages[0]))
+    videos = steady(rng, (DAYS, DAYS + 1), 400, 1.0).assign(x=lambda f: rng.normal(size=len(f)))
+    asked = np.where(np.arange(len(videos)) % 10 == 0, 30, 1)
+    window = videos.loc[videos.index.repeat(asked)].reset_index(drop=True)
+    # when drift is checked
+    report = steady_check(reference, window, halves)
+    # then the window is 400 videos' evidence, not 1,560 answers' nor 40 videos' own: no alert
+    assert not report.alert, [c for c in report.checks if c.moved]
