@@ -37,6 +37,7 @@ def _log(trained: TrainOutcome, bundle_dir: Path, squash: bool = False) -> None:
     write_log(_home(), records)
 
 
+@pytest.mark.usefixtures("tracking_store")
 def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
     cli, trained: TrainOutcome, bundle_dir: Path, small_data: Path, tmp_path: Path
 ) -> None:
@@ -75,6 +76,7 @@ def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
     }
 
 
+@pytest.mark.usefixtures("tracking_store")
 def test_outcomes_alert_when_answers_no_longer_rank(
     cli, trained: TrainOutcome, bundle_dir: Path, small_data: Path
 ) -> None:
