@@ -134,11 +134,10 @@ def empty_tracking_store() -> bytes:
 
 
 @contextmanager
-def mlflow_server_in(folder: Path, store: Path | None = None) -> Iterator[str]:
+def mlflow_server_in(folder: Path, store: Path) -> Iterator[str]:
     """A real `mlflow server` on a free loopback port, with its store in ``folder``: a copy
-    of ``store`` (the ``empty_store`` fixture) when given, so the server makes no tables."""
-    if store is not None:
-        shutil.copyfile(store, folder / "server.db")
+    of ``store`` (the ``empty_store`` fixture), so the server makes no tables."""
+    shutil.copyfile(store, folder / "server.db")
     port = free_port()
     command = [
         str(BIN / "mlflow"),
