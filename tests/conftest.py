@@ -6,6 +6,7 @@ they are named here too, for the tests that import them from this module.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from likecast.settings import Settings
 from tests.helpers import (
     BIN,
     Result,
+    empty_tracking_store,
     free_port,
     mlflow_server_in,
     once_per_run,
@@ -144,9 +146,28 @@ def bundle_dir(trained: TrainOutcome, tmp_path_factory: pytest.TempPathFactory) 
     return trained.bundle.save(tmp_path_factory.mktemp("bundle") / "bundle")
 
 
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow store file with its tables and nothing else, made once per run; a test or
+    fixture that needs a fresh store copies it (``tracking_store``, ``mlflow_server_in``)."""
+    path = tmp_path_factory.mktemp("empty-store") / "mlflow.db"
+    path.write_bytes(once_per_run(tmp_path_factory, "empty-store", empty_tracking_store))
+    return path
+
+
 @pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    with mlflow_server_in(tmp_path) as url:
+def tracking_store(empty_store: Path, tmp_path: Path) -> Path:
+    """This test's home (``LIKECAST_HOME``) holding an empty MLflow store: `likecast train`,
+    `monitor` and ``client_for(home)`` find its tables made."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    shutil.copyfile(empty_store, home / "mlflow.db")
+    return home
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path, empty_store: Path) -> Iterator[str]:
+    with mlflow_server_in(tmp_path, empty_store) as url:
         yield url
 
 

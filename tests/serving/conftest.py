@@ -58,8 +58,9 @@ def served(
     small_data: Path,
     small_dataset: Dataset,
     tmp_path_factory: pytest.TempPathFactory,
+    empty_store: Path,
 ) -> Iterator[Served]:
-    with mlflow_server_in(tmp_path_factory.mktemp("registry")) as registry:
+    with mlflow_server_in(tmp_path_factory.mktemp("registry"), empty_store) as registry:
         yield from _serve(registry, trained, small_data, small_dataset, tmp_path_factory)
 
 

@@ -98,6 +98,7 @@ def test_equal_predictions_share_a_bin() -> None:
 
 
 @pytest.mark.subprocess  # MLflow runs git when it logs a run
+@pytest.mark.usefixtures("tracking_store")  # its home, the tables made
 def test_a_run_over_the_limit_is_tagged_in_mlflow(trained: TrainOutcome, tmp_path: Path) -> None:
     # given a trained outcome whose overall test gap is youtube_in's 0.186
     tables = dict(trained.tables)

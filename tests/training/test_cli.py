@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,8 +30,10 @@ FAST = {"num_boost_round": 120}
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("train-home")
+def home(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -> Path:
+    home = tmp_path_factory.mktemp("train-home")
+    shutil.copyfile(empty_store, home / "mlflow.db")  # its tables made (tests/conftest.py)
+    return home
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +280,7 @@ def test_the_logged_test_slice_covers_every_age(first_run, home: Path):
     assert grid[-1] == 7 * 1440
 
 
+@pytest.mark.usefixtures("tracking_store")  # its home, with the store's tables made
 def test_tune_runs_nested_trials_and_writes_usable_params(
     small_data: Path, tmp_path: Path, cli
 ) -> None:
@@ -361,6 +365,7 @@ def sparse_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.usefixtures("tracking_store")  # its home, with the store's tables made
 def test_small_sparse_data_trains_evaluates_and_serves(
     sparse_data: Path, tmp_path: Path, cli
 ) -> None:

@@ -43,17 +43,13 @@ def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
     assert PASSWORD not in result.out + result.err
 
 
-# the registry case makes a tracking store's tables first: several seconds
-@pytest.mark.parametrize(
-    "model",
-    ["/etc", "empty", "garbage", "bad-mlmodel", pytest.param("registry", marks=pytest.mark.slow)],
-)
+@pytest.mark.parametrize("model", ["/etc", "empty", "garbage", "bad-mlmodel", "registry"])
 def test_evaluate_with_a_model_that_is_not_one_exits_2(
-    model: str, small_data: Path, tmp_path: Path, cli
+    model: str, small_data: Path, tmp_path: Path, cli, tracking_store: Path
 ) -> None:
-    # given a --model that is no likecast model
-    home = tmp_path / "home"
-    home.mkdir()
+    # given a --model that is no likecast model (the registry's in a store whose tables
+    # were made once per run)
+    home = tracking_store
     folder = tmp_path / "model"
     folder.mkdir()
     target = str(folder)

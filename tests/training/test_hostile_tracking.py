@@ -83,13 +83,19 @@ def store_disk(tmp_path: Path) -> Iterator[Path]:
         yield disk
 
 
-@pytest.mark.slow  # MLflow makes its tables for the store: about 9 s
 def test_a_read_only_tracking_store_fails_train_before_the_data_is_read(
-    cli, small_data: Path, store_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli,
+    small_data: Path,
+    store_disk: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    empty_store: Path,
 ) -> None:
     # given a tracking store (and its artifacts) on a file system that became read-only
     made = tmp_path / "made"
-    connect(Settings(home=made))  # a store with MLflow's tables, copied (not held open)
+    made.mkdir()
+    shutil.copyfile(empty_store, made / "mlflow.db")  # MLflow's tables, made once per run
+    connect(Settings(home=made))  # as likecast leaves it; copied below (not held open)
     shutil.copy(made / "mlflow.db", store_disk / "mlflow.db")
     make_read_only(store_disk, "4m")
     monkeypatch.setenv("LIKECAST_HOME", str(store_disk))

@@ -22,6 +22,7 @@ def _runs(client: MlflowClient) -> list:
     return client.search_runs([experiment.experiment_id]) if experiment else []
 
 
+@pytest.mark.usefixtures("tracking_store")  # its home, the tables made
 def test_a_killed_train_is_marked_failed_and_its_temp_folder_removed_by_the_next(
     small_data: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

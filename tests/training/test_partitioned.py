@@ -146,6 +146,7 @@ def test_down_sampled_negatives_still_give_calibrated_answers(
     assert sampled.params["negative_rate"] == 0.25
 
 
+@pytest.mark.usefixtures("tracking_store")  # its home, the tables made
 def test_training_through_a_scheduler_registers_a_version(
     parts: Path, scheduler: str, tmp_path: Path, cli
 ) -> None:
@@ -207,6 +208,7 @@ def test_data_not_partitioned_by_creator_is_refused_in_one_line(
     assert "Traceback" not in result.text
 
 
+@pytest.mark.usefixtures("tracking_store")  # its home, the tables made
 def test_a_worker_killed_mid_run_is_replaced_or_the_run_fails_in_one_line(
     parts: Path, tmp_path: Path
 ) -> None:

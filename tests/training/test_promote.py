@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -33,13 +34,13 @@ BIG_ENOUGH = SimConfig(videos=20_000, seed=7, pilot_videos=4000)
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory):
+def registry(tmp_path_factory: pytest.TempPathFactory, empty_store: Path):
     """A server holding v1 (weak), v2 (medium), both beaten by baselines, and v3, which
     beats them all."""
     data = tmp_path_factory.mktemp("promote-data")
     write_platform(simulate(BIG_ENOUGH), data)
     dataset = load_dataset(data)
-    with mlflow_server_in(tmp_path_factory.mktemp("promote-registry")) as url:
+    with mlflow_server_in(tmp_path_factory.mktemp("promote-registry"), empty_store) as url:
         home = tmp_path_factory.mktemp("promote-home")
         settings = Settings(home=home, tracking_uri=url, **UNMONITORED)
         prints = fingerprint(data, dataset)

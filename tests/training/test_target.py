@@ -43,10 +43,11 @@ def registry(
     small_data: Path,
     small_dataset: Dataset,
     tmp_path_factory: pytest.TempPathFactory,
+    empty_store: Path,
 ) -> Iterator[Registry]:
     """A server holding version 1 (1,000 likes within 7 days, the session's model) and
     version 2 (2,000 likes within 5 days, a few rounds on the same data)."""
-    with mlflow_server_in(tmp_path_factory.mktemp("target-registry")) as url:
+    with mlflow_server_in(tmp_path_factory.mktemp("target-registry"), empty_store) as url:
         home = tmp_path_factory.mktemp("target-home")
         settings = Settings(home=home, tracking_uri=url, **UNMONITORED)
         prints = fingerprint(small_data, small_dataset)

@@ -18,6 +18,7 @@ from training.train import TrainOutcome
 pytestmark = pytest.mark.subprocess  # logging a run asks `git` for the code version
 
 
+@pytest.mark.usefixtures("tracking_store")  # its home, the tables made
 def test_a_registered_version_holds_its_run_and_loads_as_the_same_model(
     trained: TrainOutcome, small_data: Path, small_dataset: Dataset, tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ def test_the_service_runs_as_many_workers_as_set(served_folder: Served) -> None:
     assert {r.json()["model_version"] for r in replies} == {"local"}
 
 
-@pytest.mark.slow  # MLflow makes the empty registry's tables: several seconds
+@pytest.mark.usefixtures("tracking_store")  # an empty registry, its tables made
 def test_serving_a_registry_without_a_champion_fails_in_one_line(cli) -> None:
     # given an empty registry, when the service is asked to serve its champion
     result = cli("serve", "--port", str(free_port()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +23,9 @@ def _home() -> Path:
     return Path(os.environ["LIKECAST_HOME"])
 
 
-def _log(trained: TrainOutcome, bundle_dir: Path, squash: bool = False) -> None:
-    """The model's answers on its test slice, logged as version 1; squashed: every open
-    answer replaced by the same probability, so they no longer rank the videos."""
+def _answers(trained: TrainOutcome, bundle_dir: Path, squash: bool) -> list[LoggedAnswer]:
+    """The model's answers on its test slice, as version 1's log records; squashed: every
+    open answer replaced by the same probability, so they no longer rank the videos."""
     bundle = ModelBundle.load(bundle_dir)
     rows = trained.test_rows.drop(columns="label")
     records = logged_answers(bundle, rows, "1")
@@ -34,14 +35,29 @@ def _log(trained: TrainOutcome, bundle_dir: Path, squash: bool = False) -> None:
         same = np.where(decided, p, 0.1)
         answers = Answers(same, decided & (p == 1), decided, same, same)
         records = logged_answers(bundle, rows, "1", answers)
-    write_log(_home(), records)
+    return records
 
 
+@pytest.fixture(scope="module")
+def own_answers(trained: TrainOutcome, bundle_dir: Path) -> Callable[[bool], list[LoggedAnswer]]:
+    """``_answers`` made once per module for each ``squash``: each takes seconds, and five
+    tests log the same records into their own homes."""
+    made: dict[bool, list[LoggedAnswer]] = {}
+
+    def records(squash: bool) -> list[LoggedAnswer]:
+        if squash not in made:
+            made[squash] = _answers(trained, bundle_dir, squash)
+        return made[squash]
+
+    return records
+
+
+@pytest.mark.usefixtures("tracking_store")
 def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
-    cli, trained: TrainOutcome, bundle_dir: Path, small_data: Path, tmp_path: Path
+    cli, own_answers, bundle_dir: Path, small_data: Path, tmp_path: Path
 ) -> None:
     # given a log of the model's answers on its test slice, whose videos the data labels
-    _log(trained, bundle_dir)
+    write_log(_home(), own_answers(False))
     out = tmp_path / "outcomes.json"
     # when the outcomes are judged against the data
     result = cli(
@@ -75,11 +91,12 @@ def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
     }
 
 
+@pytest.mark.usefixtures("tracking_store")
 def test_outcomes_alert_when_answers_no_longer_rank(
-    cli, trained: TrainOutcome, bundle_dir: Path, small_data: Path
+    cli, own_answers, bundle_dir: Path, small_data: Path
 ) -> None:
     # given a log whose open answers are all alike
-    _log(trained, bundle_dir, squash=True)
+    write_log(_home(), own_answers(True))
     # when judged
     result = cli("monitor", "outcomes", "--data", str(small_data), "--model", str(bundle_dir))
     # then the realized AUC falls below the test slice's beyond noise: exit 1, naming where
@@ -89,10 +106,10 @@ def test_outcomes_alert_when_answers_no_longer_rank(
 
 @pytest.mark.parametrize(("squash", "code"), [(False, 0), (True, 1)])
 def test_estimate_judges_the_answers_before_labels(
-    cli, trained: TrainOutcome, bundle_dir: Path, squash: bool, code: int
+    cli, own_answers, bundle_dir: Path, squash: bool, code: int
 ) -> None:
     # given a log of the model's own answers, or of answers that cannot rank
-    _log(trained, bundle_dir, squash=squash)
+    write_log(_home(), own_answers(squash))
     # when estimated without labels
     result = cli("monitor", "estimate", "--model", str(bundle_dir))
     # then it alerts only for the answers that cannot rank, says what it cannot see,
@@ -118,10 +135,10 @@ def test_a_monitor_without_a_log_fails_in_one_line(
 
 
 def test_the_report_is_one_file_readable_without_a_server(
-    cli, trained: TrainOutcome, bundle_dir: Path, small_data: Path, tmp_path: Path
+    cli, own_answers, bundle_dir: Path, small_data: Path, tmp_path: Path
 ) -> None:
     # given a log of the model's answers and a later crawl of their videos
-    _log(trained, bundle_dir)
+    write_log(_home(), own_answers(False))
     page = tmp_path / "report.html"
     # when the report is written
     result = cli(
@@ -149,6 +166,7 @@ def test_the_report_is_one_file_readable_without_a_server(
     ("since", "until", "code"),
     [("2026-01-01", "2026-01-02", 0), ("2026-01-02", None, 2), (None, "2025-12-31", 2)],
 )
+@pytest.mark.usefixtures("tracking_store")
 def test_a_window_judges_only_the_answers_logged_in_it(
     cli, since: str | None, until: str | None, code: int
 ) -> None:
