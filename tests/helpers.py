@@ -10,6 +10,7 @@ subprocess through these helpers carries the marker that says so (``server``,
 from __future__ import annotations
 
 import fcntl
+import http.client
 import os
 import pickle
 import shutil
@@ -70,7 +71,9 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None)
             with urllib.request.urlopen(url, timeout=2) as reply:
                 if reply.status == 200:
                     return
-        except OSError:
+        # not up yet; or another process answers on the port (free_port's race with the
+        # machine's other servers): then ours exits, and the poll above says so
+        except (OSError, http.client.HTTPException):
             time.sleep(0.3)
     raise TimeoutError(f"{url} not up after {timeout}s")
 
