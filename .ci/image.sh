@@ -13,7 +13,7 @@ BASE=${BASE_IMAGE:-$DEFAULT_BASE}
 fail() { echo "image: $*" >&2; exit 1; }
 
 .ci/docker-engine.sh
-if ! docker image inspect "$BASE" >/dev/null 2>&1 && ! docker pull -q "$BASE" >/dev/null 2>&1; then
+if ! docker image inspect "$BASE" >/dev/null 2>&1 && ! timeout 120 docker pull -q "$BASE" >/dev/null 2>&1; then
     [ "$BASE" = "$DEFAULT_BASE" ] || fail "base image $BASE is neither here nor pullable"
     echo "image: $DEFAULT_BASE cannot be pulled; using $LOCAL_BASE (Debian's packages)" >&2
     BASE=$LOCAL_BASE
