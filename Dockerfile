@@ -7,8 +7,11 @@ FROM ${BASE_IMAGE} AS build
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv
 RUN pip install --no-cache-dir "uv==0.13.9"
 WORKDIR /app
-COPY pyproject.toml uv.lock README.md ./
+# The dependencies' layer depends on the lock alone: an edit to README.md (the package's
+# readme, needed only to build the project) or the code does not reinstall them.
+COPY pyproject.toml uv.lock ./
 RUN uv sync --locked --no-dev --no-install-project
+COPY README.md README.md
 COPY likecast likecast
 COPY features features
 COPY models models
