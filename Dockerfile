@@ -1,27 +1,41 @@
-# likecast service image: `docker build -t likecast .` (see README, "Container").
-FROM python:3.11-slim AS build
+# likecast service image: `make image` (see README, "Container"). BASE_IMAGE is any Debian
+# bookworm image with Python 3.11 and pip: python:3.11-slim by default, or the one
+# .ci/base-image.sh makes from Debian's packages where the public registry is unreachable.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv
 RUN pip install --no-cache-dir "uv==0.13.9"
 WORKDIR /app
-COPY pyproject.toml uv.lock README.md ./
+# The dependencies' layer depends on the lock alone: an edit to README.md (the package's
+# readme, needed only to build the project) or the code does not reinstall them.
+COPY pyproject.toml uv.lock ./
 RUN uv sync --locked --no-dev --no-install-project
+COPY README.md README.md
 COPY likecast likecast
 COPY features features
 COPY models models
 COPY training training
 COPY serving serving
-RUN uv sync --locked --no-dev --no-editable
+# The packages' own test suites and C headers are never run or compiled in the image.
+RUN uv sync --locked --no-dev --no-editable \
+    && find /app/.venv/lib -depth -type d -name tests -path '*/site-packages/*' \
+        -exec rm -rf {} + \
+    && rm -rf /app/.venv/lib/python3.11/site-packages/pyarrow/include
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 curl \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && useradd --create-home --uid 10001 likecast \
-    && mkdir /shared && chown likecast:likecast /shared
+    && install -d -o likecast -g likecast /shared /home/likecast/.likecast
 COPY --from=build /app/.venv /app/.venv
+# BENTOML_HOME under /tmp: with a read-only root filesystem only /tmp (a tmpfs) and the
+# mounted home are writable (README, "Container").
 ENV PATH=/app/.venv/bin:$PATH \
     OMP_NUM_THREADS=2 \
     PYTHONUNBUFFERED=1 \
     BENTOML_DO_NOT_TRACK=true \
+    BENTOML_HOME=/tmp/bentoml \
     LIKECAST_HOME=/home/likecast/.likecast
 USER likecast
 WORKDIR /home/likecast

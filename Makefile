@@ -19,7 +19,8 @@ COVERAGE_FLOOR ?= 83
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: env demo test test-fast lint typecheck bench browser postgres clean
+.PHONY: env demo test test-fast lint typecheck bench browser postgres clean image base-image \
+	image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +81,23 @@ test-fast: env
 
 bench: env
 	$(BIN)/python -m bench.run
+
+# The service image (README, "Container"): IMAGE is its name; BASE_IMAGE defaults to
+# python:3.11-slim, and where that cannot be pulled `make image` uses (and makes) the base
+# `make base-image` builds from Debian's packages. Both start a Docker engine when none runs.
+IMAGE ?= likecast
+
+image:
+	.ci/image.sh $(IMAGE)
+
+base-image:
+	.ci/docker-engine.sh
+	.ci/base-image.sh
+
+# Runs the built image as an operator would and checks it (.ci/image-test.sh); not part of
+# `make test`, since it needs the engine.
+image-test: env
+	.ci/image-test.sh $(IMAGE)
 
 clean:
 	rm -rf .likecast .pytest_cache .ruff_cache .mypy_cache .coverage .coverage.* htmlcov
