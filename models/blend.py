@@ -36,10 +36,6 @@ KNOTS = tuple(float(k) for k in expit(np.linspace(-9, 9, 61)))
 # many videos) that keeps them finite when one input separates a small slice.
 RULE_VIDEOS = 2
 RULE = np.array([0.0, 1.0, 0.0, 0.0])  # weights of ``INPUTS`` and intercept: the rule alone
-# Where the rule has no count to read (drafts, ages younger than its own) it answers one
-# constant, the base rate: falling back to it would answer every draft alike (ROC AUC 0.5).
-# There the weights start from, and fall back to, LightGBM's own log-odds.
-LIGHTGBM = np.array([1.0, 0.0, 0.0, 0.0])
 
 
 @dataclass(frozen=True)
@@ -182,9 +178,7 @@ def fit_blend(
     for age in sorted(spec.ages):
         rows = ages == age
         enough = rows.sum() >= MIN_AGE_ROWS and 0 < y[rows].sum() < rows.sum()
-        rule = inputs[rows, INPUTS.index("szabo_huberman")]
-        anchor = LIGHTGBM if rule.size and np.all(rule == rule[0]) else RULE
-        w = _checked(inputs[rows], y[rows], video[rows], anchor, RULE_VIDEOS) if enough else pooled
+        w = _checked(inputs[rows], y[rows], video[rows], RULE, RULE_VIDEOS) if enough else pooled
         weights, intercept = tuple(map(float, w[:-1])), float(w[-1])
         evidence = max(rows.sum() / 10, 10.0)  # as if each tenth of the rows were one bin
         fitted.append(AgeBlend(float(age), weights, intercept, evidence, *_range(evidence)))
@@ -195,8 +189,7 @@ def _checked(
     x: np.ndarray, y: np.ndarray, video: np.ndarray, anchor: np.ndarray, strength: float
 ) -> np.ndarray:
     """The fitted weights if, fitted on one half of the videos and scored on the other (both
-    ways), they are measurably better than ``anchor`` alone (the early-count rule, or
-    LightGBM where the rule is a constant); else the anchor's.
+    ways), they are measurably better than the early-count rule alone; else the rule's.
 
     On a few hundred videos a fitted blend can be worse than the rule it starts from. (The
     logistic baseline alone as a second fallback was tried: on youtube_in it displaced a
@@ -206,11 +199,11 @@ def _checked(
     held_out = np.zeros(len(y))  # each row's log-odds from the half it was not fitted on
     for held in (fold, ~fold):
         if held.all() or not held.any() or len(np.unique(y[~held])) < 2:
-            return anchor.copy()
+            return RULE.copy()
         held_out[held] = _log_odds(_weights(x[~held], y[~held], anchor, strength), x[held])
-    if _better(_log_odds(anchor, x), held_out, y, video):
+    if _better(_log_odds(RULE, x), held_out, y, video):
         return _weights(x, y, anchor, strength)
-    return anchor.copy()
+    return RULE.copy()
 
 
 def _better(base: np.ndarray, other: np.ndarray, y: np.ndarray, video: np.ndarray) -> bool:

@@ -128,26 +128,3 @@ def test_interval_quantiles_are_scipys_beta_binomial_quantiles(evidence: float) 
     # then they are the same, knot by knot
     assert low == tuple(group.ppf(tail) / GROUP)
     assert high == tuple(group.ppf(1 - tail) / GROUP)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_drafts_are_still_ranked_when_no_fitted_blend_beats_the_rule(
-    trained: TrainOutcome, seed: int
-) -> None:
-    # given draft rows (the early-count rule answers them all the base rate) whose labels
-    # are coin flips at the base rate: no fitted blend is measurably better than the rule
-    blend = trained.bundle.calibrator
-    assert isinstance(blend, Blend)
-    spec = trained.bundle.spec
-    matrix = to_matrix(trained.test_features)
-    drafts = matrix[:, spec.positions["age_minutes"]] == 0
-    matrix = matrix[drafts]
-    log_odds = trained.bundle.booster.predict(matrix, raw_score=True)
-    y = (np.random.default_rng(seed).random(len(matrix)) < blend.prior).astype(float)
-    videos = trained.test_rows["video_id"].to_numpy()[drafts]
-    # when a blend is fitted on them
-    fitted = fit_blend(matrix, log_odds, y, videos, spec, blend.logistic, blend.prior)
-    # then the drafts are answered by LightGBM's ranking, not all alike (ROC AUC 0.5)
-    p = fitted.probability(matrix, log_odds, spec)
-    assert np.unique(p).size > len(p) // 2
-    assert np.corrcoef(p, log_odds)[0, 1] > 0.9
