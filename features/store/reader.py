@@ -13,14 +13,10 @@ import pandas as pd
 
 from features.rows import HISTORY_COLUMNS
 from features.store.timeline import StoreRangeError, Timeline, target_mismatch, too_early
+from likecast.errors import StoreTargetError
 from likecast.target import Target
 
 Query = tuple[int, str, int]  # (position in the request, creator, moment in epoch seconds)
-
-
-class StoreTargetError(RuntimeError):
-    """The store was built for another target than the model's: its history would answer
-    another question. Not the request's fault (a 503, not a 400)."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from features.store import StoreTargetError
+from likecast.errors import StoreTargetError
 from likecast.settings import get_settings
 from serving.api.edge import Admission, use_header_deadline
 from serving.api.errors import PlainErrors, log_refusals_at_info
