@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
 
+import bentoml
 import httpx
 import pytest
 from mlflow.tracking import MlflowClient
@@ -298,12 +299,20 @@ def service_in_process(env: dict[str, str]) -> Iterator[httpx.Client]:
     # The service blocks scikit-learn's import when nothing imported it yet (a worker never
     # needs it); imported first, the training tests after this one still have it.
     import sklearn  # noqa: F401
+
+    # BentoML keeps one current service per process, which the mounted pages read, and a
+    # service's shutdown clears it: the one open before this one is made current again
+    from _bentoml_sdk.service import get_current_service, set_current_service
     from starlette.testclient import TestClient
 
     # imported before the environment changes: its module-level settings (body limit,
     # metrics folder) are then the defaults, as in every other test of this process
     from serving.api.service import Likecast
 
+    try:
+        before = get_current_service()
+    except bentoml.exceptions.BentoMLException:  # none open yet
+        before = None
     app = Likecast.to_asgi()  # type: ignore[attr-defined]  # a bentoml Service
     client = TestClient(app, base_url="http://testserver")
     with pytest.MonkeyPatch.context() as patch:
@@ -314,3 +323,4 @@ def service_in_process(env: dict[str, str]) -> Iterator[httpx.Client]:
         yield client
     finally:
         client.__exit__(None, None, None)
+        set_current_service(before)

@@ -8,6 +8,7 @@ refuses to run as root, so as root the server runs as the package's ``postgres``
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -16,7 +17,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,10 +90,14 @@ def postgres_server() -> Iterator[Postgres]:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """This session's PostgreSQL server (tests that use it are marked ``server``)."""
-    with postgres_server() as server:
-        yield server
+def postgres() -> Postgres:
+    """This session's PostgreSQL server (tests that use it are marked ``server``), stopped
+    when the test process exits: a session fixture's teardown runs within the process's last
+    test, which need not be one marked as starting a server."""
+    stack = ExitStack()
+    server = stack.enter_context(postgres_server())
+    atexit.register(stack.close)
+    return server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])

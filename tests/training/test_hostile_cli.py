@@ -33,8 +33,9 @@ def test_a_password_in_the_tracking_uri_is_never_printed(command: list[str], cli
 
 
 def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
-    # given a PostgreSQL tracking URI, whose driver is not installed here
-    uri = f"postgresql://admin:{PASSWORD}@127.0.0.1:{free_port()}/mlflow"
+    # given a MySQL tracking URI, whose driver is not installed here (PostgreSQL's is: the
+    # creator store's psycopg)
+    uri = f"mysql://admin:{PASSWORD}@127.0.0.1:{free_port()}/mlflow"
     # when a command connects to it
     result = cli("models", env={"LIKECAST_TRACKING_URI": uri})
     # then one line says what is missing, without the password

@@ -9,6 +9,7 @@ one line instead of scoring every video as having no likes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -112,9 +113,9 @@ def test_drafts_without_snapshots_are_still_scored(drafts: Path, tmp_path: Path,
 def test_the_api_answers_a_video_past_the_threshold_before_the_store_alike(
     bundle: ModelBundle, tmp_path: Path
 ) -> None:
-    # given a service whose creator store starts after two videos were posted, one of them
-    # already past the threshold at an hour
-    write_store(_timeline(), tmp_path / "store.sqlite")
+    # given a service whose creator store (built for the model's target, as a store that
+    # serves it must be) starts after two videos were posted, one already past the threshold
+    write_store(replace(_timeline(), target=bundle.spec.target), tmp_path / "store.sqlite")
     loaded = LoadedModel(bundle, "folder", None, None)
     predictor = Predictor(loaded, CreatorStore(tmp_path / "store.sqlite"), Settings(home=tmp_path))
     asked = {"creator_id": "c1", "posted_at": "2026-02-01T00:00:00Z", "age_minutes": 60.0}
