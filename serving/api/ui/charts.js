@@ -116,15 +116,7 @@ export function curveChart(svg, compared, axes) {
   for (const point of compared.points) {
     add(svg, "circle", {cx: x(point.age_minutes), cy: y(point.likes), r: 4, class: "yours"});
   }
-  add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
-                    class: "axis"}, axes.age);
-  add(svg, "text", {x: 14, y: above + plot / 2, "text-anchor": "middle", class: "axis",
-                    transform: `rotate(-90 14 ${above + plot / 2})`}, axes.likes);
-  const height = above + plot + below;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height);
-  svg.setAttribute("aria-label", axes.label);
+  titled(svg, {left, width, above, plot, below}, axes.age, axes.likes, axes.label);
 }
 
 /**
@@ -158,15 +150,21 @@ export function chanceChart(svg, looks, axes) {
   for (const look of looks) {
     add(svg, "circle", {cx: x(look.age_minutes), cy: y(look.probability), r: 4, class: "yours"});
   }
+  titled(svg, {left, width, above, plot, below}, axes.age, axes.chance, axes.label);
+}
+
+// The axis titles under and beside a plot of `box`'s size, and the chart's size and label.
+function titled(svg, box, across, up, label) {
+  const {left, width, above, plot, below} = box;
   add(svg, "text", {x: left + (width - left) / 2, y: above + plot + 38, "text-anchor": "middle",
-                    class: "axis"}, axes.age);
+                    class: "axis"}, across);
   add(svg, "text", {x: 14, y: above + plot / 2, "text-anchor": "middle", class: "axis",
-                    transform: `rotate(-90 14 ${above + plot / 2})`}, axes.chance);
+                    transform: `rotate(-90 14 ${above + plot / 2})`}, up);
   const height = above + plot + below;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
-  svg.setAttribute("aria-label", axes.label);
+  svg.setAttribute("aria-label", label);
 }
 
 // A like count's axis top: 1, 2 or 5 times a power of ten, just above the largest count.
