@@ -43,6 +43,21 @@ def window(halves: Halves, seed: int, **options: object) -> list:
     )
 
 
+def logged_drift(halves: Halves, folder: Path, seed: int) -> DriftReport:
+    """The drift check of every answer logged in ``folder`` against the model's reference."""
+    return drift_report(
+        halves.bundle.reference,
+        read_log(log_folder(folder)).answers,
+        halves.bundle.spec,
+        "local",
+        since=None,
+        until=None,
+        min_rows=100,
+        false_alarm=FALSE_ALARM,
+        seed=seed,
+    )
+
+
 def test_windows_drawn_like_the_reference_alert_at_most_at_the_stated_rate(
     halves: Halves, tmp_path: Path
 ) -> None:
@@ -52,17 +67,7 @@ def test_windows_drawn_like_the_reference_alert_at_most_at_the_stated_rate(
         folder = tmp_path / str(seed)
         write_log(folder, window(halves, seed))
         # when each is checked
-        report = drift_report(
-            halves.bundle.reference,
-            read_log(log_folder(folder)).answers,
-            halves.bundle.spec,
-            "local",
-            since=None,
-            until=None,
-            min_rows=100,
-            false_alarm=FALSE_ALARM,
-            seed=seed,
-        )
+        report = logged_drift(halves, folder, seed)
         alerts.append(report.alert)
     # then at most one of five alerts (5% each: one of five has a 2% chance), none with reason
     assert sum(alerts) <= 1, alerts
@@ -285,17 +290,7 @@ def test_a_backtest_logged_long_after_is_placed_in_time_by_its_posting_times(
     for name, logged in (("served", served), ("backtest", later)):
         write_log(tmp_path / name, logged)
         # when each is checked
-        report = drift_report(
-            halves.bundle.reference,
-            read_log(log_folder(tmp_path / name)).answers,
-            halves.bundle.spec,
-            "local",
-            since=None,
-            until=None,
-            min_rows=100,
-            false_alarm=FALSE_ALARM,
-            seed=0,
-        )
+        report = logged_drift(halves, tmp_path / name, seed=0)
         gaps.append(report.gap_days)
     # then both lie as far from the reference in time: the pace is carried by posting time
     assert gaps[0] is not None
