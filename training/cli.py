@@ -414,7 +414,7 @@ def promote_command(
         False, "--force", help="Move the alias without comparing with the champion or baselines."
     ),
 ) -> None:
-    """Move the serving alias to a version at least as good as the current one and beaten by
+    """Move the serving alias to a version not measurably worse than the current one and beaten by
     no baseline; exit 3 when the candidate is refused."""
     from models.mlflow_client import connect
     from training.promote import promote
@@ -455,7 +455,7 @@ def retrain_command(
     experiment: str = typer.Option("likecast", "--experiment", help="MLflow experiment name."),
 ) -> None:
     """Train on the newest data for the champion's target with its parameters, then promote
-    the candidate if it is at least as good; exit 3 when it is refused (as promote)."""
+    the candidate if it is not measurably worse; exit 3 when it is refused (as promote)."""
     from features.loading import fingerprint
     from features.reading import table_paths
     from models.mlflow_client import check_writable, connect

@@ -1,12 +1,14 @@
-"""Guarded promotion: the serving alias moves only to a model at least as good as the champion
-and beaten by none of its baselines.
+"""Guarded promotion: the serving alias moves only to a model not measurably worse than the
+champion and beaten by none of its baselines.
 
 Both models are scored on the candidate's own test slice (the newest data either has seen), so
-the comparison is like for like. The baselines are judged from the candidate run's logged
-metrics by age, by the rule training printed (``training.metrics.baseline_beats``). A candidate
-that predicts another target than the champion (another threshold or horizon) is refused before
-any comparison: its metrics measure another question, and the creator store serving the
-champion was built for the champion's target. ``force`` exists for rollbacks, first deployments
+the comparison is like for like; the candidate is refused when resampling those videos shows it
+worse on ROC AUC or log loss, not for a difference their noise could explain (docs/adr/0059).
+The baselines are judged from the candidate run's logged metrics by age, by the rule training
+printed (``training.metrics.baseline_beats``). A candidate that predicts another target than
+the champion (another threshold or horizon) is refused before any comparison: its metrics
+measure another question, and the creator store serving the champion was built for the
+champion's target. ``force`` exists for rollbacks, first deployments
 and a deliberate change of target.
 
 Two promotions at once must not both compare with the old champion and then both move the
@@ -32,9 +34,9 @@ from likecast.target import Target
 from models.mlflow_client import TrackingError
 from models.registry import load_model, resolve_version, version_target
 from training.metrics import baseline_beats, describe_beats, disqualifying, score
+from training.paired import paired_differences
 from training.tracking import read_tables, read_test_rows
 
-TOLERANCE = 1e-9  # identical models must compare equal despite float noise
 ATTEMPTS = 3  # comparisons before giving up on an alias that keeps moving
 
 
@@ -57,7 +59,7 @@ def promote(
     version: str | None = None,
     force: bool = False,
 ) -> Decision:
-    """Move ``alias`` to ``version`` (default: the newest) if it is at least as good.
+    """Move ``alias`` to ``version`` (default: the newest) if it is not measurably worse.
 
     Raises:
         TrackingError: The version is not registered, or the alias kept moving.
@@ -182,16 +184,17 @@ def _compare(client: MlflowClient, settings: Settings, candidate: str, champion:
         )
     rows = read_test_rows(client, cand.run_id)
     y = rows.pop("label").to_numpy()
-    ours = score(y, cand.bundle.predict_rows(rows))
-    theirs = score(y, champ.bundle.predict_rows(rows))
-    better_loss = ours["log_loss"] <= theirs["log_loss"] + TOLERANCE
-    better_auc = ours["roc_auc"] >= theirs["roc_auc"] - TOLERANCE
-    if better_loss and better_auc:
-        reason = "at least as good on log loss and ROC AUC"
+    p_ours, p_theirs = cand.bundle.predict_rows(rows), champ.bundle.predict_rows(rows)
+    differences = paired_differences(
+        y, p_ours, p_theirs, rows["video_id"].to_numpy(), settings.seed
+    )
+    worse = [d for d in differences if d.worse]
+    said = "; ".join(d.words() for d in (worse or differences))
+    if worse:
+        reason = f"measurably worse: {said}"
     else:
-        worse = [m for m, ok in (("log loss", better_loss), ("ROC AUC", better_auc)) if not ok]
-        reason = f"worse on {' and '.join(worse)}"
-    return Decision(candidate, champion, better_loss and better_auc, reason, ours, theirs)
+        reason = f"not measurably worse on ROC AUC or log loss: {said}"
+    return Decision(candidate, champion, not worse, reason, score(y, p_ours), score(y, p_theirs))
 
 
 def _newest(client: MlflowClient, name: str) -> str:

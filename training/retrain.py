@@ -90,7 +90,7 @@ def retrain(
     advance: Callable[[str], None] = lambda _s: None,
 ) -> Retrained:
     """Train a candidate on ``dataset`` as the champion was trained, register it, and promote
-    it if it is at least as good (``force``: whatever it scores).
+    it if it is not measurably worse (``force``: whatever it scores).
 
     Raises:
         UserError: There is no champion to retrain (train and promote one first).

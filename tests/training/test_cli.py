@@ -178,7 +178,7 @@ def test_a_worse_model_is_not_promoted_unless_forced(
     monkeypatch.setattr(tempfile, "tempdir", str(downloads))
     refused = cli("promote", env=env)
     assert refused.code == 3, refused.err  # refused: documented exit code
-    assert "@champion kept on version 1: worse on" in refused.text
+    assert "@champion kept on version 1: measurably worse" in refused.text
     assert "candidate v2" in refused.text  # it printed what it compared
     assert list(downloads.iterdir()) == []  # both downloaded versions were cleaned up
     forced = cli("promote", "--force", env=env)

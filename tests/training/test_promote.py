@@ -148,7 +148,7 @@ def test_a_refused_promotion_exits_3_and_force_overrides(registry, cli) -> None:
     refused = cli("promote", "--version", "1", env=env)
     # then it is refused with exit code 3, for both reasons, and the alias stays
     assert refused.code == 3, refused.text
-    assert "@champion kept on version 3: worse on" in refused.text
+    assert "@champion kept on version 3: measurably worse" in refused.text
     assert "; version 1 loses to a baseline: " in refused.text
     assert _champion(url) == "3"
     # and --force moves it anyway

@@ -88,7 +88,7 @@ def test_retrain_promotes_a_candidate_trained_on_more_data(
     assert tuple(load_model("models:/likecast/2", get_settings()).bundle.spec.ages) == AGES
     tags = _candidate_run("2")
     assert tags[DECISION_TAG] == "promoted"
-    assert "at least as good" in tags[REASON_TAG]
+    assert "not measurably worse" in tags[REASON_TAG]
     assert "version 2 promoted" in result.out
 
 
@@ -99,12 +99,14 @@ def test_retrain_refuses_a_candidate_trained_on_far_less_data(
     _champion(trained, small_data)
     # when retrained on a quarter of its creators
     result = cli("retrain", "--data", str(few_data))
-    # then the candidate is refused: exit 3, the champion stays, and the run says why
+    # then the candidate is refused: exit 3, the champion stays, and the run says why: on a
+    # quarter of the creators the logistic baseline ranks better than LightGBM (the champion
+    # itself is not measurably better on so few test videos: docs/adr/0059)
     assert result.code == PROMOTION_REFUSED, result.out + result.err
     assert _holder() == "1"
     tags = _candidate_run("2")
     assert tags[DECISION_TAG] == "refused"
-    assert "worse on" in tags[REASON_TAG]
+    assert "version 2 loses to a baseline: logistic beats LightGBM" in tags[REASON_TAG]
     assert "refused" in result.out
 
 
