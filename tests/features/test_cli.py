@@ -17,6 +17,7 @@ from serving.cli import main
     ],
     ids=["parts", "one-part"],
 )
+@pytest.mark.slow
 def test_simulate_writes_parts_that_validate(
     videos: int,
     part_videos: int,

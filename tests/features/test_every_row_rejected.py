@@ -33,6 +33,7 @@ def write(folder: Path, videos: list[dict[str, str]], snapshots: list[dict[str, 
 )  # fmt: skip
 # train opens the tracking store before it reads the data: one whose tables are made
 @pytest.mark.usefixtures("tracking_store")
+@pytest.mark.slow
 def test_every_video_rejected_fails_in_one_line(
     tmp_path: Path, cli, duration: str, command: list[str]
 ) -> None:

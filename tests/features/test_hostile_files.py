@@ -44,6 +44,7 @@ COLUMNS = [(table.name, c.name) for table in (VIDEOS, SNAPSHOTS) for c in table.
 
 
 @pytest.mark.parametrize(("table", "column"), COLUMNS, ids=[f"{t}.{c}" for t, c in COLUMNS])
+@pytest.mark.slow
 def test_hostile_values_get_a_clean_verdict_never_a_traceback(
     tmp_path: Path, cli, table: str, column: str
 ) -> None:

@@ -15,6 +15,7 @@ from likecast.settings import FIRST_DAY_AGES_MINUTES
 from tests.features.conftest import HORIZON, examples, spec_for, spec_for_ages
 
 
+@pytest.mark.slow
 def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
     # given the examples of every video at every age
     videos, snapshots = small_dataset.videos, small_dataset.snapshots
@@ -41,6 +42,7 @@ def test_no_feature_uses_a_later_snapshot(small_dataset: Dataset) -> None:
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.slow
 def test_training_grid_gives_the_features_of_its_flat_rows(
     small_dataset: Dataset, threads: int
 ) -> None:

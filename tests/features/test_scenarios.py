@@ -43,6 +43,7 @@ def after(platform: Platform) -> np.ndarray:
 @pytest.mark.parametrize(
     "scenario", ["control", "revision", "new_creators", "category_rise:food", "season"]
 )
+@pytest.mark.slow
 def test_nothing_before_the_date_changes(scenario: str) -> None:
     # given the platform with and without the change, when the videos before it are compared
     changed, unchanged = before(made(scenario)), before(made(None))

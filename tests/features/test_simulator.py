@@ -51,12 +51,14 @@ def test_same_seed_same_platform() -> None:
     assert not first.snapshots.to_pandas()["likes"].equals(other.snapshots.to_pandas()["likes"])
 
 
+@pytest.mark.slow
 def test_hit_share_is_the_parameter(platform, snaps) -> None:
     final = at_age(snaps, 10080)
     assert final["likes"].ge(1000).mean() == pytest.approx(0.08, abs=0.02)
 
 
 @pytest.mark.parametrize("share", [0.03, 0.15])
+@pytest.mark.slow
 def test_hit_share_follows_other_settings(share: float) -> None:
     platform = simulate(SimConfig(videos=4000, seed=2, hit_share=share, pilot_videos=4000))
     snaps = platform.snapshots.to_pandas()

@@ -352,6 +352,7 @@ def test_a_cluster_without_workers_is_refused_instead_of_waiting_for_ever(
 
 
 @pytest.mark.parametrize("store", ["/proc/likecast-store.sqlite", "/sys/likecast/store.sqlite"])
+@pytest.mark.slow
 def test_a_creator_store_in_a_kernel_file_system_is_refused(
     cli, small_data: Path, store: str
 ) -> None:

@@ -109,6 +109,7 @@ def test_each_declared_direction_holds_on_a_grid(trained: TrainOutcome, name: st
 @pytest.mark.parametrize(
     ("rate", "other"), [("retention_3s", "completion_rate"), ("completion_rate", "retention_3s")]
 )
+@pytest.mark.slow
 def test_a_blank_rate_is_answered_between_its_usual_values(
     trained: TrainOutcome,
     small_dataset: Dataset,

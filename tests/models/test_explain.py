@@ -180,6 +180,7 @@ def test_an_unknown_category_still_gets_words_without_a_category() -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.slow
 def test_factors_are_sized_in_points_biggest_first_at_most_five(
     trained: TrainOutcome, early_rows: pd.DataFrame, language: Language
 ) -> None:

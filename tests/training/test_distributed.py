@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
+import pytest
 
 from models.estimator import to_matrix
 from training.distributed import best_round
 from training.train import TrainOutcome
 
 
+@pytest.mark.slow
 def test_best_round_is_the_round_with_the_lowest_validation_log_loss(
     trained: TrainOutcome,
 ) -> None:

@@ -45,6 +45,7 @@ def test_a_database_uri_without_its_driver_is_one_line(cli) -> None:
 
 
 @pytest.mark.parametrize("model", ["/etc", "empty", "garbage", "bad-mlmodel", "registry"])
+@pytest.mark.slow
 def test_evaluate_with_a_model_that_is_not_one_exits_2(
     model: str, small_data: Path, tmp_path: Path, cli, tracking_store: Path
 ) -> None:

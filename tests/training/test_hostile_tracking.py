@@ -83,6 +83,7 @@ def store_disk(tmp_path: Path) -> Iterator[Path]:
         yield disk
 
 
+@pytest.mark.slow
 def test_a_read_only_tracking_store_fails_train_before_the_data_is_read(
     cli,
     small_data: Path,

@@ -73,6 +73,7 @@ def test_category_rates_are_each_categorys_share_of_videos_that_reached_the_thre
     assert rates == expected
 
 
+@pytest.mark.slow
 def test_the_bundle_keeps_the_category_rates_of_the_training_videos(
     trained: TrainOutcome, small_dataset: Dataset, tmp_path: Path
 ) -> None:

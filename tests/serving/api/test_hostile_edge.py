@@ -47,6 +47,7 @@ def many_unknown(n: int, prefix: str = "") -> dict[str, int]:
     ],
     ids=["draft-150k", "whatif", "early", "history", "earlier", "batch-top"],
 )
+@pytest.mark.slow
 def test_unknown_keys_are_refused_with_a_short_capped_list(
     service: InProcess, route: str, body: dict, where: list
 ) -> None:

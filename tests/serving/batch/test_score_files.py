@@ -184,6 +184,7 @@ def test_unsupported_files_are_named(
     assert message in result.text
 
 
+@pytest.mark.slow
 def test_a_backtest_sees_nothing_after_its_moment(
     small_data: Path, small_dataset: Dataset, bundle_dir: Path, tmp_path: Path, cli
 ) -> None:

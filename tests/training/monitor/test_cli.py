@@ -53,6 +53,7 @@ def own_answers(trained: TrainOutcome, bundle_dir: Path) -> Callable[[bool], lis
 
 
 @pytest.mark.usefixtures("tracking_store")
+@pytest.mark.slow
 def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
     cli, own_answers, bundle_dir: Path, small_data: Path, tmp_path: Path
 ) -> None:
@@ -92,6 +93,7 @@ def test_outcomes_of_a_models_own_test_slice_are_its_test_figures(
 
 
 @pytest.mark.usefixtures("tracking_store")
+@pytest.mark.slow
 def test_outcomes_alert_when_answers_no_longer_rank(
     cli, own_answers, bundle_dir: Path, small_data: Path
 ) -> None:
@@ -105,6 +107,7 @@ def test_outcomes_alert_when_answers_no_longer_rank(
 
 
 @pytest.mark.parametrize(("squash", "code"), [(False, 0), (True, 1)])
+@pytest.mark.slow
 def test_estimate_judges_the_answers_before_labels(
     cli, own_answers, bundle_dir: Path, squash: bool, code: int
 ) -> None:
@@ -134,6 +137,7 @@ def test_a_monitor_without_a_log_fails_in_one_line(
     assert "no logged answers" in result.err
 
 
+@pytest.mark.slow
 def test_the_report_is_one_file_readable_without_a_server(
     cli, own_answers, bundle_dir: Path, small_data: Path, tmp_path: Path
 ) -> None:
@@ -167,6 +171,7 @@ def test_the_report_is_one_file_readable_without_a_server(
     [("2026-01-01", "2026-01-02", 0), ("2026-01-02", None, 2), (None, "2025-12-31", 2)],
 )
 @pytest.mark.usefixtures("tracking_store")
+@pytest.mark.slow
 def test_a_window_judges_only_the_answers_logged_in_it(
     cli, since: str | None, until: str | None, code: int
 ) -> None:

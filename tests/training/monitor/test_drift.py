@@ -58,6 +58,7 @@ def logged_drift(halves: Halves, folder: Path, seed: int) -> DriftReport:
     )
 
 
+@pytest.mark.slow
 def test_windows_drawn_like_the_reference_alert_at_most_at_the_stated_rate(
     halves: Halves, tmp_path: Path
 ) -> None:
@@ -271,6 +272,7 @@ def test_a_reference_without_periods_has_no_pace_part_and_says_so(halves: Halves
     assert report.alert
 
 
+@pytest.mark.slow
 def test_a_backtest_logged_long_after_is_placed_in_time_by_its_posting_times(
     halves: Halves, tmp_path: Path
 ) -> None:

@@ -51,6 +51,7 @@ def by_window(halves: Halves, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFram
     )
 
 
+@pytest.mark.slow
 def test_a_feature_that_moved_after_a_day_rises_above_its_threshold_after_it(
     halves: Halves, tmp_path: Path
 ) -> None:
@@ -89,6 +90,7 @@ def test_a_feature_that_moved_after_a_day_rises_above_its_threshold_after_it(
         ([100, 100], []),  # too few in all: no window
     ],
 )
+@pytest.mark.slow
 def test_short_days_join_the_next_until_the_window_holds_enough(
     halves: Halves, tmp_path: Path, per_day: list[int], spans: list[tuple[int, int]]
 ) -> None:

@@ -68,6 +68,7 @@ def _calibrated(rng: np.random.Generator, videos: int) -> tuple[np.ndarray, np.n
     return p_video[video], outcome[video].astype(float), video.astype(str)
 
 
+@pytest.mark.slow
 def test_on_calibrated_answers_the_estimate_lands_within_its_interval() -> None:
     # given many windows of calibrated answers with their realized labels
     rng = np.random.default_rng(29)
@@ -162,6 +163,7 @@ def _asked_twice(rng: np.random.Generator, videos: int, lead: float) -> pd.DataF
 
 
 @pytest.mark.parametrize(("lead", "most_flagged"), [(1.0, 0.1), (2.0, None)])
+@pytest.mark.slow
 def test_answers_that_part_from_their_earlier_selves_are_flagged(
     lead: float, most_flagged: float | None
 ) -> None:
