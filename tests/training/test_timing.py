@@ -9,7 +9,7 @@ import pytest
 
 from features.loading import Dataset
 from models.curves import ALL
-from training.timing import MIN_GAPS_PER_HOUR, like_timing
+from training.timing import MIN_GAPS_PER_HOUR, hour_rows, like_timing, timing_of
 
 SIMULATOR_ZONE = "Asia/Shanghai"  # the simulated audience's clock (SimConfig.timezone)
 
@@ -74,3 +74,23 @@ def test_a_category_with_too_few_videos_has_no_timing_of_its_own() -> None:
     snapshots, videos = hourly_day(MIN_GAPS_PER_HOUR + 2, liked_hour=3)
     timing = like_timing(snapshots, videos, "UTC", 7)
     assert set(timing.groups) == {ALL}
+
+
+@pytest.mark.parametrize("parts", [2, 5])
+def test_partitions_of_whole_videos_give_the_same_timing(
+    small_dataset: Dataset, parts: int
+) -> None:
+    # given the simulated platform split into partitions of whole creators
+    videos, snapshots = small_dataset.videos, small_dataset.snapshots
+    owner = pd.util.hash_array(videos["creator_id"].to_numpy(dtype=object)) % parts
+    pieces = []
+    for i in range(parts):
+        mine = videos[owner == i]
+        theirs = snapshots[snapshots["video_id"].astype(str).isin(mine["video_id"])]
+        pieces.append(hour_rows(theirs, mine, SIMULATOR_ZONE))
+    # when each partition's rows are merged, the last partition's first
+    merged = timing_of(pd.concat(pieces[::-1], ignore_index=True), SIMULATOR_ZONE, 7)
+    # then the timing is the one measured on the whole data, intervals included
+    whole = like_timing(snapshots, videos, SIMULATOR_ZONE, 7)
+    assert len(merged.groups) > 1
+    assert merged == whole
