@@ -296,7 +296,13 @@ def _curves(work: Path, names: list[str], settings: Settings) -> Curves:
     ages = [float(a) for a in settings.training_ages]
     curves = curves_of(keys, values, ages, settings.threshold, MIN_GROUP_VIDEOS)
     hours = pd.concat([pd.read_parquet(timing_file(work, n)) for n in names], ignore_index=True)
-    return curves.model_copy(update={"timing": timing_of(hours, settings.timezone, settings.seed)})
+    return curves.model_copy(
+        update={
+            "timing": timing_of(
+                hours, settings.timezone, settings.seed, settings.timing_max_gap_minutes
+            )
+        }
+    )
 
 
 def _read_sample(folder: Path) -> pd.DataFrame:

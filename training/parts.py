@@ -81,7 +81,9 @@ def examples_of_part(part: Part, settings: Settings, work: Path) -> PartFacts:
     observed.to_parquet(folder / "observed.parquet", index=False)
     # the timing reads every snapshot, which only this pass holds
     _write(
-        hour_rows(dataset.snapshots, dataset.videos, settings.timezone),
+        hour_rows(
+            dataset.snapshots, dataset.videos, settings.timezone, settings.timing_max_gap_minutes
+        ),
         timing_file(work, part.name),
     )
     posted_all = _ns(dataset.videos["posted_at"])

@@ -299,7 +299,11 @@ def training_set(
         ).model_copy(
             update={
                 "timing": like_timing(
-                    dataset.snapshots, dataset.videos, settings.timezone, settings.seed
+                    dataset.snapshots,
+                    dataset.videos,
+                    settings.timezone,
+                    settings.seed,
+                    settings.timing_max_gap_minutes,
                 )
             }
         ),
