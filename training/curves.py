@@ -21,8 +21,6 @@ from models.curves import ALL, BAND_LEVELS, FOLLOWER_EDGES, LEVELS, SIGNALS, Cur
 MIN_GROUP_VIDEOS = 200
 # At an age, fewer observed videos than this (or reached ones, for their band) give no curve.
 MIN_AT_AGE = 20
-
-
 MEASURES = ("likes", *SIGNALS)
 KEYS = ("category", "creator_followers", "reached")  # what puts a video in its groups
 
@@ -98,8 +96,7 @@ def curves_of(
     category = keys["category"].astype("string")
     followers = keys["creator_followers"].to_numpy(float)
     band = np.searchsorted(np.asarray(FOLLOWER_EDGES, dtype=float), followers, side="right")
-    chosen = np.ones(len(keys), dtype=bool)
-    members: dict[str, np.ndarray] = {ALL: chosen}
+    members: dict[str, np.ndarray] = {ALL: np.ones(len(keys), dtype=bool)}
     for name in category.dropna().unique():
         in_category = (category == name).fillna(False).to_numpy(dtype=bool)
         members[str(name)] = in_category
