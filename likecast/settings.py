@@ -192,6 +192,13 @@ class Settings(BaseSettings):
         ge=1000,
         description="Most examples of each held-out slice a Dask training run gathers.",
     )
+    timing_max_gap_minutes: float = Field(
+        default=120.0,
+        gt=0,
+        le=1440,
+        description="When the audience likes: snapshots further apart are not read, as "
+        "their likes cannot be placed in an hour; a rarer crawl gives no timing.",
+    )
     drift_reference_rows: int = Field(
         default=20_000,
         ge=100,

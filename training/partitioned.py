@@ -5,6 +5,9 @@ Three passes over the partitions (``training.parts``), each a task per partition
 1. load, validate and label; write the examples; gather posting times and labels;
 2. with the split's cutoff times: each partition's sums for the feature spec;
 3. with the spec: build features; write the booster's rows and the gathered samples.
+Pass 1 also writes each video's likes by hour of the day, and pass 3 each train video's
+likes and signals at the training ages: the like curves and timing are built from them on
+the client exactly as local training builds them.
 Then the booster trains with ``lightgbm.dask`` on the partitions' rows where they lie, and
 the blend, the baselines and the evaluation run on the gathered samples, by the same
 ``fit_set`` as local training.
@@ -25,15 +28,19 @@ from features.spec import FeatureSpec, spec_from_moments
 from likecast.echo import capped
 from likecast.errors import UserError
 from likecast.settings import Settings
+from models.curves import Curves
+from training.curves import KEYS, MIN_GROUP_VIDEOS, curves_of
 from training.distributed import dask_trainer
 from training.monitor.reference import posting_times
 from training.parts import (
     GATHERED,
     PartFacts,
     PartMoments,
+    curves_file,
     examples_of_part,
     features_of_part,
     moments_of_part,
+    timing_file,
 )
 from training.split import (
     check_slices,
@@ -42,6 +49,7 @@ from training.split import (
     slice_counts,
     slice_names,
 )
+from training.timing import timing_of
 from training.train import Slice, StageClock, TrainingSet, TrainOutcome, fit_set, rates_of
 
 Say = Callable[[str], None]
@@ -105,7 +113,10 @@ def fit_partitioned(
         booster_rate=booster_rate,
     )  # fmt: skip
 
-    data = _training_set(work, spec, moments, built, cutoff_labels(int(ordered[0]), cutoffs))
+    data = _training_set(
+        work, spec, moments, built, cutoff_labels(int(ordered[0]), cutoffs),
+        _curves(work, names, settings),
+    )  # fmt: skip
     data.summary["sampled"] = {s: round(r, 6) for s, r in rates.items()}
     data.summary["negative_rate"] = negative_rate
     data.summary["booster_videos_rate"] = round(booster_rate, 6)
@@ -221,6 +232,7 @@ def _training_set(
     moments: list[PartMoments],
     built: list[dict[str, int]],
     cutoffs: dict[str, str],
+    curves: Curves,
 ) -> TrainingSet:
     """The booster's rows as Dask frames where they lie; the samples gathered here."""
     import dask.dataframe as dd
@@ -264,6 +276,32 @@ def _training_set(
             "decided_rows": sum(b["decided"] for b in built),
             "booster_rows": sum(b["booster"] for b in built),
         },
+        curves=curves,
+    )
+
+
+def _curves(work: Path, names: list[str], settings: Settings) -> Curves:
+    """The like curves and timing from every partition's rows, as local training builds
+    them. The client holds each train video's group keys (about 20 bytes) and one measure
+    at one age of every train video (8 bytes each) at a time, and 48 numbers per timed
+    video, which the timing's resampling of videos needs together."""
+    files = [curves_file(work, name) for name in names]
+    keys = pd.concat([pd.read_parquet(p, columns=list(KEYS)) for p in files], ignore_index=True)
+
+    def values(column: str) -> np.ndarray:
+        return np.concatenate(
+            [pd.read_parquet(p, columns=[column])[column].to_numpy(dtype=float) for p in files]
+        )
+
+    ages = [float(a) for a in settings.training_ages]
+    curves = curves_of(keys, values, ages, settings.threshold, MIN_GROUP_VIDEOS)
+    hours = pd.concat([pd.read_parquet(timing_file(work, n)) for n in names], ignore_index=True)
+    return curves.model_copy(
+        update={
+            "timing": timing_of(
+                hours, settings.timezone, settings.seed, settings.timing_max_gap_minutes
+            )
+        }
     )
 
 

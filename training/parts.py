@@ -5,7 +5,9 @@ point-in-time history and the grid of examples need nothing from another partiti
 things are global: the split's cutoff times and the feature spec. Each is merged on the
 client from small per-partition summaries (posting times; sums per age). Every step reads
 and writes Parquet under a work folder that all workers share, so no partition's examples
-pass through the client; only capped samples of the held-out slices are gathered.
+pass through the client; only capped samples of the held-out slices are gathered, and the
+few numbers per video the like curves and timing are built from (``training.curves``,
+``training.timing``; the client reads the curves' a column at a time).
 
 The functions here are what a worker runs; ``training.partitioned`` runs them on a cluster.
 """
@@ -27,8 +29,10 @@ from features.rows import EXAMPLE_COLUMNS, VIDEO_COLUMNS
 from features.spec import UNKNOWABLE_RATES, FeatureSpec, rate_counts, spec_moments
 from likecast.settings import Settings
 from models.estimator import to_matrix
+from training.curves import curve_rows
 from training.monitor.reference import posting_times
 from training.split import SLICES, slice_names
+from training.timing import hour_rows
 from training.train import category_counts, labeled_examples
 
 GATHERED = ("train", *(s for s in SLICES if s != "train"))  # slices sampled for the client
@@ -75,6 +79,13 @@ def examples_of_part(part: Part, settings: Settings, work: Path) -> PartFacts:
     folder.mkdir(parents=True, exist_ok=True)
     videos.to_parquet(folder / "videos.parquet", index=False)
     observed.to_parquet(folder / "observed.parquet", index=False)
+    # the timing reads every snapshot, which only this pass holds
+    _write(
+        hour_rows(
+            dataset.snapshots, dataset.videos, settings.timezone, settings.timing_max_gap_minutes
+        ),
+        timing_file(work, part.name),
+    )
     posted_all = _ns(dataset.videos["posted_at"])
     return PartFacts(
         name=part.name,
@@ -182,6 +193,8 @@ def features_of_part(
                 _new_creator=~np.isin(creators[keep], trained_creators)
             )
         _write(sample, work / "sample" / slice_name / f"{name}.parquet")
+    trained = slices[:: grid.ages] == "train"
+    _write(curve_rows(grid, videos["label"].to_numpy(), trained), curves_file(work, name))
     counts = {s: int(((slices == s) & open_).sum()) for s in SLICES}
     return {**counts, "decided": int((~open_).sum()), "booster": int(booster_rows.sum())}
 
@@ -220,6 +233,16 @@ def _unused_categories_dropped(rows: pd.DataFrame) -> pd.DataFrame:
         if isinstance(rows[name].dtype, pd.CategoricalDtype):
             rows[name] = rows[name].cat.remove_unused_categories()
     return rows
+
+
+def curves_file(work: Path, name: str) -> Path:
+    """Where a partition's ``training.curves.curve_rows`` of its train videos are written."""
+    return work / "curves" / f"{name}.parquet"
+
+
+def timing_file(work: Path, name: str) -> Path:
+    """Where a partition's ``training.timing.hour_rows`` are written."""
+    return work / "timing" / f"{name}.parquet"
 
 
 def _grid_folder(work: Path, name: str) -> Path:

@@ -255,7 +255,7 @@ class TrainingSet:
     category_rates: dict[str, dict[str, Any]]
     cutoffs: dict[str, str]
     summary: dict[str, Any]
-    curves: Curves | None = None  # none when training on a cluster: not built there yet
+    curves: Curves  # the train slice's like curves and every video's like timing
 
 
 def training_set(
@@ -299,7 +299,11 @@ def training_set(
         ).model_copy(
             update={
                 "timing": like_timing(
-                    dataset.snapshots, dataset.videos, settings.timezone, settings.seed
+                    dataset.snapshots,
+                    dataset.videos,
+                    settings.timezone,
+                    settings.seed,
+                    settings.timing_max_gap_minutes,
                 )
             }
         ),

@@ -11,15 +11,20 @@ from features.loading import Dataset
 from likecast.settings import Settings
 from models.curves import ALL, share_below
 from serving.core.compared import compared
-from training.curves import MIN_AT_AGE
-from training.train import TrainOutcome, build_examples
+from training.curves import KEYS, MIN_AT_AGE, MIN_GROUP_VIDEOS, curve_rows, curves_of, like_curves
+from training.train import Examples, TrainOutcome, build_examples
 
 
 @pytest.fixture(scope="module")
-def train_rows(small_dataset: Dataset, settings: Settings) -> pd.DataFrame:
+def examples(small_dataset: Dataset, settings: Settings) -> Examples:
+    return build_examples(small_dataset, settings, lambda _stage: None)
+
+
+@pytest.fixture(scope="module")
+def train_rows(examples: Examples) -> pd.DataFrame:
     """Each train-slice video at each training age: its category, followers, likes by then
     (0 at posting) and its outcome."""
-    ex = build_examples(small_dataset, settings, lambda _stage: None)
+    ex = examples
     train = ex.slice == "train"
     columns = ("category", "creator_followers", "age_minutes", "likes", "completion_rate")
     rows = ex.grid.rows(train, columns)
@@ -109,3 +114,31 @@ def test_a_signal_is_placed_among_the_training_videos_rates(
     assert said is not None
     (placed,) = said["signals"]
     assert placed["percentile"] == pytest.approx((rates < given).mean(), abs=0.03)
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_curves_merged_from_partitions_rows_are_the_whole_sets(
+    examples: Examples, trained: TrainOutcome, parts: int
+) -> None:
+    # given the train videos' rows cut into partitions, each partition's rows shuffled and
+    # the partitions concatenated last first (as a cluster may gather them)
+    frozen = trained.bundle.curves
+    assert frozen is not None
+    grid, labels = examples.grid, examples.y[:: examples.grid.ages]
+    trained_videos = examples.split.slices == "train"
+    rows = curve_rows(grid, labels, trained_videos)
+    shuffled = rows.sample(frac=1, random_state=3)
+    cut = [shuffled.iloc[at] for at in np.array_split(np.arange(len(rows)), parts)]
+    merged = pd.concat(cut[::-1], ignore_index=True)
+    # when the curves are built from them a column at a time
+    curves = curves_of(
+        merged[list(KEYS)],
+        lambda name: merged[name].to_numpy(),
+        frozen.ages,
+        frozen.threshold,
+        MIN_GROUP_VIDEOS,
+    )
+    # then they are the curves of the whole train slice, as the trained model froze them
+    whole = like_curves(grid, labels, trained_videos, curves.threshold, MIN_GROUP_VIDEOS)
+    assert curves == whole
+    assert curves.groups == frozen.groups

@@ -17,8 +17,12 @@ import pandas as pd
 import pytest
 from dask.distributed import Client
 
+from features.store import CreatorStore
 from likecast.settings import Settings
 from models.estimator import to_matrix
+from models.registry import LoadedModel
+from serving.core.predictor import Predictor
+from serving.core.requests import Draft, Early
 from tests.helpers import BIN, free_port, running
 from training.metrics import score
 from training.partitioned import fit_partitioned
@@ -28,6 +32,7 @@ from training.train import TrainOutcome
 pytestmark = [pytest.mark.server, pytest.mark.subprocess]
 
 ROUNDS = {"num_boost_round": 150}
+VIDEO = {"creator_id": "c000003", "category": "food", "duration_s": 35.0, "creator_followers": 1200}
 
 
 def split_by_creator(data: Path, out: Path, parts: int) -> Path:
@@ -123,6 +128,30 @@ def test_partitions_give_the_local_features_for_the_same_rows(
     # and the models agree within the documented tolerance (docs/adr/0035)
     auc = {k: o.metrics["test_roc_auc"] for k, o in (("dask", on_cluster), ("local", local))}
     assert abs(auc["dask"] - auc["local"]) < 0.01, auc
+
+
+def test_partitions_give_the_local_like_curves_and_timing(
+    on_cluster: TrainOutcome, trained: TrainOutcome, settings: Settings, tmp_path: Path
+) -> None:
+    # given the same data trained on locally and on the cluster, partition by partition
+    ours, theirs = on_cluster.bundle.curves, trained.bundle.curves
+    # then the curves are the local ones exactly: the same train videos' values, and a
+    # quantile does not depend on their order; the timing too, its videos resampled in the
+    # same order with the same seed
+    assert ours.timing is not None
+    assert ours.timing.groups, "the simulator's hourly snapshots time the likes"
+    assert ours == theirs
+    # and the cluster's model compares an early answer and says when the audience likes
+    predictor = Predictor(
+        LoadedModel(on_cluster.bundle, "folder", None, None),
+        CreatorStore(tmp_path / "no-store.sqlite"),
+        settings,
+    )
+    answer = predictor.predict([Early(**VIDEO, age_minutes=60.0, likes=30)])[0]
+    assert answer.compared is not None
+    whatif = predictor.whatif(Draft(**VIDEO, posted_at="2026-07-01T20:00:00+00:00"))
+    assert whatif.audience is not None
+    assert whatif.audience.known
 
 
 def test_down_sampled_negatives_still_give_calibrated_answers(

@@ -121,13 +121,14 @@ export function curveChart(svg, compared, axes) {
 
 /**
  * Draws a chance at each look (`looks`: [{age_minutes, probability, low, high}], by age) as a
- * line over hours since posting, its interval as a band, into `svg`. `axes`: {age, chance,
- * label} titles.
+ * line over hours since posting, its interval as a band, into `svg`. The age axis ends at a
+ * round number of hours past the latest look, so its ticks read 0, 3, 6 rather than 0, 3.3,
+ * 6.6. `axes`: {age, chance, label} titles.
  */
 export function chanceChart(svg, looks, axes) {
   const width = Math.max(240, Math.floor(svg.parentElement.clientWidth));
   const left = 50, right = 10, above = 14, plot = 150, below = 44;
-  const end = Math.max(...looks.map((look) => look.age_minutes)) * 1.1;
+  const end = niceAge(Math.max(...looks.map((look) => look.age_minutes)) * 1.1);
   const x = (minutes) => left + (width - left - right) * minutes / end;
   const y = (p) => above + plot * (1 - p);
   svg.replaceChildren();
@@ -171,6 +172,14 @@ function titled(svg, box, across, up, label) {
 function niceCount(largest) {
   const power = 10 ** Math.floor(Math.log10(largest * 1.1));
   return [1, 2, 5, 10].map((step) => step * power).find((top) => top >= largest * 1.1);
+}
+
+// An age axis's end in minutes: a round number of hours (then days) at or above `minutes`,
+// whose half is round too, as the middle tick shows it.
+function niceAge(minutes) {
+  const hours = [1, 2, 4, 6, 8, 12, 24, 48, 72, 96, 120, 144, 168];
+  const end = hours.find((h) => h * 60 >= minutes) ?? 48 * Math.ceil(minutes / (48 * 60));
+  return end * 60;
 }
 
 // An axis count, short: 1500 -> "1.5k".
