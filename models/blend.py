@@ -36,6 +36,11 @@ KNOTS = tuple(float(k) for k in expit(np.linspace(-9, 9, 61)))
 # many videos) that keeps them finite when one input separates a small slice.
 RULE_VIDEOS = 2
 RULE = np.array([0.0, 1.0, 0.0, 0.0])  # weights of ``INPUTS`` and intercept: the rule alone
+# Where the rule has no count to read (drafts, ages younger than its own) it answers one
+# constant, the base rate: falling back to it would answer every draft alike (ROC AUC 0.5).
+# There the weights start from, and fall back to, LightGBM's own log-odds (docs/adr/0050).
+LIGHTGBM = np.array([1.0, 0.0, 0.0, 0.0])
+RANKING = [INPUTS.index("lightgbm"), INPUTS.index("logistic")]  # the inputs that vary there
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class Blend:
 
     def lightgbm_weight(self, ages: np.ndarray) -> np.ndarray:
         """The weight on LightGBM's log-odds at each age: how much of a SHAP push (log-odds
-        of LightGBM) reaches the served answer's log-odds; 0 where the age fell back."""
+        of LightGBM) reaches the served answer's log-odds; 0 where it fell back to the rule."""
         weights: np.ndarray = self._table[0][self._which(ages), INPUTS.index("lightgbm")]
         return weights
 
@@ -178,18 +183,32 @@ def fit_blend(
     for age in sorted(spec.ages):
         rows = ages == age
         enough = rows.sum() >= MIN_AGE_ROWS and 0 < y[rows].sum() < rows.sum()
-        w = _checked(inputs[rows], y[rows], video[rows], RULE, RULE_VIDEOS) if enough else pooled
+        anchor = _anchor(inputs[rows])
+        if enough:
+            w = _checked(inputs[rows], y[rows], video[rows], anchor, RULE_VIDEOS)
+        elif anchor is LIGHTGBM and not pooled[RANKING].any():
+            w = LIGHTGBM.copy()  # the all-ages fit fell back to the rule: one constant here
+        else:
+            w = pooled
         weights, intercept = tuple(map(float, w[:-1])), float(w[-1])
         evidence = max(rows.sum() / 10, 10.0)  # as if each tenth of the rows were one bin
         fitted.append(AgeBlend(float(age), weights, intercept, evidence, *_range(evidence)))
     return Blend(tuple(fitted), logistic, prior)
 
 
+def _anchor(inputs: np.ndarray) -> np.ndarray:
+    """What an age's weights start from and fall back to: the early-count rule, or LightGBM
+    where the rule's log-odds are one constant over the age's rows (it has no count there)."""
+    rule = inputs[:, INPUTS.index("szabo_huberman")]
+    return LIGHTGBM if rule.size and np.ptp(rule) == 0 else RULE
+
+
 def _checked(
     x: np.ndarray, y: np.ndarray, video: np.ndarray, anchor: np.ndarray, strength: float
 ) -> np.ndarray:
     """The fitted weights if, fitted on one half of the videos and scored on the other (both
-    ways), they are measurably better than the early-count rule alone; else the rule's.
+    ways), they are measurably better than ``anchor`` alone (the early-count rule, or
+    LightGBM where the rule is a constant); else the anchor's.
 
     On a few hundred videos a fitted blend can be worse than the rule it starts from. (The
     logistic baseline alone as a second fallback was tried: on youtube_in it displaced a
@@ -199,11 +218,11 @@ def _checked(
     held_out = np.zeros(len(y))  # each row's log-odds from the half it was not fitted on
     for held in (fold, ~fold):
         if held.all() or not held.any() or len(np.unique(y[~held])) < 2:
-            return RULE.copy()
+            return anchor.copy()
         held_out[held] = _log_odds(_weights(x[~held], y[~held], anchor, strength), x[held])
-    if _better(_log_odds(RULE, x), held_out, y, video):
+    if _better(_log_odds(anchor, x), held_out, y, video):
         return _weights(x, y, anchor, strength)
-    return RULE.copy()
+    return anchor.copy()
 
 
 def _better(base: np.ndarray, other: np.ndarray, y: np.ndarray, video: np.ndarray) -> bool:

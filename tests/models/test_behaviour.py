@@ -49,11 +49,12 @@ def test_a_better_track_record_never_lowers_the_draft_probability(
     before = trained.bundle.predict_rows(rows)
     # when the creator's record is better, all else equal
     after = trained.bundle.predict_rows(rows.assign(**{column: better(rows[column])}))
-    # then no draft's probability went down, and LightGBM's own answer rose for some (on this
-    # small data the served draft answer may be the early-count rule's: models/blend.py)
+    # then no draft's probability went down, and rose for some, as LightGBM's own answer did
+    # (a draft's blend leans on LightGBM: models/blend.py)
     assert (after >= before - 1e-12).all()
     raised = _log_odds(trained, rows.assign(**{column: better(rows[column])}))
     assert (raised > _log_odds(trained, rows)).any(), "the record should matter for some drafts"
+    assert (after > before).any(), "the served answer should follow LightGBM's"
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +152,16 @@ def test_a_cold_start_creator_gets_a_lower_draft_probability(trained: TrainOutco
         hist_hit_rate=0.7,
         hist_last_posted_at=drafts["posted_at"] - pd.Timedelta(days=2),
     )
-    # then LightGBM scores the strong creator's drafts higher nearly always, and the served
-    # answers never lower (on this small data they may be the early-count rule's)
+    # then LightGBM scores the strong creator's drafts higher nearly always, and so do the
+    # served answers (a draft's blend leans on LightGBM). Not always: a creator with no
+    # history takes LightGBM's missing-value branches, which no monotone constraint orders
+    # against a record, and the strong one's last post differs too (docs/adr/0050)
     z_cold, z_strong = _log_odds(trained, cold), _log_odds(trained, strong)
     assert (z_strong > z_cold).mean() > 0.9
     assert z_strong.mean() > z_cold.mean() + np.log(1.3)
     p_cold, p_strong = trained.bundle.predict_rows(cold), trained.bundle.predict_rows(strong)
-    assert (p_strong >= p_cold - 1e-12).all()
+    assert (p_strong > p_cold).mean() > 0.9
+    assert p_strong.mean() > 1.3 * p_cold.mean()
 
 
 def test_probabilities_are_calibrated_and_beat_the_early_count_rule(trained) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.blend import GROUP, INPUTS, KNOTS, LEVEL, Blend, _range, fit_blend
+from models.blend import GROUP, INPUTS, KNOTS, LEVEL, MIN_AGE_ROWS, Blend, _range, fit_blend
 from models.estimator import to_matrix
 from training.train import BASELINES, TrainOutcome
 
@@ -128,3 +128,28 @@ def test_interval_quantiles_are_scipys_beta_binomial_quantiles(evidence: float) 
     # then they are the same, knot by knot
     assert low == tuple(group.ppf(tail) / GROUP)
     assert high == tuple(group.ppf(1 - tail) / GROUP)
+
+
+@pytest.mark.parametrize("drafts", [None, MIN_AGE_ROWS - 1], ids=["own-fit", "all-ages-fit"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_drafts_are_still_ranked_when_no_fitted_blend_beats_the_rule(
+    trained: TrainOutcome, drafts: int | None, seed: int
+) -> None:
+    # given draft rows (the early-count rule answers them all the base rate) whose labels
+    # are coin flips at the base rate, so no fitted blend is measurably better than the rule:
+    # all the test drafts (the age has its own fit) or too few for one (the all-ages fit)
+    blend = trained.bundle.calibrator
+    assert isinstance(blend, Blend)
+    spec = trained.bundle.spec
+    matrix = to_matrix(trained.test_features)
+    at_zero = matrix[:, spec.positions["age_minutes"]] == 0
+    matrix = matrix[at_zero][:drafts]
+    log_odds = trained.bundle.booster.predict(matrix, raw_score=True)
+    y = (np.random.default_rng(seed).random(len(matrix)) < blend.prior).astype(float)
+    videos = trained.test_rows["video_id"].to_numpy()[at_zero][:drafts]
+    # when a blend is fitted on them
+    fitted = fit_blend(matrix, log_odds, y, videos, spec, blend.logistic, blend.prior)
+    # then the drafts are answered in LightGBM's order, not all alike (ROC AUC 0.5)
+    p = fitted.probability(matrix, log_odds, spec)
+    assert np.unique(p).size > len(p) // 2
+    assert np.corrcoef(p, log_odds)[0, 1] > 0.9

@@ -26,7 +26,11 @@ from tests.helpers import client_for, free_port, run_cli
 # `likecast` in a child process, and training logs `git`'s idea of the code version
 pytestmark = pytest.mark.subprocess
 
-FAST = {"num_boost_round": 120}
+# Few rounds, so fast; and on the small data set a booster stopped this early ranks drafts
+# worse than the logistic baseline on the test slice (ROC AUC 0.5985 against 0.6123), where
+# its calib drafts showed no blend measurably better than LightGBM alone: a version that
+# honestly loses to a baseline, which train warns of and promote refuses
+FAST = {"num_boost_round": 30}
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +122,8 @@ def test_the_pyfunc_returns_probabilities(first_run, home: Path, small_dataset):
 
 
 def test_train_warns_in_one_line_when_a_baseline_beats_lightgbm(first_run, home: Path):
-    # given the small data set, where the served draft answer is the early-count rule's (the
-    # blend was not measurably better on its calib drafts) and logistic ranks drafts better
+    # given the small data set and a booster stopped early (``FAST``), whose drafts the
+    # logistic baseline ranks better
     # then train warned in one line, with no advice to promote, and the run records it
     warnings = [line for line in first_run.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, first_run.stderr
