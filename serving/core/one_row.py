@@ -11,7 +11,8 @@ How parity is guaranteed: nothing is defined twice where it could drift apart.
 - The row is the batch path's row (``serving.core.building``, ``features.matrix``): the
   catalogue's transforms give every feature.
 - LightGBM's log-odds come from the same trees through ``models.row_scorer`` (as the batch
-  path's one-row call does); the logistic baseline's from ``LogisticBaseline.log_odds``.
+  path's one-row call does); the logistic baseline's from
+  ``LogisticBaseline.log_odds_of_row``, tested against its ``log_odds``.
 - The blend reads the bundle's own ``Blend`` (its weights, intercept, prior and interval
   bins at the row's age) and does the batch path's operations in the same order (a sum of
   three products left to right, ``expit``, the ``EPS`` bounds, ``np.interp``), so the
@@ -117,9 +118,7 @@ class OneRow:
         """The answer to ``built``'s one draft; None when its row is not at posting's age
         (the batch path answers it)."""
         rows = built.rows
-        matrix = rows.matrix
-        row = matrix[0]
-        raw = rows.arrays
+        row, raw = rows.matrix[0], rows.arrays
         if row[self.age_at] != DRAFT_AGE or raw["age_minutes"][0] != DRAFT_AGE:
             return None
         at = self.at_draft
@@ -128,7 +127,7 @@ class OneRow:
         inputs = {
             "lightgbm": self.scorer.log_odds(row),
             "szabo_huberman": self.prior_log_odds,
-            "logistic": float(self.blend.logistic.log_odds(matrix)[0]),
+            "logistic": self.blend.logistic.log_odds_of_row(row),
         }
         z = sum(inputs[name] * w for name, w in zip(INPUTS, at.weights, strict=True))
         z += at.intercept
