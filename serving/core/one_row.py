@@ -137,7 +137,7 @@ class OneRow:
         high = max(float(np.interp(p, self.knots, at.high)), p)
         return Prediction.model_validate(
             self.facts[language].answer(
-                {name: _plain(raw[name][0]) for name in READ},
+                {name: raw[name].tolist()[0] for name in READ},
                 built.sources[0],
                 [
                     *(warning[language] for warning in built.warnings[0]),
@@ -153,9 +153,3 @@ class OneRow:
 def _ages(blend: Blend) -> np.ndarray:
     """The ages the blend was fitted at, in order (``Blend._which``'s grid)."""
     return np.array([a.age for a in blend.ages])
-
-
-def _plain(value: Any) -> Any:
-    """A row's value as the batch path reads it (``tolist``): numpy's as Python's, text
-    and None as they are."""
-    return value.item() if isinstance(value, np.generic) else value
