@@ -117,9 +117,30 @@ class OneRow:
     def answer(self, built: Built, language: Language) -> Prediction | None:
         """The answer to ``built``'s one draft; None when its row is not at posting's age
         (the batch path answers it)."""
+        said = self.said(built)
+        if said is None:
+            return None
         rows = built.rows
-        row, raw = rows.matrix[0], rows.arrays
-        if row[self.age_at] != DRAFT_AGE or raw["age_minutes"][0] != DRAFT_AGE:
+        return Prediction.model_validate(
+            self.facts[language].answer(
+                {name: rows.arrays[name].tolist()[0] for name in READ},
+                built.sources[0],
+                [
+                    *(warning[language] for warning in built.warnings[0]),
+                    *edges(rows.matrix[0], rows.outside[0], self.spec, language),
+                ],
+                said,
+                None,
+                self.reliability[language],
+            )
+        )
+
+    def said(self, built: Built) -> Said | None:
+        """The model's probability and interval of ``built``'s one draft, unrounded (the
+        batch path's ``ModelBundle.answer_matrix``, to the bit); None when its row is not at
+        posting's age."""
+        row = built.rows.matrix[0]
+        if row[self.age_at] != DRAFT_AGE or built.rows.arrays["age_minutes"][0] != DRAFT_AGE:
             return None
         at = self.at_draft
         # models.blend.Blend.probability, one row: the same products, summed left to right
@@ -135,19 +156,7 @@ class OneRow:
         # models.blend.Blend.interval, one row
         low = min(float(np.interp(p, self.knots, at.low)), p)
         high = max(float(np.interp(p, self.knots, at.high)), p)
-        return Prediction.model_validate(
-            self.facts[language].answer(
-                {name: raw[name].tolist()[0] for name in READ},
-                built.sources[0],
-                [
-                    *(warning[language] for warning in built.warnings[0]),
-                    *edges(row, rows.outside[0], self.spec, language),
-                ],
-                Said(p, low, high, reached=False, decided=False),  # no counts: nothing settled
-                None,
-                self.reliability[language],
-            )
-        )
+        return Said(p, low, high, reached=False, decided=False)  # no counts: nothing settled
 
 
 def _ages(blend: Blend) -> np.ndarray:

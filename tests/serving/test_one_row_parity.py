@@ -4,6 +4,7 @@ path. Both must give the same answers, to the bit in the features."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ from features.loading import Dataset
 from features.matrix import feature_matrix
 from features.store import CreatorStore, data_end
 from likecast.settings import Settings
+from models.blend import Blend
 from models.registry import LoadedModel
+from serving.core.one_row import OneRow
 from serving.core.predictor import Predictor
 from serving.core.requests import Draft, Early
 from tests.serving.conftest import write_creator_store
@@ -263,9 +266,20 @@ def test_the_one_row_path_answers_a_plain_draft_exactly_as_the_batch_path(
         # when its row is answered by the one-row path and by the batch path
         alone = one_row.answer(built, language)  # type: ignore[arg-type]
         batch = predictor.answers(built, language)[0]  # type: ignore[arg-type]
+        said = one_row.said(built)
+        model = predictor.loaded.bundle.answer_matrix(built.rows.matrix, built.rows.arrays)
         # then the one-row path did answer, and every field is the same
         assert alone is not None
         assert alone.model_dump() == batch.model_dump()
+        # and so are the floats behind the rounded ones, to the bit
+        assert said is not None
+        assert (said.probability, said.low, said.high) == (
+            model.probability[0],
+            model.low[0],
+            model.high[0],
+        )
+        settled = (model.reached[0], model.decided[0])
+        assert (said.reached, said.decided) == settled == (False, False)
 
 
 def test_the_one_row_path_leaves_counts_and_explanations_to_the_batch_path(
@@ -278,3 +292,34 @@ def test_the_one_row_path_leaves_counts_and_explanations_to_the_batch_path(
     taken = [predictor.one_row.takes(r) for r in requests]
     # then it takes exactly the drafts that ask for no explanation
     assert taken == [not isinstance(r, Early) and not r.explain for r in requests]
+
+
+@pytest.mark.parametrize(
+    ("weights", "intercept"), [((0.7, 0.2, 0.4), 0.1), ((1.3, 0.0, 0.05), -0.8)]
+)
+def test_the_one_row_blend_is_the_batch_blend_whatever_its_weights(
+    predictor: Predictor, small_dataset: Dataset, weights: tuple[float, ...], intercept: float
+) -> None:
+    # given the model with a draft's blend weighing all three inputs (a small data set's
+    # fit may lean on the early-count rule alone, where LightGBM would not count)
+    bundle = predictor.loaded.bundle
+    blend = bundle.calibrator
+    assert isinstance(blend, Blend)
+    first = replace(blend.ages[0], weights=weights, intercept=intercept)
+    weighed = replace(bundle, calibrator=replace(blend, ages=(first, *blend.ages[1:])))
+    one_row = OneRow.of(weighed, "local", predictor.reliability, 20)
+    assert one_row is not None
+    for draft in random_drafts(small_dataset, 30):
+        built = predictor.build([draft])
+        if built.refused[0] is not None:
+            continue
+        # when its row is answered by the one-row path and by the batch path
+        said = one_row.said(built)
+        model = weighed.answer_matrix(built.rows.matrix, built.rows.arrays)
+        # then the probability and interval are the same floats
+        assert said is not None
+        assert (said.probability, said.low, said.high) == (
+            model.probability[0],
+            model.low[0],
+            model.high[0],
+        )
