@@ -51,6 +51,20 @@ class LogisticBaseline:
             z[known] += categories[codes[known].astype(int)]
         return np.asarray(z, dtype="float64")
 
+    def log_odds_of_row(self, row: np.ndarray) -> float:
+        """``log_odds`` of one row (a served draft's): the same operations in the same
+        order on a 1-D row, a third of the numpy calls (tests/models/test_logistic.py checks
+        the two agree to the bit)."""
+        numeric, flags, categories, intercept = self._folded
+        values = row[self._numeric]
+        z = float(np.where(np.isnan(values), self._medians, values) @ numeric) + intercept
+        z += float(np.isnan(row[self._flagged]) @ flags)
+        if self.category >= 0:
+            code = row[self.category]
+            if code == code:  # not NaN: a known category
+                z += float(categories[int(code)])
+        return z
+
     # Derived once per model, not per call: a served request is one row.
     @cached_property
     def _medians(self) -> np.ndarray:

@@ -3,6 +3,7 @@ to read it against (reliability, context, growth, factors, warnings)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from features.arrays import NAT
 from features.catalog import BY_NAME, Language, Words
 from features.spec import FeatureSpec
 from models.blend import GROUP, LEVEL
-from models.bundle import Answers, ModelBundle
+from models.bundle import ModelBundle
 from models.explain import Clock, explain
 from serving.core.answers import Prediction
 from serving.core.building import Built
@@ -31,7 +32,7 @@ BEYOND_RANGE = Words(
 TIME_FEATURES = frozenset({"age_minutes", "minutes_since_obs"})
 NANOSECONDS_PER_DAY = 86400e9
 # the raw columns an answer shows: its history, its age, its category and its counts
-_READ = (
+READ = (
     "posted_at",
     "age_minutes",
     "category",
@@ -86,8 +87,8 @@ def answers(
         )
         factors.update(zip(asked.tolist(), explained, strict=True))
     trust = reliabilities(reliability, raw["age_minutes"], answered.decided, language)
-    facts = _Facts(bundle, version, history_window, language)
-    values = {name: raw[name].tolist() for name in _READ}
+    facts = Facts(bundle, version, history_window, language)
+    values = {name: raw[name].tolist() for name in READ}
     return [
         Prediction.model_validate(
             facts.answer(
@@ -95,10 +96,15 @@ def answers(
                 built.sources[i],
                 [
                     *(warning[language] for warning in built.warnings[i]),
-                    *_edges(matrix[i], outside[i], bundle.spec, language),
+                    *edges(matrix[i], outside[i], bundle.spec, language),
                 ],
-                answered,
-                i,
+                Said(
+                    float(answered.probability[i]),
+                    float(answered.low[i]),
+                    float(answered.high[i]),
+                    bool(answered.reached[i]),
+                    bool(answered.decided[i]),
+                ),
                 factors.get(i),
                 trust[i],
             )
@@ -107,7 +113,7 @@ def answers(
     ]
 
 
-def _edges(
+def edges(
     values: np.ndarray, outside: np.ndarray, spec: FeatureSpec, language: Language
 ) -> list[str]:
     """A warning in ``language`` for each input answered at the edge of its training range
@@ -131,7 +137,18 @@ def _edges(
     return said
 
 
-class _Facts:
+@dataclass(frozen=True)
+class Said:
+    """What the model (or the counts) said of one row, as Python values."""
+
+    probability: float
+    low: float  # NaN from a model saved before intervals existed
+    high: float
+    reached: bool
+    decided: bool
+
+
+class Facts:
     """What every answer of one call shares: the model, its version and the language."""
 
     def __init__(
@@ -145,12 +162,11 @@ class _Facts:
         row: dict[str, Any],
         source: str,
         warnings: list[str],
-        answered: Answers,
-        i: int,
+        said: Said,
         factors: list[dict[str, Any]] | None,
         reliability: dict[str, Any],
     ) -> dict[str, Any]:
-        """One answer, from its row's values (``_READ``, as Python values)."""
+        """One answer, from its row's values (``READ``, as Python values)."""
         spec, language = self.bundle.spec, self.language
         last = row["hist_last_posted_at"]
         days = None if last == NAT else (row["posted_at"] - last) / NANOSECONDS_PER_DAY
@@ -159,10 +175,10 @@ class _Facts:
             return None if value is None or value != value else rounded(value, digits)
 
         return {
-            "probability": rounded(answered.probability[i], 4),
-            "interval": interval(answered.low[i], answered.high[i]),
-            "reached": bool(answered.reached[i]),
-            "decided": bool(answered.decided[i]),
+            "probability": rounded(said.probability, 4),
+            "interval": interval(said.low, said.high),
+            "reached": said.reached,
+            "decided": said.decided,
             "warnings": warnings,
             "threshold": spec.threshold,
             "horizon_days": rounded(spec.horizon_minutes / 1440, 3),
@@ -215,7 +231,7 @@ def rounded(value: float, digits: int) -> float:
 
 def interval(low: float, high: float) -> dict[str, Any] | None:
     """The answer's interval in the shape of ``Interval``; none from an older model."""
-    if np.isnan(low):
+    if low != low:  # NaN; a Python float, no numpy call
         return None
     return {"low": rounded(low, 4), "high": rounded(high, 4), "level": LEVEL, "of_videos": GROUP}
 

@@ -22,6 +22,7 @@ from serving.core.answering import answers
 from serving.core.answers import BatchResponse, Interval, Prediction, WhatIf
 from serving.core.building import Built, build
 from serving.core.items import item_errors, parse_item
+from serving.core.one_row import OneRow
 from serving.core.reliability import bucket_reliability
 from serving.core.requests import Draft, Early
 from serving.core.whatif import whatif
@@ -41,6 +42,9 @@ class Predictor:
     # where every answer is recorded (set once the model is validated: its checks are not
     # answers); None records nothing
     log: AnswerLog | None = None
+    # a plain draft asked alone is answered from tables worked out once (None: this model
+    # answers every request by the batch path)
+    one_row: OneRow | None = field(init=False)
 
     def __post_init__(self) -> None:
         bundle = self.loaded.bundle
@@ -49,6 +53,9 @@ class Predictor:
             language: bucket_reliability(by_age, spec.ages, spec.threshold, language)
             for language in LANGUAGES
         }
+        self.one_row = OneRow.of(
+            bundle, self.version, self.reliability, self.settings.history_window
+        )
 
     @property
     def version(self) -> str:
@@ -106,7 +113,10 @@ class Predictor:
         for refused in built.refused:
             if refused is not None:
                 raise refused
-        said = self.answers(built, language)
+        alone = None
+        if self.one_row is not None and len(built.requests) == 1 and OneRow.takes(requests[0]):
+            alone = self.one_row.answer(built, language)
+        said = self.answers(built, language) if alone is None else [alone]
         routes = ["early" if isinstance(r, Early) else "draft" for r in built.requests]
         self._logged(built, routes, [_said(a) for a in said])
         return said

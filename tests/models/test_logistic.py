@@ -73,3 +73,17 @@ def test_its_answers_on_the_rows_it_was_fitted_on_average_to_their_hit_rate() ->
     # when it answers those rows, then its mean answer is their hit rate (a fitted logistic
     # regression with a free intercept matches the labels' sum)
     assert predict_proba(model, to_matrix(frame)).mean() == pytest.approx(y.mean(), abs=1e-4)
+
+
+@pytest.mark.parametrize("blank", [0.0, 0.3, 1.0])
+def test_one_rows_log_odds_are_the_matrixs_to_the_bit(blank: float) -> None:
+    # given a fitted baseline and rows with none, some or all of their values blank
+    frame, y = _frame(2_000)
+    model = fit_logistic(frame, y, n_categories=2, seed=1)
+    matrix = to_matrix(frame.head(300))
+    matrix[np.random.default_rng(3).random(matrix.shape) < blank] = np.nan
+    # when each row is scored alone (a served draft's path) and all as a matrix
+    alone = [model.log_odds_of_row(row) for row in matrix]
+    together = model.log_odds(matrix)
+    # then the floats are the same
+    assert alone == together.tolist()

@@ -4,6 +4,7 @@ path. Both must give the same answers, to the bit in the features."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ from features.loading import Dataset
 from features.matrix import feature_matrix
 from features.store import CreatorStore, data_end
 from likecast.settings import Settings
+from models.blend import Blend
 from models.registry import LoadedModel
+from serving.core.one_row import OneRow
 from serving.core.predictor import Predictor
 from serving.core.requests import Draft, Early
 from tests.serving.conftest import write_creator_store
@@ -209,3 +212,114 @@ def test_the_what_ifs_current_answer_is_the_drafts_alone(
         assert round(asked.current, 4) == said.probability
         assert asked.current_interval == said.interval
         assert asked.warnings == said.warnings[: len(asked.warnings)]
+
+
+def random_drafts(dataset: Dataset, n: int = 60) -> list[Draft]:
+    """Seeded drafts over every input a draft has: known, unknown and blank categories,
+    lengths and followers inside, at and beyond the training ranges, posting hours across
+    the day in several zones, captions, hashtags, trending sounds, history overrides."""
+    rng = np.random.default_rng(28)
+    creators = [*dataset.videos["creator_id"].astype(str).unique().tolist()[:20], "nobody"]
+    known = dataset.videos["category"].dropna().astype(str).unique().tolist()
+    categories = [*known, "astrology", None]
+    zones = [None, "UTC", "Asia/Shanghai", "America/New_York", "Europe/London", "Asia/Kolkata"]
+    start = dataset.videos["posted_at"].min().to_pydatetime()
+    span = (dataset.videos["posted_at"].max().to_pydatetime() - start) * 1.5
+
+    def pick(options: list[Any]) -> Any:
+        return options[int(rng.integers(len(options)))]  # a Python value, not numpy's
+
+    drafts = []
+    for _ in range(n):
+        body: dict[str, Any] = {
+            "creator_id": pick(creators),
+            "category": pick(categories),
+            "posted_at": (start + span * rng.random()).replace(tzinfo=None, microsecond=0),
+            "timezone": pick(zones),
+            "duration_s": pick([None, 0.1, 7.5, 35, 240, 36_000]),
+            "creator_followers": pick([None, 0, 120, 45_000, 10**9]),
+            "caption": pick([None, "", "spicy noodles at night", "x" * 500]),
+            "hashtags": pick([None, "#food", "#a #b,#c", " ".join(["#t"] * 40)]),
+            "music_trending": pick([None, True, False]),
+        }
+        if rng.random() < 0.25:
+            body["history"] = {"hist_videos": int(rng.integers(0, 50)), "hist_hit_rate": 0.2}
+        drafts.append(Draft.model_validate({k: v for k, v in body.items() if v is not None}))
+    return drafts
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("kind", ["varied", "random"])
+def test_the_one_row_path_answers_a_plain_draft_exactly_as_the_batch_path(
+    predictor: Predictor, small_dataset: Dataset, language: str, kind: str
+) -> None:
+    # given plain drafts (no explanation): those of every kind, and many seeded ones
+    one_row = predictor.one_row
+    assert one_row is not None  # the session's model is a blend whose ages start at 0
+    requests = varied(small_dataset) if kind == "varied" else random_drafts(small_dataset)
+    drafts = [r for r in requests if one_row.takes(r)]
+    assert len(drafts) >= 12
+    for draft in drafts:
+        built = predictor.build([draft])
+        if built.refused[0] is not None:
+            continue  # posted before the store's oldest state: refused before any answer
+        # when its row is answered by the one-row path and by the batch path
+        alone = one_row.answer(built, language)  # type: ignore[arg-type]
+        batch = predictor.answers(built, language)[0]  # type: ignore[arg-type]
+        said = one_row.said(built)
+        model = predictor.loaded.bundle.answer_matrix(built.rows.matrix, built.rows.arrays)
+        # then the one-row path did answer, and every field is the same
+        assert alone is not None
+        assert alone.model_dump() == batch.model_dump()
+        # and so are the floats behind the rounded ones, to the bit
+        assert said is not None
+        assert (said.probability, said.low, said.high) == (
+            model.probability[0],
+            model.low[0],
+            model.high[0],
+        )
+        settled = (model.reached[0], model.decided[0])
+        assert (said.reached, said.decided) == settled == (False, False)
+
+
+def test_the_one_row_path_leaves_counts_and_explanations_to_the_batch_path(
+    predictor: Predictor, small_dataset: Dataset
+) -> None:
+    # given every kind of request
+    requests = varied(small_dataset)
+    # when the one-row path is asked which it takes
+    assert predictor.one_row is not None
+    taken = [predictor.one_row.takes(r) for r in requests]
+    # then it takes exactly the drafts that ask for no explanation
+    assert taken == [not isinstance(r, Early) and not r.explain for r in requests]
+
+
+@pytest.mark.parametrize(
+    ("weights", "intercept"), [((0.7, 0.2, 0.4), 0.1), ((1.3, 0.0, 0.05), -0.8)]
+)
+def test_the_one_row_blend_is_the_batch_blend_whatever_its_weights(
+    predictor: Predictor, small_dataset: Dataset, weights: tuple[float, ...], intercept: float
+) -> None:
+    # given the model with a draft's blend weighing all three inputs (a small data set's
+    # fit may lean on the early-count rule alone, where LightGBM would not count)
+    bundle = predictor.loaded.bundle
+    blend = bundle.calibrator
+    assert isinstance(blend, Blend)
+    first = replace(blend.ages[0], weights=weights, intercept=intercept)
+    weighed = replace(bundle, calibrator=replace(blend, ages=(first, *blend.ages[1:])))
+    one_row = OneRow.of(weighed, "local", predictor.reliability, 20)
+    assert one_row is not None
+    for draft in random_drafts(small_dataset, 30):
+        built = predictor.build([draft])
+        if built.refused[0] is not None:
+            continue
+        # when its row is answered by the one-row path and by the batch path
+        said = one_row.said(built)
+        model = weighed.answer_matrix(built.rows.matrix, built.rows.arrays)
+        # then the probability and interval are the same floats
+        assert said is not None
+        assert (said.probability, said.low, said.high) == (
+            model.probability[0],
+            model.low[0],
+            model.high[0],
+        )
