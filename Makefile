@@ -20,7 +20,7 @@ TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: env demo test test-fast lint typecheck bench browser postgres clean image base-image \
-	image-test
+	image-test compose-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,9 +82,10 @@ test-fast: env
 bench: env
 	$(BIN)/python -m bench.run
 
-# The service image (README, "Container"): IMAGE is its name; BASE_IMAGE defaults to
-# python:3.11-slim, and where that cannot be pulled `make image` uses (and makes) the base
-# `make base-image` builds from Debian's packages. Both start a Docker engine when none runs.
+# The service image (README, "Container"; the Dockerfile's `serve` target): IMAGE is its name;
+# BASE_IMAGE defaults to python:3.11-slim, and where that cannot be pulled `make image` uses
+# (and makes) the base `make base-image` builds from Debian's packages. Both start a Docker
+# engine when none runs.
 IMAGE ?= likecast
 
 image:
@@ -98,6 +99,12 @@ base-image:
 # `make test`, since it needs the engine.
 image-test: env
 	.ci/image-test.sh $(IMAGE)
+
+# The whole deployment (compose.yaml: PostgreSQL, MLflow, a Dask cluster, two replicas) built,
+# brought up, trained, swapped under load and torn down (.ci/compose-smoke.sh; needs the
+# engine and docker-compose); its figures go to bench/results/compose_smoke.json.
+compose-test: env
+	.ci/compose-smoke.sh
 
 clean:
 	rm -rf .likecast .pytest_cache .ruff_cache .mypy_cache .coverage .coverage.* htmlcov

@@ -26,6 +26,22 @@ trap cleanup EXIT
 docker image inspect "$IMAGE" >/dev/null 2>&1 || fail "no image $IMAGE (make image)"
 [ -x .venv/bin/likecast ] || fail "no .venv/bin/likecast (make env)"
 
+# The runtime holds no development package (pyproject.toml's dev group), and the service
+# image (the `serve` target) none of the `train` extra either: it says which it is.
+extra=$(docker run --rm --entrypoint python "$IMAGE" -c '
+import importlib.metadata as m, sys
+def has(name):
+    try:
+        return bool(m.version(name))
+    except m.PackageNotFoundError:
+        return False
+dev = [n for n in ("pytest", "ruff", "mypy", "playwright", "schemathesis", "uv") if has(n)]
+if dev:
+    sys.exit("development packages in the image: " + ", ".join(dev))
+train = [n for n in ("dask", "matplotlib", "mlflow", "optuna", "scikit-learn") if has(n)]
+print("with the train extra" if train else "serving packages only")
+' 2>&1) || fail "$extra"
+
 # The model and the data, made on the host: a tiny simulated platform ending today, so a
 # draft planned now lies within what the store knows (as `make demo`).
 start=$(date -u -d '-122 days' +%Y-%m-%d)
@@ -94,5 +110,5 @@ code=$(docker inspect -f '{{.State.ExitCode}}' "$NAME")
 [ "$stop_ms" -lt 10000 ] || fail "the service took $stop_ms ms to stop on SIGTERM"
 
 size=$(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')
-printf 'image-test: %s passed: healthy after %s s, uid 10001, read-only root, draft and early answered, stopped in %s ms (exit 0), image %s\n' \
-    "$IMAGE" "$healthy_after" "$stop_ms" "$size"
+printf 'image-test: %s passed: healthy after %s s, uid 10001, read-only root, draft and early answered, stopped in %s ms (exit 0), image %s, %s\n' \
+    "$IMAGE" "$healthy_after" "$stop_ms" "$size" "$extra"
