@@ -12,17 +12,22 @@ RUN pip install --no-cache-dir "uv==0.13.9"
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
 
+# The package's files, gathered once for both build stages (README.md is its readme, needed
+# only to build the project).
+FROM scratch AS code
+COPY README.md /app/README.md
+COPY likecast /app/likecast
+COPY features /app/features
+COPY models /app/models
+COPY training /app/training
+COPY serving /app/serving
+
 # Each build stage installs its dependencies from the lock alone, before the code: an edit to
-# README.md (the package's readme, needed only to build the project) or the code does not
-# reinstall them. The packages' own test suites and C headers are never run or compiled here.
+# README.md or the code does not reinstall them. The packages' own test suites and C headers
+# are never run or compiled here.
 FROM uv AS build-serve
 RUN uv sync --locked --no-dev --no-install-project
-COPY README.md README.md
-COPY likecast likecast
-COPY features features
-COPY models models
-COPY training training
-COPY serving serving
+COPY --from=code /app /app
 # The service also goes without Arrow Flight (pyarrow's RPC framework, 31 MB: nothing here
 # imports pyarrow.flight, and no other library of pyarrow links it) and pyarrow's C++ tests.
 RUN uv sync --locked --no-dev --no-editable \
@@ -33,12 +38,7 @@ RUN uv sync --locked --no-dev --no-editable \
 
 FROM uv AS build-full
 RUN uv sync --locked --no-dev --extra train --no-install-project
-COPY README.md README.md
-COPY likecast likecast
-COPY features features
-COPY models models
-COPY training training
-COPY serving serving
+COPY --from=code /app /app
 RUN uv sync --locked --no-dev --extra train --no-editable \
     && find /app/.venv/lib -depth -type d -name tests -path '*/site-packages/*' \
         -exec rm -rf {} + \
