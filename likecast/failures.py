@@ -29,6 +29,10 @@ IO_ERROR = 74  # EX_IOERR: the disk is full, read-only, forbidden or loops
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")
 _KERNEL_FOLDERS = ("/proc", "/sys", "/dev")
 
+# The import names of the `train` extra's packages (pyproject.toml): an installation without
+# it (the `serve` image) cannot train, and a command that needs them says so in one line.
+TRAINING_MODULES = frozenset({"dask", "distributed", "matplotlib", "mlflow", "optuna", "sklearn"})
+
 _CANNOT_OPEN = -1  # no errno: SQLite says only that it could not open a file
 # errno -> what it means and what to do, for a path
 _DISK = {
@@ -69,6 +73,13 @@ def explain(exc: BaseException) -> Failure | None:
     if isinstance(exc, UserError):
         return Failure(one_line(exc), exc.exit_code)
     chain = _chain(exc)
+    for cause in chain:
+        if isinstance(cause, ModuleNotFoundError) and _top(cause.name) in TRAINING_MODULES:
+            return Failure(
+                f"this command needs the training packages, which this installation lacks "
+                f"({one_line(cause)}): install likecast[train], or use the `full` image",
+                UserError.exit_code,
+            )
     for cause in chain:  # the disk first: a store or scheduler failing on a full disk
         found = _disk(cause)
         if found is not None:
@@ -84,6 +95,10 @@ def explain(exc: BaseException) -> Failure | None:
                 UNAVAILABLE,
             )
     return None
+
+
+def _top(module: str | None) -> str:
+    return (module or "").split(".")[0]
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

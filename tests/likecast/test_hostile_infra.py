@@ -10,20 +10,25 @@ disks are real tmpfs mounts (tests/disks.py).
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import sqlite3
 import threading
+import tomllib
 from collections.abc import Iterator
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
 
 from likecast import dask_cluster
 from likecast.errors import UserError
-from likecast.failures import IO_ERROR, UNAVAILABLE, explain
+from likecast.failures import IO_ERROR, TRAINING_MODULES, UNAVAILABLE, explain
 from likecast.redact import redact, redact_text
 from tests.disks import fill, make_read_only, tiny_disk
 from tests.helpers import Result, free_port
+
+PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
 SECRET = "hunter2-S3cret"
 
@@ -360,3 +365,30 @@ def test_a_creator_store_in_a_kernel_file_system_is_refused(
     result = cli("features", "materialize", "--data", str(small_data), "--store", store)
     # then one line says to write elsewhere, exit 74
     assert "kernel file system" in one_line_failure(result, IO_ERROR)
+
+
+@pytest.mark.parametrize("missing", ["sklearn", "matplotlib.pyplot", "dask", "optuna"])
+def test_a_command_without_the_training_packages_says_what_to_install(missing: str) -> None:
+    # given an installation without the `train` extra (the serve image), when a command
+    # imports one of its packages, then one line says what to install, exit 2
+    explained = explain(ModuleNotFoundError(f"No module named '{missing}'", name=missing))
+    assert explained is not None
+    assert explained.exit_code == 2
+    assert "install likecast[train]" in explained.line
+    assert missing in explained.line
+
+
+def test_a_missing_module_outside_the_training_packages_keeps_its_traceback() -> None:
+    # a module of our own or of the serving packages missing is a bug: no line hides it
+    assert explain(ModuleNotFoundError("No module named 'pandas'", name="pandas")) is None
+
+
+def test_the_training_modules_are_the_train_extras_packages() -> None:
+    # given the `train` extra's distributions and the import names each installs here
+    extra = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["train"]
+    wanted = {re.split(r"[\[<>=]", requirement)[0] for requirement in extra}
+    imports = packages_distributions()
+    # then each distribution has an import name among TRAINING_MODULES
+    for distribution in wanted:
+        names = {name for name, dists in imports.items() if distribution in dists}
+        assert names & TRAINING_MODULES, f"{distribution} ({names}) not in TRAINING_MODULES"
