@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.markup import escape
+
 from likecast.errors import UserError
 from likecast.redact import one_line
 
@@ -77,7 +79,8 @@ def explain(exc: BaseException) -> Failure | None:
         if isinstance(cause, ModuleNotFoundError) and _top(cause.name) in TRAINING_MODULES:
             return Failure(
                 f"this command needs the training packages, which this installation lacks "
-                f"({one_line(cause)}): install likecast[train], or use the `full` image",
+                f"({one_line(cause)}): install {escape('likecast[train]')}, or use the `full` "
+                "image",
                 UserError.exit_code,
             )
     for cause in chain:  # the disk first: a store or scheduler failing on a full disk
