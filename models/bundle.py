@@ -79,12 +79,17 @@ class ModelBundle:
         """LightGBM's raw scores (log-odds, before calibration) of a feature frame."""
         return np.asarray(self.booster.predict(to_matrix(features), raw_score=True))
 
+    def row_scorer(self) -> RowScorer:
+        """LightGBM's single-row scorer of this booster, made once on first use and shared by
+        every one-row answer (the batch path's and ``serving.core.one_row``'s)."""
+        if self._row_scorer is None:
+            self._row_scorer = RowScorer(self.booster)
+        return self._row_scorer
+
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """Calibrated probability of reaching the threshold within the horizon."""
         if len(matrix) == 1:
-            if self._row_scorer is None:
-                self._row_scorer = RowScorer(self.booster)
-            log_odds = np.array([self._row_scorer.log_odds(matrix[0])])
+            log_odds = np.array([self.row_scorer().log_odds(matrix[0])])
         elif len(matrix) < ONE_THREAD_BELOW_ROWS:
             log_odds = np.asarray(self.booster.predict(matrix, raw_score=True, num_threads=1))
         else:

@@ -40,7 +40,6 @@ from features.catalog import Language
 from features.spec import grid_index
 from models.blend import EPS, INPUTS, KNOTS, Blend
 from models.bundle import ModelBundle
-from models.row_scorer import RowScorer
 from serving.core.answering import READ, Facts, Said, edges
 from serving.core.answers import Prediction
 from serving.core.building import Built
@@ -73,7 +72,7 @@ class OneRow:
     ) -> None:
         self.bundle, self.blend = bundle, blend
         self.spec = bundle.spec
-        self.scorer = RowScorer(bundle.booster)
+        self.scorer = bundle.row_scorer()  # the bundle's own: one copy of the booster
         self.version = version
         self.history_window = history_window
         self.age_at = self.spec.positions["age_minutes"]
